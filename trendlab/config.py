@@ -1,0 +1,172 @@
+"""One typed ``Settings`` object, read from the environment.
+
+The variable names of the original service are kept (``KAFKA_BOOTSTRAP_SERVERS`` …); every new one
+starts with ``TRENDLAB_``. Command-line flags override what the environment says, through
+:meth:`Settings.replace`.
+
+A bad value is refused with :class:`ConfigError`, whose one-line message names the variable and the
+value, e.g. ``FLINK_PARALLELISM must be a positive integer, got 'two'``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or invalid; the message names it."""
+
+
+def _home_cache() -> str:
+    return str(Path(os.path.expanduser("~")) / ".cache" / "trendlab")
+
+
+@dataclass(frozen=True)
+class _Var:
+    env: str
+    kind: type
+    default: object
+    secret: bool = False
+    help: str = ""
+
+
+# name -> (environment variable, type, default).  One table, so the README, docker-compose test and
+# the REST service all read the same list.
+VARIABLES: dict[str, _Var] = {
+    "kafka_bootstrap_servers": _Var("KAFKA_BOOTSTRAP_SERVERS", str, "127.0.0.1:9092", help="Kafka brokers"),
+    "kafka_topic_posts": _Var("KAFKA_TOPIC_POSTS", str, "bluesky-posts", help="topic the job reads posts from"),
+    "kafka_topic_trends": _Var("KAFKA_TOPIC_TRENDS", str, "windowed-keyword-counts", help="topic for window counts"),
+    "kafka_topic_alerts": _Var("TRENDLAB_TOPIC_ALERTS", str, "trend-alerts", help="topic for trend alerts"),
+    "kafka_topic_dead_letter": _Var("TRENDLAB_TOPIC_DEAD_LETTER", str, "bluesky-posts-dlq", help="malformed messages"),
+    "flink_jobmanager_host": _Var("FLINK_JOBMANAGER_HOST", str, "127.0.0.1", help="Flink JobManager REST host"),
+    "flink_jobmanager_port": _Var("FLINK_JOBMANAGER_PORT", int, 8081, help="Flink JobManager REST port"),
+    "flink_parallelism": _Var("FLINK_PARALLELISM", int, 2, help="job parallelism and TaskManager slots"),
+    "minio_endpoint": _Var("MINIO_ENDPOINT", str, "127.0.0.1:9000", help="MinIO host:port"),
+    "minio_access_key": _Var("MINIO_ACCESS_KEY", str, "trendlab", secret=True, help="MinIO access key"),
+    "minio_secret_key": _Var("MINIO_SECRET_KEY", str, "trendlab-secret", secret=True, help="MinIO secret key"),
+    "minio_bucket": _Var("TRENDLAB_BUCKET", str, "trendlab", help="bucket for checkpoints and savepoints"),
+    "window_size_minutes": _Var("WINDOW_SIZE_MINUTES", int, 10, help="sliding window length"),
+    "slide_minutes": _Var("TRENDLAB_SLIDE_MINUTES", int, 1, help="sliding window step"),
+    "max_out_of_orderness_s": _Var("TRENDLAB_MAX_OUT_OF_ORDERNESS_S", int, 5, help="watermark bound"),
+    "checkpoint_interval_ms": _Var("CHECKPOINT_INTERVAL_MS", int, 60000, help="Flink checkpoint interval"),
+    "log_level": _Var("LOG_LEVEL", str, "INFO", help="Python log level"),
+    "prometheus_port": _Var("PROMETHEUS_PORT", int, 9464, help="Prometheus metrics port of the service"),
+    "api_token": _Var("TRENDLAB_API_TOKEN", str, "", secret=True, help="bearer token for mutating REST calls"),
+    "home": _Var("TRENDLAB_HOME", str, "", help="stack state, logs and data (default ~/.local/share/trendlab)"),
+    "cache_dir": _Var("TRENDLAB_CACHE", str, "", help="download cache (default ~/.cache/trendlab)"),
+}
+
+_POSITIVE = {
+    "flink_jobmanager_port",
+    "flink_parallelism",
+    "window_size_minutes",
+    "slide_minutes",
+    "checkpoint_interval_ms",
+    "prometheus_port",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_posts: str = "bluesky-posts"
+    kafka_topic_trends: str = "windowed-keyword-counts"
+    kafka_topic_alerts: str = "trend-alerts"
+    kafka_topic_dead_letter: str = "bluesky-posts-dlq"
+    flink_jobmanager_host: str = "127.0.0.1"
+    flink_jobmanager_port: int = 8081
+    flink_parallelism: int = 2
+    minio_endpoint: str = "127.0.0.1:9000"
+    minio_access_key: str = field(default="trendlab", repr=False)
+    minio_secret_key: str = field(default="trendlab-secret", repr=False)
+    minio_bucket: str = "trendlab"
+    window_size_minutes: int = 10
+    slide_minutes: int = 1
+    max_out_of_orderness_s: int = 5
+    checkpoint_interval_ms: int = 60000
+    log_level: str = "INFO"
+    prometheus_port: int = 9464
+    api_token: str = field(default="", repr=False)
+    home: str = ""
+    cache_dir: str = ""
+
+    def __post_init__(self) -> None:
+        for name in _POSITIVE:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{VARIABLES[name].env} must be a positive integer, got {value!r}")
+        if self.max_out_of_orderness_s < 0:
+            raise ConfigError(
+                f"TRENDLAB_MAX_OUT_OF_ORDERNESS_S must be >= 0, got {self.max_out_of_orderness_s!r}"
+            )
+        if self.window_size_minutes % self.slide_minutes:
+            raise ConfigError(
+                f"WINDOW_SIZE_MINUTES must be a whole multiple of TRENDLAB_SLIDE_MINUTES, "
+                f"got {self.window_size_minutes} and {self.slide_minutes}"
+            )
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.log_level!r}")
+        if not self.home:
+            object.__setattr__(self, "home", str(Path(os.path.expanduser("~")) / ".local" / "share" / "trendlab"))
+        if not self.cache_dir:
+            object.__setattr__(self, "cache_dir", _home_cache())
+
+    # -- construction -------------------------------------------------------------------------
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read every variable of :data:`VARIABLES`; keyword arguments (flags) win over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, var in VARIABLES.items():
+            raw = env.get(var.env)
+            if raw is None or raw == "":
+                continue
+            if var.kind is int:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise ConfigError(f"{var.env} must be an integer, got {raw!r}") from None
+            else:
+                values[name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(VARIABLES)
+        if unknown:
+            raise ConfigError(f"unknown setting {sorted(unknown)[0]!r}")
+        return cls(**values)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    # -- derived ------------------------------------------------------------------------------
+    @property
+    def flink_rest_url(self) -> str:
+        return f"http://{self.flink_jobmanager_host}:{self.flink_jobmanager_port}"
+
+    @property
+    def minio_url(self) -> str:
+        endpoint = self.minio_endpoint
+        return endpoint if "://" in endpoint else f"http://{endpoint}"
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return f"s3://{self.minio_bucket}/checkpoints"
+
+    @property
+    def savepoint_dir(self) -> str:
+        return f"s3://{self.minio_bucket}/savepoints"
+
+    def public_dict(self) -> dict[str, object]:
+        """Every setting by its environment name, secrets masked: safe for logs, notebooks and REST."""
+        out: dict[str, object] = {}
+        for name, var in VARIABLES.items():
+            value = getattr(self, name)
+            out[var.env] = ("***" if value else "") if var.secret else value
+        return out
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings.from_env(**overrides)

@@ -1,0 +1,218 @@
+"""What a keyword is: :class:`KeywordExtractor`.
+
+``KeywordExtractor().extract(text, langs=None)`` returns the post's keywords:
+
+* NFKC-normalised and lower-cased (full-width ``ＡＢＣ`` reads as ``abc``);
+* in order of first appearance, each once;
+* hashtags keep their ``#`` (``#SuperBowl`` → ``#superbowl``); they are never stop words;
+* URLs, with or without a scheme (``https://…``, ``www.…``, ``example.com/path``, ``bsky.app``),
+  ``@mentions`` (Bluesky handles with dots included), emoji, punctuation and bare numbers are dropped;
+* stop words of the post's languages are dropped (English when no language is given), from the
+  ``stopwordsiso`` lists that install with pip — nothing is downloaded at run time;
+* words shorter than ``min_length`` (2) or longer than ``max_length`` (40) characters are dropped
+  (for a hashtag, the length of the tag without its ``#``);
+* Japanese runs are segmented with MeCab (``fugashi`` + ``unidic-lite``) and keep their nouns,
+  Chinese runs with ``jieba``; both dictionaries install with pip.
+
+Speed: one compiled regular expression tokenises the text in a single pass (the URL, handle and
+emoji ideas of nltk's ``TweetTokenizer``, without its per-token Python); CJK segmenters run only on
+posts that contain CJK characters. ``bench/extract.py`` measures it.
+
+The extractor is cheap to construct and safe to pickle (PyFlink ships it to Python workers): the
+segmenters are created lazily, once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+__all__ = ["KeywordExtractor", "default_extractor", "extract_keywords"]
+
+# Common top-level domains for URLs written without a scheme ("example.com/path", "bsky.app").
+_TLDS = (
+    "com|org|net|edu|gov|io|co|app|dev|social|me|tv|ly|gl|gg|xyz|info|biz|news|blog|site|online|"
+    "uk|us|ca|au|de|fr|es|it|nl|pt|br|jp|cn|kr|in|ru|mx|ar|cl|eu|ch|at|be|se|no|fi|dk|pl|cz|ie|nz|"
+    "to|fm|am|is|link|page|ai|art|club|live|world|video|tech|cloud|fyi"
+)
+
+# One pass, alternatives in priority order. Only group 1 (a keyword candidate) is kept.
+_TOKEN_RE = re.compile(
+    r"""
+      (?:https?://|www\.)\S+                                  # URL with a scheme or www.
+    | [\w-]+(?:\.[\w-]+)+/\S*                                  # host/path without a scheme
+    | [\w-]+(?:\.[\w-]+)*\.(?:"""
+    + _TLDS
+    + r""")\b(?![\w'’])                                        # bare domain
+    | @[\w.-]+                                                 # @mention / @handle.with.dots
+    | ( \#\w+                                                  # hashtag (kept)
+      | \w+(?:['’-]\w+)*                                       # word, with inner ' ’ or -
+      )
+    """,
+    re.VERBOSE,
+)
+
+# Han, Hiragana, Katakana (incl. half-width after NFKC, prolonged sound mark), CJK extension A.
+_CJK_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
+
+# Japanese parts of speech kept (UniDic pos1/pos2): nouns, but not numerals, pronouns or the
+# adverb-like temporal nouns (今日, 今, 時…).
+_JA_KEEP_POS1 = {"名詞"}
+_JA_DROP_POS2 = {"数詞"}
+_JA_DROP_POS3 = {"副詞可能", "助数詞可能"}
+
+
+@lru_cache(maxsize=256)
+def _stopwords_for(langs: tuple[str, ...]) -> frozenset[str]:
+    import stopwordsiso
+
+    words: set[str] = set()
+    for lang in langs:
+        if stopwordsiso.has_lang(lang):
+            words |= {unicodedata.normalize("NFKC", w).lower().replace("’", "'") for w in stopwordsiso.stopwords(lang)}
+    return frozenset(words)
+
+
+def _normalise_langs(langs: str | Iterable[str] | None) -> tuple[str, ...]:
+    if not langs:
+        return ("en",)
+    if isinstance(langs, str):
+        langs = [langs]
+    out = []
+    for lang in langs:
+        if not lang:
+            continue
+        primary = str(lang).strip().lower().replace("_", "-").split("-")[0]
+        if primary and primary not in out:
+            out.append(primary)
+    return tuple(out) or ("en",)
+
+
+class _Segmenters(threading.local):
+    """Lazily built, per thread (MeCab taggers are not thread-safe)."""
+
+    ja = None
+    zh_ready = False
+
+
+_SEG = _Segmenters()
+
+
+def _ja_nouns(run: str) -> list[str]:
+    if _SEG.ja is None:
+        import fugashi
+
+        _SEG.ja = fugashi.Tagger()
+    out = []
+    for word in _SEG.ja(run):
+        feature = word.feature
+        if (
+            feature.pos1 in _JA_KEEP_POS1
+            and feature.pos2 not in _JA_DROP_POS2
+            and feature.pos3 not in _JA_DROP_POS3
+        ):
+            out.append(word.surface)
+    return out
+
+
+def _zh_words(run: str) -> list[str]:
+    import jieba
+
+    if not _SEG.zh_ready:
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+        _SEG.zh_ready = True
+    return [w for w in jieba.lcut(run, HMM=True) if w.strip()]
+
+
+class KeywordExtractor:
+    """Turns a post's text into keywords. See the module documentation for the rules."""
+
+    __slots__ = ("min_length", "max_length", "extra_stopwords")
+
+    def __init__(self, min_length: int = 2, max_length: int = 40, extra_stopwords: Iterable[str] = ()) -> None:
+        if not isinstance(min_length, int) or min_length < 1:
+            raise ValueError(f"min_length must be a positive integer, got {min_length!r}")
+        if not isinstance(max_length, int) or max_length < min_length:
+            raise ValueError(f"max_length must be an integer >= min_length ({min_length}), got {max_length!r}")
+        self.min_length = min_length
+        self.max_length = max_length
+        self.extra_stopwords = frozenset(unicodedata.normalize("NFKC", w).lower() for w in extra_stopwords)
+
+    def __getstate__(self) -> dict:
+        return {"min_length": self.min_length, "max_length": self.max_length, "extra_stopwords": self.extra_stopwords}
+
+    def __setstate__(self, state: dict) -> None:
+        for key, value in state.items():
+            object.__setattr__(self, key, value)
+
+    def __repr__(self) -> str:
+        return f"KeywordExtractor(min_length={self.min_length}, max_length={self.max_length})"
+
+    def stopwords(self, langs: str | Sequence[str] | None = None) -> frozenset[str]:
+        words = _stopwords_for(_normalise_langs(langs))
+        return words | self.extra_stopwords if self.extra_stopwords else words
+
+    def extract(self, text: str | None, langs: str | Sequence[str] | None = None) -> list[str]:
+        """The keywords of ``text``; ``langs`` are the post's BCP-47 language tags (``["pt-BR"]``)."""
+        if not text:
+            return []
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, got {type(text).__name__}")
+        lang_key = _normalise_langs(langs)
+        stop = _stopwords_for(lang_key)
+        if self.extra_stopwords:
+            stop = stop | self.extra_stopwords
+        text = unicodedata.normalize("NFKC", text).lower()
+        has_cjk = _CJK_RE.search(text) is not None
+        lo, hi = self.min_length, self.max_length
+        seen: dict[str, None] = {}
+        for token in _TOKEN_RE.findall(text):
+            if not token:
+                continue  # URL or mention
+            if token[0] == "#":
+                body = token[1:].strip("_")
+                if lo <= len(body) <= hi and not body.isdigit():
+                    seen.setdefault("#" + body, None)
+                continue
+            if has_cjk and _CJK_RE.search(token):
+                for word in self._segment(token, lang_key):
+                    if lo <= len(word) <= hi and word not in stop and not word.isdigit():
+                        seen.setdefault(word, None)
+                continue
+            token = token.replace("’", "'").strip("_'-")
+            if lo <= len(token) <= hi and token not in stop and not token.isdigit():
+                seen.setdefault(token, None)
+        return list(seen)
+
+    def extract_many(self, texts: Iterable[str], langs: Iterable[Sequence[str] | str | None] | None = None) -> list[list[str]]:
+        if langs is None:
+            return [self.extract(t) for t in texts]
+        return [self.extract(t, lang) for t, lang in zip(texts, langs)]
+
+    @staticmethod
+    def _segment(token: str, langs: tuple[str, ...]) -> list[str]:
+        """Split a token containing CJK characters into words; non-CJK pieces pass through."""
+        japanese = "ja" in langs or (_KANA_RE.search(token) is not None and "zh" not in langs)
+        words = _ja_nouns(token) if japanese else _zh_words(token)
+        return [w for w in (w.strip("_'-") for w in words) if w]
+
+
+_DEFAULT: KeywordExtractor | None = None
+
+
+def default_extractor() -> KeywordExtractor:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = KeywordExtractor()
+    return _DEFAULT
+
+
+def extract_keywords(text: str, langs: str | Sequence[str] | None = None) -> list[str]:
+    """``KeywordExtractor().extract`` with the default settings."""
+    return default_extractor().extract(text, langs)

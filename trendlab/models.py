@@ -1,0 +1,351 @@
+"""The three records trendlab moves around, and their JSON forms.
+
+* :class:`PostData` — one Bluesky post. Built from a Jetstream event (``kind: commit``,
+  ``collection: app.bsky.feed.post``, ``operation: create``) or from its own flat JSON.
+* :class:`WindowedKeywordCount` — how often a keyword occurred in one sliding window.
+* :class:`TrendAlert` — a keyword whose window count burst above its own baseline.
+
+Times are timezone-aware UTC ``datetime`` objects in Python and ISO 8601 strings ending in ``Z`` in
+JSON. A malformed post raises :class:`MalformedPost`, whose message names the field and the value.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+POST_COLLECTION = "app.bsky.feed.post"
+
+
+class MalformedPost(ValueError):
+    """A record that should be a post but cannot be read as one. The message names the field."""
+
+    def __init__(self, field_name: str, value: Any, reason: str = "is invalid") -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field_name} {reason}: {shown}")
+        self.field = field_name
+        self.value = value
+
+
+# -- time helpers -------------------------------------------------------------------------------
+
+def parse_time(value: Any, field_name: str = "created_at") -> datetime:
+    """Parse an ISO 8601 time (``Z`` or offset; naive means UTC) into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, str) and value:
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise MalformedPost(field_name, value, "is not an ISO 8601 time") from None
+    else:
+        raise MalformedPost(field_name, value, "is not an ISO 8601 time")
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc)
+
+
+def format_time(dt: datetime) -> str:
+    """ISO 8601 UTC with ``Z``; milliseconds only when present."""
+    dt = dt.astimezone(timezone.utc)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def micros_to_datetime(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc)
+
+
+def datetime_to_micros(dt: datetime) -> int:
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def normalize_keyword(keyword: str) -> str:
+    """The comparable form of a keyword: NFKC, lower-case, surrounding whitespace removed."""
+    return unicodedata.normalize("NFKC", keyword).strip().lower()
+
+
+def _text_field(obj: dict, key: str, field_name: str, required: bool = True) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise MalformedPost(field_name, value, "is missing")
+        return None
+    if not isinstance(value, str):
+        raise MalformedPost(field_name, value, "must be a string")
+    return value
+
+
+def _str_list(value: Any, field_name: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise MalformedPost(field_name, value, "must be a list of strings")
+    return list(value)
+
+
+# -- PostData -----------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class PostData:
+    uri: str
+    author_did: str
+    text: str
+    created_at: datetime
+    language: str | None = None
+    reply_to: str | None = None
+    mentions: list[str] = field(default_factory=list)
+    hashtags: list[str] = field(default_factory=list)
+    #: Jetstream ``time_us`` (when the relay saw the event); the event time when present.
+    time_us: int | None = None
+
+    @property
+    def event_time_us(self) -> int:
+        """Event time in microseconds since the epoch: ``time_us`` when present, else ``created_at``."""
+        if self.time_us is not None:
+            return self.time_us
+        return datetime_to_micros(self.created_at)
+
+    @property
+    def event_time(self) -> datetime:
+        return micros_to_datetime(self.event_time_us)
+
+    @property
+    def langs(self) -> list[str]:
+        return [self.language] if self.language else []
+
+    # JSON ------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "uri": self.uri,
+            "author_did": self.author_did,
+            "text": self.text,
+            "created_at": format_time(self.created_at),
+            "language": self.language,
+            "reply_to": self.reply_to,
+            "mentions": list(self.mentions),
+            "hashtags": list(self.hashtags),
+        }
+        if self.time_us is not None:
+            d["time_us"] = self.time_us
+        return d
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.to_dict()).decode()
+
+    @classmethod
+    def from_dict(cls, obj: Any) -> PostData:
+        """From the flat JSON form written by :meth:`to_json`."""
+        if not isinstance(obj, dict):
+            raise MalformedPost("post", obj, "must be a JSON object")
+        time_us = obj.get("time_us")
+        if time_us is not None and (not isinstance(time_us, int) or isinstance(time_us, bool) or time_us < 0):
+            raise MalformedPost("time_us", time_us, "must be a non-negative integer")
+        language = obj.get("language")
+        if language is not None and not isinstance(language, str):
+            raise MalformedPost("language", language, "must be a string")
+        return cls(
+            uri=_text_field(obj, "uri", "uri"),  # type: ignore[arg-type]
+            author_did=_require_did(_text_field(obj, "author_did", "author_did")),  # type: ignore[arg-type]
+            text=_text_field(obj, "text", "text"),  # type: ignore[arg-type]
+            created_at=parse_time(obj.get("created_at"), "created_at"),
+            language=language or None,
+            reply_to=_text_field(obj, "reply_to", "reply_to", required=False),
+            mentions=_str_list(obj.get("mentions"), "mentions"),
+            hashtags=_str_list(obj.get("hashtags"), "hashtags"),
+            time_us=time_us,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PostData:
+        post = parse_post(text)
+        if post is None:
+            raise MalformedPost("kind", "non-post event", "is not a post")
+        return post
+
+    @classmethod
+    def from_jetstream(cls, event: Any) -> PostData | None:
+        """A post from a Jetstream event; ``None`` when the event is not a post creation.
+
+        Likes, follows, deletes, identity and account events are not posts and give ``None``;
+        an event that claims to create a post but lacks what a post needs raises
+        :class:`MalformedPost`.
+        """
+        if not isinstance(event, dict):
+            raise MalformedPost("event", event, "must be a JSON object")
+        if event.get("kind") != "commit":
+            return None
+        commit = event.get("commit")
+        if not isinstance(commit, dict):
+            raise MalformedPost("commit", commit, "must be a JSON object")
+        if commit.get("collection") != POST_COLLECTION or commit.get("operation") != "create":
+            return None
+        did = _require_did(_text_field(event, "did", "did"))  # type: ignore[arg-type]
+        record = commit.get("record")
+        if not isinstance(record, dict):
+            raise MalformedPost("commit.record", record, "must be a JSON object")
+        text = _text_field(record, "text", "commit.record.text")
+        rkey = _text_field(commit, "rkey", "commit.rkey")
+        time_us = event.get("time_us")
+        if time_us is not None and (not isinstance(time_us, int) or isinstance(time_us, bool) or time_us < 0):
+            raise MalformedPost("time_us", time_us, "must be a non-negative integer")
+        created_raw = record.get("createdAt")
+        if created_raw is None and time_us is not None:
+            created_at = micros_to_datetime(time_us)
+        else:
+            created_at = parse_time(created_raw, "commit.record.createdAt")
+        langs = _str_list(record.get("langs"), "commit.record.langs")
+        reply = record.get("reply")
+        reply_to = None
+        if isinstance(reply, dict) and isinstance(reply.get("parent"), dict):
+            reply_to = reply["parent"].get("uri")
+        mentions: list[str] = []
+        hashtags: list[str] = []
+        facets = record.get("facets") or []
+        if isinstance(facets, list):
+            for facet in facets:
+                for feature in (facet.get("features") or []) if isinstance(facet, dict) else []:
+                    if not isinstance(feature, dict):
+                        continue
+                    ftype = feature.get("$type", "")
+                    if ftype.endswith("#mention") and isinstance(feature.get("did"), str):
+                        mentions.append(feature["did"])
+                    elif ftype.endswith("#tag") and isinstance(feature.get("tag"), str):
+                        hashtags.append(feature["tag"])
+        return cls(
+            uri=f"at://{did}/{POST_COLLECTION}/{rkey}",
+            author_did=did,
+            text=text,  # type: ignore[arg-type]
+            created_at=created_at,
+            language=langs[0] if langs else None,
+            reply_to=reply_to,
+            mentions=mentions,
+            hashtags=hashtags,
+            time_us=time_us,
+        )
+
+
+def _require_did(value: str) -> str:
+    if not value.startswith("did:"):
+        raise MalformedPost("author_did" if value else "did", value, "is not a DID")
+    return value
+
+
+def parse_post(line: str | bytes | dict) -> PostData | None:
+    """One input line (Jetstream event or flat PostData JSON) → ``PostData``, or ``None`` when the
+    line is a valid event that is not a post. Raises :class:`MalformedPost` otherwise."""
+    if isinstance(line, dict):
+        obj = line
+    else:
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise MalformedPost("line", line if isinstance(line, str) else line.decode("utf-8", "replace"),
+                                f"is not valid JSON ({exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise MalformedPost("line", obj, "must be a JSON object")
+    if "kind" in obj or "commit" in obj:
+        return PostData.from_jetstream(obj)
+    return PostData.from_dict(obj)
+
+
+# -- window counts and alerts -------------------------------------------------------------------
+
+@dataclass(slots=True)
+class WindowedKeywordCount:
+    keyword: str
+    count: int
+    window_start: datetime
+    window_end: datetime
+    unique_authors: int
+    normalized_keyword: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.normalized_keyword:
+            self.normalized_keyword = normalize_keyword(self.keyword)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "keyword": self.keyword,
+            "normalized_keyword": self.normalized_keyword,
+            "window_start": format_time(self.window_start),
+            "window_end": format_time(self.window_end),
+            "count": self.count,
+            "unique_authors": self.unique_authors,
+        }
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.to_dict()).decode()
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> WindowedKeywordCount:
+        return cls(
+            keyword=obj["keyword"],
+            count=int(obj["count"]),
+            window_start=parse_time(obj["window_start"], "window_start"),
+            window_end=parse_time(obj["window_end"], "window_end"),
+            unique_authors=int(obj["unique_authors"]),
+            normalized_keyword=obj.get("normalized_keyword", ""),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> WindowedKeywordCount:
+        return cls.from_dict(orjson.loads(text))
+
+
+@dataclass(slots=True)
+class TrendAlert:
+    keyword: str
+    window_start: datetime
+    window_end: datetime
+    count: int
+    unique_authors: int
+    baseline: float
+    score: float
+    #: keywords that burst in the same window and co-occur with this one in posts
+    related_keywords: list[str] = field(default_factory=list)
+    #: the most common post language among the keyword's posts in the window, when known
+    language: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["window_start"] = format_time(self.window_start)
+        d["window_end"] = format_time(self.window_end)
+        d["baseline"] = round(float(self.baseline), 6)
+        d["score"] = round(float(self.score), 6)
+        return d
+
+    def to_json(self) -> str:
+        return orjson.dumps(self.to_dict()).decode()
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> TrendAlert:
+        return cls(
+            keyword=obj["keyword"],
+            window_start=parse_time(obj["window_start"], "window_start"),
+            window_end=parse_time(obj["window_end"], "window_end"),
+            count=int(obj["count"]),
+            unique_authors=int(obj["unique_authors"]),
+            baseline=float(obj["baseline"]),
+            score=float(obj["score"]),
+            related_keywords=list(obj.get("related_keywords") or []),
+            language=obj.get("language"),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> TrendAlert:
+        return cls.from_dict(orjson.loads(text))
