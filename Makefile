@@ -1,0 +1,54 @@
+# trendlab — the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+TRENDLAB := $(VENV)/bin/trendlab
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-unit test-integration stack-up stack-down bench clean help
+
+help:
+	@echo "make install   create .venv with everything trendlab needs (checks Java 17+)"
+	@echo "make demo      run the main job on the embedded default into out/"
+	@echo "make test      install, start the real local stack, run every test, stop the stack"
+	@echo "make bench     print the benchmarks (ratios against baselines run in the same process)"
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "make install: $(PYTHON) not found (trendlab needs Python 3.11; set PYTHON=...)"; exit 1; }
+	@command -v java >/dev/null || { echo "make install: Java 17+ not found: install a JDK 17 or newer (e.g. apt-get install openjdk-17-jdk-headless) and put java on PATH"; exit 1; }
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	  [ -n "$$v" ] && [ "$$v" -ge 17 ] || { echo "make install: Java 17+ required, found '$$(java -version 2>&1 | head -1)'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+demo: install
+	$(PY) -m trendlab.demo --out out
+
+test: install
+	@set -o pipefail; status=0; \
+	$(TRENDLAB) stack up || status=$$?; \
+	if [ $$status -eq 0 ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	$(TRENDLAB) stack down || true; \
+	exit $$status
+
+test-unit: install
+	$(PY) -m pytest -m "not integration" $(PYTEST_ARGS)
+
+stack-up: install
+	$(TRENDLAB) stack up
+
+stack-down: install
+	$(TRENDLAB) stack down
+
+bench: install
+	$(PY) bench/extract.py
+	$(PY) bench/replay.py
+
+clean:
+	rm -rf $(VENV) out build *.egg-info

@@ -1,0 +1,120 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from trendlab.detect import DetectionParams, TrendDetector, detect_frame, hot_scores
+from trendlab.models import WindowedKeywordCount
+from trendlab.windows import window_counts
+
+SLIDE = 60_000
+T0 = 1_736_000_000_000 - (1_736_000_000_000 % SLIDE)
+
+
+def make_stream(rng, minutes=240, bursts=()):
+    """Occurrences: background keywords at steady rates plus (keyword, start_min, len_min, per_min, authors) bursts."""
+    kw, au, ts = [], [], []
+    rates = {0: 8.0, 1: 2.0, 2: 0.3, 3: 0.05}
+    for minute in range(minutes):
+        for k, r in rates.items():
+            for _ in range(rng.poisson(r)):
+                kw.append(k); au.append(int(rng.integers(0, 500))); ts.append(T0 + minute * SLIDE + int(rng.integers(0, SLIDE)))
+        for k, start, length, per_min, n_auth in bursts:
+            if start <= minute < start + length:
+                for _ in range(rng.poisson(per_min)):
+                    kw.append(k); au.append(1000 + int(rng.integers(0, n_auth))); ts.append(T0 + minute * SLIDE + int(rng.integers(0, SLIDE)))
+    return np.array(kw), np.array(au), np.array(ts)
+
+
+def incremental(frame, keywords, params):
+    det = TrendDetector(params)
+    alerts = []
+    for end_slot, group in frame.groupby("end_slot", sort=True):
+        rows = [WindowedKeywordCount(keywords[k], int(c), T, T, int(u))
+                for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)
+                for T in [pd.Timestamp(0, tz="UTC").to_pydatetime()]]
+        alerts += det.process_window(int(end_slot) * SLIDE, rows)
+    return alerts
+
+
+KEYWORDS = np.array(["steady", "common", "rare", "tiny", "#newtag", "companion", "spam", "weak"], dtype=object)
+
+
+@pytest.fixture(scope="module")
+def stream():
+    rng = np.random.default_rng(3)
+    bursts = [(4, 100, 20, 6.0, 300), (5, 100, 20, 5.0, 300),  # a group: new hashtag + companion
+              (6, 150, 30, 20.0, 1),                           # one author spamming
+              (1, 190, 20, 8.0, 300)]                          # a common word rising 4x
+    return make_stream(rng, bursts=bursts)
+
+
+def test_frame_and_incremental_agree_alert_for_alert(stream):
+    params = DetectionParams()
+    frame = window_counts(*stream, params.spec)
+    a = detect_frame(frame, KEYWORDS, params)
+    b = incremental(frame, KEYWORDS, params)
+    assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
+    assert a, "the injected bursts must alert"
+
+
+def test_bursts_alert_once_grouped_and_decoys_do_not(stream):
+    params = DetectionParams()
+    alerts = detect_frame(window_counts(*stream, params.spec), KEYWORDS, params)
+    keywords = [a.keyword for a in alerts]
+    flat = keywords + [k for a in alerts for k in a.related_keywords]
+    assert "spam" not in flat  # one author
+    assert "steady" not in flat  # high volume, steady
+    assert flat.count("#newtag") == 1 and flat.count("companion") == 1  # one alert per episode
+    grouped = [a for a in alerts if {a.keyword, *a.related_keywords} >= {"#newtag", "companion"}]
+    assert len(grouped) == 1, alerts
+    assert "common" in flat
+    first = {a.keyword: a.window_end for a in alerts}
+    assert all(a.window_end.timestamp() * 1000 - T0 >= params.warmup_windows() * SLIDE for a in alerts)
+
+
+def test_no_alerts_during_warm_up():
+    rng = np.random.default_rng(5)
+    kw, au, ts = make_stream(rng, minutes=60, bursts=[(4, 5, 20, 10.0, 200)])
+    params = DetectionParams()
+    assert detect_frame(window_counts(kw, au, ts, params.spec), KEYWORDS, params) == []
+
+
+def test_score_is_honest_at_small_counts():
+    params = DetectionParams(min_count=1, min_authors=1, min_ratio=1.0, min_score=3.0)
+    hot, score = hot_scores(np.array([3, 30]), np.array([3, 30]), np.array([0.0, 0.0]), params)
+    assert not hot[0]  # 3 posts against nothing: not significant
+    assert hot[1]
+
+
+def test_params_yaml_round_trip_and_refusals(tmp_path):
+    p = DetectionParams(window="20m", slide="2m", min_count=7)
+    path = tmp_path / "params.yaml"
+    p.to_yaml(path)
+    assert DetectionParams.from_yaml(path) == p
+    path.write_text("window: 10m\nslide: 1m\nthreshold: 3\n")
+    with pytest.raises(ValueError, match="unknown parameter 'threshold'"):
+        DetectionParams.from_yaml(path)
+    with pytest.raises(ValueError, match=r"window \(7m\) must be a whole multiple of slide \(2m\)"):
+        DetectionParams(window="7m", slide="2m")
+    with pytest.raises(ValueError, match="min_count must be an integer >= 1, got -1"):
+        DetectionParams(min_count=-1)
+    with pytest.raises(ValueError, match="window must be positive"):
+        DetectionParams(window="0m")
+
+
+def test_detector_state_survives_snapshot(stream):
+    params = DetectionParams()
+    frame = window_counts(*stream, params.spec)
+    full = incremental(frame, KEYWORDS, params)
+    # run half, snapshot, restore into a new detector, run the rest
+    ends = sorted(frame["end_slot"].unique())
+    half = ends[len(ends) // 2]
+    det = TrendDetector(params)
+    got = []
+    for end_slot, group in frame.groupby("end_slot", sort=True):
+        if end_slot == half:
+            det = TrendDetector.restore(params, det.snapshot())
+        rows = [{"keyword": KEYWORDS[k], "count": c, "unique_authors": u}
+                for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)]
+        got += det.process_window(int(end_slot) * SLIDE, rows)
+    assert [a.to_dict() for a in got] == [a.to_dict() for a in full]

@@ -1,0 +1,102 @@
+import pytest
+
+from trendlab.cli import main
+from trendlab.extract import KeywordExtractor
+
+X = KeywordExtractor()
+
+
+@pytest.mark.parametrize(
+    "text,langs,expected",
+    [
+        ("#SuperBowl tonight!", None, ["#superbowl", "tonight"]),
+        ("Kickoff #SuperBowl #superbowl #SUPERBOWL", None, ["kickoff", "#superbowl"]),
+        ("read https://example.com/a?b=c and www.test.org now", None, ["read"]),
+        ("see example.com/path and bsky.app tomorrow", None, ["tomorrow"]),
+        ("kudos @alice.bsky.social and @bob.example.com for this", None, ["kudos"]),
+        ("amazing game 🎉🔥 wow!!!", None, ["amazing", "game", "wow"]),
+        ("Ｆｕｌｌｗｉｄｔｈ ＧＡＭＥ", None, ["fullwidth", "game"]),
+        ("ﬁnally", None, ["finally"]),  # NFKC ligature
+        ("Café café CAFÉ", None, ["café"]),
+        ("the and of to is", None, []),
+        ("it's what we don’t know", None, ["don't"] if "don't" not in X.stopwords() else []),
+        ("x y 2024 42 a1", None, ["a1"]),
+        ("", None, []),
+    ],
+)
+def test_english_rules(text, langs, expected):
+    # stop words come from stopwordsiso's English list (it is broad: "great", "today", "ok" are in it)
+    assert X.extract(text, langs) == expected
+
+
+def test_order_of_first_appearance_and_no_duplicates():
+    assert X.extract("zebra apple zebra mango apple") == ["zebra", "apple", "mango"]
+
+
+@pytest.mark.parametrize(
+    "text,langs,kept,dropped",
+    [
+        ("O Brasil é o melhor do mundo", ["pt"], ["brasil", "melhor", "mundo"], ["o", "do"]),
+        ("Der Hund und die Katze sind hier", ["de"], ["hund", "katze"], ["der", "und", "die"]),
+        ("El partido de fútbol fue increíble", ["es"], ["partido", "fútbol", "increíble"], ["el", "de", "fue"]),
+        ("Le match était incroyable", ["fr-FR"], ["match", "incroyable"], ["le"]),
+    ],
+)
+def test_stop_words_per_language(text, langs, kept, dropped):
+    words = X.extract(text, langs)
+    for w in kept:
+        assert w in words
+    for w in dropped:
+        assert w not in words
+
+
+def test_language_decides_which_stop_words():
+    # "die" is a German stop word but an English content word
+    assert "die" not in X.extract("die Katze", ["de"])
+    assert "die" in X.extract("plants die quickly", ["en"])
+
+
+def test_japanese_is_segmented():
+    words = X.extract("今日は東京で地震がありました", ["ja"])
+    assert "東京" in words and "地震" in words
+    assert "は" not in words and "今日" not in words
+    assert X.extract("今日は東京で地震がありました") == words  # kana identify Japanese
+
+
+def test_chinese_is_segmented():
+    words = X.extract("我们今天在北京看到了地震", ["zh"])
+    assert "北京" in words and "地震" in words
+
+
+def test_mixed_scripts_and_hashtags_in_japanese():
+    words = X.extract("#地震 東京で大きな地震 https://t.co/x", ["ja"])
+    assert words[0] == "#地震"
+    assert "東京" in words
+
+
+def test_lengths():
+    long_word = "a" * 41
+    assert X.extract(f"zebra {long_word} fine") == ["zebra", "fine"]
+    k = KeywordExtractor(min_length=4, max_length=5)
+    assert k.extract("cat horse zebras lion") == ["horse", "lion"]
+    with pytest.raises(ValueError, match="min_length"):
+        KeywordExtractor(min_length=0)
+    with pytest.raises(ValueError, match="max_length"):
+        KeywordExtractor(min_length=5, max_length=3)
+
+
+def test_huge_input_is_fine():
+    text = ("trend " * 200_000) + "#tag " + ("x" * 1_000_000)
+    assert X.extract(text) == ["trend", "#tag"]
+
+
+def test_extractor_pickles():
+    import pickle
+
+    k = pickle.loads(pickle.dumps(KeywordExtractor(min_length=3)))
+    assert k.min_length == 3 and k.extract("zebra #World") == ["zebra", "#world"]
+
+
+def test_cli_prints_json_list(capsys):
+    assert main(["extract", "--lang", "ja", "今日は東京で地震がありました"]) == 0
+    assert capsys.readouterr().out.strip() == '["東京", "地震"]'

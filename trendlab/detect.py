@@ -1,0 +1,419 @@
+"""When a keyword trends: per-keyword burst detection over sliding-window counts.
+
+The method
+----------
+Every keyword is compared with **its own baseline**, never with other keywords. For the window with
+end slot ``e`` (``window_end = e * slide``), with ``n = window / slide`` windows per instant:
+
+``baseline``
+    the mean count of the keyword over the ``baseline_windows`` windows that end in
+    ``[e - n - baseline_windows + 1, e - n]`` — the most recent windows that **do not overlap** the
+    current one, so a burst cannot raise its own baseline. A window in which the keyword did not occur
+    counts as 0.
+``lam``
+    ``max(baseline, baseline_floor)``: a keyword never seen before is compared with a small floor,
+    not with 0.
+``score``
+    the Anscombe-transformed Poisson deviation ``2 * (sqrt(count + 3/8) - sqrt(lam + 3/8))``: roughly
+    a z-score, and honest at small counts where ``(count - lam) / sqrt(lam)`` is not.
+
+A window is **hot** for a keyword when all of these hold:
+
+* the stream is warm: every baseline window is a full window of stream (no alerts during warm-up);
+* ``count >= min_count`` (a few posts are never a trend);
+* ``unique_authors >= min_authors`` (one author spamming is not a trend);
+* ``count >= min_ratio * lam`` (steady high-volume words and hashtags do not alert on noise);
+* ``score >= min_score`` (significant against the keyword's own Poisson noise).
+
+**Episodes:** the first hot window of a keyword raises an alert; it stays in its episode while it keeps
+being hot, and alerts again only after ``cooldown_windows`` windows without being hot. One burst is
+one alert.
+
+**Related keywords:** keywords that start an episode in the same window and whose counts over the
+last ``2 n`` windows correlate at least ``group_correlation`` (Pearson) burst together: they are
+reported as one :class:`~trendlab.models.TrendAlert` — the highest score is the alert's keyword, the
+others are its ``related_keywords``. Grouping uses window counts only, so both engines can do it.
+
+Both engines use this module: the replay engine evaluates the hot test on whole count matrices
+(:func:`detect_frame`), the Flink job feeds one window at a time to :class:`TrendDetector`. Both call
+:func:`hot_scores` and :meth:`TrendDetector._open_episodes`, so they agree alert for alert.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from trendlab.models import TrendAlert, WindowedKeywordCount
+from trendlab.windows import WindowSpec, format_duration, parse_duration
+
+__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "detect_frame"]
+
+
+@dataclass(frozen=True)
+class DetectionParams:
+    """Window shape and detection thresholds: everything ``trendlab tune`` chooses.
+
+    Loads from and saves to YAML (:meth:`from_yaml`, :meth:`to_yaml`); durations are written as
+    ``10m``/``60s``; unknown keys and bad values are refused with a one-line error naming the key.
+    """
+
+    window: str = "10m"
+    slide: str = "1m"
+    baseline_windows: int = 30
+    baseline_floor: float = 1.0
+    min_count: int = 5
+    min_authors: int = 3
+    min_ratio: float = 3.0
+    min_score: float = 3.0
+    cooldown_windows: int = 30
+    group_correlation: float = 0.8
+
+    def __post_init__(self) -> None:
+        window_ms = parse_duration(self.window, "window")
+        slide_ms = parse_duration(self.slide, "slide")
+        object.__setattr__(self, "window", format_duration(window_ms))
+        object.__setattr__(self, "slide", format_duration(slide_ms))
+        WindowSpec(window_ms, slide_ms)  # validates the multiple
+        for name in ("baseline_windows", "min_count", "min_authors"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if isinstance(self.cooldown_windows, bool) or not isinstance(self.cooldown_windows, int) or self.cooldown_windows < 0:
+            raise ValueError(f"cooldown_windows must be an integer >= 0, got {self.cooldown_windows!r}")
+        for name, low in (("baseline_floor", 0.0), ("min_ratio", 0.0), ("min_score", -math.inf)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= low:
+                raise ValueError(f"{name} must be a number > {low:g}, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if not isinstance(self.group_correlation, (int, float)) or not -1.0 <= self.group_correlation <= 1.0:
+            raise ValueError(f"group_correlation must be between -1 and 1, got {self.group_correlation!r}")
+        object.__setattr__(self, "group_correlation", float(self.group_correlation))
+
+    # -- derived ---------------------------------------------------------------------------------
+    @property
+    def spec(self) -> WindowSpec:
+        return WindowSpec(parse_duration(self.window, "window"), parse_duration(self.slide, "slide"))
+
+    @property
+    def n(self) -> int:
+        return self.spec.windows_per_post
+
+    def warmup_windows(self) -> int:
+        """Window ends after the stream's first one before the baseline is made of full windows."""
+        return 2 * self.n + self.baseline_windows - 2
+
+    # -- (de)serialisation -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None, **overrides: Any) -> DetectionParams:
+        data = dict(data or {})
+        if "detection" in data and isinstance(data["detection"], Mapping):  # nested form
+            nested = dict(data.pop("detection"))
+            data.update(nested)
+        known = {f.name for f in fields(cls)}
+        for key in data:
+            if key not in known:
+                raise ValueError(f"unknown parameter {key!r} (known: {', '.join(sorted(known))})")
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> DetectionParams:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except FileNotFoundError:
+            raise FileNotFoundError(f"params file not found: {path}") from None
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path} must hold a mapping of parameters, got {type(data).__name__}")
+        return cls.from_dict(data, **overrides)
+
+    def to_yaml(self, path: str | Path | None = None, comment: str | None = None) -> str:
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False)
+        if comment:
+            text = "".join(f"# {line}\n" for line in comment.splitlines()) + text
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def replace(self, **changes: Any) -> DetectionParams:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_params(path: str | Path | None = None, **overrides: Any) -> DetectionParams:
+    """The parameters from ``path`` (or the defaults), with ``overrides`` (flags) on top."""
+    if path is None:
+        return DetectionParams.from_dict({}, **overrides)
+    return DetectionParams.from_yaml(path, **overrides)
+
+
+# -- the hot test, shared by both engines -------------------------------------------------------
+
+def hot_scores(
+    count: np.ndarray, authors: np.ndarray, baseline: np.ndarray, params: DetectionParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised hot test for arrays of (count, unique_authors, baseline) → (hot mask, score).
+
+    Warm-up is the caller's business (it depends on where the stream starts).
+    """
+    count = np.asarray(count, dtype=np.float64)
+    authors = np.asarray(authors, dtype=np.float64)
+    lam = np.maximum(np.asarray(baseline, dtype=np.float64), params.baseline_floor)
+    score = 2.0 * (np.sqrt(count + 0.375) - np.sqrt(lam + 0.375))
+    hot = (
+        (count >= params.min_count)
+        & (authors >= params.min_authors)
+        & (count >= params.min_ratio * lam)
+        & (score >= params.min_score)
+    )
+    return hot, score
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    denom = math.sqrt(float(a @ a) * float(b @ b))
+    return float(a @ b) / denom if denom > 0 else 0.0
+
+
+@dataclass
+class _Hot:
+    keyword: str
+    count: int
+    authors: int
+    baseline: float
+    score: float
+
+
+class TrendDetector:
+    """Incremental detector: feed it every window's counts in window order, get the alerts.
+
+    ``process_window(window_end_ms, counts)`` takes all :class:`WindowedKeywordCount` rows of one window
+    end (rows of other keywords are implicitly 0) and returns the alerts that window raises. Window
+    ends must not go backwards. State is a few plain dicts and is picklable (Flink checkpoints it).
+    """
+
+    def __init__(self, params: DetectionParams | None = None) -> None:
+        self.params = params or DetectionParams()
+        spec = self.params.spec
+        self._slide_ms = spec.slide_ms
+        self._window_ms = spec.window_ms
+        self._n = spec.windows_per_post
+        self._keep = max(self._n + self.params.baseline_windows, 2 * self._n)
+        self.first_end_slot: int | None = None
+        self.last_end_slot: int | None = None
+        self.history: dict[str, dict[int, int]] = {}  # keyword -> {end_slot: count}
+        self.last_hot: dict[str, int] = {}  # keyword -> last end slot it was hot
+
+    # -- the streaming entry point -----------------------------------------------------------------
+    def process_window(self, window_end_ms: int, counts: Iterable[WindowedKeywordCount | Mapping]) -> list[TrendAlert]:
+        e = int(window_end_ms) // self._slide_ms
+        if self.last_end_slot is not None and e <= self.last_end_slot:
+            raise ValueError(f"window_end {window_end_ms} is not after the previous window end")
+        if self.first_end_slot is None:
+            self.first_end_slot = e
+        self.last_end_slot = e
+        rows = [_as_row(r) for r in counts]
+        for kw, c, _a in rows:
+            self.history.setdefault(kw, {})[e] = c
+        alerts: list[TrendAlert] = []
+        if rows and self.is_warm(e):
+            kws = [r[0] for r in rows]
+            cnt = np.array([r[1] for r in rows], dtype=np.int64)
+            aut = np.array([r[2] for r in rows], dtype=np.int64)
+            base = np.array([self._baseline(kw, e) for kw in kws], dtype=np.float64)
+            hot, score = hot_scores(cnt, aut, base, self.params)
+            hot_rows = [
+                _Hot(kws[i], int(cnt[i]), int(aut[i]), float(base[i]), float(score[i])) for i in np.flatnonzero(hot)
+            ]
+            alerts = self._open_episodes(e, hot_rows, self._series)
+        self._prune(e)
+        return alerts
+
+    # -- shared by both engines --------------------------------------------------------------------
+    def is_warm(self, end_slot: int) -> bool:
+        return self.first_end_slot is not None and end_slot - self.first_end_slot >= self.params.warmup_windows()
+
+    def _open_episodes(self, e: int, hot: list[_Hot], series) -> list[TrendAlert]:
+        """Episode bookkeeping and grouping for the hot keywords of window ``e``."""
+        cooldown = self.params.cooldown_windows
+        opening = []
+        for h in hot:
+            last = self.last_hot.get(h.keyword)
+            if last is None or e - last > cooldown:
+                opening.append(h)
+            self.last_hot[h.keyword] = e
+        if not opening:
+            return []
+        opening.sort(key=lambda h: (-h.score, h.keyword))
+        # union-find over strongly correlated pairs
+        parent = list(range(len(opening)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        if len(opening) > 1:
+            span = np.arange(e - 2 * self._n + 1, e + 1)
+            vectors = [series(h.keyword, span) for h in opening]
+            for i in range(len(opening)):
+                for j in range(i + 1, len(opening)):
+                    if _correlation(vectors[i], vectors[j]) >= self.params.group_correlation:
+                        ri, rj = find(i), find(j)
+                        if ri != rj:
+                            parent[max(ri, rj)] = min(ri, rj)
+        groups: dict[int, list[_Hot]] = {}
+        for i, h in enumerate(opening):
+            groups.setdefault(find(i), []).append(h)
+        start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
+        alerts = []
+        for root in sorted(groups):
+            members = groups[root]
+            lead = members[0]
+            alerts.append(
+                TrendAlert(
+                    keyword=lead.keyword,
+                    window_start=_dt(start_ms),
+                    window_end=_dt(end_ms),
+                    count=lead.count,
+                    unique_authors=lead.authors,
+                    baseline=round(lead.baseline, 6),
+                    score=round(lead.score, 6),
+                    related_keywords=[m.keyword for m in members[1:]],
+                )
+            )
+        return alerts
+
+    # -- internals ---------------------------------------------------------------------------------
+    def _baseline(self, keyword: str, e: int) -> float:
+        hist = self.history.get(keyword, {})
+        lo, hi = e - self._n - self.params.baseline_windows + 1, e - self._n
+        total = sum(c for s, c in hist.items() if lo <= s <= hi)
+        return total / self.params.baseline_windows
+
+    def _series(self, keyword: str, slots: np.ndarray) -> np.ndarray:
+        hist = self.history.get(keyword, {})
+        return np.array([hist.get(int(s), 0) for s in slots], dtype=np.float64)
+
+    def _prune(self, e: int) -> None:
+        oldest = e - self._keep + 1
+        for kw in list(self.history):
+            hist = self.history[kw]
+            for s in [s for s in hist if s < oldest]:
+                del hist[s]
+            if not hist:
+                del self.history[kw]
+        horizon = e - self.params.cooldown_windows - 1
+        for kw in [k for k, s in self.last_hot.items() if s < horizon]:
+            del self.last_hot[kw]
+
+    # -- state for Flink checkpoints -----------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "first_end_slot": self.first_end_slot,
+            "last_end_slot": self.last_end_slot,
+            "history": {k: dict(v) for k, v in self.history.items()},
+            "last_hot": dict(self.last_hot),
+        }
+
+    @classmethod
+    def restore(cls, params: DetectionParams, state: Mapping[str, Any]) -> TrendDetector:
+        det = cls(params)
+        det.first_end_slot = state.get("first_end_slot")
+        det.last_end_slot = state.get("last_end_slot")
+        det.history = {k: {int(s): int(c) for s, c in v.items()} for k, v in state.get("history", {}).items()}
+        det.last_hot = {k: int(v) for k, v in state.get("last_hot", {}).items()}
+        return det
+
+
+def _as_row(r: WindowedKeywordCount | Mapping) -> tuple[str, int, int]:
+    if isinstance(r, WindowedKeywordCount):
+        return r.keyword, int(r.count), int(r.unique_authors)
+    return str(r["keyword"]), int(r["count"]), int(r["unique_authors"])
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+
+
+# -- the vectorised path (replay) ---------------------------------------------------------------
+
+def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams) -> list[TrendAlert]:
+    """All alerts of a whole stream's window counts at once — same result as feeding every window
+    to :class:`TrendDetector` in order, much faster.
+
+    ``counts`` has integer columns ``keyword_code, end_slot, count, unique_authors`` (see
+    :func:`trendlab.windows.window_counts`); ``keywords[code]`` is the keyword's text.
+    """
+    det = TrendDetector(params)
+    if counts.empty:
+        return []
+    n, H = det._n, params.baseline_windows
+    e0 = int(counts["end_slot"].min())
+    e_last = int(counts["end_slot"].max())
+    det.first_end_slot = e0
+    warm_from = e0 + params.warmup_windows()
+    # Rows that could be hot whatever their baseline: the only keywords worth a dense matrix.
+    pre = counts[
+        (counts["count"] >= params.min_count)
+        & (counts["unique_authors"] >= params.min_authors)
+        & (counts["end_slot"] >= warm_from)
+    ]
+    if pre.empty:
+        return []
+    cand = np.unique(pre["keyword_code"].to_numpy())
+    sub = counts[counts["keyword_code"].isin(cand)]
+    row = np.searchsorted(cand, sub["keyword_code"].to_numpy())
+    col = sub["end_slot"].to_numpy() - e0
+    E = e_last - e0 + 1
+    C = np.zeros((cand.size, E), dtype=np.int64)
+    A = np.zeros((cand.size, E), dtype=np.int64)
+    C[row, col] = sub["count"].to_numpy()
+    A[row, col] = sub["unique_authors"].to_numpy()
+    # baseline[:, j] = sum(C[:, j-n-H+1 .. j-n]) / H, with zeros before the stream
+    cs = np.zeros((cand.size, E + 1), dtype=np.int64)
+    np.cumsum(C, axis=1, out=cs[:, 1:])
+    j = np.arange(E)
+    hi = np.clip(j - n + 1, 0, E)
+    lo = np.clip(j - n - H + 1, 0, E)
+    base = (cs[:, hi] - cs[:, lo]) / H
+    hot, score = hot_scores(C, A, base, params)
+    hot[:, : max(0, warm_from - e0)] = False
+    hot &= C > 0
+    kw_text = np.asarray(keywords, dtype=object)
+    cand_kw = kw_text[cand]
+    index = {kw: i for i, kw in enumerate(cand_kw)}
+
+    def series(keyword: str, slots: np.ndarray) -> np.ndarray:
+        cols = slots - e0
+        ok = (cols >= 0) & (cols < E)
+        out = np.zeros(slots.size, dtype=np.float64)
+        out[ok] = C[index[keyword], cols[ok]]
+        return out
+
+    alerts: list[TrendAlert] = []
+    cols = np.flatnonzero(hot.any(axis=0))
+    for c in cols:
+        rows_hot = np.flatnonzero(hot[:, c])
+        hot_rows = [
+            _Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), float(base[r, c]), float(score[r, c]))
+            for r in sorted(rows_hot, key=lambda r: cand_kw[r])
+        ]
+        alerts.extend(det._open_episodes(e0 + int(c), hot_rows, series))
+    return alerts

@@ -1,0 +1,222 @@
+"""How good are the alerts? Precision, recall and latency against labelled bursts.
+
+Labels (``labels.json`` from ``trendlab samples generate``) hold trend groups — keywords that burst
+together between ``start`` and ``end`` — and decoys that must not alert.
+
+An alert *mentions* its keyword and its related keywords. An alert matches a trend group when it
+mentions one of the group's keywords and its window ends within ``[start, end + window]`` (a window
+ending after the burst still contains burst posts).
+
+* ``recall``: share of trend groups matched by at least one alert.
+* ``keyword_precision``: share of mentioned keywords (over all alerts) that match a trend group.
+* ``latency``: per detected group, first matching alert's ``window_end`` minus the group's ``start``;
+  reported as median and p90, in seconds and in slides.
+* ``false_alerts_per_hour``: alerts that match no trend group, per hour of stream.
+* ``decoy_alerts``: alerts that mention a decoy keyword (at any time).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trendlab.models import TrendAlert, parse_time
+
+__all__ = ["Labels", "TrendLabel", "Evaluation", "evaluate", "load_labels"]
+
+
+@dataclass(frozen=True)
+class TrendLabel:
+    id: str
+    kind: str
+    keywords: tuple[str, ...]
+    start: datetime
+    end: datetime
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Labels:
+    trends: tuple[TrendLabel, ...]
+    decoys: tuple[TrendLabel, ...]
+    start: datetime | None = None
+    end: datetime | None = None
+
+    @property
+    def hours(self) -> float:
+        if self.start is None or self.end is None:
+            return float("nan")
+        return (self.end - self.start).total_seconds() / 3600
+
+
+def _label(obj: Mapping[str, Any], where: str) -> TrendLabel:
+    try:
+        keywords = obj["keywords"]
+        if not isinstance(keywords, list) or not keywords:
+            raise ValueError(f"{where}.keywords must be a non-empty list, got {keywords!r}")
+        return TrendLabel(
+            id=str(obj.get("id", where)),
+            kind=str(obj.get("kind", "")),
+            keywords=tuple(str(k) for k in keywords),
+            start=parse_time(obj["start"], f"{where}.start"),
+            end=parse_time(obj["end"], f"{where}.end"),
+            language=obj.get("language"),
+        )
+    except KeyError as exc:
+        raise ValueError(f"{where}.{exc.args[0]} is missing") from None
+
+
+def load_labels(source: str | Path | Mapping[str, Any]) -> Labels:
+    if isinstance(source, Mapping):
+        data = source
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise FileNotFoundError(f"labels file not found: {path}")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    gen = data.get("generator") or {}
+    return Labels(
+        trends=tuple(_label(t, f"trends[{i}]") for i, t in enumerate(data.get("trends", []))),
+        decoys=tuple(_label(d, f"decoys[{i}]") for i, d in enumerate(data.get("decoys", []))),
+        start=parse_time(gen["start"], "generator.start") if gen.get("start") else None,
+        end=parse_time(gen["end"], "generator.end") if gen.get("end") else None,
+    )
+
+
+@dataclass
+class Evaluation:
+    trends: int
+    detected: int
+    recall: float
+    alerts: int
+    keyword_precision: float
+    latency_median_s: float | None
+    latency_p90_s: float | None
+    latency_median_slides: float | None
+    latency_p90_slides: float | None
+    false_alerts: int
+    false_alerts_per_hour: float
+    decoy_alerts: int
+    per_trend: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=str)
+
+    @property
+    def objective(self) -> tuple:
+        """What tuning maximises: no decoys, then recall, precision, low latency, few false alerts."""
+        latency = self.latency_median_s if self.latency_median_s is not None else 1e9
+        return (
+            -self.decoy_alerts,
+            round(self.recall, 6),
+            round(min(self.keyword_precision, 0.95), 6),
+            -round(self.false_alerts_per_hour, 3),
+            -latency,
+        )
+
+
+def _mentions(alert: TrendAlert) -> list[str]:
+    return [alert.keyword, *alert.related_keywords]
+
+
+def evaluate(
+    alerts: Iterable[TrendAlert],
+    labels: Labels,
+    window_ms: int = 600_000,
+    slide_ms: int = 60_000,
+    hours: float | None = None,
+) -> Evaluation:
+    alerts = sorted(alerts, key=lambda a: (a.window_end, a.keyword))
+    grace_s = window_ms / 1000
+    trend_first: dict[str, datetime] = {}
+    matched_mentions = 0
+    total_mentions = 0
+    false_alerts = 0
+    decoy_words = {k for d in labels.decoys for k in d.keywords}
+    decoy_alerts = 0
+    for alert in alerts:
+        mentions = _mentions(alert)
+        total_mentions += len(mentions)
+        matched_any = False
+        for kw in mentions:
+            hit = False
+            for t in labels.trends:
+                if kw in t.keywords and t.start <= alert.window_end and (
+                    (alert.window_end - t.end).total_seconds() <= grace_s
+                ):
+                    hit = True
+                    trend_first.setdefault(t.id, alert.window_end)
+            matched_mentions += hit
+            matched_any |= hit
+        if not matched_any:
+            false_alerts += 1
+        if decoy_words.intersection(mentions):
+            decoy_alerts += 1
+    latencies = np.array(
+        [(trend_first[t.id] - t.start).total_seconds() for t in labels.trends if t.id in trend_first], dtype=float
+    )
+    hours = hours if hours is not None else labels.hours
+    per_trend = [
+        {
+            "id": t.id,
+            "kind": t.kind,
+            "keywords": list(t.keywords),
+            "detected": t.id in trend_first,
+            "latency_s": (trend_first[t.id] - t.start).total_seconds() if t.id in trend_first else None,
+        }
+        for t in labels.trends
+    ]
+
+    def stat(q: float) -> float | None:
+        return float(np.percentile(latencies, q)) if latencies.size else None
+
+    median, p90 = stat(50), stat(90)
+    return Evaluation(
+        trends=len(labels.trends),
+        detected=len(trend_first),
+        recall=len(trend_first) / len(labels.trends) if labels.trends else 1.0,
+        alerts=len(alerts),
+        keyword_precision=matched_mentions / total_mentions if total_mentions else 1.0,
+        latency_median_s=median,
+        latency_p90_s=p90,
+        latency_median_slides=median / (slide_ms / 1000) if median is not None else None,
+        latency_p90_slides=p90 / (slide_ms / 1000) if p90 is not None else None,
+        false_alerts=false_alerts,
+        false_alerts_per_hour=false_alerts / hours if hours and hours == hours and hours > 0 else float(false_alerts),
+        decoy_alerts=decoy_alerts,
+        per_trend=per_trend,
+    )
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    from trendlab.detect import load_params
+    from trendlab.replay import read_alerts
+
+    params = load_params(args.params, window=args.window, slide=args.slide)
+    result = evaluate(read_alerts(args.alerts), load_labels(args.labels), params.spec.window_ms, params.spec.slide_ms)
+    print(result.to_json())
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("evaluate", help="precision, recall and latency of alerts against labels, as JSON")
+    p.add_argument("--alerts", required=True, help="alerts.jsonl (from replay or the Flink job)")
+    p.add_argument("--labels", required=True, help="labels.json")
+    p.add_argument("--params", help="params.yaml the alerts were made with (window/slide)")
+    p.add_argument("--window", help="window length of the alerts (default 10m)")
+    p.add_argument("--slide", help="slide of the alerts (default 1m)")
+    p.set_defaults(func=cmd_evaluate)

@@ -1,0 +1,365 @@
+"""The replay engine: a stream file → window counts and trend alerts, in seconds.
+
+It reads top to bottom like its diagram::
+
+    posts.jsonl ─ read_posts ─► PostTable ─ extract_stream ─► Occurrences ─ window_counts ─► counts
+                                                                                      └─ detect ─► alerts
+
+* :func:`read_posts` parses Jetstream or flat PostData JSON lines with orjson; non-post events are
+  skipped, malformed lines are counted (with their first line numbers), never fatal.
+* :func:`extract_stream` runs :class:`~trendlab.extract.KeywordExtractor` once per post, on every core,
+  and integer-codes keywords and authors.
+* :func:`replay_occurrences` turns occurrences into window counts (:func:`trendlab.windows.window_counts`)
+  and alerts (:func:`trendlab.detect.detect_frame`) for one parameter set; :func:`sweep` reuses one
+  extraction (and one window aggregation per window shape) for a whole grid.
+
+The same semantics run in the Flink job; a parity test holds the two together.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+import multiprocessing as mp
+
+import numpy as np
+import orjson
+import pandas as pd
+from tqdm.auto import tqdm
+
+from trendlab.detect import DetectionParams, detect_frame, load_params
+from trendlab.extract import KeywordExtractor
+from trendlab.models import MalformedPost, TrendAlert, parse_post
+from trendlab.windows import WindowSpec, window_counts
+
+__all__ = [
+    "PostTable",
+    "Occurrences",
+    "ReplayResult",
+    "read_posts",
+    "extract_stream",
+    "replay",
+    "replay_occurrences",
+    "write_outputs",
+]
+
+COUNT_COLUMNS = ["keyword", "window_start", "window_end", "count", "unique_authors"]
+_PARALLEL_MIN_POSTS = 20_000
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+@dataclass
+class PostTable:
+    """The posts of a stream, column-wise, plus what was skipped on the way."""
+
+    uri: list[str]
+    author: list[str]
+    text: list[str]
+    langs: list[tuple[str, ...]]
+    event_ms: np.ndarray
+    lines: int = 0
+    non_posts: int = 0
+    malformed: int = 0
+    malformed_examples: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+    def report(self) -> str:
+        text = f"{len(self):,} posts from {self.lines:,} lines ({self.non_posts:,} non-post events skipped"
+        if self.malformed:
+            where = ", ".join(f"line {n}: {why}" for n, why in self.malformed_examples[:3])
+            text += f", {self.malformed:,} malformed lines skipped — first: {where}"
+        return text + ")"
+
+
+def _open_text(path: Path) -> io.BufferedReader:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def read_posts(path: str | Path, progress: bool | None = None, max_examples: int = 10) -> PostTable:
+    """Read a Jetstream or flat PostData JSON-lines file (``.gz`` too)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"input file not found: {path}")
+    size = path.stat().st_size
+    table = PostTable([], [], [], [], np.empty(0, dtype=np.int64))
+    times: list[int] = []
+    show = (size > 20_000_000) if progress is None else progress
+    with _open_text(path) as fh, tqdm(total=size, unit="B", unit_scale=True, desc="read", disable=not show,
+                                      file=sys.stderr) as bar:
+        for number, line in enumerate(fh, start=1):
+            bar.update(len(line))
+            if not line.strip():
+                continue
+            table.lines += 1
+            try:
+                post = parse_post(line)
+            except MalformedPost as exc:
+                table.malformed += 1
+                if len(table.malformed_examples) < max_examples:
+                    table.malformed_examples.append((number, str(exc)))
+                continue
+            if post is None:
+                table.non_posts += 1
+                continue
+            table.uri.append(post.uri)
+            table.author.append(post.author_did)
+            table.text.append(post.text)
+            table.langs.append(tuple(post.langs))
+            times.append(post.event_time_us // 1000)
+    table.event_ms = np.asarray(times, dtype=np.int64)
+    return table
+
+
+# -- extraction ---------------------------------------------------------------------------------
+
+@dataclass
+class Occurrences:
+    """(post, keyword) occurrences, integer-coded: what windows and detection need."""
+
+    keywords: np.ndarray  # code -> keyword text (object array)
+    authors: np.ndarray  # code -> author DID
+    keyword_code: np.ndarray  # one entry per occurrence
+    author_code: np.ndarray
+    event_ms: np.ndarray
+    post_index: np.ndarray  # which post (row of the PostTable) the occurrence comes from
+    posts: int = 0
+
+    def __len__(self) -> int:
+        return int(self.keyword_code.size)
+
+
+def _extract_chunk(args: tuple[KeywordExtractor, list[str], list[tuple[str, ...]]]) -> list[list[str]]:
+    extractor, texts, langs = args
+    return [extractor.extract(t, l or None) for t, l in zip(texts, langs)]
+
+
+def _chunks(seq: Sequence, size: int) -> Iterator[Sequence]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def extract_keyword_lists(
+    texts: Sequence[str],
+    langs: Sequence[tuple[str, ...]],
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> list[list[str]]:
+    """``extractor.extract`` for every post, on ``workers`` processes (default: every core)."""
+    extractor = extractor or KeywordExtractor()
+    workers = workers or os.cpu_count() or 1
+    show = len(texts) > 50_000 if progress is None else progress
+    chunk = 4096
+    jobs = [(extractor, list(t), list(l)) for t, l in zip(_chunks(texts, chunk), _chunks(langs, chunk))]
+    with tqdm(total=len(texts), unit="post", desc="extract", disable=not show, file=sys.stderr) as bar:
+        out: list[list[str]] = []
+        if workers > 1 and len(texts) >= _PARALLEL_MIN_POSTS:
+            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                for part in pool.map(_extract_chunk, jobs):
+                    out.extend(part)
+                    bar.update(len(part))
+        else:
+            for job in jobs:
+                part = _extract_chunk(job)
+                out.extend(part)
+                bar.update(len(part))
+    return out
+
+
+def extract_stream(
+    table: PostTable,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> Occurrences:
+    lists = extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
+    lengths = np.fromiter((len(k) for k in lists), dtype=np.int64, count=len(lists))
+    flat = list(itertools.chain.from_iterable(lists))
+    if flat:
+        keywords, kw_code = np.unique(np.asarray(flat, dtype=object), return_inverse=True)
+    else:
+        keywords, kw_code = np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    if len(table):
+        authors, au_post = np.unique(np.asarray(table.author, dtype=object), return_inverse=True)
+    else:
+        authors, au_post = np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    post_index = np.repeat(np.arange(len(table), dtype=np.int64), lengths)
+    return Occurrences(
+        keywords=keywords,
+        authors=authors,
+        keyword_code=kw_code.astype(np.int64),
+        author_code=au_post.astype(np.int64)[post_index],
+        event_ms=table.event_ms[post_index],
+        post_index=post_index,
+        posts=len(table),
+    )
+
+
+# -- windows and detection ----------------------------------------------------------------------
+
+@dataclass
+class ReplayResult:
+    params: DetectionParams
+    counts: pd.DataFrame  # keyword, window_start, window_end, count, unique_authors (UTC)
+    alerts: list[TrendAlert]
+    posts: PostTable | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def alerts_frame(self) -> pd.DataFrame:
+        return alerts_to_frame(self.alerts)
+
+    def summary(self) -> str:
+        lines = []
+        if self.posts is not None:
+            lines.append(self.posts.report())
+        windows = self.counts["window_end"].nunique() if not self.counts.empty else 0
+        lines.append(
+            f"{len(self.counts):,} window counts over {windows:,} windows "
+            f"({self.params.window} every {self.params.slide}), "
+            f"{self.counts['keyword'].nunique() if not self.counts.empty else 0:,} keywords"
+        )
+        lines.append(f"{len(self.alerts)} trend alerts")
+        for a in self.alerts[:10]:
+            related = f" (+ {', '.join(a.related_keywords)})" if a.related_keywords else ""
+            lines.append(
+                f"  {a.window_end:%Y-%m-%d %H:%M}Z  {a.keyword}{related}: {a.count} posts, "
+                f"{a.unique_authors} authors, baseline {a.baseline:.1f}, score {a.score:.1f}"
+            )
+        if len(self.alerts) > 10:
+            lines.append(f"  … {len(self.alerts) - 10} more")
+        if self.seconds:
+            lines.append("time: " + ", ".join(f"{k} {v:.2f}s" for k, v in self.seconds.items()))
+        return "\n".join(lines)
+
+
+def alerts_to_frame(alerts: Iterable[TrendAlert]) -> pd.DataFrame:
+    rows = [a.to_dict() for a in alerts]
+    frame = pd.DataFrame(
+        rows,
+        columns=["keyword", "window_start", "window_end", "count", "unique_authors", "baseline", "score",
+                 "related_keywords", "language"],
+    )
+    for col in ("window_start", "window_end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+def counts_frame(raw: pd.DataFrame, keywords: np.ndarray, spec: WindowSpec) -> pd.DataFrame:
+    """Integer-coded window counts → the public frame (keyword text, UTC window bounds)."""
+    end_ms = raw["end_slot"].to_numpy() * spec.slide_ms
+    return pd.DataFrame(
+        {
+            "keyword": keywords[raw["keyword_code"].to_numpy()] if len(raw) else np.empty(0, dtype=object),
+            "window_start": pd.to_datetime(end_ms - spec.window_ms, unit="ms", utc=True),
+            "window_end": pd.to_datetime(end_ms, unit="ms", utc=True),
+            "count": raw["count"].to_numpy(dtype=np.int64),
+            "unique_authors": raw["unique_authors"].to_numpy(dtype=np.int64),
+        },
+        columns=COUNT_COLUMNS,
+    )
+
+
+def replay_occurrences(
+    occ: Occurrences,
+    params: DetectionParams,
+    raw_counts: pd.DataFrame | None = None,
+    with_counts: bool = True,
+) -> ReplayResult:
+    """Windows + detection for one parameter set over already-extracted occurrences."""
+    spec = params.spec
+    t0 = time.perf_counter()
+    if raw_counts is None:
+        raw_counts = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
+    t1 = time.perf_counter()
+    alerts = detect_frame(raw_counts, occ.keywords, params)
+    t2 = time.perf_counter()
+    counts = counts_frame(raw_counts, occ.keywords, spec) if with_counts else pd.DataFrame(columns=COUNT_COLUMNS)
+    return ReplayResult(params, counts, alerts, seconds={"windows": t1 - t0, "detect": t2 - t1})
+
+
+def replay(
+    source: str | Path | PostTable,
+    params: DetectionParams | str | Path | None = None,
+    *,
+    window: str | None = None,
+    slide: str | None = None,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> ReplayResult:
+    """Replay a stream file (or an already read :class:`PostTable`) with one parameter set."""
+    if not isinstance(params, DetectionParams):
+        params = load_params(params, window=window, slide=slide)
+    else:
+        params = params.replace(window=window, slide=slide)
+    t0 = time.perf_counter()
+    table = source if isinstance(source, PostTable) else read_posts(source, progress=progress)
+    t1 = time.perf_counter()
+    occ = extract_stream(table, extractor, workers, progress)
+    t2 = time.perf_counter()
+    result = replay_occurrences(occ, params)
+    result.posts = table
+    result.seconds = {"read": t1 - t0, "extract": t2 - t1, **result.seconds}
+    return result
+
+
+def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
+    """``counts.parquet`` and ``alerts.jsonl`` (and the parameters used, ``params.yaml``)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"counts": out / "counts.parquet", "alerts": out / "alerts.jsonl", "params": out / "params.yaml"}
+    result.counts.to_parquet(paths["counts"], index=False)
+    with open(paths["alerts"], "wb") as fh:
+        for alert in result.alerts:
+            fh.write(orjson.dumps(alert.to_dict()) + b"\n")
+    result.params.to_yaml(paths["params"], comment="parameters of this replay")
+    return paths
+
+
+def read_alerts(path: str | Path) -> list[TrendAlert]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"alerts file not found: {path}")
+    alerts = []
+    for number, line in enumerate(path.read_bytes().splitlines(), start=1):
+        if line.strip():
+            try:
+                alerts.append(TrendAlert.from_json(line))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"{path}:{number} is not a TrendAlert: {exc}") from None
+    return alerts
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+def cmd_replay(args) -> int:
+    result = replay(args.input, args.params, window=args.window, slide=args.slide, workers=args.workers)
+    paths = write_outputs(result, args.out)
+    print(result.summary())
+    print(f"wrote {paths['counts']} and {paths['alerts']}")
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("replay", help="replay a stream file: window counts and trend alerts")
+    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
+    p.add_argument("--window", help="window length, e.g. 10m (default: params file, else 10m)")
+    p.add_argument("--slide", help="window slide, e.g. 1m (default: params file, else 1m)")
+    p.add_argument("--params", help="params.yaml from `trendlab tune`")
+    p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")
+    p.add_argument("--out", required=True, help="output directory")
+    p.set_defaults(func=cmd_replay)

@@ -1,0 +1,174 @@
+"""What a window is, and how keyword occurrences become window counts.
+
+The semantics (DESIGN.md, "One semantics, two engines"), defined here once:
+
+* **Event time** of a post: its Jetstream ``time_us`` when present, else its ``createdAt``
+  (:attr:`trendlab.models.PostData.event_time_us`). Engines work in milliseconds.
+* **Windows** are sliding (Flink ``HOP``) windows of length ``window`` every ``slide``; ``window`` is a
+  whole multiple of ``slide``; windows are aligned to multiples of ``slide`` since the Unix epoch (UTC)
+  and half-open ``[start, end)``. A post counts in every window that contains its event time, so it
+  is in ``window / slide`` windows.
+* ``count`` is the number of posts in the window that contain the keyword (a post counts once per
+  keyword); ``unique_authors`` is the number of distinct author DIDs among them. Only windows with
+  ``count >= 1`` exist.
+
+A window is identified by its **end slot** ``e = window_end // slide``: the post at time ``t`` lies in
+the windows whose end slots are ``t // slide + 1 … t // slide + window // slide``.
+
+:func:`window_counts` aggregates integer-coded occurrences with numpy (the replay engine); the Flink
+job expresses the same thing as a ``HOP`` window TVF (see :func:`hop_sql_interval`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "WindowSpec",
+    "parse_duration",
+    "format_duration",
+    "window_counts",
+    "windows_of",
+]
+
+_DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h)?\s*$", re.IGNORECASE)
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}
+
+
+def parse_duration(value: str | int | float, name: str = "duration", default_unit: str = "m") -> int:
+    """``"10m"``, ``"90s"``, ``"1h"``, ``"500ms"`` or a bare number (in ``default_unit``) → milliseconds.
+
+    Raises ``ValueError`` with a one-line message naming ``name`` for anything else, zero or negative.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a duration like 10m, 60s or 1h, got {value!r}")
+    if isinstance(value, (int, float)):
+        if value != int(value):
+            raise ValueError(f"{name} must be a whole number of {default_unit}, got {value!r}")
+        ms = int(value) * _UNIT_MS[default_unit]
+    else:
+        match = _DURATION_RE.match(str(value))
+        if not match:
+            raise ValueError(f"{name} must be a duration like 10m, 60s or 1h, got {value!r}")
+        ms = int(match.group(1)) * _UNIT_MS[(match.group(2) or default_unit).lower()]
+    if ms <= 0:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return ms
+
+
+def format_duration(ms: int) -> str:
+    """Milliseconds → the shortest exact form (``600000`` → ``"10m"``)."""
+    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Sliding windows of ``window_ms`` every ``slide_ms``; ``window_ms`` a whole multiple of ``slide_ms``."""
+
+    window_ms: int = 600_000
+    slide_ms: int = 60_000
+
+    def __post_init__(self) -> None:
+        for name in ("window_ms", "slide_ms"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name.removesuffix('_ms')} must be a positive duration, got {value!r}")
+        if self.slide_ms % 1000:
+            raise ValueError(f"slide must be a whole number of seconds, got {self.slide_ms} ms")
+        if self.window_ms % self.slide_ms:
+            raise ValueError(
+                f"window ({format_duration(self.window_ms)}) must be a whole multiple of "
+                f"slide ({format_duration(self.slide_ms)})"
+            )
+
+    @classmethod
+    def parse(cls, window: str | int = "10m", slide: str | int = "1m") -> WindowSpec:
+        return cls(parse_duration(window, "window"), parse_duration(slide, "slide"))
+
+    @property
+    def windows_per_post(self) -> int:
+        """How many windows contain each instant (``window / slide``)."""
+        return self.window_ms // self.slide_ms
+
+    def end_slots(self, event_ms: int) -> range:
+        """End slots of the windows that contain ``event_ms``."""
+        first = event_ms // self.slide_ms + 1
+        return range(first, first + self.windows_per_post)
+
+    def bounds(self, end_slot: int) -> tuple[int, int]:
+        """``(window_start_ms, window_end_ms)`` of the window with this end slot."""
+        end = end_slot * self.slide_ms
+        return end - self.window_ms, end
+
+    def __str__(self) -> str:
+        return f"window {format_duration(self.window_ms)} every {format_duration(self.slide_ms)}"
+
+
+def windows_of(event_ms: int, spec: WindowSpec) -> list[tuple[int, int]]:
+    """All ``(start_ms, end_ms)`` windows containing ``event_ms`` (the reference definition)."""
+    return [spec.bounds(e) for e in spec.end_slots(event_ms)]
+
+
+def window_counts(
+    keyword_codes: np.ndarray,
+    author_codes: np.ndarray,
+    event_ms: np.ndarray,
+    spec: WindowSpec,
+) -> pd.DataFrame:
+    """Aggregate occurrences into sliding-window counts.
+
+    Each input position is one (post, keyword) occurrence — already unique per post and keyword —
+    with the post's integer-coded author and event time in ms. Returns a frame with integer columns
+    ``keyword_code, end_slot, count, unique_authors``, sorted by ``end_slot, keyword_code``.
+    """
+    kw = np.asarray(keyword_codes, dtype=np.int64)
+    au = np.asarray(author_codes, dtype=np.int64)
+    ts = np.asarray(event_ms, dtype=np.int64)
+    empty = pd.DataFrame(
+        {c: np.array([], dtype=np.int64) for c in ("keyword_code", "end_slot", "count", "unique_authors")}
+    )
+    if kw.size == 0:
+        return empty
+    n = spec.windows_per_post
+    slot = ts // spec.slide_ms  # the post lies in end slots slot+1 … slot+n
+    base = int(slot.min())
+    rel = slot - base  # small, non-negative
+    n_rel = int(rel.max()) + 1 + n
+    n_au = int(au.max()) + 1
+
+    # counts: occurrences per (keyword, slot), then spread each over its n windows.
+    key = kw * n_rel + rel
+    uk, cnt = np.unique(key, return_counts=True)
+    k_kw, k_rel = np.divmod(uk, n_rel)
+    offsets = np.arange(1, n + 1, dtype=np.int64)
+    end_key = (k_kw * n_rel + k_rel)[:, None] + offsets[None, :]
+    ek, inv = np.unique(end_key.ravel(), return_inverse=True)
+    counts = np.bincount(inv, weights=np.repeat(cnt, n)).astype(np.int64)
+
+    # distinct authors: unique (keyword, author, slot), spread, unique again, count per window.
+    trip = np.unique((kw * n_au + au) * n_rel + rel)
+    t_kwau, t_rel = np.divmod(trip, n_rel)
+    spread = ((t_kwau * n_rel + t_rel)[:, None] + offsets[None, :]).ravel()
+    spread = np.unique(spread)
+    s_kwau, s_end = np.divmod(spread, n_rel)
+    s_key = (s_kwau // n_au) * n_rel + s_end
+    sk, s_cnt = np.unique(s_key, return_counts=True)
+    # sk and ek hold the same set of (keyword, end) keys, both sorted.
+    assert sk.size == ek.size
+    out_kw, out_end = np.divmod(ek, n_rel)
+    frame = pd.DataFrame(
+        {
+            "keyword_code": out_kw,
+            "end_slot": out_end + base,
+            "count": counts,
+            "unique_authors": s_cnt.astype(np.int64),
+        }
+    )
+    return frame.sort_values(["end_slot", "keyword_code"], kind="stable").reset_index(drop=True)
