@@ -1,0 +1,138 @@
+"""Replay engine: speed against a plain-Python reference, sweep cost, and detection quality.
+
+    .venv/bin/python bench/replay.py [--long data/samples/long] [--seeds 101 202] [--rates 5 12]
+
+Prints, all measured in this run:
+
+1. full replay (parse + extract + windows + detect) on the long sample next to a plain single-process
+   Python reference (json module, whitespace tokens, a dict of sets per window) over the same posts;
+   the bar is a ratio >= 4;
+2. a 20-point sweep next to one replay; the bar is a ratio <= 3;
+3. the shipped parameters (params.yaml) on the long sample and on streams generated with other seeds
+   and rates (never tuned on): recall >= 0.9, keyword precision >= 0.9, no decoy alert, median latency
+   <= 2 slides.
+
+Exit status 1 when a bar is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from trendlab.detect import load_params  # noqa: E402
+from trendlab.evaluate import evaluate, load_labels  # noqa: E402
+from trendlab.replay import replay  # noqa: E402
+from trendlab.tune import tune  # noqa: E402
+
+
+def reference_counts(path: Path, window_ms: int, slide_ms: int) -> dict:
+    """The obvious single-process implementation: json, str.split, dict of sets."""
+    n = window_ms // slide_ms
+    authors: dict[tuple[str, int], set] = defaultdict(set)
+    posts: dict[tuple[str, int], int] = defaultdict(int)
+    with open(path) as fh:
+        for line in fh:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            commit = ev.get("commit") or {}
+            if ev.get("kind") != "commit" or commit.get("collection") != "app.bsky.feed.post" or commit.get("operation") != "create":
+                continue
+            t_ms = ev["time_us"] // 1000
+            first = t_ms // slide_ms + 1
+            for word in set(commit["record"]["text"].lower().split()):
+                for e in range(first, first + n):
+                    posts[(word, e)] += 1
+                    authors[(word, e)].add(ev["did"])
+    return {k: (posts[k], len(a)) for k, a in authors.items()}
+
+
+def timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def quality_line(name: str, ev) -> tuple[str, bool]:
+    ok = (
+        ev.recall >= 0.9
+        and ev.keyword_precision >= 0.9
+        and ev.decoy_alerts == 0
+        and (ev.latency_median_slides is not None and ev.latency_median_slides <= 2)
+    )
+    lat = "n/a" if ev.latency_median_slides is None else f"{ev.latency_median_slides:.1f}"
+    p90 = "n/a" if ev.latency_p90_slides is None else f"{ev.latency_p90_slides:.1f}"
+    return (
+        f"{name:<34} recall {ev.recall:.2f} ({ev.detected}/{ev.trends})  precision {ev.keyword_precision:.2f}  "
+        f"decoys {ev.decoy_alerts}  latency median {lat} p90 {p90} slides  false/h {ev.false_alerts_per_hour:.2f}"
+        f"  {'ok' if ok else 'MISSED'}",
+        ok,
+    )
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--long", default=str(ROOT / "data/samples/long"))
+    ap.add_argument("--params", default=str(ROOT / "params.yaml"))
+    ap.add_argument("--seeds", type=int, nargs="*", default=[101, 202, 303])
+    ap.add_argument("--rates", type=float, nargs="*", default=[4.0, 8.0, 15.0])
+    ap.add_argument("--hours", type=float, default=3.0)
+    args = ap.parse_args()
+    long_dir = Path(args.long)
+    posts = long_dir / "posts.jsonl"
+    params = load_params(args.params if Path(args.params).exists() else None)
+    spec = params.spec
+    ok_all = True
+
+    print(f"== 1. full replay vs plain-Python reference on {posts}")
+    ref, t_ref = timed(reference_counts, posts, spec.window_ms, spec.slide_ms)
+    result, t_replay = timed(replay, posts, params, progress=False)
+    ratio = t_ref / t_replay
+    print(f"reference (json + split + dict of sets, 1 process): {t_ref:7.2f} s  ({len(ref):,} window counts)")
+    print(f"trendlab replay (parse+extract+windows+detect):     {t_replay:7.2f} s  ({len(result.counts):,} window counts)")
+    print(f"   where the time goes: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items()))
+    print(f"speed-up replay/reference: {ratio:.2f}x  (bar >= 4x: {'met' if ratio >= 4 else 'NOT met'})")
+    ok_all &= ratio >= 4
+
+    print("\n== 2. a 20-point sweep vs one replay")
+    grid = {"window": ["5m", "10m"], "min_ratio": [2.0, 3.0], "min_score": [2.0, 2.5, 3.0, 3.5, 4.0]}
+    sweep, t_sweep = timed(tune, posts, long_dir / "labels.json", grid, params, progress=False)
+    ratio = t_sweep / t_replay
+    print(f"sweep of {len(sweep.table)} points: {t_sweep:.2f} s = {ratio:.2f}x one replay (bar <= 3x: "
+          f"{'met' if ratio <= 3 else 'NOT met'})")
+    ok_all &= ratio <= 3
+
+    print(f"\n== 3. shipped parameters ({args.params}) on streams they were not tuned on")
+    print("   " + json.dumps(params.to_dict()))
+    ev = evaluate(result.alerts, load_labels(long_dir / "labels.json"), spec.window_ms, spec.slide_ms)
+    line, ok = quality_line(f"long sample ({long_dir.name})", ev)
+    print(line)
+    ok_all &= ok
+    from trendlab.samples import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in args.seeds:
+            for rate in args.rates:
+                out = Path(tmp) / f"s{seed}-r{rate}"
+                generate(out, hours=args.hours, rate=rate, seed=seed)
+                res = replay(out / "posts.jsonl", params, progress=False)
+                ev = evaluate(res.alerts, load_labels(out / "labels.json"), spec.window_ms, spec.slide_ms)
+                line, ok = quality_line(f"seed {seed}, rate {rate:g}/s, {args.hours:g} h", ev)
+                print(line)
+                ok_all &= ok
+    print("\nall bars met" if ok_all else "\nSOME BARS MISSED")
+    return 0 if ok_all else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
