@@ -58,6 +58,10 @@ VARIABLES: dict[str, _Var] = {
     "api_token": _Var("TRENDLAB_API_TOKEN", str, "", secret=True, help="bearer token for mutating REST calls"),
     "home": _Var("TRENDLAB_HOME", str, "", help="stack state, logs and data (default ~/.local/share/trendlab)"),
     "cache_dir": _Var("TRENDLAB_CACHE", str, "", help="download cache (default ~/.cache/trendlab)"),
+    "kafka_controller_port": _Var("TRENDLAB_KAFKA_CONTROLLER_PORT", int, 9093, help="KRaft controller port of the local stack"),
+    "minio_console_port": _Var("TRENDLAB_MINIO_CONSOLE_PORT", int, 9001, help="MinIO console port of the local stack"),
+    "flink_rpc_port": _Var("TRENDLAB_FLINK_RPC_PORT", int, 6123, help="Flink JobManager RPC port of the local stack"),
+    "taskmanager_memory": _Var("TRENDLAB_TASKMANAGER_MEMORY", str, "2560m", help="Flink TaskManager process memory"),
 }
 
 _POSITIVE = {
@@ -67,6 +71,9 @@ _POSITIVE = {
     "slide_minutes",
     "checkpoint_interval_ms",
     "prometheus_port",
+    "kafka_controller_port",
+    "minio_console_port",
+    "flink_rpc_port",
 }
 
 
@@ -93,6 +100,10 @@ class Settings:
     api_token: str = field(default="", repr=False)
     home: str = ""
     cache_dir: str = ""
+    kafka_controller_port: int = 9093
+    minio_console_port: int = 9001
+    flink_rpc_port: int = 6123
+    taskmanager_memory: str = "2560m"
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:
