@@ -32,7 +32,11 @@ one alert.
 **Related keywords:** keywords that start an episode in the same window and whose counts over the
 last ``2 n`` windows correlate at least ``group_correlation`` (Pearson) burst together: they are
 reported as one :class:`~trendlab.models.TrendAlert` — the highest score is the alert's keyword, the
-others are its ``related_keywords``. Grouping uses window counts only, so both engines can do it.
+others are its ``related_keywords``. A keyword that starts its episode a little later (within ``n``
+windows) and correlates with a trend already reported joins that trend: its alert names the trend in
+``trend`` and lists the trend's keywords as related. ``trend`` is the keyword that opened the trend,
+so grouping alerts by ``trend`` shows one row per trend. Grouping uses window counts only, so both
+engines can do it (true co-occurrence would need post-level state in the job).
 
 Both engines use this module: the replay engine evaluates the hot test on whole count matrices
 (:func:`detect_frame`), the Flink job feeds one window at a time to :class:`TrendDetector`. Both call
@@ -70,11 +74,11 @@ class DetectionParams:
     window: str = "10m"
     slide: str = "1m"
     baseline_windows: int = 30
-    baseline_floor: float = 1.0
-    min_count: int = 5
+    baseline_floor: float = 0.5
+    min_count: int = 4
     min_authors: int = 3
-    min_ratio: float = 3.0
-    min_score: float = 3.0
+    min_ratio: float = 2.0
+    min_score: float = 4.5
     cooldown_windows: int = 30
     group_correlation: float = 0.8
 
@@ -218,6 +222,7 @@ class TrendDetector:
         self.last_end_slot: int | None = None
         self.history: dict[str, dict[int, int]] = {}  # keyword -> {end_slot: count}
         self.last_hot: dict[str, int] = {}  # keyword -> last end slot it was hot
+        self.trends: dict[str, tuple[int, list[str]]] = {}  # trend lead -> (opened end slot, keywords)
 
     # -- the streaming entry point -----------------------------------------------------------------
     def process_window(self, window_end_ms: int, counts: Iterable[WindowedKeywordCount | Mapping]) -> list[TrendAlert]:
@@ -282,10 +287,30 @@ class TrendDetector:
         for i, h in enumerate(opening):
             groups.setdefault(find(i), []).append(h)
         start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
+        span = np.arange(e - 2 * self._n + 1, e + 1)
+        # trends opened in the last n windows that a new group may belong to (a late companion word)
+        recent = sorted(
+            ((opened, lead, members) for lead, (opened, members) in self.trends.items() if e - opened <= self._n),
+        )
         alerts = []
         for root in sorted(groups):
             members = groups[root]
             lead = members[0]
+            names = [m.keyword for m in members]
+            trend, joined = lead.keyword, []
+            for _opened, t_lead, t_members in recent:
+                if any(
+                    _correlation(series(a, span), series(b, span)) >= self.params.group_correlation
+                    for a in names
+                    for b in t_members
+                ):
+                    trend, joined = t_lead, [k for k in t_members if k not in names]
+                    break
+            if trend == lead.keyword:
+                self.trends[trend] = (e, names)
+            else:
+                opened, t_members = self.trends[trend]
+                self.trends[trend] = (opened, t_members + names)
             alerts.append(
                 TrendAlert(
                     keyword=lead.keyword,
@@ -295,7 +320,8 @@ class TrendDetector:
                     unique_authors=lead.authors,
                     baseline=round(lead.baseline, 6),
                     score=round(lead.score, 6),
-                    related_keywords=[m.keyword for m in members[1:]],
+                    related_keywords=names[1:] + joined,
+                    trend=trend,
                 )
             )
         return alerts
@@ -322,6 +348,8 @@ class TrendDetector:
         horizon = e - self.params.cooldown_windows - 1
         for kw in [k for k, s in self.last_hot.items() if s < horizon]:
             del self.last_hot[kw]
+        for lead in [k for k, (opened, _) in self.trends.items() if e - opened > self._n]:
+            del self.trends[lead]
 
     # -- state for Flink checkpoints -----------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -330,6 +358,7 @@ class TrendDetector:
             "last_end_slot": self.last_end_slot,
             "history": {k: dict(v) for k, v in self.history.items()},
             "last_hot": dict(self.last_hot),
+            "trends": {k: [opened, list(members)] for k, (opened, members) in self.trends.items()},
         }
 
     @classmethod
@@ -339,6 +368,7 @@ class TrendDetector:
         det.last_end_slot = state.get("last_end_slot")
         det.history = {k: {int(s): int(c) for s, c in v.items()} for k, v in state.get("history", {}).items()}
         det.last_hot = {k: int(v) for k, v in state.get("last_hot", {}).items()}
+        det.trends = {k: (int(v[0]), list(v[1])) for k, v in state.get("trends", {}).items()}
         return det
 
 

@@ -320,6 +320,8 @@ class TrendAlert:
     related_keywords: list[str] = field(default_factory=list)
     #: the most common post language among the keyword's posts in the window, when known
     language: str | None = None
+    #: the keyword that opened the trend this alert belongs to (itself for a new trend)
+    trend: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -344,6 +346,7 @@ class TrendAlert:
             score=float(obj["score"]),
             related_keywords=list(obj.get("related_keywords") or []),
             language=obj.get("language"),
+            trend=obj.get("trend"),
         )
 
     @classmethod

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 COUNT_COLUMNS = ["keyword", "window_start", "window_end", "count", "unique_authors"]
-_PARALLEL_MIN_POSTS = 20_000
+_PARALLEL_MIN_POSTS = 5_000
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ def alerts_to_frame(alerts: Iterable[TrendAlert]) -> pd.DataFrame:
     frame = pd.DataFrame(
         rows,
         columns=["keyword", "window_start", "window_end", "count", "unique_authors", "baseline", "score",
-                 "related_keywords", "language"],
+                 "related_keywords", "language", "trend"],
     )
     for col in ("window_start", "window_end"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
@@ -261,15 +261,16 @@ def alerts_to_frame(alerts: Iterable[TrendAlert]) -> pd.DataFrame:
 def counts_frame(raw: pd.DataFrame, keywords: np.ndarray, spec: WindowSpec) -> pd.DataFrame:
     """Integer-coded window counts → the public frame (keyword text, UTC window bounds)."""
     end_ms = raw["end_slot"].to_numpy() * spec.slide_ms
+    ends = pd.Series((end_ms).astype("datetime64[ms]")).dt.tz_localize("UTC")
+    starts = pd.Series((end_ms - spec.window_ms).astype("datetime64[ms]")).dt.tz_localize("UTC")
     return pd.DataFrame(
         {
             "keyword": keywords[raw["keyword_code"].to_numpy()] if len(raw) else np.empty(0, dtype=object),
-            "window_start": pd.to_datetime(end_ms - spec.window_ms, unit="ms", utc=True),
-            "window_end": pd.to_datetime(end_ms, unit="ms", utc=True),
+            "window_start": starts,
+            "window_end": ends,
             "count": raw["count"].to_numpy(dtype=np.int64),
             "unique_authors": raw["unique_authors"].to_numpy(dtype=np.int64),
-        },
-        columns=COUNT_COLUMNS,
+        }
     )
 
 

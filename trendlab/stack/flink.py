@@ -98,11 +98,23 @@ def prepare_home(settings: Settings) -> Path:
     s3 = artifacts.s3_plugin_jar(settings)
     (plugins / "s3-fs-presto" / s3.name).symlink_to(s3)
 
-    for name in ("bin", "opt"):  # the scripts find each other through $FLINK_HOME/bin
-        link = home / name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(dist / name)
+    link = home / "bin"  # the scripts find each other through $FLINK_HOME/bin
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(dist / "bin")
+    # opt/ must be a real directory holding real files: the JobManager's PythonDriver lists it
+    # without following links ("Found 0 flink-python jar" with a linked opt/).
+    opt = home / "opt"
+    if opt.is_symlink() or opt.is_file():
+        opt.unlink()
+    elif opt.exists():
+        shutil.rmtree(opt)
+    opt.mkdir()
+    for item in sorted((dist / "opt").iterdir()):
+        if item.name.startswith("flink-python") and item.suffix == ".jar":
+            shutil.copyfile(item, opt / item.name)
+        else:
+            (opt / item.name).symlink_to(item)
 
     conf = _conf_dir(settings)
     conf.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,131 @@
+"""The job's SQL and configuration, without starting Flink."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trendlab.config import Settings
+from trendlab.flink import sql
+from trendlab.flink.job import _extra_conf, job_configuration, load_job_params, parse_args
+
+
+@pytest.mark.parametrize(
+    "ms, literal",
+    [
+        (0, "INTERVAL '0 00:00:00.000' DAY TO SECOND(3)"),
+        (5_000, "INTERVAL '0 00:00:05.000' DAY TO SECOND(3)"),
+        (60_000, "INTERVAL '0 00:01:00.000' DAY TO SECOND(3)"),
+        (600_000, "INTERVAL '0 00:10:00.000' DAY TO SECOND(3)"),
+        (90_061_001, "INTERVAL '1 01:01:01.001' DAY TO SECOND(3)"),
+    ],
+)
+def test_interval_literal(ms, literal):
+    assert sql.interval(ms) == literal
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "10m", True])
+def test_interval_refuses_non_ms(bad):
+    with pytest.raises(ValueError, match="milliseconds"):
+        sql.interval(bad)
+
+
+def test_quote_escapes_single_quotes():
+    assert sql.quote("it's") == "'it''s'"
+
+
+def test_hop_view_uses_slide_then_size():
+    view = sql.window_counts_view(600_000, 60_000)
+    hop = view[view.index("HOP(") :]
+    assert hop.index(sql.interval(60_000)) < hop.index(sql.interval(600_000))
+    assert "COUNT(DISTINCT author_did)" in view and "COUNT(*)" in view
+    assert "window_time" in view  # the rowtime the detector's timers need
+
+
+def test_hop_view_refuses_window_not_multiple_of_slide():
+    with pytest.raises(ValueError, match="multiple"):
+        sql.window_counts_view(90_000, 60_000)
+
+
+def test_posts_ddl_watermark_bound():
+    io = sql.file_io("file:///tmp/in.jsonl", "file:///tmp/out")
+    ddl = sql.posts_ddl(io, 5000)
+    assert f"WATERMARK FOR event_time AS event_time - {sql.interval(5000)}" in ddl
+    assert "'connector' = 'filesystem'" in ddl
+    assert "WATERMARK FOR event_time AS event_time\n" in sql.posts_ddl(io, 0)
+
+
+def test_kafka_io_is_exactly_once_with_record_timestamp_as_event_time():
+    io = sql.kafka_io("127.0.0.1:9092", "posts", "counts", "alerts", "dlq", transaction_timeout_ms=600_000)
+    ddl = sql.posts_ddl(io, 5000)
+    assert "METADATA FROM 'timestamp'" in ddl
+    assert "'format' = 'raw'" in ddl  # malformed messages never fail deserialisation
+    for options in (io.counts_options, io.alerts_options, io.dead_letter_options):
+        assert options["sink.delivery-guarantee"] == "exactly-once"
+        assert options["properties.transaction.timeout.ms"] == "600000"
+    prefixes = {o["sink.transactional-id-prefix"] for o in (io.counts_options, io.alerts_options, io.dead_letter_options)}
+    assert len(prefixes) == 3  # one per sink
+    assert io.posts_options["properties.isolation.level"] == "read_committed"
+
+
+def test_statements_and_hub_columns_line_up():
+    io = sql.file_io("file:///in", "file:///out")
+    statements = sql.job_statements(io, 600_000, 60_000, 5000)
+    assert [s.split()[3] for s in statements] == [
+        sql.POSTS, sql.COUNTS_SINK, sql.ALERTS_SINK, sql.EXTRACTED, sql.OCCURRENCES, sql.WINDOW_COUNTS,
+        sql.DEAD_LETTER_SINK,
+    ]
+    hub = sql.hub_query()
+    first = hub.split("UNION ALL")[0]
+    # the detector reads columns by position: keyword 0, count 4, unique_authors 5, error 7
+    for name in ("keyword", "`count`", "unique_authors", "AS error", "AS rowtime"):
+        assert name in first
+    assert sql.HUB_COLUMNS.index("keyword") == 0
+    assert sql.HUB_COLUMNS.index("count") == 4
+    assert sql.HUB_COLUMNS.index("unique_authors") == 5
+    assert sql.HUB_COLUMNS.index("error") == 7
+    assert "'yyyy-MM-dd''T''HH:mm:ss''Z'''" in hub
+
+
+def test_utc_session_time_zone():
+    assert sql.TABLE_OPTIONS["table.local-time-zone"] == "UTC"
+
+
+def test_job_configuration_defaults():
+    settings = Settings(checkpoint_interval_ms=30_000, flink_parallelism=3)
+    conf = job_configuration(settings)
+    assert conf["execution.checkpointing.interval"] == "30000 ms"
+    assert conf["execution.checkpointing.mode"] == "EXACTLY_ONCE"
+    assert conf["state.backend.type"] == "rocksdb"
+    assert conf["execution.checkpointing.incremental"] == "true"
+    assert conf["restart-strategy.type"] == "exponential-delay"
+    assert conf["parallelism.default"] == "3"
+    assert conf["execution.checkpointing.dir"] == settings.checkpoint_dir
+
+
+def test_params_precedence(tmp_path):
+    settings = Settings(window_size_minutes=20, slide_minutes=2)
+    assert (load_job_params(settings).window, load_job_params(settings).slide) == ("20m", "2m")
+    path = tmp_path / "p.yaml"
+    path.write_text("window: 30m\nslide: 5m\nmin_count: 7\n")
+    params = load_job_params(settings, str(path))
+    assert (params.window, params.slide, params.min_count) == ("30m", "5m", 7)
+    params = load_job_params(settings, str(path), window="60m", slide="10m")
+    assert (params.window, params.slide) == ("1h", "10m")
+    params = load_job_params(settings, params_json=json.dumps({"window": "4m", "slide": "2m", "min_score": 2.5}))
+    assert (params.window, params.min_score) == ("4m", 2.5)
+
+
+def test_params_errors_name_the_problem(tmp_path):
+    with pytest.raises(FileNotFoundError, match="params file not found"):
+        load_job_params(Settings(), str(tmp_path / "missing.yaml"))
+    with pytest.raises(ValueError, match="window"):
+        load_job_params(Settings(), window="7x")
+
+
+def test_job_cli_arguments():
+    args = parse_args(["--profile", "embedded", "--input", "a", "--out", "b", "--conf", "x.y=1"])
+    assert args.profile == "embedded" and _extra_conf(args.conf) == {"x.y": "1"}
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        _extra_conf(["nonsense"])

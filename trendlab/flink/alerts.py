@@ -1,0 +1,96 @@
+"""Trend detection inside the job: window counts → :class:`~trendlab.detect.TrendDetector` → alerts.
+
+Window counts are few (one row per keyword and window), so this part is plain Python with
+parallelism 1. :class:`DetectTrends` is keyed by a constant; each count row arrives with its window's
+rowtime (``window_end - 1 ms``) and is buffered in Flink state under its window end. An event-time timer
+at that rowtime fires once the watermark has passed it — after the window operator has emitted every
+row of that window — and the detector sees the whole window at once, in window order.
+
+Both the pending rows and the detector's state live in Flink state (``MapState`` / ``ValueState``), so a
+restore from a checkpoint or savepoint resumes detection exactly where it was.
+"""
+
+from __future__ import annotations
+
+import orjson
+from pyflink.common import Row, Types
+from pyflink.datastream import KeyedProcessFunction, RuntimeContext
+from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
+
+from trendlab.detect import DetectionParams, TrendDetector
+from trendlab.models import WindowedKeywordCount, micros_to_datetime
+
+
+class DetectTrends(KeyedProcessFunction):
+    """Input: rows of the job's output stream (count rows have rowtime ``window_end - 1``); output: TrendAlert JSON."""
+
+    def __init__(self, params: DetectionParams) -> None:
+        self.params = params
+        self._pending = None
+        self._detector_state = None
+        self._detector: TrendDetector | None = None
+        self._alerts = None
+
+    def open(self, runtime_context: RuntimeContext) -> None:
+        self._pending = runtime_context.get_map_state(
+            MapStateDescriptor("pending_window_counts", Types.LONG(), Types.PICKLED_BYTE_ARRAY())
+        )
+        self._detector_state = runtime_context.get_state(
+            ValueStateDescriptor("trend_detector", Types.PICKLED_BYTE_ARRAY())
+        )
+        try:
+            self._alerts = runtime_context.get_metrics_group().add_group("trendlab").counter("alerts")
+        except Exception:
+            self._alerts = None
+
+    def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):
+        # a row of the job's output stream (trendlab.flink.sql.HUB_COLUMNS); dead letters are skipped
+        if value[7] is not None:
+            return iter(())
+        window_end_ms = ctx.timestamp() + 1
+        rows = self._pending.get(window_end_ms)
+        if rows is None:
+            rows = []
+            ctx.timer_service().register_event_time_timer(window_end_ms - 1)
+        rows.append((value[0], int(value[4]), int(value[5])))
+        self._pending.put(window_end_ms, rows)
+        return iter(())
+
+    def on_timer(self, timestamp: int, ctx: KeyedProcessFunction.OnTimerContext):
+        window_end_ms = timestamp + 1
+        rows = self._pending.get(window_end_ms) or []
+        self._pending.remove(window_end_ms)
+        detector = self._load_detector()
+        spec = self.params.spec
+        start = micros_to_datetime((window_end_ms - spec.window_ms) * 1000)
+        end = micros_to_datetime(window_end_ms * 1000)
+        counts = [
+            WindowedKeywordCount(keyword=k, count=c, window_start=start, window_end=end, unique_authors=a)
+            for k, c, a in sorted(rows)
+        ]
+        alerts = detector.process_window(window_end_ms, counts)
+        self._detector_state.update(detector.snapshot())
+        for alert in alerts:
+            if self._alerts is not None:
+                self._alerts.inc()
+            yield orjson.dumps(alert.to_dict()).decode()
+
+    def _load_detector(self) -> TrendDetector:
+        # The in-memory detector is a cache of the checkpointed snapshot; after a restore it is rebuilt.
+        if self._detector is None:
+            snapshot = self._detector_state.value()
+            self._detector = (
+                TrendDetector.restore(self.params, snapshot) if snapshot else TrendDetector(self.params)
+            )
+        return self._detector
+
+
+def alert_stream(outputs, params: DetectionParams):
+    """``outputs``: the job's output stream (:func:`trendlab.flink.sql.hub_query`) with its rowtimes."""
+    return (
+        outputs.key_by(lambda row: 0, key_type=Types.INT())
+        .process(DetectTrends(params), output_type=Types.STRING())
+        .name("detect trends")
+        .uid("detect-trends")
+        .set_parallelism(1)
+    )

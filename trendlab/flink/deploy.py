@@ -1,0 +1,251 @@
+"""Submit, list, stop and resume the trendlab job through the Flink REST API.
+
+``deploy_job`` uploads the ``flink-python`` jar of the ``apache-flink`` wheel (once; it is reused while
+the JobManager keeps it) and runs its ``PythonDriver`` with ``-pym trendlab.flink.job -pyfs
+<zip of the trendlab package>``: the JobManager starts the job's Python entry point, which builds the
+same pipeline as the embedded profile with Kafka tables. Parameters and settings travel as JSON program
+arguments, so the cluster needs no access to the caller's files or environment. The Kafka connector is
+in the stack's Flink ``lib/`` (:mod:`trendlab.stack.flink`), so it is not shipped again.
+
+Resuming: ``from_savepoint`` is a savepoint/checkpoint path, or ``"latest"`` for the newest completed
+checkpoint or savepoint of the previous trendlab job (from the REST API, else from the checkpoint
+directory on MinIO).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+from trendlab.config import Settings
+from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
+from trendlab.flink.job import JOB_NAME, load_job_params
+
+PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
+JOB_MODULE = "trendlab.flink.job"
+
+#: Settings the job needs on the cluster (sent as ``--settings-json``; secrets are not sent).
+JOB_SETTINGS = (
+    "kafka_bootstrap_servers", "kafka_topic_posts", "kafka_topic_trends", "kafka_topic_alerts",
+    "kafka_topic_dead_letter", "flink_parallelism", "minio_bucket", "max_out_of_orderness_s",
+    "checkpoint_interval_ms", "log_level",
+)
+
+
+def flink_python_jar() -> Path:
+    """The ``flink-python`` jar shipped in the ``apache-flink`` wheel."""
+    import pyflink
+
+    root = Path(pyflink.__file__).parent
+    for folder in ("opt", "lib"):
+        found = sorted((root / folder).glob("flink-python*.jar"))
+        if found:
+            return found[-1]
+    raise FlinkError(f"no flink-python jar in {root}/opt or {root}/lib; is apache-flink installed?")
+
+
+def package_zip(settings: Settings) -> Path:
+    """A zip of the ``trendlab`` package (sources only), named by its content hash; reused when unchanged."""
+    import trendlab
+
+    root = Path(trendlab.__file__).parent
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            info = zipfile.ZipInfo(str(Path("trendlab") / path.relative_to(root)), date_time=(2020, 1, 1, 0, 0, 0))
+            zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    data = buffer.getvalue()
+    target = Path(settings.home) / "deploy" / f"trendlab-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return target
+
+
+def _jar_id(client: FlinkClient, jar: Path) -> str:
+    for entry in client.jars():
+        if entry.get("name") == jar.name:
+            return entry["id"]
+    return client.upload_jar(jar)
+
+
+def program_args(settings: Settings, params_json: str, *, zip_path: Path, python: str | None = None,
+                 extra: list[str] | None = None) -> list[str]:
+    job_settings = {name: getattr(settings, name) for name in JOB_SETTINGS}
+    python = python or sys.executable
+    return [
+        "-pym", JOB_MODULE,
+        "-pyfs", str(zip_path),
+        "-pyexec", python,
+        "-pyclientexec", python,
+        "--profile", "remote",
+        "--params-json", params_json,
+        "--settings-json", json.dumps(job_settings, sort_keys=True),
+        *(extra or []),
+    ]
+
+
+def list_jobs(settings: Settings, name: str | None = None) -> list[JobInfo]:
+    with FlinkClient.from_settings(settings) as client:
+        jobs = client.jobs()
+    return [j for j in jobs if name is None or j.name == name]
+
+
+def latest_restore_path(settings: Settings) -> str:
+    """The newest completed checkpoint/savepoint of a previous trendlab job."""
+    with FlinkClient.from_settings(settings) as client:
+        for job in list_jobs(settings, JOB_NAME):
+            cp = client.latest_checkpoint(job.id)
+            if cp is not None and cp.external_path:
+                return cp.external_path
+    path = _latest_on_minio(settings)
+    if path:
+        return path
+    raise FlinkError(f"no completed checkpoint or savepoint of a {JOB_NAME!r} job to resume from")
+
+
+def _latest_on_minio(settings: Settings) -> str | None:
+    """Newest ``_metadata`` under the checkpoint and savepoint directories (after a JobManager restart)."""
+    try:
+        from minio import Minio
+    except ImportError:  # pragma: no cover
+        return None
+    endpoint = settings.minio_url.split("://", 1)[1]
+    client = Minio(endpoint, settings.minio_access_key, settings.minio_secret_key,
+                   secure=settings.minio_url.startswith("https://"))
+    newest = None
+    try:
+        for prefix in ("checkpoints/", "savepoints/"):
+            for obj in client.list_objects(settings.minio_bucket, prefix=prefix, recursive=True):
+                if obj.object_name.endswith("/_metadata") and (newest is None or obj.last_modified > newest.last_modified):
+                    newest = obj
+    except Exception:
+        return None
+    if newest is None:
+        return None
+    return f"s3://{settings.minio_bucket}/{newest.object_name.rsplit('/', 1)[0]}"
+
+
+def deploy_job(
+    settings: Settings,
+    params_path: str | None = None,
+    window: str | None = None,
+    slide: str | None = None,
+    from_savepoint: str | None = None,
+    *,
+    allow_non_restored_state: bool = False,
+    wait_running: bool = True,
+    extra_args: list[str] | None = None,
+) -> str:
+    """Submit the job; returns its id. ``from_savepoint``: a path, or ``"latest"``."""
+    params = load_job_params(settings, params_path, None, window, slide)
+    restore = latest_restore_path(settings) if from_savepoint == "latest" else from_savepoint
+    args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), zip_path=package_zip(settings),
+                        extra=extra_args)
+    with FlinkClient.from_settings(settings, timeout=60.0) as client:
+        client.overview()  # a clear error when the JobManager does not answer
+        jar_id = _jar_id(client, flink_python_jar())
+        job_id = client.run_jar(
+            jar_id, entry_class=PYTHON_DRIVER, program_args=args, parallelism=settings.flink_parallelism,
+            savepoint_path=restore, allow_non_restored_state=allow_non_restored_state,
+        )
+        if wait_running:
+            client.wait_until_running(job_id)
+    return job_id
+
+
+def stop_job(settings: Settings, job_id: str, savepoint: bool = True, target_directory: str | None = None) -> str | None:
+    """Stop with a savepoint (returns its path) or cancel (returns ``None``)."""
+    with FlinkClient.from_settings(settings) as client:
+        if not savepoint:
+            client.cancel(job_id)
+            client.wait_for_state(job_id, {"CANCELED"}, timeout=60)
+            return None
+        path = client.stop_with_savepoint(job_id, target_directory or settings.savepoint_dir)
+        client.wait_for_state(job_id, {"FINISHED", "CANCELED"}, timeout=60)
+        return path
+
+
+# -- CLI ----------------------------------------------------------------------------------------
+
+def _duration_flag(flag: str):
+    from trendlab.windows import format_duration, parse_duration
+
+    def parse(text: str) -> str:
+        return format_duration(parse_duration(text, flag))
+
+    return parse
+
+
+def cmd_deploy(args) -> int:
+    settings = Settings.from_env()
+    window = _duration_flag("--window")(args.window) if args.window else None
+    slide = _duration_flag("--slide")(args.slide) if args.slide else None
+    job_id = deploy_job(settings, args.params, window, slide, args.from_savepoint,
+                        allow_non_restored_state=args.allow_non_restored_state)
+    print(json.dumps({"job_id": job_id}) if args.json else f"deployed {JOB_NAME} job {job_id}")
+    return 0
+
+
+def cmd_jobs(args) -> int:
+    settings = Settings.from_env()
+    jobs = list_jobs(settings)
+    if args.json:
+        print(json.dumps([j.to_dict() for j in jobs]))
+        return 0
+    if not jobs:
+        print("no jobs")
+    with FlinkClient.from_settings(settings) as client:
+        for j in jobs:
+            cp = client.latest_checkpoint(j.id) if j.state == "RUNNING" else None
+            extra = f"  checkpoint {cp.id} {cp.external_path}" if cp else ""
+            print(f"{j.id}  {j.state:<10} {j.name}{extra}")
+    return 0
+
+
+def cmd_stop(args) -> int:
+    settings = Settings.from_env()
+    path = stop_job(settings, args.job, savepoint=args.savepoint)
+    if args.json:
+        print(json.dumps({"job_id": args.job, "savepoint": path}))
+    else:
+        print(f"stopped {args.job}" + (f"; savepoint {path}" if path else ""))
+    return 0
+
+
+def _wrap(func):
+    """Turn FlinkError into the CLI's one-line error (``trendlab.cli`` prints ValueError as one line)."""
+
+    def run(args):
+        try:
+            return func(args)
+        except FlinkError as exc:
+            raise ValueError(str(exc)) from None
+
+    return run
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("deploy", help="submit the Flink job through the REST API")
+    p.add_argument("--params", help="params.yaml from `trendlab tune`")
+    p.add_argument("--window", help="window length, e.g. 10m (overrides the params file)")
+    p.add_argument("--slide", help="window slide, e.g. 1m (overrides the params file)")
+    p.add_argument("--from-savepoint", metavar="S", help="savepoint/checkpoint path, or 'latest'")
+    p.add_argument("--allow-non-restored-state", action="store_true")
+    p.add_argument("--json", action="store_true", help='print {"job_id": ...}')
+    p.set_defaults(func=_wrap(cmd_deploy))
+
+    j = sub.add_parser("jobs", help="list Flink jobs")
+    j.add_argument("--json", action="store_true")
+    j.set_defaults(func=_wrap(cmd_jobs))
+
+    s = sub.add_parser("stop", help="stop a Flink job (with --savepoint: stop with a savepoint)")
+    s.add_argument("job", help="job id")
+    s.add_argument("--savepoint", action="store_true", help="take a savepoint and print its path")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_wrap(cmd_stop))

@@ -1,0 +1,351 @@
+"""The trendlab Flink job: Kafka posts → keyword window counts and trend alerts → Kafka.
+
+Reads top to bottom like its diagram (the SQL is in :mod:`trendlab.flink.sql`)::
+
+    posts ─► extract_keywords (Python UDTF) ─► HOP windows: COUNT(*), COUNT(DISTINCT author_did)
+                   │                                   │
+                   └─► dead letters                    ├─► window counts  (WindowedKeywordCount JSON)
+                                                       └─► TrendDetector (Python, p=1) ─► trend alerts
+
+Two profiles share :func:`build_job`:
+
+* ``remote``: Kafka source and exactly-once Kafka sinks, submitted to the Flink cluster by
+  :mod:`trendlab.flink.deploy` (the flink-python PythonDriver runs ``python -m trendlab.flink.job``);
+* ``local``: the same Kafka job in an in-process mini-cluster (runs until interrupted; for debugging
+  against the real Kafka without the cluster);
+* ``embedded``: a PyFlink mini-cluster in this process, reading a posts file and writing
+  ``counts.jsonl``, ``alerts.jsonl`` and ``dead_letters.jsonl``::
+
+      python -m trendlab.flink.job --profile embedded --input posts.jsonl --out DIR [--params P.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trendlab.config import ConfigError, Settings
+from trendlab.detect import DetectionParams
+from trendlab.flink import sql
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "trendlab"
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+def job_configuration(
+    settings: Settings,
+    *,
+    checkpoint_dir: str | None = None,
+    savepoint_dir: str | None = None,
+    state_backend: str = "rocksdb",
+    python_mode: str = "process",
+    extra: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Flink configuration of the job: exactly-once checkpoints, RocksDB, exponential-delay restarts."""
+    conf = {
+        "pipeline.name": JOB_NAME,
+        "parallelism.default": str(settings.flink_parallelism),
+        "execution.checkpointing.interval": f"{settings.checkpoint_interval_ms} ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.dir": checkpoint_dir or settings.checkpoint_dir,
+        "execution.checkpointing.savepoint-dir": savepoint_dir or settings.savepoint_dir,
+        "state.backend.type": state_backend,
+        "execution.checkpointing.incremental": "true" if state_backend == "rocksdb" else "false",
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "1 s",
+        "restart-strategy.exponential-delay.max-backoff": "1 min",
+        "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
+        "restart-strategy.exponential-delay.attempts-before-reset-backoff": "10",
+        "python.execution-mode": python_mode,
+        # Python UDTF bundles: big enough to amortise the Java <-> Python hop, small enough for latency.
+        "python.fn-execution.bundle.size": "5000",
+        "python.fn-execution.bundle.time": "200",
+        "python.metric.enabled": "true",
+    }
+    conf.update(extra or {})
+    return conf
+
+
+def create_table_environment(configuration: Mapping[str, str]):
+    """A StreamTableEnvironment (the alert detector needs the DataStream bridge)."""
+    from pyflink.common import Configuration
+    from pyflink.datastream import StreamExecutionEnvironment
+    from pyflink.table import EnvironmentSettings, StreamTableEnvironment
+
+    conf = Configuration()
+    for key, value in configuration.items():
+        conf.set_string(key, value)
+    env = StreamExecutionEnvironment.get_execution_environment(conf)
+    t_env = StreamTableEnvironment.create(env, EnvironmentSettings.new_instance().in_streaming_mode().build())
+    for key, value in {**sql.TABLE_OPTIONS, **configuration}.items():
+        t_env.get_config().set(key, value)
+    return env, t_env
+
+
+# -- the pipeline -------------------------------------------------------------------------------
+
+def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.TableIO):
+    """Register the job's tables and return its statement set (call ``execute()`` or attach it).
+
+    ``source`` chooses the profile (:func:`trendlab.flink.sql.kafka_io` or :func:`~trendlab.flink.sql.file_io`);
+    the window shape comes from ``params`` (``window``/``slide``), the watermark bound from ``settings``.
+    """
+    from pyflink.table import Schema
+
+    from trendlab.flink.alerts import alert_stream
+    from trendlab.flink.udfs import extract_keywords_udtf
+
+    spec = params.spec
+    t_env.create_temporary_function(sql.EXTRACT_FUNCTION, extract_keywords_udtf())
+    for statement in sql.job_statements(source, spec.window_ms, spec.slide_ms, settings.max_out_of_orderness_s * 1000):
+        t_env.execute_sql(statement)
+
+    # One Table -> DataStream conversion feeds every sink (see sql.hub_query).
+    outputs = t_env.to_data_stream(t_env.sql_query(sql.hub_query()))
+    t_env.create_temporary_view(sql.HUB, t_env.from_data_stream(outputs, Schema.new_builder().build()))
+    alerts = alert_stream(outputs, params)
+
+    statements = t_env.create_statement_set()
+    statements.add_insert_sql(sql.insert_counts())
+    if source.dead_letter_options is not None:
+        statements.add_insert_sql(sql.insert_dead_letters())
+    statements.add_insert(sql.ALERTS_SINK, t_env.from_data_stream(alerts))
+    return statements
+
+
+def run(t_env, env, settings: Settings, params: DetectionParams, source: sql.TableIO, *, wait: bool = True):
+    statements = build_job(t_env, settings, params, source)
+    statements.attach_as_datastream()
+    if wait:
+        return env.execute(JOB_NAME)
+    return env.execute_async(JOB_NAME)
+
+
+# -- embedded profile ---------------------------------------------------------------------------
+
+@dataclass
+class EmbeddedResult:
+    out_dir: Path
+    posts: int
+    malformed: int
+    skipped: int
+    counts: int
+    alerts: int
+    dead_letters: int
+    seconds: float
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def posts_per_second(self) -> float:
+        return self.posts / self.seconds if self.seconds else 0.0
+
+    def summary(self) -> str:
+        return (
+            f"{self.posts:,} posts ({self.malformed:,} malformed, {self.skipped:,} non-post events skipped) "
+            f"in {self.seconds:.1f}s = {self.posts_per_second:,.0f} posts/s; {self.counts:,} window counts, "
+            f"{self.alerts} alerts, {self.dead_letters} dead letters -> {self.out_dir}"
+        )
+
+
+def run_embedded(
+    input_path: str | Path,
+    out_dir: str | Path,
+    params: DetectionParams,
+    settings: Settings | None = None,
+    *,
+    state_backend: str = "rocksdb",
+    python_mode: str = "process",
+    extra_config: Mapping[str, str] | None = None,
+) -> EmbeddedResult:
+    """Run the job in a local mini-cluster over a posts file; outputs land in ``out_dir``.
+
+    The input is first staged by the producer's own code (:func:`trendlab.kafka.stage_stream`):
+    event-time order, the event time next to each raw line — what ``trendlab produce`` puts in Kafka.
+    """
+    from trendlab.kafka import stage_stream
+
+    settings = settings or Settings.from_env()
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("_counts", "_alerts", "_dead_letters"):
+        _clear(out / name)
+    work = Path(tempfile.mkdtemp(prefix="trendlab-flink-", dir=out))
+    staged = work / "stream.jsonl"
+    t0 = time.perf_counter()
+    stats = stage_stream(input_path, staged)
+    configuration = job_configuration(
+        settings,
+        checkpoint_dir=(work / "checkpoints").as_uri(),
+        savepoint_dir=(work / "savepoints").as_uri(),
+        state_backend=state_backend,
+        python_mode=python_mode,
+        extra=extra_config,
+    )
+    env, t_env = create_table_environment(configuration)
+    run(t_env, env, settings, params, sql.file_io(staged.as_uri(), out.as_uri()))
+    seconds = time.perf_counter() - t0
+    paths = {
+        "counts": _collect(out / "_counts", out / "counts.jsonl", sort_key=_count_key),
+        "alerts": _collect(out / "_alerts", out / "alerts.jsonl", sort_key=_alert_key),
+        "dead_letters": _collect(out / "_dead_letters", out / "dead_letters.jsonl", sort_key=None),
+    }
+    _clear(work)
+    lines = {k: _line_count(p) for k, p in paths.items()}
+    return EmbeddedResult(
+        out_dir=out, posts=stats.posts, malformed=stats.malformed, skipped=stats.skipped,
+        counts=lines["counts"], alerts=lines["alerts"], dead_letters=lines["dead_letters"],
+        seconds=seconds, paths=paths,
+    )
+
+
+def _count_key(obj: dict) -> tuple:
+    return obj["window_end"], obj["keyword"]
+
+
+def _alert_key(obj: dict) -> tuple:
+    return obj["window_end"], -obj["score"], obj["keyword"]
+
+
+def _collect(part_dir: Path, target: Path, sort_key) -> Path:
+    """Committed part files of a filesystem sink (in-progress files start with '.') → one sorted file."""
+    import orjson
+
+    rows: list[bytes] = []
+    if part_dir.is_dir():
+        for part in sorted(part_dir.rglob("*")):
+            if part.is_file() and not part.name.startswith("."):
+                rows.extend(line for line in part.read_bytes().splitlines() if line.strip())
+    if sort_key is not None:
+        rows.sort(key=lambda line: sort_key(orjson.loads(line)))
+    target.write_bytes(b"".join(line + b"\n" for line in rows))
+    _clear(part_dir)
+    return target
+
+
+def _line_count(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for _ in fh)
+
+
+def _clear(path: Path) -> None:
+    import shutil
+
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+# -- entry point --------------------------------------------------------------------------------
+
+def load_job_params(
+    settings: Settings,
+    params_path: str | None = None,
+    params_json: str | None = None,
+    window: str | None = None,
+    slide: str | None = None,
+) -> DetectionParams:
+    """Flags win over the params file (or inline JSON), which wins over the environment's window."""
+    if params_json:
+        data: dict[str, Any] = json.loads(params_json)
+    elif params_path:
+        import yaml
+
+        path = Path(params_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"params file not found: {path}")
+        data = yaml.safe_load(path.read_text()) or {}
+        if isinstance(data, dict) and isinstance(data.get("detection"), dict):
+            data = {**{k: v for k, v in data.items() if k != "detection"}, **data["detection"]}
+    else:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"params must be a mapping of parameters, got {type(data).__name__}")
+    data.setdefault("window", f"{settings.window_size_minutes}m")
+    data.setdefault("slide", f"{settings.slide_minutes}m")
+    return DetectionParams.from_dict(data, window=window, slide=slide)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m trendlab.flink.job", description=__doc__.split("\n")[0])
+    p.add_argument("--profile", choices=["embedded", "local", "remote"], default="local")
+    p.add_argument("--input", help="embedded: posts file (Jetstream or PostData JSON lines)")
+    p.add_argument("--out", help="embedded: output directory")
+    p.add_argument("--params", help="params.yaml (window, slide, detection thresholds)")
+    p.add_argument("--params-json", help="the parameters inline as JSON (used by deploy)")
+    p.add_argument("--settings-json", help="Settings overrides as JSON (used by deploy)")
+    p.add_argument("--window", help="window length, e.g. 10m")
+    p.add_argument("--slide", help="window slide, e.g. 1m")
+    p.add_argument("--parallelism", type=int)
+    p.add_argument("--state-backend", choices=["rocksdb", "hashmap"], default="rocksdb")
+    p.add_argument("--python-mode", choices=["process", "thread"], default="process")
+    p.add_argument("--startup-mode", default="group-offsets",
+                   help="Kafka: group-offsets (earliest when none), earliest-offset or latest-offset")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option")
+    return p.parse_args(argv)
+
+
+def _extra_conf(items: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--conf must be KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        overrides = json.loads(args.settings_json) if args.settings_json else {}
+        settings = Settings.from_env(**overrides, flink_parallelism=args.parallelism)
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        params = load_job_params(settings, args.params, args.params_json, args.window, args.slide)
+        extra = _extra_conf(args.conf)
+        if args.profile == "embedded":
+            if not args.input or not args.out:
+                raise ValueError("--profile embedded needs --input and --out")
+            result = run_embedded(args.input, args.out, params, settings, state_backend=args.state_backend,
+                                  python_mode=args.python_mode, extra_config=extra)
+            print(result.summary())
+            return 0
+        if args.profile == "local":
+            # an in-process mini-cluster against the real Kafka: the connector jar from the stack's cache,
+            # checkpoints on local disk (the S3 plugin only exists in the cluster)
+            from trendlab.stack import kafka_connector_jar
+
+            local_dir = Path(settings.home) / "flink-local"
+            extra = {
+                "pipeline.jars": kafka_connector_jar(settings).resolve().as_uri(),
+                "execution.checkpointing.dir": (local_dir / "checkpoints").as_uri(),
+                "execution.checkpointing.savepoint-dir": (local_dir / "savepoints").as_uri(),
+                **extra,
+            }
+        configuration = job_configuration(settings, state_backend=args.state_backend,
+                                          python_mode=args.python_mode, extra=extra)
+        env, t_env = create_table_environment(configuration)
+        source = sql.kafka_io(
+            settings.kafka_bootstrap_servers, settings.kafka_topic_posts, settings.kafka_topic_trends,
+            settings.kafka_topic_alerts, settings.kafka_topic_dead_letter, startup_mode=args.startup_mode,
+        )
+        run(t_env, env, settings, params, source, wait=args.profile == "local")
+        return 0
+    except (ConfigError, ValueError, FileNotFoundError) as exc:
+        print(f"trendlab flink job: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
