@@ -104,19 +104,24 @@ _SEG = _Segmenters()
 
 
 def _ja_nouns(run: str) -> list[str]:
+    # tagger.parse() returns MeCab's text output (surface TAB … TAB pos1-pos2-pos3 …), about three
+    # times faster than building a node object per word.
     if _SEG.ja is None:
         import fugashi
 
         _SEG.ja = fugashi.Tagger()
     out = []
-    for word in _SEG.ja(run):
-        feature = word.feature
+    for line in _SEG.ja.parse(run).split("\n"):
+        fields = line.split("\t")
+        if len(fields) < 5:
+            continue  # EOS or an unexpected line
+        pos = fields[4].split("-")
         if (
-            feature.pos1 in _JA_KEEP_POS1
-            and feature.pos2 not in _JA_DROP_POS2
-            and feature.pos3 not in _JA_DROP_POS3
+            pos[0] in _JA_KEEP_POS1
+            and (len(pos) < 2 or pos[1] not in _JA_DROP_POS2)
+            and (len(pos) < 3 or pos[2] not in _JA_DROP_POS3)
         ):
-            out.append(word.surface)
+            out.append(fields[0])
     return out
 
 

@@ -498,7 +498,7 @@ class SampleStream:
                 if kind == "rising_common":
                     target, factor = max(1.5, 0.035 * en_per_min), rng.uniform(4.0, 6.0)
                 else:
-                    target, factor = max(0.8, 0.012 * en_per_min), rng.uniform(3.0, 4.0)
+                    target, factor = max(1.5, 0.012 * en_per_min), rng.uniform(3.0, 4.0)
                 candidates = [j for j, w in enumerate(en.content) if w not in labelled_en]
                 order = sorted(candidates, key=lambda j: abs(math.log(rates[j] / target)))
                 j = int(order[int(rng.integers(0, min(3, len(order))))])
