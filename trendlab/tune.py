@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
 from trendlab.evaluate import Evaluation, Labels, evaluate, load_labels
-from trendlab.replay import Occurrences, PostTable, extract_stream, read_posts
+from trendlab.replay import Occurrences, PostTable, load_stream
 from trendlab.windows import window_counts
 
 __all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "tune"]
@@ -145,8 +145,7 @@ def tune(
     workers: int | None = None,
     progress: bool | None = None,
 ) -> SweepResult:
-    table = source if isinstance(source, PostTable) else read_posts(source, progress=progress)
-    occ = extract_stream(table, workers=workers, progress=progress)
+    _table, occ = load_stream(source, workers=workers, progress=progress)
     labels = labels if isinstance(labels, Labels) else load_labels(labels)
     base = base if isinstance(base, DetectionParams) else load_params(base)
     return sweep(occ, labels, grid_points(load_grid(grid), base), progress=progress)
