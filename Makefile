@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TRENDLAB := $(VENV)/bin/trendlab
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-unit test-integration stack-up stack-down bench clean help
+.PHONY: install chromium demo test test-unit test-integration stack-up stack-down bench clean help
 
 help:
 	@echo "make install   create .venv with everything trendlab needs (checks Java 17+)"
@@ -25,10 +25,19 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@$(MAKE) --no-print-directory chromium
 	touch $@
 
+# Plot export (kaleido 1.x) needs a Chromium and CJK fonts; Debian's packages, installed when we can.
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian's chromium and fonts-noto-cjk for PNG export"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else echo "make install: no Chromium found; charts stay interactive but PNG export is skipped (apt-get install chromium fonts-noto-cjk)"; fi
+
 demo: install
-	$(PY) -m trendlab.demo --out out
+	$(TRENDLAB) pipeline --profile embedded --out out
 
 test: install
 	@set -o pipefail; status=0; \

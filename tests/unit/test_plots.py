@@ -1,0 +1,163 @@
+"""The chart functions and their data helpers, on a tiny synthetic stream (no sample files)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from trendlab import explore, plots
+from trendlab.detect import DetectionParams, detect_frame
+from trendlab.evaluate import load_labels
+from trendlab.replay import PostTable, extract_stream, replay_occurrences
+from trendlab.windows import window_counts
+
+T0 = pd.Timestamp("2025-03-01T12:00:00Z")
+
+
+@pytest.fixture(scope="module")
+def stream():
+    rng = np.random.default_rng(0)
+    texts, authors, langs, times = [], [], [], []
+    for i in range(3600):  # one post a second for an hour; "eclipse" bursts 12:40-12:50
+        t = T0 + pd.Timedelta(seconds=i)
+        words = list(rng.choice(["coffee", "music", "weather", "garden", "movie", "#art"], size=3))
+        if T0 + pd.Timedelta(minutes=40) <= t < T0 + pd.Timedelta(minutes=50) and i % 3 == 0:
+            words.append("eclipse")
+        texts.append(" ".join(words))
+        authors.append(f"did:plc:u{rng.integers(200)}")
+        langs.append(("en",) if i % 4 else ("pt",))
+        times.append(int(t.value // 1_000_000))
+    table = PostTable(uri=[f"at://x/{i}" for i in range(3600)], author=authors, text=texts, langs=langs,
+                      event_ms=np.asarray(times, dtype=np.int64))
+    params = DetectionParams(window="5m", slide="1m", baseline_windows=10, cooldown_windows=10)
+    occ = extract_stream(table, workers=1)
+    result = replay_occurrences(occ, params)
+    labels = load_labels({
+        "generator": {"start": "2025-03-01T12:00:00Z", "end": "2025-03-01T13:00:00Z"},
+        "trends": [{"id": "t1", "kind": "burst", "keywords": ["eclipse"], "start": "2025-03-01T12:40:00Z",
+                    "end": "2025-03-01T12:50:00Z"}],
+        "decoys": [{"id": "d1", "kind": "steady_common", "keywords": ["coffee"], "start": "2025-03-01T12:00:00Z",
+                    "end": "2025-03-01T13:00:00Z"}],
+    })
+    return table, occ, params, result, labels
+
+
+def test_stream_helpers(stream):
+    table, occ, *_ = stream
+    ppm = explore.posts_per_minute(table)
+    assert len(ppm) == 60 and ppm["posts"].sum() == 3600
+    by_lang = explore.posts_per_minute(table, by_language=True)
+    assert set(by_lang["language"]) == {"en", "pt"} and by_lang["posts"].sum() == 3600
+    shares = explore.language_shares(table)
+    assert shares.iloc[0]["language"] == "en" and shares["share"].sum() == pytest.approx(1.0)
+    top = explore.top_keywords(occ, 3, hashtags=False)
+    assert len(top) == 3 and not top["keyword"].str.startswith("#").any()
+    assert list(explore.top_keywords(occ, 3, hashtags=True)["keyword"]) == ["#art"]
+
+
+def test_count_vs_baseline_is_the_detectors_baseline(stream):
+    _, occ, params, result, _ = stream
+    assert result.alerts, "the burst must alert"
+    alert = next(a for a in result.alerts if a.keyword == "eclipse")
+    frame = explore.count_vs_baseline(result.counts, "eclipse", params)
+    row = frame[frame["window_end"] == pd.Timestamp(alert.window_end)].iloc[0]
+    assert row["count"] == alert.count and row["baseline"] == pytest.approx(alert.baseline)
+    assert row["threshold"] == pytest.approx(params.min_ratio * max(alert.baseline, params.baseline_floor))
+    assert frame["baseline"].isna().iloc[0], "no baseline before the stream is warm"
+    assert (frame["window_end"].diff().dropna() == pd.Timedelta(minutes=1)).all()
+
+
+def test_compare_runs_and_top_trends(stream):
+    *_, result, _ = stream
+    alerts = result.alerts_frame()
+    same = explore.compare_runs(result.counts, alerts, result.counts.copy(), alerts.copy())
+    assert (same["only in replay"] == 0).all() and (same["equal"] == same["replay"]).all()
+    fewer = explore.compare_runs(result.counts, alerts, result.counts.iloc[1:], alerts)
+    assert fewer.loc[0, "only in replay"] == 1
+    top = explore.top_trends(alerts)
+    assert list(top.columns)[:2] == ["window_end", "keyword"] and len(top) == len(alerts)
+
+
+def test_read_counts_jsonl_and_parquet(stream, tmp_path):
+    *_, result, _ = stream
+    result.counts.to_parquet(tmp_path / "counts.parquet")
+    records = result.counts.assign(window_start=result.counts["window_start"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                   window_end=result.counts["window_end"].dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    (tmp_path / "counts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records.to_dict("records")))
+    a, b = explore.read_counts(tmp_path / "counts.parquet"), explore.read_counts(tmp_path / "counts.jsonl")
+    assert len(a) == len(b) == len(result.counts)
+    assert (a["window_end"] == b["window_end"]).all() and (a["count"] == b["count"]).all()
+    with pytest.raises(FileNotFoundError, match="counts file not found"):
+        explore.read_counts(tmp_path / "missing.jsonl")
+
+
+def _sweep_table():
+    rows = []
+    for window in ("5m", "10m"):
+        for ratio in (2.0, 3.0):
+            for score in (2.5, 3.0):
+                rows.append({"window": window, "slide": "1m", "min_ratio": ratio, "min_score": score,
+                             "min_authors": 3, "recall": ratio / 3, "keyword_precision": score / 3,
+                             "latency_median_slides": 2.0, "decoy_alerts": 0, "false_alerts_per_hour": 0.5})
+    table = pd.DataFrame(rows)
+    table.insert(0, "best", [i == 3 for i in range(len(table))])
+    return table
+
+
+def test_figures_have_titles_and_labelled_axes(stream):
+    table, occ, params, result, labels = stream
+    alerts = result.alerts_frame()
+    label_table = explore.labels_frame(labels)
+    frames = {kw: explore.count_vs_baseline(result.counts, kw, params) for kw in explore.keywords_to_watch(alerts)}
+    figures = [
+        plots.posts_per_minute_figure(explore.posts_per_minute(table, by_language=True)),
+        plots.language_shares_figure(explore.language_shares(table)),
+        plots.top_keywords_figure(explore.top_keywords(occ, 5)),
+        plots.bursts_timeline_figure(label_table),
+        plots.alerts_vs_bursts_figure(label_table, alerts, params.window),
+        plots.sweep_heatmap(_sweep_table(), "f1"),
+        plots.precision_recall_figure(_sweep_table()),
+        plots.count_vs_baseline_figure(frames, alerts, label_table),
+    ]
+    for fig in figures:
+        assert isinstance(fig, go.Figure) and fig.layout.title.text
+        assert fig.layout.xaxis.title.text, fig.layout.title.text
+        if fig.layout.title.text != "Labelled bursts and decoys" and "against labelled" not in fig.layout.title.text:
+            assert fig.layout.yaxis.title.text, fig.layout.title.text
+    assert isinstance(plots.top_trends_table(explore.top_trends(alerts)), go.Figure)
+
+
+def test_alerts_land_on_their_burst_and_alert_colour_differs_from_baseline(stream):
+    *_, params, result, labels = stream
+    fig = plots.alerts_vs_bursts_figure(explore.labels_frame(labels), result.alerts_frame(), params.window)
+    alerts = next(t for t in fig.data if t.name == "trend alert")
+    assert all(str(y).startswith("t1") for y in alerts.y)
+    assert plots.COLORS["alert"] not in (plots.COLORS["baseline"], plots.COLORS["count"], plots.COLORS["threshold"])
+
+
+def test_empty_inputs_give_a_figure_not_an_error():
+    assert plots.top_trends_table(explore.top_trends(pd.DataFrame())).layout.annotations
+    assert plots.count_vs_baseline_figure({}).layout.annotations
+    assert plots.sweep_heatmap(pd.DataFrame(columns=["recall", "keyword_precision"])).layout.annotations
+
+
+def test_figure_saver_keeps_json_and_index(tmp_path, monkeypatch):
+    monkeypatch.setattr(plots, "png_export_available", lambda: False)
+    save = plots.FigureSaver(tmp_path, "01")
+    fig = go.Figure(go.Bar(x=[1], y=[2]))
+    assert save(fig, "Posts per minute") is fig
+    index = json.loads((tmp_path / "index.json").read_text())
+    assert index == [{"name": "01_posts_per_minute", "notebook": "01", "title": "Posts per minute", "caption": "",
+                      "json": "01_posts_per_minute.json", "png": None}]
+    with pytest.raises(RuntimeError, match="Chromium"):
+        plots.save_png(fig, tmp_path / "x.png")
+
+
+@pytest.mark.skipif(not plots.png_export_available(), reason="no Chromium for kaleido (apt-get install chromium)")
+def test_save_png_writes_a_png(tmp_path):
+    path = plots.save_png(plots.posts_per_minute_figure(pd.DataFrame({"minute": [T0], "posts": [3]})), tmp_path / "f.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,494 @@
+"""The workbench's charts: plotly figures as functions, so notebook cells stay one line long.
+
+Every function takes a tidy frame (most come from :mod:`trendlab.explore`, the sweep table from
+:func:`trendlab.tune.sweep`) and returns a ``plotly.graph_objects.Figure`` with labelled axes and a
+title. One colour language throughout:
+
+* posts and window counts: blue; the baseline a keyword is compared with: grey; the count the ratio
+  test needs: dashed orange; **trend alerts: red**;
+* labelled bursts (trends): green bands; decoys (must not alert): grey bands.
+
+:func:`save_png` writes a PNG with kaleido (which drives a Chromium: Debian's ``chromium`` package,
+found on ``PATH`` or through ``BROWSER_PATH``); :class:`FigureSaver` keeps every figure a notebook
+shows (JSON always, PNG when Chromium is there) for the pipeline's report.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "COLORS",
+    "posts_per_minute_figure",
+    "language_shares_figure",
+    "top_keywords_figure",
+    "bursts_timeline_figure",
+    "alerts_vs_bursts_figure",
+    "sweep_heatmap",
+    "precision_recall_figure",
+    "count_vs_baseline_figure",
+    "top_trends_table",
+    "save_png",
+    "png_export_available",
+    "FigureSaver",
+]
+
+COLORS = {
+    "posts": "#1f5fa8",
+    "count": "#1f5fa8",
+    "baseline": "#8c8c8c",
+    "threshold": "#f28e2b",
+    "alert": "#d62728",
+    "trend": "#2ca02c",
+    "decoy": "#9e9e9e",
+    "best": "#d62728",
+}
+#: Distinct colours for categories (languages, window shapes).
+PALETTE = ["#1f5fa8", "#f28e2b", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#bcbd22", "#7f7f7f"]
+
+LAYOUT = dict(
+    template="plotly_white",
+    font=dict(size=13),
+    title=dict(x=0.01, xanchor="left"),
+    margin=dict(l=70, r=30, t=70, b=60),
+    legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1),
+)
+TIME_AXIS = "time (UTC)"
+
+
+def _figure(fig: go.Figure, title: str, height: int = 420, **layout) -> go.Figure:
+    fig.update_layout(**LAYOUT)
+    fig.update_layout(title_text=title, height=height, **layout)
+    return fig
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, font=dict(size=16), x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _figure(fig, title, height=300)
+
+
+# -- the stream ---------------------------------------------------------------------------------
+
+def posts_per_minute_figure(ppm: pd.DataFrame, title: str = "Posts per minute") -> go.Figure:
+    """Posts per event-time minute (:func:`trendlab.explore.posts_per_minute`); stacked by language
+    when the frame has a ``language`` column."""
+    if ppm.empty:
+        return _empty(title, "no posts")
+    fig = go.Figure()
+    if "language" in ppm.columns:
+        totals = ppm.groupby("language")["posts"].sum().sort_values(ascending=False)
+        order = [lang for lang in totals.index if lang != "other"] + (["other"] if "other" in totals.index else [])
+        for i, lang in enumerate(order):  # the biggest language at the bottom of the stack
+            part = ppm[ppm["language"] == lang]
+            fig.add_trace(go.Scatter(
+                x=part["minute"], y=part["posts"], name=str(lang), mode="lines", stackgroup="posts",
+                line=dict(width=0.5, color=PALETTE[i % len(PALETTE)]),
+                hovertemplate="%{x|%H:%M} UTC<br>" + str(lang) + ": %{y} posts<extra></extra>",
+            ))
+    else:
+        fig.add_trace(go.Scatter(
+            x=ppm["minute"], y=ppm["posts"], name="posts", mode="lines", line=dict(color=COLORS["posts"], width=2),
+            fill="tozeroy", hovertemplate="%{x|%H:%M} UTC: %{y} posts<extra></extra>",
+        ))
+    fig.update_xaxes(title_text=TIME_AXIS)
+    fig.update_yaxes(title_text="posts per minute", rangemode="tozero")
+    return _figure(fig, title)
+
+
+def language_shares_figure(shares: pd.DataFrame, title: str = "Languages of the posts") -> go.Figure:
+    """Horizontal bars of :func:`trendlab.explore.language_shares`, largest on top, share as a label."""
+    if shares.empty:
+        return _empty(title, "no posts")
+    data = shares.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=data["posts"], y=data["language"], orientation="h", marker_color=COLORS["posts"],
+        text=[f"{s:.0%}" for s in data["share"]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{x:,} posts<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="posts")
+    fig.update_yaxes(title_text="language (first of the post's langs)")
+    return _figure(fig, title, height=max(300, 45 * len(data) + 120))
+
+
+def top_keywords_figure(top: pd.DataFrame, title: str = "Top keywords", color: str | None = None) -> go.Figure:
+    """Horizontal bars of :func:`trendlab.explore.top_keywords`: posts per keyword, most on top."""
+    if top.empty:
+        return _empty(title, "no keywords")
+    data = top.iloc[::-1]
+    fig = go.Figure(go.Bar(
+        x=data["posts"], y=data["keyword"], orientation="h", marker_color=color or COLORS["posts"],
+        customdata=data[["authors"]].to_numpy(),
+        hovertemplate="%{y}: %{x:,} posts by %{customdata[0]:,} authors<extra></extra>",
+    ))
+    fig.update_xaxes(title_text="posts containing the keyword")
+    fig.update_yaxes(title_text="keyword", automargin=True)
+    return _figure(fig, title, height=max(320, 24 * len(data) + 130))
+
+
+# -- labels and alerts on one timeline ----------------------------------------------------------
+
+def _label_rows(labels: pd.DataFrame) -> list[str]:
+    return [f"{r.id} · {r.keywords}" if len(r.keywords) <= 40 else f"{r.id} · {r.keywords[:38]}…"
+            for r in labels.itertuples()]
+
+
+def bursts_timeline_figure(labels: pd.DataFrame, title: str = "Labelled bursts and decoys") -> go.Figure:
+    """The labels (:func:`trendlab.explore.labels_frame`) as bands on a time axis: trends green,
+    decoys grey; one row per label."""
+    return alerts_vs_bursts_figure(labels, None, title=title)
+
+
+def _match_row(alert, labels: pd.DataFrame, rows: list[str], window: pd.Timedelta) -> str | None:
+    mentions = {alert.keyword, *(alert.related_keywords or [])}
+    for row, lab in zip(rows, labels.itertuples()):
+        words = {w.strip() for w in lab.keywords.split(",")}
+        if lab.label == "decoy" and mentions & words:
+            return row
+        if mentions & words and lab.start <= alert.window_end <= lab.end + window:
+            return row
+    return None
+
+
+def alerts_vs_bursts_figure(
+    labels: pd.DataFrame,
+    alerts: pd.DataFrame | None,
+    window: str | pd.Timedelta = "10m",
+    title: str = "Trend alerts against labelled bursts",
+) -> go.Figure:
+    """Labelled bursts (green) and decoys (grey) as bands, alerts as red diamonds at their window end:
+    on the row of the burst they match (same rule as :mod:`trendlab.evaluate`), else on the
+    ``unmatched alerts`` row. An alert left of its band's end is early; right of it, late."""
+    if labels.empty and (alerts is None or alerts.empty):
+        return _empty(title, "no labels and no alerts")
+    rows = _label_rows(labels)
+    unmatched_row = "unmatched alerts"
+    fig = go.Figure()
+    for kind in ("trend", "decoy"):
+        part = labels[labels["label"] == kind]
+        if part.empty:
+            continue
+        names = [rows[i] for i in np.flatnonzero((labels["label"] == kind).to_numpy())]
+        duration_ms = ((part["end"] - part["start"]).dt.total_seconds() * 1000).to_numpy()
+        fig.add_trace(go.Bar(
+            base=part["start"], x=duration_ms, y=names, orientation="h", name="labelled burst" if kind == "trend" else "decoy",
+            marker=dict(color=COLORS[kind], opacity=0.55), width=0.6,
+            customdata=np.stack([part["start"].dt.strftime("%H:%M"), part["end"].dt.strftime("%H:%M"), part["kind"]], axis=1),
+            hovertemplate="%{y}<br>%{customdata[2]} %{customdata[0]}–%{customdata[1]} UTC<extra></extra>",
+        ))
+    category_order = list(reversed(rows))
+    if alerts is not None and not alerts.empty:
+        grace = pd.Timedelta(window) if not isinstance(window, pd.Timedelta) else window
+        ys = [_match_row(a, labels, rows, grace) or unmatched_row for a in alerts.itertuples()]
+        if unmatched_row in ys:
+            category_order = [unmatched_row] + category_order
+        related = alerts["related_keywords"].map(lambda r: ", ".join(r) if isinstance(r, (list, tuple)) and r else "—")
+        fig.add_trace(go.Scatter(
+            x=alerts["window_end"], y=ys, mode="markers", name="trend alert",
+            marker=dict(symbol="diamond", size=13, color=COLORS["alert"], line=dict(color="white", width=1)),
+            customdata=np.stack([alerts["keyword"], related, alerts["count"], alerts["score"].round(1)], axis=1),
+            hovertemplate="alert %{customdata[0]} (+ %{customdata[1]})<br>window end %{x|%H:%M} UTC<br>"
+                          "%{customdata[2]} posts, score %{customdata[3]}<extra></extra>",
+        ))
+    fig.update_xaxes(type="date", title_text=TIME_AXIS)
+    fig.update_yaxes(categoryorder="array", categoryarray=category_order, automargin=True, title_text="")
+    return _figure(fig, title, height=max(300, 38 * len(category_order) + 150), barmode="overlay")
+
+
+# -- the sweep ----------------------------------------------------------------------------------
+
+_METRIC_LABELS = {
+    "recall": "recall",
+    "keyword_precision": "keyword precision",
+    "f1": "F1 of recall and keyword precision",
+    "latency_median_slides": "median latency (slides)",
+    "latency_median_s": "median latency (s)",
+    "false_alerts_per_hour": "false alerts per hour",
+    "decoy_alerts": "decoy alerts",
+}
+_LOWER_IS_BETTER = {"latency_median_slides", "latency_median_s", "latency_p90_s", "latency_p90_slides",
+                    "false_alerts_per_hour", "decoy_alerts", "false_alerts"}
+
+
+def with_f1(table: pd.DataFrame) -> pd.DataFrame:
+    """The sweep table with an ``f1`` column: harmonic mean of recall and keyword precision."""
+    out = table.copy()
+    p, r = out["keyword_precision"].astype(float), out["recall"].astype(float)
+    out["f1"] = np.where(p + r > 0, 2 * p * r / (p + r).where(p + r > 0, 1), 0.0)
+    return out
+
+
+def _varying(table: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
+    return [c for c in candidates if c in table.columns and table[c].nunique() > 1]
+
+
+_PARAMS = ["window", "slide", "baseline_windows", "baseline_floor", "min_count", "min_authors", "min_ratio",
+           "min_score", "cooldown_windows", "group_correlation"]
+
+
+def sweep_heatmap(
+    table: pd.DataFrame,
+    metric: str = "f1",
+    x: str = "min_score",
+    y: str = "min_ratio",
+    facet: str | None = "window",
+    title: str | None = None,
+) -> go.Figure:
+    """``metric`` over the ``x`` × ``y`` grid, one panel per value of ``facet``.
+
+    The other swept parameters are held at the best point's values (a slice through the best
+    point, not a maximum over hidden parameters); the best point is outlined in red.
+    """
+    if metric == "f1" and "f1" not in table.columns:
+        table = with_f1(table)
+    label = _METRIC_LABELS.get(metric, metric.replace("_", " "))
+    title = title or f"{label[0].upper() + label[1:]} over {x} × {y}"
+    if table.empty:
+        return _empty(title, "empty sweep")
+    best = table[table["best"]].iloc[0] if "best" in table.columns and table["best"].any() else table.iloc[0]
+    facet = facet if facet and facet in table.columns and facet not in (x, y) else None
+    held = [c for c in _varying(table, _PARAMS) if c not in (x, y, facet)]
+    data = table
+    for col in held:
+        data = data[data[col] == best[col]]
+    facets = list(dict.fromkeys(data[facet])) if facet else [None]
+    fig = make_subplots(rows=1, cols=len(facets), shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=[f"{facet} = {v}" for v in facets] if facet else None)
+    values = data[metric].astype(float)
+    zmin, zmax = (float(values.min()), float(values.max())) if values.notna().any() else (0.0, 1.0)
+    if metric in ("recall", "keyword_precision", "f1"):
+        zmin, zmax = 0.0, 1.0
+    scale = "Viridis_r" if metric in _LOWER_IS_BETTER else "Viridis"
+    for i, value in enumerate(facets, start=1):
+        part = data if value is None else data[data[facet] == value]
+        grid = part.pivot_table(index=y, columns=x, values=metric, aggfunc="mean").sort_index().sort_index(axis=1)
+        fig.add_trace(go.Heatmap(
+            z=grid.to_numpy(), x=[str(v) for v in grid.columns], y=[str(v) for v in grid.index],
+            zmin=zmin, zmax=zmax, colorscale=scale, showscale=(i == 1),
+            colorbar=dict(title=dict(text=label, side="right")),
+            text=[[("" if pd.isna(v) else f"{v:.2f}") for v in row] for row in grid.to_numpy()],
+            texttemplate="%{text}", textfont=dict(size=13),
+            hovertemplate=f"{x} %{{x}}<br>{y} %{{y}}<br>{label} %{{z:.3f}}<extra></extra>",
+        ), row=1, col=i)
+        if value is None or value == best.get(facet):
+            fig.add_trace(go.Scatter(
+                x=[str(best[x])], y=[str(best[y])], mode="markers", name="best point", showlegend=(i == 1),
+                marker=dict(symbol="square-open", size=34, color=COLORS["best"], line=dict(width=3)),
+                hoverinfo="skip",
+            ), row=1, col=i)
+        fig.update_xaxes(title_text=x, type="category", row=1, col=i)
+    fig.update_yaxes(title_text=y, type="category", row=1, col=1)
+    note = "red square: the best point (written to params.yaml)"
+    held_text = ", ".join(f"{c} = {best[c]}" for c in held)
+    if held_text:
+        note += f"; other parameters held at the best point: {held_text}"
+    fig.add_annotation(text=note, showarrow=False, xref="paper", yref="paper", x=0, y=-0.3, xanchor="left",
+                       yanchor="top", font=dict(size=11, color="#555"))
+    return _figure(fig, title, height=440, showlegend=False, margin=dict(l=70, r=30, t=90, b=110))
+
+
+def precision_recall_figure(table: pd.DataFrame, color: str = "window",
+                            title: str = "Precision against recall, one point per parameter set") -> go.Figure:
+    """Every grid point as (keyword precision, recall); colour by ``color``, the best point a red star.
+
+    Points overlap when parameters change nothing; the hover lists each point's parameters.
+    """
+    if table.empty:
+        return _empty(title, "empty sweep")
+    varying = _varying(table, _PARAMS) or ["window"]
+    hover = table[varying].astype(str).apply(lambda r: "<br>".join(f"{k} {v}" for k, v in r.items()), axis=1)
+    groups = list(dict.fromkeys(table[color])) if color in table.columns else [None]
+    fig = go.Figure()
+    rng = np.random.default_rng(0)
+    for i, value in enumerate(groups):
+        part = table if value is None else table[table[color] == value]
+        jitter = rng.uniform(-0.006, 0.006, size=(2, len(part)))  # overlapping points stay visible
+        fig.add_trace(go.Scatter(
+            x=part["keyword_precision"] + jitter[0], y=part["recall"] + jitter[1], mode="markers",
+            name=f"{color} {value}" if value is not None else "grid point",
+            marker=dict(size=11, color=PALETTE[i % len(PALETTE)], opacity=0.75, line=dict(color="white", width=1)),
+            text=hover[part.index], customdata=part[["decoy_alerts"]].to_numpy() if "decoy_alerts" in part else None,
+            hovertemplate="precision %{x:.2f}, recall %{y:.2f}<br>%{text}<extra></extra>",
+        ))
+    if "best" in table.columns and table["best"].any():
+        best = table[table["best"]].iloc[0]
+        fig.add_trace(go.Scatter(
+            x=[best["keyword_precision"]], y=[best["recall"]], mode="markers", name="best (written to params.yaml)",
+            marker=dict(symbol="star", size=22, color=COLORS["best"], line=dict(color="black", width=1)),
+            hovertemplate="best: precision %{x:.2f}, recall %{y:.2f}<extra></extra>",
+        ))
+    fig.update_xaxes(title_text="keyword precision (share of alerted keywords that belong to a labelled burst)",
+                     range=[-0.05, 1.05])
+    fig.update_yaxes(title_text="recall (share of labelled bursts detected)", range=[-0.05, 1.05])
+    return _figure(fig, title, height=480)
+
+
+# -- one keyword against its baseline -----------------------------------------------------------
+
+def count_vs_baseline_figure(
+    frames: Mapping[str, pd.DataFrame],
+    alerts: pd.DataFrame | None = None,
+    labels: pd.DataFrame | None = None,
+    title: str = "Window count against the keyword's own baseline",
+) -> go.Figure:
+    """One panel per keyword (frames from :func:`trendlab.explore.count_vs_baseline`): the window
+    count (blue), the baseline (grey), the count the ratio test needs (dashed orange), the alerts of
+    that keyword (red diamonds), and the labelled bursts it belongs to (green bands)."""
+    if not frames:
+        return _empty(title, "no alerts, so no keyword to show")
+    keywords = list(frames)
+    fig = make_subplots(rows=len(keywords), cols=1, shared_xaxes=True, vertical_spacing=0.1 / max(1, len(keywords) - 1) + 0.04,
+                        subplot_titles=[f"“{k}”" for k in keywords])
+    for i, kw in enumerate(keywords, start=1):
+        f = frames[kw]
+        first = i == 1
+        fig.add_trace(go.Scatter(x=f["window_end"], y=f["count"], name="window count", legendgroup="count",
+                                 showlegend=first, mode="lines", line=dict(color=COLORS["count"], width=2),
+                                 hovertemplate="%{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=i, col=1)
+        fig.add_trace(go.Scatter(x=f["window_end"], y=f["baseline"], name="baseline", legendgroup="baseline",
+                                 showlegend=first, mode="lines", line=dict(color=COLORS["baseline"], width=2),
+                                 hovertemplate="baseline %{y:.1f}<extra></extra>"), row=i, col=1)
+        fig.add_trace(go.Scatter(x=f["window_end"], y=f["threshold"], name="ratio threshold", legendgroup="threshold",
+                                 showlegend=first, mode="lines",
+                                 line=dict(color=COLORS["threshold"], width=1.5, dash="dash"),
+                                 hovertemplate="needs ≥ %{y:.1f}<extra></extra>"), row=i, col=1)
+        if alerts is not None and not alerts.empty:
+            mine = alerts[(alerts["keyword"] == kw) | alerts["related_keywords"].map(lambda r, k=kw: k in (r or []))]
+            at = f.set_index("window_end")["count"].reindex(mine["window_end"]).to_numpy()
+            fig.add_trace(go.Scatter(x=mine["window_end"], y=np.where(np.isnan(at.astype(float)), mine["count"], at),
+                                     name="trend alert", legendgroup="alert", showlegend=first, mode="markers",
+                                     marker=dict(symbol="diamond", size=14, color=COLORS["alert"],
+                                                 line=dict(color="white", width=1)),
+                                     hovertemplate="ALERT at %{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=i, col=1)
+        if labels is not None and not labels.empty:
+            for lab in labels.itertuples():
+                if kw in {w.strip() for w in lab.keywords.split(",")}:
+                    fig.add_vrect(x0=lab.start, x1=lab.end, fillcolor=COLORS[lab.label], opacity=0.15,
+                                  line_width=0, row=i, col=1)
+        fig.update_yaxes(title_text="posts / window", rangemode="tozero", row=i, col=1)
+    fig.update_xaxes(title_text=TIME_AXIS, row=len(keywords), col=1)
+    legend = dict(LAYOUT["legend"], y=1.0 + 60 / (180 + 230 * len(keywords)))
+    return _figure(fig, title, height=180 + 230 * len(keywords), legend=legend, margin=dict(l=70, r=30, t=120, b=60))
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+def top_trends_table(top: pd.DataFrame, title: str = "Top trends (strongest alerts)") -> go.Figure:
+    """:func:`trendlab.explore.top_trends` as a plotly table (it goes into the report like a chart)."""
+    if top.empty:
+        return _empty(title, "no trend alerts")
+    headers = {"window_end": "window end (UTC)", "keyword": "keyword", "related": "related keywords",
+               "posts": "posts", "authors": "authors", "baseline": "baseline", "score": "score"}
+    cols = [c for c in headers if c in top.columns]
+    fig = go.Figure(go.Table(
+        columnwidth=[1.3, 1.3, 2.2, 0.7, 0.7, 0.8, 0.7][: len(cols)],
+        header=dict(values=[f"<b>{headers[c]}</b>" for c in cols], fill_color="#e8eef7", align="left",
+                    font=dict(size=13)),
+        cells=dict(values=[top[c] for c in cols], align="left", height=26, font=dict(size=12),
+                   fill_color=[["#ffffff", "#f6f6f6"] * (len(top) // 2 + 1)]),
+    ))
+    return _figure(fig, title, height=130 + 27 * len(top), margin=dict(l=20, r=20, t=60, b=10))
+
+
+# -- export -------------------------------------------------------------------------------------
+
+def png_export_available() -> bool:
+    """Whether kaleido can find a Chromium (``BROWSER_PATH``, or chromium/chrome on ``PATH``)."""
+    browser = os.environ.get("BROWSER_PATH")
+    if browser:
+        return os.access(browser, os.X_OK)
+    return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+
+
+def save_png(fig: go.Figure, path: str | Path, width: int = 1100, height: int | None = None, scale: float = 1.0) -> Path:
+    """Write ``fig`` as a PNG with kaleido; a one-line error when no Chromium is installed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not png_export_available():
+        raise RuntimeError(
+            "PNG export needs Chromium for kaleido: install it (Debian/Ubuntu: apt-get install chromium) "
+            "or point BROWSER_PATH at a Chrome/Chromium binary"
+        )
+    height = height or int(fig.layout.height or 450)
+    _start_kaleido()
+    import kaleido
+
+    opts = dict(format="png", width=width, height=height, scale=scale)
+    path.write_bytes(kaleido.calc_fig_sync(fig.to_plotly_json(), opts=opts))
+    return path
+
+
+_KALEIDO_STARTED = False
+
+
+def _start_kaleido() -> None:
+    """One Chromium for all the PNGs of this process (kaleido starts one per image otherwise)."""
+    global _KALEIDO_STARTED
+    if _KALEIDO_STARTED:
+        return
+    import atexit
+
+    import kaleido
+
+    # Chromium's DevTools pipe sometimes sends a message choreographer cannot parse; it logs a
+    # traceback and carries on. Keep that noise out of notebooks.
+    logging.getLogger("choreographer").setLevel(logging.CRITICAL)
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+    _KALEIDO_STARTED = True
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "figure"
+
+
+class FigureSaver:
+    """Keeps every figure a notebook shows, for the pipeline's report.
+
+    ``save = FigureSaver(out_dir / "figures", "01")`` then ``save(fig, "posts per minute")`` writes
+    ``01_posts_per_minute.json`` (the figure, always) and ``.png`` (when Chromium is there), records
+    it in ``index.json``, and returns the figure so the cell still displays it.
+    """
+
+    def __init__(self, directory: str | Path, prefix: str, png: bool = True) -> None:
+        self.directory = Path(directory)
+        self.prefix = prefix
+        self.png = png and png_export_available()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if png and not self.png:
+            log.warning("no Chromium found: figures are kept as JSON only (apt-get install chromium for PNGs)")
+
+    def __call__(self, fig: go.Figure, name: str, caption: str = "") -> go.Figure:
+        stem = f"{self.prefix}_{_slug(name)}"
+        (self.directory / f"{stem}.json").write_text(fig.to_json())
+        png = None
+        if self.png:
+            try:
+                png = save_png(fig, self.directory / f"{stem}.png").name
+            except Exception as exc:  # noqa: BLE001 — a chart that cannot be a PNG is still in the report
+                log.warning("PNG export of %s failed: %s", stem, str(exc).splitlines()[0] if str(exc) else exc)
+        self._record({"name": stem, "notebook": self.prefix, "title": name, "caption": caption,
+                      "json": f"{stem}.json", "png": png})
+        return fig
+
+    def _record(self, entry: dict) -> None:
+        index_path = self.directory / "index.json"
+        entries = json.loads(index_path.read_text()) if index_path.exists() else []
+        entries = [e for e in entries if e["name"] != entry["name"]] + [entry]
+        entries.sort(key=lambda e: e["notebook"])  # stable: keeps the order figures were shown in
+        index_path.write_text(json.dumps(entries, indent=1))
