@@ -188,7 +188,7 @@ def read_and_extract(
             line_no += data.count(b"\n", a, b)
     show = len(data) > 20_000_000 if progress is None else progress
     for lang in ("en", "ja", "pt", "de", "es"):  # load stop words and MeCab once, before the fork
-        extractor.extract("warm 東京", (lang,))
+        extractor.extract("warm 東京で", (lang,))  # kana: MeCab, not jieba (slow to load, rarely needed)
     _SHARED["data"] = data
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool, tqdm(
