@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 from trendlab.detect import load_params  # noqa: E402
 from trendlab.evaluate import evaluate, load_labels  # noqa: E402
 from trendlab.replay import replay  # noqa: E402
+from trendlab.samples import generate  # noqa: E402
 from trendlab.tune import tune  # noqa: E402
 
 
@@ -95,14 +96,28 @@ def main() -> int:
     ok_all = True
 
     print(f"== 1. full replay vs plain-Python reference on {posts}")
-    ref, t_ref = timed(reference_counts, posts, spec.window_ms, spec.slide_ms)
-    result, t_replay = timed(replay, posts, params, progress=False)
+    result, t_cold = timed(replay, posts, params, progress=False)  # loads dictionaries once per process
+    t_ref = min(timed(reference_counts, posts, spec.window_ms, spec.slide_ms)[1] for _ in range(3))
+    runs = [timed(replay, posts, params, progress=False) for _ in range(3)]
+    result, t_replay = min(runs, key=lambda r: r[1])
+    ref = reference_counts(posts, spec.window_ms, spec.slide_ms)
     ratio = t_ref / t_replay
-    print(f"reference (json + split + dict of sets, 1 process): {t_ref:7.2f} s  ({len(ref):,} window counts)")
-    print(f"trendlab replay (parse+extract+windows+detect):     {t_replay:7.2f} s  ({len(result.counts):,} window counts)")
-    print(f"   where the time goes: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items()))
+    print(f"reference (json + split + dict of sets, 1 process): {t_ref:7.2f} s  ({len(ref):,} window counts; best of 3)")
+    print(f"trendlab replay (parse+extract+windows+detect):     {t_replay:7.2f} s  ({len(result.counts):,} window counts; best of 3)")
+    print(f"   first replay in a fresh process (loads MeCab and stop words, forks workers): {t_cold:.2f} s")
+    print("   where the time goes: " + ", ".join(f"{k} {v:.2f}s" for k, v in result.seconds.items()))
     print(f"speed-up replay/reference: {ratio:.2f}x  (bar >= 4x: {'met' if ratio >= 4 else 'NOT met'})")
     ok_all &= ratio >= 4
+
+
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "big"
+        generate(big, hours=3, rate=10, seed=7, progress=False)
+        t_ref_big = timed(reference_counts, big / "posts.jsonl", spec.window_ms, spec.slide_ms)[1]
+        res_big, t_big = timed(replay, big / "posts.jsonl", params, progress=False)
+        print(f"at Bluesky-like volume (generated, 3 h at 10 posts/s, {len(res_big.posts):,} posts): reference "
+              f"{t_ref_big:.2f} s, replay {t_big:.2f} s = {t_ref_big / t_big:.2f}x")
 
     print("\n== 2. a 20-point sweep vs one replay")
     grid = {"window": ["5m", "10m"], "min_ratio": [2.0, 3.0], "min_score": [2.0, 2.5, 3.0, 3.5, 4.0]}
@@ -118,8 +133,6 @@ def main() -> int:
     line, ok = quality_line(f"long sample ({long_dir.name})", ev)
     print(line)
     ok_all &= ok
-    from trendlab.samples import generate
-
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             for rate in args.rates:
