@@ -81,8 +81,13 @@ def _stopwords_for(langs: tuple[str, ...]) -> frozenset[str]:
 def _normalise_langs(langs: str | Iterable[str] | None) -> tuple[str, ...]:
     if not langs:
         return ("en",)
-    if isinstance(langs, str):
-        langs = [langs]
+    if isinstance(langs, (str, tuple)):
+        return _normalise_lang_key(langs if isinstance(langs, tuple) else (langs,))
+    return _normalise_lang_key(tuple(langs))
+
+
+@lru_cache(maxsize=1024)
+def _normalise_lang_key(langs: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for lang in langs:
         if not lang:
@@ -173,26 +178,26 @@ class KeywordExtractor:
         stop = _stopwords_for(lang_key)
         if self.extra_stopwords:
             stop = stop | self.extra_stopwords
-        text = unicodedata.normalize("NFKC", text).lower()
+        text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
         has_cjk = _CJK_RE.search(text) is not None
         lo, hi = self.min_length, self.max_length
-        seen: dict[str, None] = {}
+        seen: dict[str, None] = {}  # insertion-ordered set: first appearance wins
         for token in _TOKEN_RE.findall(text):
             if not token:
                 continue  # URL or mention
             if token[0] == "#":
                 body = token[1:].strip("_")
                 if lo <= len(body) <= hi and not body.isdigit():
-                    seen.setdefault("#" + body, None)
+                    seen["#" + body] = None
                 continue
             if has_cjk and _CJK_RE.search(token):
                 for word in self._segment(token, lang_key):
                     if lo <= len(word) <= hi and word not in stop and not word.isdigit():
-                        seen.setdefault(word, None)
+                        seen[word] = None
                 continue
-            token = token.replace("’", "'").strip("_'-")
+            token = token.strip("_'-")
             if lo <= len(token) <= hi and token not in stop and not token.isdigit():
-                seen.setdefault(token, None)
+                seen[token] = None
         return list(seen)
 
     def extract_many(self, texts: Iterable[str], langs: Iterable[Sequence[str] | str | None] | None = None) -> list[list[str]]:

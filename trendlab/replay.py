@@ -18,6 +18,7 @@ The same semantics run in the Flink job; a parity test holds the two together.
 
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import itertools
@@ -26,6 +27,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 import multiprocessing as mp
@@ -91,6 +93,25 @@ def _open_text(path: Path) -> io.BufferedReader:
 def _parse_into(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int,
                 max_examples: int, bar=None) -> None:
     """Parse JSON lines into ``table`` (the one place that decides post / non-post / malformed)."""
+    # The cyclic garbage collector would run again and again over the growing table while millions
+    # of short-lived dicts are made (3x slower); nothing here makes reference cycles.
+    with _no_gc():
+        _parse_lines(table, times, lines, first_number, max_examples, bar)
+
+
+@contextmanager
+def _no_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int,
+                 max_examples: int, bar) -> None:
     for number, line in enumerate(lines, start=first_number):
         if bar is not None:
             bar.update(len(line))
@@ -145,7 +166,8 @@ def _read_extract_range(args: tuple[int, int, int, KeywordExtractor, int]) -> tu
     times: list[int] = []
     _parse_into(table, times, data[start:end].split(b"\n"), first_number, max_examples)  # type: ignore[index]
     table.event_ms = np.asarray(times, dtype=np.int64)
-    return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)]
+    with _no_gc():
+        return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)]
 
 
 def read_and_extract(
@@ -191,7 +213,7 @@ def read_and_extract(
         extractor.extract("warm 東京で", (lang,))  # kana: MeCab, not jieba (slow to load, rarely needed)
     _SHARED["data"] = data
     try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool, tqdm(
+        with _no_gc(), ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool, tqdm(
             total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr
         ) as bar:
             results = []
@@ -239,7 +261,8 @@ class Occurrences:
 
 def _extract_chunk(args: tuple[KeywordExtractor, list[str], list[tuple[str, ...]]]) -> list[list[str]]:
     extractor, texts, langs = args
-    return [extractor.extract(t, l or None) for t, l in zip(texts, langs)]
+    with _no_gc():
+        return [extractor.extract(t, l or None) for t, l in zip(texts, langs)]
 
 
 def _chunks(seq: Sequence, size: int) -> Iterator[Sequence]:
@@ -287,21 +310,23 @@ def extract_stream(
     lists = keyword_lists if keyword_lists is not None else extract_keyword_lists(
         table.text, table.langs, extractor, workers, progress)
     lengths = np.fromiter((len(k) for k in lists), dtype=np.int64, count=len(lists))
-    flat = list(itertools.chain.from_iterable(lists))
-    if flat:
-        keywords, kw_code = np.unique(np.asarray(flat, dtype=object), return_inverse=True)
-    else:
-        keywords, kw_code = np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
-    if len(table):
-        authors, au_post = np.unique(np.asarray(table.author, dtype=object), return_inverse=True)
-    else:
-        authors, au_post = np.empty(0, dtype=object), np.empty(0, dtype=np.int64)
+    with _no_gc():  # codes in order of first appearance; a dict is ~10x faster than np.unique on str
+        kw_index: dict[str, int] = {}
+        kw_code = np.fromiter(
+            (kw_index.setdefault(k, len(kw_index)) for k in itertools.chain.from_iterable(lists)),
+            dtype=np.int64, count=int(lengths.sum()),
+        )
+        au_index: dict[str, int] = {}
+        au_post = np.fromiter((au_index.setdefault(a, len(au_index)) for a in table.author),
+                              dtype=np.int64, count=len(table.author))
+    keywords = np.array(list(kw_index), dtype=object)
+    authors = np.array(list(au_index), dtype=object)
     post_index = np.repeat(np.arange(len(table), dtype=np.int64), lengths)
     return Occurrences(
         keywords=keywords,
         authors=authors,
-        keyword_code=kw_code.astype(np.int64),
-        author_code=au_post.astype(np.int64)[post_index],
+        keyword_code=kw_code,
+        author_code=au_post[post_index],
         event_ms=table.event_ms[post_index],
         post_index=post_index,
         posts=len(table),

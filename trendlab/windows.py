@@ -140,9 +140,54 @@ def window_counts(
     slot = ts // spec.slide_ms  # the post lies in end slots slot+1 … slot+n
     base = int(slot.min())
     rel = slot - base  # small, non-negative
+    n_kw = int(kw.max()) + 1
+    width = int(rel.max()) + n + 2  # end slots 0 … rel+n, plus one for the difference arrays
+    if n_kw * width <= DENSE_CELLS:
+        frame = _window_counts_dense(kw, au, rel, n, n_kw, width)
+    else:
+        frame = _window_counts_sparse(kw, au, rel, n)
+    frame["end_slot"] += base
+    return frame
+
+
+#: up to this many (keyword × end slot) cells the aggregation uses dense arrays (fast); beyond, sorting
+DENSE_CELLS = 20_000_000
+
+
+def _window_counts_dense(kw, au, rel, n, n_kw, width) -> pd.DataFrame:
+    # counts: occurrences per (keyword, slot); a window ending at slot e sums slots e-n … e-1
+    per_slot = np.bincount(kw * width + rel, minlength=n_kw * width).reshape(n_kw, width)
+    cum = np.zeros((n_kw, width + 1), dtype=np.int64)
+    np.cumsum(per_slot, axis=1, out=cum[:, 1:])
+    ends = np.arange(width)
+    counts = cum[:, ends] - cum[:, np.maximum(ends - n, 0)]
+    # distinct authors: each (keyword, author) covers the union of [slot+1, slot+n] over its posts;
+    # add +1 over the part of each interval the previous one of the same pair did not cover.
+    n_au = int(au.max()) + 1
+    trip = np.unique((kw * n_au + au) * width + rel)
+    pair, t_rel = np.divmod(trip, width)
+    prev_rel = np.empty_like(t_rel)
+    prev_rel[0] = -(n + 1)
+    prev_rel[1:] = np.where(pair[1:] == pair[:-1], t_rel[:-1], -(n + 1))
+    start = np.maximum(t_rel + 1, prev_rel + n + 1)
+    stop = t_rel + n + 1  # exclusive
+    row = (pair // n_au) * width
+    keep = start < stop
+    diff = np.bincount(row[keep] + start[keep], minlength=n_kw * width) - np.bincount(
+        row[keep] + stop[keep], minlength=n_kw * width)
+    authors = np.cumsum(diff.reshape(n_kw, width), axis=1)
+    end_idx, kw_idx = np.nonzero(counts.T > 0)  # sorted by end slot, then keyword
+    return pd.DataFrame({
+        "keyword_code": kw_idx.astype(np.int64),
+        "end_slot": end_idx.astype(np.int64),
+        "count": counts[kw_idx, end_idx].astype(np.int64),
+        "unique_authors": authors[kw_idx, end_idx].astype(np.int64),
+    })
+
+
+def _window_counts_sparse(kw, au, rel, n) -> pd.DataFrame:
     n_rel = int(rel.max()) + 1 + n
     n_au = int(au.max()) + 1
-
     # counts: occurrences per (keyword, slot), then spread each over its n windows.
     key = kw * n_rel + rel
     uk, cnt = np.unique(key, return_counts=True)
@@ -151,24 +196,18 @@ def window_counts(
     end_key = (k_kw * n_rel + k_rel)[:, None] + offsets[None, :]
     ek, inv = np.unique(end_key.ravel(), return_inverse=True)
     counts = np.bincount(inv, weights=np.repeat(cnt, n)).astype(np.int64)
-
     # distinct authors: unique (keyword, author, slot), spread, unique again, count per window.
     trip = np.unique((kw * n_au + au) * n_rel + rel)
     t_kwau, t_rel = np.divmod(trip, n_rel)
-    spread = ((t_kwau * n_rel + t_rel)[:, None] + offsets[None, :]).ravel()
-    spread = np.unique(spread)
+    spread = np.unique(((t_kwau * n_rel + t_rel)[:, None] + offsets[None, :]).ravel())
     s_kwau, s_end = np.divmod(spread, n_rel)
-    s_key = (s_kwau // n_au) * n_rel + s_end
-    sk, s_cnt = np.unique(s_key, return_counts=True)
-    # sk and ek hold the same set of (keyword, end) keys, both sorted.
-    assert sk.size == ek.size
+    sk, s_cnt = np.unique((s_kwau // n_au) * n_rel + s_end, return_counts=True)
+    assert sk.size == ek.size  # the same (keyword, end) keys, both sorted
     out_kw, out_end = np.divmod(ek, n_rel)
-    frame = pd.DataFrame(
-        {
-            "keyword_code": out_kw,
-            "end_slot": out_end + base,
-            "count": counts,
-            "unique_authors": s_cnt.astype(np.int64),
-        }
-    )
+    frame = pd.DataFrame({
+        "keyword_code": out_kw,
+        "end_slot": out_end,
+        "count": counts,
+        "unique_authors": s_cnt.astype(np.int64),
+    })
     return frame.sort_values(["end_slot", "keyword_code"], kind="stable").reset_index(drop=True)

@@ -68,3 +68,20 @@ def test_durations_round_trip():
         assert parse_duration(text) == ms
         assert parse_duration(format_duration(ms)) == ms
     assert parse_duration(5) == 300_000
+
+
+@pytest.mark.parametrize("dense_cells", [0, 20_000_000])
+def test_dense_and_sparse_paths_agree(monkeypatch, dense_cells):
+    import trendlab.windows as w
+
+    rng = np.random.default_rng(11)
+    spec = WindowSpec.parse("10m", "1m")
+    kw = rng.integers(0, 30, 5000)
+    au = rng.integers(0, 40, 5000)
+    ts = 1_700_000_000_000 + rng.integers(0, 2 * 3_600_000, 5000)
+    monkeypatch.setattr(w, "DENSE_CELLS", dense_cells)
+    frame = window_counts(kw, au, ts, spec)
+    got = {(int(k), int(e) * spec.slide_ms): (int(c), int(u))
+           for k, e, c, u in frame[["keyword_code", "end_slot", "count", "unique_authors"]].itertuples(index=False)}
+    assert got == reference_counts(kw, au, ts, spec)
+    assert list(frame["end_slot"]) == sorted(frame["end_slot"])
