@@ -14,6 +14,10 @@ routes them to the dead-letter topic like any malformed message of a live feed; 
 keeps them out.
 
 The embedded Flink profile stages its input file with the same code (:func:`stage_stream`).
+
+Topics trendlab creates keep records by size, not age (:data:`TOPIC_CONFIG`): record timestamps are
+event times, and a replayed sample's are older than any time retention. After the last post of a
+finished stream, :func:`advance_watermark` closes the job's last windows.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import gzip
 import logging
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,8 +149,20 @@ def producer(settings: Settings, **config):
         raise _unavailable(settings, exc) from None
 
 
-def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | None = None, replication: int = 1) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
+#: Topic configuration of the topics trendlab creates. Records carry the *event* time as their
+#: timestamp (a replayed sample can be months old), and Kafka's time retention deletes segments whose
+#: newest timestamp is older than ``retention.ms`` (and rolls such segments at once): with the broker's
+#: default of 7 days a replayed stream vanished while the job was still reading it. So retention is by
+#: size only.
+TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": str(2 * 1024**3)}
+
+
+def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int], partitions: int | None = None,
+                  replication: int = 1) -> list[str]:
+    """Create the topics that do not exist yet (with :data:`TOPIC_CONFIG`); returns the ones created.
+
+    ``topics`` is a list of names (each with ``partitions``, default FLINK_PARALLELISM) or a mapping
+    from name to its partition count."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -156,14 +172,33 @@ def ensure_topics(settings: Settings, topics: Iterable[str], partitions: int | N
     except KafkaError as exc:
         raise _unavailable(settings, exc) from None
     try:
+        wanted = dict(topics) if isinstance(topics, Mapping) else dict.fromkeys(topics, partitions)
         existing = set(admin.list_topics())
-        missing = [t for t in dict.fromkeys(topics) if t not in existing]
+        missing = [t for t in wanted if t not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(t, partitions, replication) for t in missing])
+                admin.create_topics([NewTopic(t, wanted[t], replication, topic_configs=dict(TOPIC_CONFIG))
+                                     for t in missing])
             except TopicAlreadyExistsError:
                 pass
         return missing
+    finally:
+        admin.close()
+
+
+def delete_topics(settings: Settings, topics: Iterable[str]) -> None:
+    """Delete topics (those that exist); for benchmarks and tests that made their own."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=15000)
+    except KafkaError as exc:
+        raise _unavailable(settings, exc) from None
+    try:
+        existing = [t for t in dict.fromkeys(topics) if t in set(admin.list_topics())]
+        if existing:
+            admin.delete_topics(existing)
     finally:
         admin.close()
 
@@ -199,6 +234,7 @@ def produce(
         raise ValueError(f"--rate must be >= 0, got {rate!r}")
     topic = topic or settings.kafka_topic_posts
     records, stats = read_stream(input_path, keep_malformed=not skip_malformed)
+    ensure_topics(settings, [topic])  # not the broker's auto-creation: see TOPIC_CONFIG
     return send_records(settings, records, topic, rate, stats=stats, progress=progress)
 
 
@@ -229,6 +265,35 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
     finally:
         prod.close(timeout=10)
     return ProduceResult(topic, sent, stats or StreamStats(posts=sent), time.perf_counter() - t0)
+
+
+#: A valid Jetstream event that is not a post: the job skips it, but its timestamp moves the watermark.
+WATERMARK_EVENT = b'{"did":"did:plc:trendlab-watermark","time_us":%d,"kind":"identity","identity":{}}'
+
+
+def advance_watermark(settings: Settings, topic: str, timestamp_ms: int) -> int:
+    """Send a non-post event with ``timestamp_ms`` to *every* partition of ``topic``; returns the count.
+
+    The job's watermark is the minimum over the partitions, so a stream that has ended closes its last
+    windows only when each partition has seen a later record. Use a time past the last window end plus
+    the out-of-orderness bound (e.g. the last event time + window + 1 h).
+    """
+    from kafka.errors import KafkaError
+
+    prod = producer(settings)
+    try:
+        partitions = sorted(prod.partitions_for(topic) or [])
+        if not partitions:
+            raise ValueError(f"topic {topic!r} has no partitions (does it exist?)")
+        for partition in partitions:
+            prod.send(topic, value=WATERMARK_EVENT % (timestamp_ms * 1000), partition=partition,
+                      timestamp_ms=timestamp_ms)
+        prod.flush(timeout=60)
+    except KafkaError as exc:
+        raise _unavailable(settings, exc) from None
+    finally:
+        prod.close(timeout=10)
+    return len(partitions)
 
 
 def consume(

@@ -1,7 +1,5 @@
-"""The Flink job equals the replay engine, count for count and alert for alert.
-
-* embedded profile (PyFlink mini-cluster, file source) on a labelled sample stream;
-* the deployed job on the real stack (Kafka → Flink cluster → Kafka), when the stack is up.
+"""The embedded Flink job (PyFlink mini-cluster, file source) equals the replay engine, count for
+count and alert for alert. The deployed job on the real stack: ``test_flink_deployed.py``.
 """
 
 from __future__ import annotations
@@ -84,75 +82,3 @@ def test_embedded_job_equals_replay(sample, tmp_path):
     dead = [orjson.loads(line) for line in result.paths["dead_letters"].read_bytes().splitlines()]
     assert len(dead) == result.malformed == 3
     assert all(d["error"] for d in dead)
-
-
-# -- the real stack ---------------------------------------------------------------------------
-
-def _stack_up(settings: Settings) -> bool:
-    try:
-        from trendlab.flink.client import FlinkClient, FlinkError
-        from trendlab.kafka import ensure_topics  # noqa: F401
-
-        with FlinkClient.from_settings(settings, timeout=3) as client:
-            client.overview()
-        return True
-    except (FlinkError, ImportError):
-        return False
-
-
-@pytest.fixture
-def stack_settings():
-    settings = Settings.from_env()
-    if not _stack_up(settings):
-        pytest.skip("the local stack is not up (trendlab stack up)")
-    suffix = uuid.uuid4().hex[:8]
-    return settings.replace(
-        kafka_topic_posts=f"test-posts-{suffix}", kafka_topic_trends=f"test-counts-{suffix}",
-        kafka_topic_alerts=f"test-alerts-{suffix}", kafka_topic_dead_letter=f"test-dlq-{suffix}",
-        checkpoint_interval_ms=5000,
-    )
-
-
-def _closed_window_ends(posts: Path, params: DetectionParams, out_of_orderness_ms: int) -> int:
-    """Window ends the job must have closed: those at or before the last watermark."""
-    from trendlab.kafka import read_stream
-
-    records, _ = read_stream(posts)
-    return max(r.timestamp_ms for r in records) - out_of_orderness_ms
-
-
-def test_deployed_job_equals_replay(sample, stack_settings, tmp_path):
-    from trendlab.flink.deploy import deploy_job, stop_job
-    from trendlab.kafka import consume_json, ensure_topics, job_topics, produce
-
-    settings = stack_settings
-    params = DetectionParams(**PARAMS)
-    params_path = tmp_path / "params.yaml"
-    params.to_yaml(params_path)
-    ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
-    produced = produce(settings, sample, progress=False)
-    assert produced.sent == produced.stats.posts + produced.stats.malformed
-
-    job_id = deploy_job(settings, str(params_path))
-    try:
-        watermark = _closed_window_ends(sample, params, settings.max_out_of_orderness_s * 1000)
-        expected = replay(sample, params, progress=False)
-        exp = _replay_counts(expected)
-        closed = exp[pd.to_datetime(exp.index.get_level_values("window_end")).astype("int64") // 10**6 <= watermark]
-        deadline = time.monotonic() + 240
-        rows: list[dict] = []
-        while time.monotonic() < deadline:
-            rows = consume_json(settings, settings.kafka_topic_trends, from_beginning=True, timeout=5)
-            if len(rows) >= len(closed):
-                break
-            time.sleep(5)
-        assert_same_counts(closed, _job_counts(rows))
-        alerts = consume_json(settings, settings.kafka_topic_alerts, from_beginning=True, timeout=5)
-        expected_alerts = [a.to_dict() for a in expected.alerts
-                           if pd.Timestamp(a.window_end).value // 10**6 <= watermark]
-        assert sorted(alerts, key=lambda a: (a["window_end"], a["keyword"])) == sorted(
-            expected_alerts, key=lambda a: (a["window_end"], a["keyword"]))
-        dead = consume_json(settings, settings.kafka_topic_dead_letter, from_beginning=True, timeout=5)
-        assert len(dead) == produced.stats.malformed
-    finally:
-        stop_job(settings, job_id, savepoint=False)

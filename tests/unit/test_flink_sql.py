@@ -129,3 +129,36 @@ def test_job_cli_arguments():
     assert args.profile == "embedded" and _extra_conf(args.conf) == {"x.y": "1"}
     with pytest.raises(ValueError, match="KEY=VALUE"):
         _extra_conf(["nonsense"])
+
+
+def test_each_topic_set_has_its_own_group_and_transactional_ids():
+    a = sql.kafka_io("k:9092", "posts-a", "counts-a", "alerts-a", "dlq-a", **sql.kafka_ids("posts-a", "counts-a"))
+    b = sql.kafka_io("k:9092", "posts-b", "counts-b", "alerts-b", "dlq-b", **sql.kafka_ids("posts-b", "counts-b"))
+    assert a.posts_options["properties.group.id"] != b.posts_options["properties.group.id"]
+    prefixes_a = {o["sink.transactional-id-prefix"] for o in (a.counts_options, a.alerts_options, a.dead_letter_options)}
+    prefixes_b = {o["sink.transactional-id-prefix"] for o in (b.counts_options, b.alerts_options, b.dead_letter_options)}
+    assert len(prefixes_a) == 3 and not prefixes_a & prefixes_b
+
+
+def test_job_name_names_the_topics():
+    from trendlab.flink.job import job_name
+
+    settings = Settings(kafka_topic_posts="p1", kafka_topic_trends="c1")
+    assert job_name(settings) == "trendlab: p1 -> c1"
+    assert job_configuration(settings)["pipeline.name"] == job_name(settings)
+
+
+def test_settings_json_and_parallelism_flag_together(monkeypatch):
+    """The deployed job gets --settings-json with flink_parallelism; --parallelism must not clash with it."""
+    from trendlab.flink import job
+
+    seen = {}
+
+    def fake_run(t_env, env, settings, params, source, wait=True):
+        seen["settings"] = settings
+
+    monkeypatch.setattr(job, "create_table_environment", lambda conf: (None, None))
+    monkeypatch.setattr(job, "run", fake_run)
+    code = job.main(["--profile", "remote", "--settings-json", json.dumps({"flink_parallelism": 2}),
+                     "--parallelism", "3"])
+    assert code == 0 and seen["settings"].flink_parallelism == 3

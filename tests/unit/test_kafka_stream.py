@@ -78,3 +78,10 @@ def test_rate_flag_validation():
         _non_negative("--rate")("fast")
     with pytest.raises(ValueError, match="--rate must be >= 0"):
         _non_negative("--rate")("-1")
+
+
+def test_watermark_event_is_a_valid_non_post():
+    from trendlab.kafka import WATERMARK_EVENT
+    from trendlab.models import parse_post
+
+    assert parse_post(WATERMARK_EVENT % 1_700_000_000_000_000) is None

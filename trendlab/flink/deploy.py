@@ -23,7 +23,7 @@ from pathlib import Path
 
 from trendlab.config import Settings
 from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
-from trendlab.flink.job import JOB_NAME, load_job_params
+from trendlab.flink.job import job_name, load_job_params
 
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
 JOB_MODULE = "trendlab.flink.job"
@@ -97,16 +97,17 @@ def list_jobs(settings: Settings, name: str | None = None) -> list[JobInfo]:
 
 
 def latest_restore_path(settings: Settings) -> str:
-    """The newest completed checkpoint/savepoint of a previous trendlab job."""
+    """The newest completed checkpoint/savepoint of the newest trendlab job on the same topics
+    (from the REST API; after a JobManager restart, the newest ``_metadata`` on MinIO)."""
     with FlinkClient.from_settings(settings) as client:
-        for job in list_jobs(settings, JOB_NAME):
+        for job in list_jobs(settings, job_name(settings)):
             cp = client.latest_checkpoint(job.id)
             if cp is not None and cp.external_path:
                 return cp.external_path
     path = _latest_on_minio(settings)
     if path:
         return path
-    raise FlinkError(f"no completed checkpoint or savepoint of a {JOB_NAME!r} job to resume from")
+    raise FlinkError(f"no completed checkpoint or savepoint of a {job_name(settings)!r} job to resume from")
 
 
 def _latest_on_minio(settings: Settings) -> str | None:
@@ -147,6 +148,12 @@ def deploy_job(
     restore = latest_restore_path(settings) if from_savepoint == "latest" else from_savepoint
     args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), zip_path=package_zip(settings),
                         extra=extra_args)
+    from trendlab.kafka import KafkaUnavailable, ensure_topics, job_topics
+
+    try:  # the source fails (UnknownTopicOrPartition) and restarts forever without its topic
+        ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
+    except KafkaUnavailable as exc:
+        raise FlinkError(str(exc)) from None
     with FlinkClient.from_settings(settings, timeout=60.0) as client:
         client.overview()  # a clear error when the JobManager does not answer
         jar_id = _jar_id(client, flink_python_jar())
@@ -188,7 +195,7 @@ def cmd_deploy(args) -> int:
     slide = _duration_flag("--slide")(args.slide) if args.slide else None
     job_id = deploy_job(settings, args.params, window, slide, args.from_savepoint,
                         allow_non_restored_state=args.allow_non_restored_state)
-    print(json.dumps({"job_id": job_id}) if args.json else f"deployed {JOB_NAME} job {job_id}")
+    print(json.dumps({"job_id": job_id}) if args.json else f"deployed {job_name(settings)!r} job {job_id}")
     return 0
 
 
@@ -202,8 +209,12 @@ def cmd_jobs(args) -> int:
         print("no jobs")
     with FlinkClient.from_settings(settings) as client:
         for j in jobs:
-            cp = client.latest_checkpoint(j.id) if j.state == "RUNNING" else None
-            extra = f"  checkpoint {cp.id} {cp.external_path}" if cp else ""
+            try:
+                cp = client.latest_checkpoint(j.id)
+            except FlinkError:  # a job that never checkpointed or left the JobManager's history
+                cp = None
+            kind = "savepoint" if cp and cp.is_savepoint else "checkpoint"
+            extra = f"  {kind} {cp.id} {cp.external_path}" if cp else ""
             print(f"{j.id}  {j.state:<10} {j.name}{extra}")
     return 0
 

@@ -42,6 +42,12 @@ log = logging.getLogger(__name__)
 JOB_NAME = "trendlab"
 
 
+def job_name(settings: Settings) -> str:
+    """``trendlab: <posts topic> -> <counts topic>``: ``deploy --from-savepoint latest`` resumes the
+    newest job on the same topics, so jobs on other topic sets (tests, benchmarks) never get mixed up."""
+    return f"{JOB_NAME}: {settings.kafka_topic_posts} -> {settings.kafka_topic_trends}"
+
+
 # -- configuration ------------------------------------------------------------------------------
 
 def job_configuration(
@@ -55,7 +61,7 @@ def job_configuration(
 ) -> dict[str, str]:
     """Flink configuration of the job: exactly-once checkpoints, RocksDB, exponential-delay restarts."""
     conf = {
-        "pipeline.name": JOB_NAME,
+        "pipeline.name": job_name(settings),
         "parallelism.default": str(settings.flink_parallelism),
         "execution.checkpointing.interval": f"{settings.checkpoint_interval_ms} ms",
         "execution.checkpointing.mode": "EXACTLY_ONCE",
@@ -130,8 +136,8 @@ def run(t_env, env, settings: Settings, params: DetectionParams, source: sql.Tab
     statements = build_job(t_env, settings, params, source)
     statements.attach_as_datastream()
     if wait:
-        return env.execute(JOB_NAME)
-    return env.execute_async(JOB_NAME)
+        return env.execute(job_name(settings))
+    return env.execute_async(job_name(settings))
 
 
 # -- embedded profile ---------------------------------------------------------------------------
@@ -310,7 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         overrides = json.loads(args.settings_json) if args.settings_json else {}
-        settings = Settings.from_env(**overrides, flink_parallelism=args.parallelism)
+        if args.parallelism:
+            overrides["flink_parallelism"] = args.parallelism
+        settings = Settings.from_env(**overrides)
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         params = load_job_params(settings, args.params, args.params_json, args.window, args.slide)
         extra = _extra_conf(args.conf)
@@ -339,6 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = sql.kafka_io(
             settings.kafka_bootstrap_servers, settings.kafka_topic_posts, settings.kafka_topic_trends,
             settings.kafka_topic_alerts, settings.kafka_topic_dead_letter, startup_mode=args.startup_mode,
+            **sql.kafka_ids(settings.kafka_topic_posts, settings.kafka_topic_trends),
         )
         run(t_env, env, settings, params, source, wait=args.profile == "local")
         return 0

@@ -87,6 +87,16 @@ class TableIO:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def kafka_ids(topic_posts: str, topic_counts: str) -> dict[str, str]:
+    """Consumer group and transactional-id prefix of a job, derived from its topics.
+
+    Two jobs with the same transactional-id prefix fence (abort) each other's transactions on start-up
+    and restore, so jobs on different topic sets (tests, benchmarks, a notebook's job) get their own;
+    a job resumed from a savepoint on the same topics keeps them.
+    """
+    return {"group_id": f"trendlab-job-{topic_posts}", "transactional_id_prefix": f"trendlab-{topic_counts}"}
+
+
 def kafka_io(
     bootstrap_servers: str,
     topic_posts: str,

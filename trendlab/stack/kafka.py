@@ -68,7 +68,9 @@ def server_properties(settings: Settings) -> str:
         "share.coordinator.state.topic.replication.factor=1",
         "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0",
-        "log.retention.hours=168",
+        # Records carry the post's event time as their timestamp and samples are replayed from the
+        # past: time-based retention would delete them as soon as they are written.
+        "log.retention.ms=-1",
         "",
     ])
 
@@ -192,23 +194,13 @@ def topic_partitions(settings: Settings) -> dict[str, int]:
 
 
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the missing topics; returns the names created. Existing topics are left as they are."""
-    from kafka.admin import NewTopic
+    """Create the product's missing topics; returns the names created. Existing topics are left as they are."""
+    from trendlab.kafka import ensure_topics as create
 
-    admin = _admin(settings)
-    try:
-        existing = set(admin.list_topics())
-        missing = [
-            NewTopic(name=name, num_partitions=partitions, replication_factor=1)
-            for name, partitions in topic_partitions(settings).items()
-            if name not in existing
-        ]
-        if missing:
-            admin.create_topics(missing, timeout_ms=30000)
-            log.info("created kafka topics %s", ", ".join(t.name for t in missing))
-        return [t.name for t in missing]
-    finally:
-        admin.close()
+    created = create(settings, topic_partitions(settings))
+    if created:
+        log.info("created kafka topics %s", ", ".join(created))
+    return created
 
 
 def stop(settings: Settings) -> PartStatus:
