@@ -28,6 +28,7 @@ import os
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,8 +201,9 @@ def run_embedded(
         python_mode=python_mode,
         extra=extra_config,
     )
-    env, t_env = create_table_environment(configuration)
-    run(t_env, env, settings, params, sql.file_io(staged.as_uri(), out.as_uri()))
+    with _client_environ_kept():
+        env, t_env = create_table_environment(configuration)
+        run(t_env, env, settings, params, sql.file_io(staged.as_uri(), out.as_uri()))
     seconds = time.perf_counter() - t0
     paths = {
         "counts": _collect(out / "_counts", out / "counts.jsonl", sort_key=_count_key),
@@ -215,6 +217,23 @@ def run_embedded(
         counts=lines["counts"], alerts=lines["alerts"], dead_letters=lines["dead_letters"],
         seconds=seconds, paths=paths,
     )
+
+
+@contextmanager
+def _client_environ_kept():
+    """Running a job in-process makes PyFlink write its launcher's variables into ``os.environ``
+    (``PYFLINK_GATEWAY_DISABLED=true``, ``FLINK_HOME``, …). Every child process started afterwards — a
+    notebook kernel, another job — would inherit them and refuse to start its own gateway; put the
+    environment back as it was."""
+    before = dict(os.environ)
+    try:
+        yield
+    finally:
+        for key in [k for k in os.environ if k not in before]:
+            del os.environ[key]
+        for key, value in before.items():
+            if os.environ.get(key) != value:
+                os.environ[key] = value
 
 
 def _count_key(obj: dict) -> tuple:
