@@ -26,6 +26,7 @@ import json
 import os
 import sys
 import time
+from contextlib import contextmanager
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,6 +170,21 @@ def notebook_parameters(
     return params
 
 
+#: Variables PyFlink writes into a process that has run a job in-process (its Python UDF launcher's).
+#: A kernel that inherits them refuses to start its own Java gateway ("launching the
+#: PythonGatewayServer during Python UDF execution"), so kernels start without them.
+_PYFLINK_RUNTIME_VARIABLES = ("PYFLINK_GATEWAY_DISABLED", "PYFLINK_GATEWAY_PORT", "_PYFLINK_CONN_INFO_PATH")
+
+
+@contextmanager
+def _kernel_environ():
+    saved = {k: os.environ.pop(k) for k in _PYFLINK_RUNTIME_VARIABLES if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
 def run_pipeline(
     profile: str = "embedded",
     out_dir: str | Path = "out",
@@ -221,10 +237,11 @@ def run_pipeline(
             print(f"== {name} ({profile})", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         try:
-            pm.execute_notebook(
-                str(notebook), str(target), parameters=params, kernel_name=kernel_name, cwd=str(source),
-                progress_bar=progress, execution_timeout=timeout, log_output=False,
-            )
+            with _kernel_environ():
+                pm.execute_notebook(
+                    str(notebook), str(target), parameters=params, kernel_name=kernel_name, cwd=str(source),
+                    progress_bar=progress, execution_timeout=timeout, log_output=False,
+                )
         except PapermillExecutionError as exc:
             raise PipelineError(
                 f"{name} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).splitlines()[0] if exc.evalue else ''}"

@@ -161,3 +161,14 @@ def test_figure_saver_keeps_json_and_index(tmp_path, monkeypatch):
 def test_save_png_writes_a_png(tmp_path):
     path = plots.save_png(plots.posts_per_minute_figure(pd.DataFrame({"minute": [T0], "posts": [3]})), tmp_path / "f.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_kernels_start_without_pyflink_launcher_variables(monkeypatch):
+    import os
+
+    from trendlab.pipeline import _kernel_environ
+
+    monkeypatch.setenv("PYFLINK_GATEWAY_DISABLED", "true")  # what an in-process PyFlink job leaves behind
+    with _kernel_environ():
+        assert "PYFLINK_GATEWAY_DISABLED" not in os.environ
+    assert os.environ["PYFLINK_GATEWAY_DISABLED"] == "true"
