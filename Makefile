@@ -42,7 +42,7 @@ demo: install
 test: install
 	@set -o pipefail; status=0; \
 	$(TRENDLAB) stack up || status=$$?; \
-	if [ $$status -eq 0 ]; then $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
+	if [ $$status -eq 0 ]; then TRENDLAB_REQUIRE_STACK=1 $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; fi; \
 	$(TRENDLAB) stack down || true; \
 	exit $$status
 
