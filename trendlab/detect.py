@@ -187,11 +187,16 @@ def hot_scores(
     return hot, score
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    denom = math.sqrt(float(a @ a) * float(b @ b))
-    return float(a @ b) / denom if denom > 0 else 0.0
+def _correlations(keywords: list[str], series, slots: np.ndarray) -> np.ndarray:
+    """Pearson correlations between the keywords' count series over ``slots`` (0 where a series is flat)."""
+    if len(keywords) < 2:
+        return np.ones((len(keywords), len(keywords)))
+    m = np.stack([series(k, slots) for k in keywords]).astype(np.float64)
+    m -= m.mean(axis=1, keepdims=True)
+    norms = np.sqrt((m * m).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = (m @ m.T) / np.outer(norms, norms)
+    return np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 @dataclass
@@ -274,24 +279,25 @@ class TrendDetector:
                 i = parent[i]
             return i
 
-        if len(opening) > 1:
-            span = np.arange(e - 2 * self._n + 1, e + 1)
-            vectors = [series(h.keyword, span) for h in opening]
-            for i in range(len(opening)):
-                for j in range(i + 1, len(opening)):
-                    if _correlation(vectors[i], vectors[j]) >= self.params.group_correlation:
-                        ri, rj = find(i), find(j)
-                        if ri != rj:
-                            parent[max(ri, rj)] = min(ri, rj)
-        groups: dict[int, list[_Hot]] = {}
-        for i, h in enumerate(opening):
-            groups.setdefault(find(i), []).append(h)
         start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
-        span = np.arange(e - 2 * self._n + 1, e + 1)
         # trends opened in the last n windows that a new group may belong to (a late companion word)
         recent = sorted(
             ((opened, lead, members) for lead, (opened, members) in self.trends.items() if e - opened <= self._n),
         )
+        # one correlation matrix over every keyword involved (count series of the last 2n windows)
+        names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
+        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        at = {k: i for i, k in enumerate(names_all)}
+        threshold = self.params.group_correlation
+        for i in range(len(opening)):
+            for j in range(i + 1, len(opening)):
+                if corr[i, j] >= threshold:
+                    ri, rj = find(i), find(j)
+                    if ri != rj:
+                        parent[max(ri, rj)] = min(ri, rj)
+        groups: dict[int, list[_Hot]] = {}
+        for i, h in enumerate(opening):
+            groups.setdefault(find(i), []).append(h)
         alerts = []
         for root in sorted(groups):
             members = groups[root]
@@ -299,11 +305,7 @@ class TrendDetector:
             names = [m.keyword for m in members]
             trend, joined = lead.keyword, []
             for _opened, t_lead, t_members in recent:
-                if any(
-                    _correlation(series(a, span), series(b, span)) >= self.params.group_correlation
-                    for a in names
-                    for b in t_members
-                ):
+                if any(corr[at[a], at[b]] >= threshold for a in names for b in t_members):
                     trend, joined = t_lead, [k for k in t_members if k not in names]
                     break
             if trend == lead.keyword:

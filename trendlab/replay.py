@@ -18,6 +18,7 @@ The same semantics run in the Flink job; a parity test holds the two together.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import gzip
 import io
@@ -27,6 +28,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,19 +157,33 @@ def read_posts(path: str | Path, progress: bool | None = None, max_examples: int
     return table
 
 
-#: the file being read by :func:`read_and_extract`, inherited by forked workers (no pickling)
-_SHARED: dict[str, object] = {}
-
-
-def _read_extract_range(args: tuple[int, int, int, KeywordExtractor, int]) -> tuple[PostTable, list[list[str]]]:
-    start, end, first_number, extractor, max_examples = args
-    data = _SHARED["data"]
+def _read_extract_range(args: tuple[str, int, int, int, KeywordExtractor, int]) -> tuple[PostTable, list[list[str]]]:
+    path, start, end, first_number, extractor, max_examples = args
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
     table = _empty_table()
     times: list[int] = []
-    _parse_into(table, times, data[start:end].split(b"\n"), first_number, max_examples)  # type: ignore[index]
+    _parse_into(table, times, data.split(b"\n"), first_number, max_examples)
     table.event_ms = np.asarray(times, dtype=np.int64)
     with _no_gc():
         return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)]
+
+
+_POOL: dict[int, ProcessPoolExecutor] = {}
+
+
+def _worker_pool(workers: int, extractor: KeywordExtractor) -> ProcessPoolExecutor:
+    """Worker processes, started once per process and reused by every later replay and sweep (a
+    notebook session pays the start-up once). Forked after loading stop words and MeCab, so workers
+    start warm."""
+    pool = _POOL.get(workers)
+    if pool is None:
+        for lang in ("en", "ja", "pt", "de", "es"):
+            extractor.extract("warm 東京で", (lang,))  # kana: MeCab, not jieba (slow to load, rarely needed)
+        pool = _POOL[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+        atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    return pool
 
 
 def read_and_extract(
@@ -206,22 +222,19 @@ def read_and_extract(
     line_no = 1
     for a, b in zip(bounds, bounds[1:]):
         if b > a:
-            jobs.append((a, b, line_no, extractor, max_examples))
+            jobs.append((str(path), a, b, line_no, extractor, max_examples))
             line_no += data.count(b"\n", a, b)
     show = len(data) > 20_000_000 if progress is None else progress
-    for lang in ("en", "ja", "pt", "de", "es"):  # load stop words and MeCab once, before the fork
-        extractor.extract("warm 東京で", (lang,))  # kana: MeCab, not jieba (slow to load, rarely needed)
-    _SHARED["data"] = data
-    try:
-        with _no_gc(), ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork")) as pool, tqdm(
-            total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr
-        ) as bar:
-            results = []
+    pool = _worker_pool(workers, extractor)
+    results = []
+    with _no_gc(), tqdm(total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr) as bar:
+        try:
             for res in pool.map(_read_extract_range, jobs):
                 results.append(res)
                 bar.update(1)
-    finally:
-        _SHARED.clear()
+        except BrokenProcessPool:
+            _POOL.pop(workers, None)  # a worker died (killed?): start fresh next time
+            raise
     table = _empty_table()
     lists: list[list[str]] = []
     times_parts = []
