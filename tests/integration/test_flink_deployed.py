@@ -40,20 +40,14 @@ RESULT_TIMEOUT_S = 180
 # -- fixtures -----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
+def sample(tmp_path_factory, add_malformed) -> Path:
     """A labelled 1.5 h stream (~16k posts, trends in it) with three malformed messages."""
     from trendlab.samples import generate
 
     out = tmp_path_factory.mktemp("deployed-sample")
     generate(out, hours=1.5, rate=3, seed=11)
     path = out / "posts.jsonl"
-    lines = path.read_text().splitlines()
-    lines.insert(50, '{"kind": "commit", "did": "broken')
-    lines.insert(300, "[1, 2, 3]")
-    lines.insert(900, json.dumps({"did": "did:plc:x", "time_us": 1, "kind": "commit",
-                                  "commit": {"operation": "create", "collection": "app.bsky.feed.post",
-                                             "rkey": "r", "record": {"createdAt": "2026-01-01T00:00:00Z"}}}))
-    path.write_text("\n".join(lines) + "\n")
+    add_malformed(path)
     return path
 
 

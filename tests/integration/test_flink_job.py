@@ -4,9 +4,6 @@ count and alert for alert. The deployed job on the real stack: ``test_flink_depl
 
 from __future__ import annotations
 
-import json
-import time
-import uuid
 from pathlib import Path
 
 import orjson
@@ -23,24 +20,13 @@ PARAMS = dict(window="10m", slide="1m", baseline_windows=10, min_count=4, min_au
               min_score=2.0, cooldown_windows=10)
 
 
-def _malformed_and_flat(path: Path) -> None:
-    """Add messages the job must survive: broken JSON, a non-object, a post without text."""
-    lines = path.read_text().splitlines()
-    lines.insert(50, '{"kind": "commit", "did": "broken')
-    lines.insert(300, "[1, 2, 3]")
-    lines.insert(900, json.dumps({"did": "did:plc:x", "time_us": 1, "kind": "commit",
-                                  "commit": {"operation": "create", "collection": "app.bsky.feed.post",
-                                             "rkey": "r", "record": {"createdAt": "2026-01-01T00:00:00Z"}}}))
-    path.write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
+def sample(tmp_path_factory, add_malformed) -> Path:
     from trendlab.samples import generate
 
     out = tmp_path_factory.mktemp("sample")
     generate(out, hours=1.5, rate=3, seed=11)
-    _malformed_and_flat(out / "posts.jsonl")
+    add_malformed(out / "posts.jsonl")
     return out / "posts.jsonl"
 
 

@@ -69,7 +69,6 @@ def test_bursts_alert_once_grouped_and_decoys_do_not(stream):
     trends = {a.trend for a in alerts if {a.keyword, *a.related_keywords} & {"#newtag", "companion"}}
     assert len(trends) == 1, alerts  # the two burst together: one trend
     assert "common" in flat
-    first = {a.keyword: a.window_end for a in alerts}
     assert all(a.window_end.timestamp() * 1000 - T0 >= params.warmup_windows() * SLIDE for a in alerts)
 
 

@@ -10,10 +10,9 @@ import plotly.graph_objects as go
 import pytest
 
 from trendlab import explore, plots
-from trendlab.detect import DetectionParams, detect_frame
+from trendlab.detect import DetectionParams
 from trendlab.evaluate import load_labels
 from trendlab.replay import PostTable, extract_stream, replay_occurrences
-from trendlab.windows import window_counts
 
 T0 = pd.Timestamp("2025-03-01T12:00:00Z")
 

@@ -1,9 +1,7 @@
-import json
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
 import pandas as pd
 import pytest
 
@@ -13,7 +11,7 @@ from trendlab.evaluate import evaluate, load_labels
 from trendlab.extract import KeywordExtractor
 from trendlab.models import TrendAlert, parse_post
 from trendlab.replay import read_alerts, read_and_extract, read_posts, replay, write_outputs
-from trendlab.tune import load_grid, tune
+from trendlab.tune import load_grid
 from trendlab.windows import WindowSpec, windows_of
 
 SMALL = Path(__file__).resolve().parents[2] / "data" / "samples" / "small"
