@@ -133,8 +133,9 @@ class DetectionParams:
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides: Any) -> DetectionParams:
+    @staticmethod
+    def read_yaml(path: str | Path) -> dict[str, Any]:
+        """The raw mapping of a params file, not yet validated (one-line errors for a missing file or bad YAML)."""
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text()) or {}
@@ -144,7 +145,11 @@ class DetectionParams:
             raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(data, Mapping):
             raise ValueError(f"{path} must hold a mapping of parameters, got {type(data).__name__}")
-        return cls.from_dict(data, **overrides)
+        return dict(data)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, **overrides: Any) -> DetectionParams:
+        return cls.from_dict(cls.read_yaml(path), **overrides)
 
     def to_yaml(self, path: str | Path | None = None, comment: str | None = None) -> str:
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)

@@ -215,15 +215,18 @@ class FlinkClient:
         body: dict[str, Any] = {"drain": drain}
         if target_directory:
             body["targetDirectory"] = target_directory
-        trigger = self._request("POST", f"/jobs/{job_id}/stop", json=body)["request-id"]
-        return self._await_operation(f"/jobs/{job_id}/savepoints/{trigger}", timeout)["location"]
+        return self._savepoint(job_id, "stop", body, timeout)
 
     def trigger_savepoint(self, job_id: str, target_directory: str | None = None, cancel: bool = False,
                           timeout: float = 300.0) -> str:
         body: dict[str, Any] = {"cancel-job": cancel}
         if target_directory:
             body["target-directory"] = target_directory
-        trigger = self._request("POST", f"/jobs/{job_id}/savepoints", json=body)["request-id"]
+        return self._savepoint(job_id, "savepoints", body, timeout)
+
+    def _savepoint(self, job_id: str, endpoint: str, body: dict[str, Any], timeout: float) -> str:
+        """Trigger through ``/jobs/:id/<endpoint>``, wait for the operation, return the savepoint path."""
+        trigger = self._request("POST", f"/jobs/{job_id}/{endpoint}", json=body)["request-id"]
         return self._await_operation(f"/jobs/{job_id}/savepoints/{trigger}", timeout)["location"]
 
     # -- jars ----------------------------------------------------------------------------------

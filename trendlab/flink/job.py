@@ -284,19 +284,12 @@ def load_job_params(
     """Flags win over the params file (or inline JSON), which wins over the environment's window."""
     if params_json:
         data: dict[str, Any] = json.loads(params_json)
+        if not isinstance(data, dict):
+            raise ValueError(f"params must be a mapping of parameters, got {type(data).__name__}")
     elif params_path:
-        import yaml
-
-        path = Path(params_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"params file not found: {path}")
-        data = yaml.safe_load(path.read_text()) or {}
-        if isinstance(data, dict) and isinstance(data.get("detection"), dict):
-            data = {**{k: v for k, v in data.items() if k != "detection"}, **data["detection"]}
+        data = DetectionParams.read_yaml(params_path)  # a nested `detection:` block is flattened by from_dict
     else:
         data = {}
-    if not isinstance(data, dict):
-        raise ValueError(f"params must be a mapping of parameters, got {type(data).__name__}")
     data.setdefault("window", f"{settings.window_size_minutes}m")
     data.setdefault("slide", f"{settings.slide_minutes}m")
     return DetectionParams.from_dict(data, window=window, slide=slide)
