@@ -23,6 +23,7 @@ import gc
 import gzip
 import io
 import itertools
+import mmap
 import os
 import sys
 import time
@@ -57,6 +58,8 @@ __all__ = [
 
 COUNT_COLUMNS = ["keyword", "window_start", "window_end", "count", "unique_authors"]
 _PARALLEL_MIN_POSTS = 5_000
+#: below this file size parsing and extraction stay in one process (worker overhead would dominate)
+_PARALLEL_MIN_BYTES = 2_000_000
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -117,6 +120,7 @@ def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], fir
     for number, line in enumerate(lines, start=first_number):
         if bar is not None:
             bar.update(len(line))
+        line = line.rstrip(b"\r\n")  # file iteration keeps line ends, split() does not: same messages either way
         if not line.strip():
             continue
         table.lines += 1
@@ -157,17 +161,19 @@ def read_posts(path: str | Path, progress: bool | None = None, max_examples: int
     return table
 
 
-def _read_extract_range(args: tuple[str, int, int, int, KeywordExtractor, int]) -> tuple[PostTable, list[list[str]]]:
-    path, start, end, first_number, extractor, max_examples = args
+def _read_extract_range(args: tuple[str, int, int, KeywordExtractor, int]) -> tuple[PostTable, list[list[str]], int]:
+    """One part of a file: its posts (malformed lines numbered from 1 within the part), their keywords,
+    and how many lines the part holds."""
+    path, start, end, extractor, max_examples = args
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
     table = _empty_table()
     times: list[int] = []
-    _parse_into(table, times, data.split(b"\n"), first_number, max_examples)
+    _parse_into(table, times, data.split(b"\n"), 1, max_examples)
     table.event_ms = np.asarray(times, dtype=np.int64)
     with _no_gc():
-        return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)]
+        return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)], data.count(b"\n")
 
 
 _POOL: dict[int, ProcessPoolExecutor] = {}
@@ -203,28 +209,21 @@ def read_and_extract(
     if path.suffix == ".gz" or workers < 2 or "fork" not in mp.get_all_start_methods():
         table = read_posts(path, progress=progress, max_examples=max_examples)
         return table, extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
-    data = path.read_bytes()
-    if data.count(b"\n") < _PARALLEL_MIN_POSTS:
-        table = _empty_table()
-        times: list[int] = []
-        _parse_into(table, times, data.split(b"\n"), 1, max_examples)
-        table.event_ms = np.asarray(times, dtype=np.int64)
+    size = path.stat().st_size
+    if size < _PARALLEL_MIN_BYTES:
+        table = read_posts(path, progress=progress, max_examples=max_examples)
         return table, extract_keyword_lists(table.text, table.langs, extractor, 1, progress)
     parts = max(workers * 4, 1)
     bounds = [0]
-    for i in range(1, parts):
-        cut = data.find(b"\n", max(bounds[-1], len(data) * i // parts))
-        if cut < 0:
-            break
-        bounds.append(cut + 1)
-    bounds.append(len(data))
-    jobs = []
-    line_no = 1
-    for a, b in zip(bounds, bounds[1:]):
-        if b > a:
-            jobs.append((str(path), a, b, line_no, extractor, max_examples))
-            line_no += data.count(b"\n", a, b)
-    show = len(data) > 20_000_000 if progress is None else progress
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for i in range(1, parts):  # cut at line ends, without reading the file into memory
+            cut = data.find(b"\n", max(bounds[-1], size * i // parts))
+            if cut < 0:
+                break
+            bounds.append(cut + 1)
+    bounds.append(size)
+    jobs = [(str(path), a, b, extractor, max_examples) for a, b in zip(bounds, bounds[1:]) if b > a]
+    show = size > 20_000_000 if progress is None else progress
     pool = _worker_pool(workers, extractor)
     results = []
     with _no_gc(), tqdm(total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr) as bar:
@@ -238,7 +237,8 @@ def read_and_extract(
     table = _empty_table()
     lists: list[list[str]] = []
     times_parts = []
-    for part, kws in results:
+    lines_before = 0
+    for part, kws, part_lines in results:
         table.uri += part.uri
         table.author += part.author
         table.text += part.text
@@ -247,7 +247,8 @@ def read_and_extract(
         table.lines += part.lines
         table.non_posts += part.non_posts
         table.malformed += part.malformed
-        table.malformed_examples += part.malformed_examples
+        table.malformed_examples += [(lines_before + n, why) for n, why in part.malformed_examples]
+        lines_before += part_lines
         lists += kws
     table.malformed_examples = table.malformed_examples[:max_examples]
     table.event_ms = np.concatenate(times_parts) if times_parts else np.empty(0, dtype=np.int64)

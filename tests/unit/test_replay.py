@@ -50,10 +50,18 @@ def test_replay_counts_equal_the_reference(small_result):
     assert ((frame["window_end"] - frame["window_start"]) == pd.Timedelta("5min")).all()
 
 
-def test_parallel_read_equals_serial_read():
-    table, lists = read_and_extract(SMALL / "posts.jsonl", workers=2)
-    serial = read_posts(SMALL / "posts.jsonl")
+def test_parallel_read_equals_serial_read(tmp_path):
+    lines = (SMALL / "posts.jsonl").read_bytes().splitlines()
+    for at in (5, 4000, 9000):  # malformed lines in different parts: numbered in the whole file
+        lines.insert(at, b"{broken json")
+    src = tmp_path / "posts.jsonl"
+    src.write_bytes(b"\n".join(lines) + b"\n")
+    table, lists = read_and_extract(src, workers=2)
+    serial = read_posts(src)
     assert table.text == serial.text and table.author == serial.author and table.lines == serial.lines
+    assert table.malformed == serial.malformed == 3
+    assert table.malformed_examples == serial.malformed_examples
+    assert [n for n, _ in table.malformed_examples] == [6, 4001, 9001]
     x = KeywordExtractor()
     assert lists == [x.extract(t, l or None) for t, l in zip(serial.text, serial.langs)]
 
