@@ -184,13 +184,13 @@ def _metadata_answers(settings: Settings) -> bool:
 
 
 def topic_partitions(settings: Settings) -> dict[str, int]:
-    """The topics the product uses and their partition counts (posts: one per job slot)."""
-    return {
-        settings.kafka_topic_posts: max(2, settings.flink_parallelism),
-        settings.kafka_topic_trends: 1,
-        settings.kafka_topic_alerts: 1,
-        settings.kafka_topic_dead_letter: 1,
-    }
+    """The topics the product uses (:func:`trendlab.kafka.job_topics`) and their partition counts: one
+    per job slot for the posts, one for each output."""
+    from trendlab.kafka import job_topics
+
+    partitions = dict.fromkeys(job_topics(settings), 1)
+    partitions[settings.kafka_topic_posts] = max(2, settings.flink_parallelism)
+    return partitions
 
 
 def ensure_topics(settings: Settings) -> list[str]:
