@@ -14,8 +14,13 @@ end slot ``e`` (``window_end = e * slide``), with ``n = window / slide`` windows
     ``max(baseline, baseline_floor)``: a keyword never seen before is compared with a small floor,
     not with 0.
 ``score``
-    the Anscombe-transformed Poisson deviation ``2 * (sqrt(count + 3/8) - sqrt(lam + 3/8))``: roughly
-    a z-score, and honest at small counts where ``(count - lam) / sqrt(lam)`` is not.
+    how surprising ``count`` is for a Poisson count with mean ``lam``, as a z-score: the signed root of
+    the Poisson deviance with a continuity correction (:func:`poisson_z`). Its tail matches the exact
+    Poisson tail ``P(X >= count)`` to within 0.2 from ``lam = 0.5`` up and 0.25 at ``lam = 0.2``
+    (always on the safe side), so one ``min_score`` means the same false-alarm odds for a new hashtag seen 7 times and for a
+    common word seen 500 times. ``(count - lam) / sqrt(lam)`` is far too eager at small counts, and the
+    Anscombe transform ``2 (sqrt(count + 3/8) - sqrt(lam + 3/8))`` far too timid (3.6 where the exact
+    tail says 4.75 for 7 posts on a baseline of 0.5), which made new hashtags alert minutes late.
 
 A window is **hot** for a keyword when all of these hold:
 
@@ -60,7 +65,7 @@ import yaml
 from trendlab.models import TrendAlert, WindowedKeywordCount
 from trendlab.windows import WindowSpec, format_duration, parse_duration
 
-__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "detect_frame"]
+__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "detect_frame"]
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,22 @@ def load_params(path: str | Path | None = None, **overrides: Any) -> DetectionPa
 
 # -- the hot test, shared by both engines -------------------------------------------------------
 
+def poisson_z(count: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """z-score of ``count`` under Poisson(``lam``) (``lam > 0``): ``sign * sqrt(2 (c ln(c / lam) - (c - lam)))``
+    with ``c`` moved half a unit towards ``lam`` (the continuity correction), 0 within half a unit.
+
+    Vectorised and closed-form (no special functions, no underflow at huge counts). Against the exact
+    upper tail: lam 0.5 and 7 posts give 4.62 (exact 4.75); lam 9.4 and 28 give 4.79 (exact 4.83).
+    """
+    count = np.asarray(count, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    c = np.where(count > lam + 0.5, count - 0.5, np.where(count < lam - 0.5, count + 0.5, lam))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c_log = np.where(c > 0, c * np.log(np.where(c > 0, c, 1.0) / lam), 0.0)
+    deviance = np.maximum(2.0 * (c_log - (c - lam)), 0.0)
+    return np.sign(c - lam) * np.sqrt(deviance)
+
+
 def hot_scores(
     count: np.ndarray, authors: np.ndarray, baseline: np.ndarray, params: DetectionParams
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -182,7 +203,7 @@ def hot_scores(
     count = np.asarray(count, dtype=np.float64)
     authors = np.asarray(authors, dtype=np.float64)
     lam = np.maximum(np.asarray(baseline, dtype=np.float64), params.baseline_floor)
-    score = 2.0 * (np.sqrt(count + 0.375) - np.sqrt(lam + 0.375))
+    score = poisson_z(count, lam)
     hot = (
         (count >= params.min_count)
         & (authors >= params.min_authors)

@@ -13,6 +13,11 @@ ending after the burst still contains burst posts).
   reported as median and p90, in seconds and in slides.
 * ``false_alerts_per_hour``: alerts that match no trend group, per hour of stream.
 * ``decoy_alerts``: alerts that mention a decoy keyword (at any time).
+
+:class:`Targets` says what "good enough" means (by default: recall >= 0.9, keyword precision >= 0.9,
+no decoy alert, median latency <= 2 slides) and :meth:`Evaluation.meets` checks a stream against it.
+:func:`pool` adds up the evaluations of several streams (recall over all their trend groups,
+precision over all their mentions, the median over all their latencies).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import numpy as np
 
 from trendlab.models import TrendAlert, parse_time
 
-__all__ = ["Labels", "TrendLabel", "Evaluation", "evaluate", "load_labels"]
+__all__ = ["Labels", "TrendLabel", "Evaluation", "Targets", "TARGETS", "evaluate", "load_labels", "pool"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,33 @@ def load_labels(source: str | Path | Mapping[str, Any]) -> Labels:
     )
 
 
+@dataclass(frozen=True)
+class Targets:
+    """The bars a parameter set must clear on a stream."""
+
+    recall: float = 0.9
+    keyword_precision: float = 0.9
+    decoy_alerts: int = 0
+    latency_median_slides: float = 2.0
+
+    def misses(self, ev: Evaluation) -> list[str]:
+        """The targets ``ev`` misses, as short phrases (empty when it meets them all)."""
+        out = []
+        if ev.recall < self.recall:
+            out.append(f"recall {ev.recall:.2f} < {self.recall:g}")
+        if ev.keyword_precision < self.keyword_precision:
+            out.append(f"precision {ev.keyword_precision:.2f} < {self.keyword_precision:g}")
+        if ev.decoy_alerts > self.decoy_alerts:
+            out.append(f"{ev.decoy_alerts} decoy alerts")
+        lat = ev.latency_median_slides
+        if lat is None or lat > self.latency_median_slides:
+            out.append("no latency" if lat is None else f"latency {lat:.1f} > {self.latency_median_slides:g} slides")
+        return out
+
+
+TARGETS = Targets()
+
+
 @dataclass
 class Evaluation:
     trends: int
@@ -106,7 +138,14 @@ class Evaluation:
     false_alerts: int
     false_alerts_per_hour: float
     decoy_alerts: int
+    mentions: int = 0
+    matched_mentions: int = 0
+    hours: float = float("nan")
+    slide_ms: int = 60_000
     per_trend: list[dict[str, Any]] = field(default_factory=list)
+
+    def meets(self, targets: Targets = TARGETS) -> bool:
+        return not targets.misses(self)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -178,17 +217,23 @@ def evaluate(
         }
         for t in labels.trends
     ]
+    return _evaluation(len(labels.trends), len(trend_first), len(alerts), total_mentions, matched_mentions,
+                       latencies, false_alerts, decoy_alerts, hours, slide_ms, per_trend)
 
+
+def _evaluation(trends: int, detected: int, alerts: int, mentions: int, matched: int, latencies: np.ndarray,
+                false_alerts: int, decoy_alerts: int, hours: float, slide_ms: int,
+                per_trend: list[dict[str, Any]]) -> Evaluation:
     def stat(q: float) -> float | None:
         return float(np.percentile(latencies, q)) if latencies.size else None
 
     median, p90 = stat(50), stat(90)
     return Evaluation(
-        trends=len(labels.trends),
-        detected=len(trend_first),
-        recall=len(trend_first) / len(labels.trends) if labels.trends else 1.0,
-        alerts=len(alerts),
-        keyword_precision=matched_mentions / total_mentions if total_mentions else 1.0,
+        trends=trends,
+        detected=detected,
+        recall=detected / trends if trends else 1.0,
+        alerts=alerts,
+        keyword_precision=matched / mentions if mentions else 1.0,
         latency_median_s=median,
         latency_p90_s=p90,
         latency_median_slides=median / (slide_ms / 1000) if median is not None else None,
@@ -196,7 +241,27 @@ def evaluate(
         false_alerts=false_alerts,
         false_alerts_per_hour=false_alerts / hours if hours and hours == hours and hours > 0 else float(false_alerts),
         decoy_alerts=decoy_alerts,
+        mentions=mentions,
+        matched_mentions=matched,
+        hours=hours,
+        slide_ms=slide_ms,
         per_trend=per_trend,
+    )
+
+
+def pool(evaluations: Iterable[Evaluation]) -> Evaluation:
+    """Several streams' evaluations as one: sums of trends, detections, alerts, mentions, false and
+    decoy alerts and hours; latency percentiles over every detected trend of every stream."""
+    evs = list(evaluations)
+    if not evs:
+        raise ValueError("pool() needs at least one evaluation")
+    per_trend = [t for ev in evs for t in ev.per_trend]
+    latencies = np.array([t["latency_s"] for t in per_trend if t["latency_s"] is not None], dtype=float)
+    return _evaluation(
+        sum(ev.trends for ev in evs), sum(ev.detected for ev in evs), sum(ev.alerts for ev in evs),
+        sum(ev.mentions for ev in evs), sum(ev.matched_mentions for ev in evs), latencies,
+        sum(ev.false_alerts for ev in evs), sum(ev.decoy_alerts for ev in evs),
+        sum(ev.hours for ev in evs), evs[0].slide_ms, per_trend,
     )
 
 

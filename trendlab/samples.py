@@ -23,8 +23,11 @@ What is in the stream
 * **Trends** (labelled, after a 40 minute warm-up, ~3.5 per hour): ``new_hashtag`` (a new hashtag
   with 2-3 companion words posted together), ``rising_common`` (an already common word whose rate
   jumps 4-6x), ``weak`` (a less common word rising 3-4x: modest counts) and ``non_english``
-  (ja, pt, es, de groups). Each ramps up abruptly, over 0.5-1.5 minutes (breaking news),, lasts 10-40 minutes in all, comes from
-  many distinct authors, and its words co-occur in the same posts.
+  (ja, pt, es, de groups). Each ramps up abruptly, over 0.5-1.5 minutes (breaking news), lasts 10-40
+  minutes in all, comes from many distinct authors, and its words co-occur in the same posts. Posts
+  of a hashtag burst carry few other words, spread evenly over the vocabulary; posts of a rising or
+  weak word are otherwise ordinary posts (Zipf weights), so they lift other words only by their
+  share of the language's posts.
 * **Decoys** (labelled, must not alert): ``spam_author`` (one account posting the same pitch every
   few seconds for 20-50 minutes), ``steady_common`` (the most common word, all the time) and
   ``steady_hashtag`` (``#nowplaying`` from many authors, all the time).
@@ -647,12 +650,18 @@ class _EventBuilder:
         self.labelled_en = stream._labelled_en
 
     # text pieces ------------------------------------------------------------------------------
-    def _content(self, lang: _Language, k: int, burst: bool) -> list[str]:
-        if burst:
-            # A burst post is about its trend: its few other words spread over the whole vocabulary
-            # (as they would over a real language's), so a burst does not lift common words.
+    def _content(self, lang: _Language, k: int, burst: str | None) -> list[str]:
+        """``k`` content words of ``lang`` for a background post (``burst`` None) or a post of a burst
+        of that kind."""
+        if burst in ("new_hashtag", "non_english"):
+            # A post about a new hashtag is carried by the trend's own words; its few other words
+            # spread over the whole vocabulary, so a burst in a small language does not lift that
+            # language's common words (at 1 post/s a burst can outnumber the language's own posts).
             words = [self.rnd.choice(lang.content) for _ in range(k)]
         else:
+            # Background posts, and the ordinary posts that mention a rising or weak word: Zipf
+            # weights, so such a burst lifts every other word by the same small share (its share of
+            # the language's posts) instead of lifting rare words most.
             words = self.rnd.choices(lang.content, cum_weights=lang.cum_weights, k=k)
         if burst and lang.code == "en":
             # burst posts never add to another labelled word's count
@@ -747,7 +756,7 @@ class _EventBuilder:
             n_content = _poisson(rnd, 1.5)  # the trend's own words carry the post
         else:
             n_content = 1 + _poisson(rnd, CONTENT_MEAN)
-        words = self._content(lang, n_content, burst)
+        words = self._content(lang, n_content, trend.label.kind if burst else None)
         inline_tag: str | None = None
         trend_tags: list[str] = []
         extra_sentence: str | None = None

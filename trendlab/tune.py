@@ -11,8 +11,15 @@ list of values; parameters not named keep their base value (the defaults, or ``-
     min_ratio: [2.5, 3, 4]
     min_score: [2.5, 3]
 
-The best point maximises :attr:`trendlab.evaluate.Evaluation.objective`: no decoy alerts first, then
-recall, keyword precision, fewer false alerts, lower latency.
+Several labelled streams can be swept at once (``trendlab tune A B C``, or :func:`sweep` with lists):
+parameters that must hold at other rates and on other days should be chosen on several streams, and
+checked on others still. Each point is then scored per stream and over all streams pooled
+(:func:`trendlab.evaluate.pool`).
+
+The best point first meets the targets (:data:`trendlab.evaluate.TARGETS`: recall, keyword
+precision, no decoy alert, median latency) on the most streams, then maximises the pooled
+:attr:`trendlab.evaluate.Evaluation.objective`: no decoy alerts first, then recall, keyword
+precision, fewer false alerts, lower latency.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import itertools
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +36,11 @@ import yaml
 from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
-from trendlab.evaluate import Evaluation, Labels, evaluate, load_labels
+from trendlab.evaluate import TARGETS, Evaluation, Labels, Targets, evaluate, load_labels, pool
 from trendlab.replay import Occurrences, PostTable, load_stream
 from trendlab.windows import window_counts
 
-__all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "tune"]
+__all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "stream_paths", "tune"]
 
 DEFAULT_GRID: dict[str, list[Any]] = {
     "window": ["5m", "10m"],
@@ -89,20 +96,23 @@ def grid_points(grid: Mapping[str, Sequence[Any]], base: DetectionParams) -> lis
 
 @dataclass
 class SweepResult:
-    table: pd.DataFrame  # one row per point: its parameters and its evaluation
+    table: pd.DataFrame  # one row per point: its parameters and its (pooled) evaluation
     best: DetectionParams
-    best_evaluation: Evaluation
+    best_evaluation: Evaluation  # pooled over the streams
+    best_per_stream: list[Evaluation] = field(default_factory=list)
 
     def write(self, params_path: str | Path) -> tuple[Path, Path]:
         params_path = Path(params_path)
         params_path.parent.mkdir(parents=True, exist_ok=True)
         ev = self.best_evaluation
+        streams = len(self.best_per_stream)
+        met = sum(e.meets() for e in self.best_per_stream)
         self.best.to_yaml(
             params_path,
             comment=(
-                f"tuned by trendlab tune over {len(self.table)} points: recall {ev.recall:.2f}, "
-                f"keyword precision {ev.keyword_precision:.2f}, decoy alerts {ev.decoy_alerts}, "
-                f"median latency {ev.latency_median_slides} slides"
+                f"tuned by trendlab tune over {len(self.table)} points and {streams} stream(s), targets met on "
+                f"{met}/{streams}: recall {ev.recall:.2f}, keyword precision {ev.keyword_precision:.2f}, "
+                f"decoy alerts {ev.decoy_alerts}, median latency {_fmt(ev.latency_median_slides)} slides"
             ),
         )
         table_path = params_path.with_suffix(".results.csv")
@@ -110,70 +120,117 @@ class SweepResult:
         return params_path, table_path
 
 
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
 def sweep(
-    occurrences: Occurrences,
-    labels: Labels,
+    occurrences: Occurrences | Sequence[Occurrences],
+    labels: Labels | Sequence[Labels],
     points: Sequence[DetectionParams],
     progress: bool | None = None,
+    targets: Targets = TARGETS,
 ) -> SweepResult:
-    cache: dict[tuple[int, int], pd.DataFrame] = {}
+    """Detect and evaluate every point on one stream, or on several (``occurrences`` and ``labels``
+    as parallel lists). Window counts are computed once per stream and window shape."""
+    occs = [occurrences] if isinstance(occurrences, Occurrences) else list(occurrences)
+    labs = [labels] if isinstance(labels, Labels) else list(labels)
+    if len(occs) != len(labs) or not occs:
+        raise ValueError(f"sweep needs one labels per stream (got {len(occs)} streams, {len(labs)} labels)")
+    cache: dict[tuple[int, int, int], pd.DataFrame] = {}
     rows = []
-    evaluations = []
-    show = len(points) > 4 if progress is None else progress
+    per_point: list[list[Evaluation]] = []
+    pooled: list[Evaluation] = []
+    show = len(points) * len(occs) > 4 if progress is None else progress
     for params in tqdm(points, desc="sweep", unit="point", disable=not show, file=sys.stderr):
         spec = params.spec
-        key = (spec.window_ms, spec.slide_ms)
-        if key not in cache:
-            cache[key] = window_counts(occurrences.keyword_code, occurrences.author_code, occurrences.event_ms, spec)
-        alerts = detect_frame(cache[key], occurrences.keywords, params)
-        ev = evaluate(alerts, labels, spec.window_ms, spec.slide_ms)
-        evaluations.append(ev)
+        evs = []
+        for i, (occ, lab) in enumerate(zip(occs, labs)):
+            key = (i, spec.window_ms, spec.slide_ms)
+            if key not in cache:
+                cache[key] = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
+            alerts = detect_frame(cache[key], occ.keywords, params)
+            evs.append(evaluate(alerts, lab, spec.window_ms, spec.slide_ms))
+        ev = pool(evs) if len(evs) > 1 else evs[0]
+        per_point.append(evs)
+        pooled.append(ev)
         row = params.to_dict()
         row.update({k: v for k, v in ev.to_dict().items() if k != "per_trend"})
+        row["streams_meeting_targets"] = sum(not targets.misses(e) for e in evs)
         rows.append(row)
-    best_i = max(range(len(points)), key=lambda i: (evaluations[i].objective, -i))
+    best_i = max(range(len(points)), key=lambda i: (rows[i]["streams_meeting_targets"], pooled[i].objective, -i))
     table = pd.DataFrame(rows)
     table.insert(0, "best", [i == best_i for i in range(len(points))])
-    return SweepResult(table, points[best_i], evaluations[best_i])
+    return SweepResult(table, points[best_i], pooled[best_i], per_point[best_i])
+
+
+def stream_paths(inputs: Sequence[str | Path], labels: Sequence[str | Path] | None) -> list[tuple[Path, Path]]:
+    """(stream file, labels file) pairs: a directory stands for its ``posts.jsonl`` and
+    ``labels.json``; otherwise ``labels`` names one labels file per input, in order."""
+    pairs = []
+    labels = list(labels or [])
+    if labels and len(labels) != len(inputs):
+        raise ValueError(f"--labels: give one labels file per input ({len(inputs)} inputs, {len(labels)} labels)")
+    for i, item in enumerate(inputs):
+        path = Path(item)
+        if path.is_dir():
+            posts, lab = path / "posts.jsonl", Path(labels[i]) if labels else path / "labels.json"
+        elif labels:
+            posts, lab = path, Path(labels[i])
+        else:
+            raise ValueError(f"--labels is required for {path} (or give a directory with posts.jsonl and labels.json)")
+        pairs.append((posts, lab))
+    return pairs
 
 
 def tune(
-    source: str | Path | PostTable,
-    labels: str | Path | Labels,
+    source: str | Path | PostTable | Sequence[str | Path],
+    labels: str | Path | Labels | Sequence[str | Path | Labels],
     grid: str | Path | Mapping[str, Sequence[Any]] | None = None,
     base: DetectionParams | str | Path | None = None,
     workers: int | None = None,
     progress: bool | None = None,
 ) -> SweepResult:
-    _table, occ = load_stream(source, workers=workers, progress=progress)
-    labels = labels if isinstance(labels, Labels) else load_labels(labels)
+    """Sweep ``grid`` on one stream (``source``, ``labels``) or on several (two parallel lists)."""
+    many = isinstance(source, (list, tuple))
+    sources = list(source) if many else [source]
+    label_list = list(labels) if isinstance(labels, (list, tuple)) else [labels]
+    occs = [load_stream(src, workers=workers, progress=progress)[1] for src in sources]
+    labs = [lab if isinstance(lab, Labels) else load_labels(lab) for lab in label_list]
     base = base if isinstance(base, DetectionParams) else load_params(base)
-    return sweep(occ, labels, grid_points(load_grid(grid), base), progress=progress)
+    return sweep(occs, labs, grid_points(load_grid(grid), base), progress=progress)
 
 
 # -- CLI ----------------------------------------------------------------------------------------
 
 def cmd_tune(args) -> int:
-    result = tune(args.input, args.labels, args.grid, args.params, workers=args.workers)
+    pairs = stream_paths(args.input, args.labels)
+    result = tune([p for p, _ in pairs], [lab for _, lab in pairs], args.grid, args.params, workers=args.workers)
     params_path, table_path = result.write(args.out)
-    cols = ["window", "slide", "min_ratio", "min_score", "min_authors", "recall", "keyword_precision",
-            "latency_median_slides", "false_alerts_per_hour", "decoy_alerts"]
+    cols = ["window", "slide", "baseline_floor", "min_ratio", "min_score", "min_authors", "recall",
+            "keyword_precision", "latency_median_slides", "false_alerts_per_hour", "decoy_alerts"]
+    if len(pairs) > 1:
+        cols.append("streams_meeting_targets")
     cols = [c for c in cols if c in result.table.columns]
     print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     ev = result.best_evaluation
+    pooled = " (pooled over all streams)" if len(pairs) > 1 else ""
     print(
         f"best: {result.best.to_dict()}\n"
         f"  recall {ev.recall:.2f}, keyword precision {ev.keyword_precision:.2f}, decoy alerts {ev.decoy_alerts}, "
-        f"median latency {ev.latency_median_slides} slides, false alerts/h {ev.false_alerts_per_hour:.2f}"
+        f"median latency {_fmt(ev.latency_median_slides)} slides, false alerts/h {ev.false_alerts_per_hour:.2f}{pooled}"
     )
+    if len(pairs) > 1:
+        for (posts, _), e in zip(pairs, result.best_per_stream):
+            print(f"  {posts}: " + ("; ".join(TARGETS.misses(e)) or "targets met"))
     print(f"wrote {params_path} and {table_path}")
     return 0
 
 
 def add_cli(sub) -> None:
     p = sub.add_parser("tune", help="sweep window and detection parameters against labels")
-    p.add_argument("input", help="stream file (JSON lines)")
-    p.add_argument("--labels", required=True, help="labels.json")
+    p.add_argument("input", nargs="+", help="stream file(s) (JSON lines), or directories holding posts.jsonl + labels.json")
+    p.add_argument("--labels", nargs="+", help="labels.json, one per input in order (not needed for directories)")
     p.add_argument("--grid", help="grid YAML: parameter -> list of values (default: a built-in grid)")
     p.add_argument("--params", help="base parameters for what the grid does not name")
     p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")

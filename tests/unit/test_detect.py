@@ -1,8 +1,11 @@
+import math
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from trendlab.detect import DetectionParams, TrendDetector, detect_frame, hot_scores
+from trendlab.detect import DetectionParams, TrendDetector, detect_frame, hot_scores, poisson_z
 from trendlab.models import WindowedKeywordCount
 from trendlab.windows import window_counts
 
@@ -84,6 +87,28 @@ def test_score_is_honest_at_small_counts():
     hot, score = hot_scores(np.array([3, 30]), np.array([3, 30]), np.array([0.0, 0.0]), params)
     assert not hot[0]  # 3 posts against nothing: not significant
     assert hot[1]
+
+
+def _exact_z(count: int, lam: float) -> float:
+    """z of the exact Poisson upper tail P(X >= count), summed term by term."""
+    tail = sum(math.exp(-lam + j * math.log(lam) - math.lgamma(j + 1)) for j in range(count, count + 600))
+    if tail <= 0.0:
+        return math.inf
+    return -NormalDist().inv_cdf(min(tail, 0.5))
+
+
+@pytest.mark.parametrize("lam", [0.2, 0.5, 2.0, 9.4, 38.0, 112.0])
+def test_poisson_z_follows_the_exact_tail_from_small_counts_up(lam):
+    counts = [c for c in range(1, int(lam * 4 + 40)) if 3.0 <= _exact_z(c, lam) <= 7.5]
+    assert counts, "no count in the z range 3..7.5"
+    z = poisson_z(np.array(counts), np.full(len(counts), lam))
+    exact = np.array([_exact_z(c, lam) for c in counts])
+    # on the safe side (never more eager than the exact test by more than a hair), and close
+    assert np.all(z <= exact + 0.02), list(zip(counts, z, exact))
+    assert np.all(exact - z <= (0.2 if lam >= 0.5 else 0.25)), list(zip(counts, z, exact))
+    # below the baseline the score is not positive, at the baseline 0
+    assert poisson_z(np.array([0]), np.array([lam]))[0] <= 0
+    assert poisson_z(np.array([lam]), np.array([lam]))[0] == 0
 
 
 def test_params_yaml_round_trip_and_refusals(tmp_path):
