@@ -65,7 +65,7 @@ import yaml
 from trendlab.models import TrendAlert, WindowedKeywordCount
 from trendlab.windows import WindowSpec, format_duration, parse_duration
 
-__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "detect_frame"]
+__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "dense_baseline", "detect_frame"]
 
 
 @dataclass(frozen=True)
@@ -412,6 +412,21 @@ def _dt(ms: int) -> datetime:
 
 # -- the vectorised path (replay) ---------------------------------------------------------------
 
+def dense_baseline(counts: np.ndarray, params: DetectionParams) -> np.ndarray:
+    """The detector's baseline for dense count series: the last axis holds consecutive window ends
+    from the stream's first; ``out[..., j] = sum(counts[..., j-n-H+1 .. j-n]) / H`` with zeros before
+    the stream (``n`` windows per post, ``H = baseline_windows``)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    n, H = params.n, params.baseline_windows
+    E = counts.shape[-1]
+    cs = np.zeros(counts.shape[:-1] + (E + 1,), dtype=np.int64)
+    np.cumsum(counts, axis=-1, out=cs[..., 1:])
+    j = np.arange(E)
+    hi = np.clip(j - n + 1, 0, E)
+    lo = np.clip(j - n - H + 1, 0, E)
+    return (cs[..., hi] - cs[..., lo]) / H
+
+
 def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams) -> list[TrendAlert]:
     """All alerts of a whole stream's window counts at once — same result as feeding every window
     to :class:`TrendDetector` in order, much faster.
@@ -422,7 +437,6 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     det = TrendDetector(params)
     if counts.empty:
         return []
-    n, H = det._n, params.baseline_windows
     e0 = int(counts["end_slot"].min())
     e_last = int(counts["end_slot"].max())
     det.first_end_slot = e0
@@ -444,13 +458,7 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     A = np.zeros((cand.size, E), dtype=np.int64)
     C[row, col] = sub["count"].to_numpy()
     A[row, col] = sub["unique_authors"].to_numpy()
-    # baseline[:, j] = sum(C[:, j-n-H+1 .. j-n]) / H, with zeros before the stream
-    cs = np.zeros((cand.size, E + 1), dtype=np.int64)
-    np.cumsum(C, axis=1, out=cs[:, 1:])
-    j = np.arange(E)
-    hi = np.clip(j - n + 1, 0, E)
-    lo = np.clip(j - n - H + 1, 0, E)
-    base = (cs[:, hi] - cs[:, lo]) / H
+    base = dense_baseline(C, params)
     hot, score = hot_scores(C, A, base, params)
     hot[:, : max(0, warm_from - e0)] = False
     hot &= C > 0

@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from trendlab.detect import DetectionParams
+from trendlab.detect import DetectionParams, dense_baseline
 from trendlab.evaluate import Labels
 from trendlab.replay import COUNT_COLUMNS, Occurrences, PostTable, alerts_to_frame, read_alerts
 
@@ -216,13 +216,8 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
     idx = slot(mine["window_end"]) - first
     dense[idx] = mine["count"].to_numpy()
     authors[idx] = mine["unique_authors"].to_numpy()
-    n, h = spec.windows_per_post, params.baseline_windows
-    cs = np.concatenate([[0], np.cumsum(dense)])
-    j = np.arange(slots.size)
-    hi = np.clip(j - n + 1, 0, slots.size)
-    lo = np.clip(j - n - h + 1, 0, slots.size)
-    baseline = (cs[hi] - cs[lo]) / h
-    warm = j >= params.warmup_windows()
+    baseline = dense_baseline(dense, params)
+    warm = np.arange(slots.size) >= params.warmup_windows()
     baseline = np.where(warm, baseline, np.nan)
     return pd.DataFrame(
         {

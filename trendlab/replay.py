@@ -6,7 +6,8 @@ It reads top to bottom like its diagram::
                                                                                       └─ detect ─► alerts
 
 * :func:`read_posts` parses Jetstream or flat PostData JSON lines with orjson; non-post events are
-  skipped, malformed lines are counted (with their first line numbers), never fatal.
+  skipped, malformed lines are counted and kept (``PostTable.dead_letters``; ``trendlab replay``
+  writes them to ``dead_letters.jsonl``), never fatal.
 * :func:`extract_stream` runs :class:`~trendlab.extract.KeywordExtractor` once per post, on every core,
   and integer-codes keywords and authors.
 * :func:`replay_occurrences` turns occurrences into window counts (:func:`trendlab.windows.window_counts`)
@@ -76,7 +77,13 @@ class PostTable:
     lines: int = 0
     non_posts: int = 0
     malformed: int = 0
-    malformed_examples: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
+    #: every malformed line: (line number, reason, the line as read); nothing is lost
+    dead_letters: list[tuple[int, str, bytes]] = field(default_factory=list)
+
+    @property
+    def malformed_examples(self) -> list[tuple[int, str]]:
+        """The first ten malformed lines: (line number, reason)."""
+        return [(n, why) for n, why, _ in self.dead_letters[:10]]
 
     def __len__(self) -> int:
         return len(self.text)
@@ -95,13 +102,12 @@ def _open_text(path: Path) -> io.BufferedReader:
     return open(path, "rb")
 
 
-def _parse_into(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int,
-                max_examples: int, bar=None) -> None:
+def _parse_into(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int, bar=None) -> None:
     """Parse JSON lines into ``table`` (the one place that decides post / non-post / malformed)."""
     # The cyclic garbage collector would run again and again over the growing table while millions
     # of short-lived dicts are made (3x slower); nothing here makes reference cycles.
     with _no_gc():
-        _parse_lines(table, times, lines, first_number, max_examples, bar)
+        _parse_lines(table, times, lines, first_number, bar)
 
 
 @contextmanager
@@ -115,8 +121,7 @@ def _no_gc():
             gc.enable()
 
 
-def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int,
-                 max_examples: int, bar) -> None:
+def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int, bar) -> None:
     for number, line in enumerate(lines, start=first_number):
         if bar is not None:
             bar.update(len(line))
@@ -128,8 +133,7 @@ def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], fir
             post = parse_post(line)
         except MalformedPost as exc:
             table.malformed += 1
-            if len(table.malformed_examples) < max_examples:
-                table.malformed_examples.append((number, str(exc)))
+            table.dead_letters.append((number, str(exc), bytes(line)))
             continue
         if post is None:
             table.non_posts += 1
@@ -145,7 +149,7 @@ def _empty_table() -> PostTable:
     return PostTable([], [], [], [], np.empty(0, dtype=np.int64))
 
 
-def read_posts(path: str | Path, progress: bool | None = None, max_examples: int = 10) -> PostTable:
+def read_posts(path: str | Path, progress: bool | None = None) -> PostTable:
     """Read a Jetstream or flat PostData JSON-lines file (``.gz`` too)."""
     path = Path(path)
     if not path.exists():
@@ -156,21 +160,21 @@ def read_posts(path: str | Path, progress: bool | None = None, max_examples: int
     show = (size > 20_000_000) if progress is None else progress
     with _open_text(path) as fh, tqdm(total=size, unit="B", unit_scale=True, desc="read", disable=not show,
                                       file=sys.stderr) as bar:
-        _parse_into(table, times, fh, 1, max_examples, bar)
+        _parse_into(table, times, fh, 1, bar)
     table.event_ms = np.asarray(times, dtype=np.int64)
     return table
 
 
-def _read_extract_range(args: tuple[str, int, int, KeywordExtractor, int]) -> tuple[PostTable, list[list[str]], int]:
+def _read_extract_range(args: tuple[str, int, int, KeywordExtractor]) -> tuple[PostTable, list[list[str]], int]:
     """One part of a file: its posts (malformed lines numbered from 1 within the part), their keywords,
     and how many lines the part holds."""
-    path, start, end, extractor, max_examples = args
+    path, start, end, extractor = args
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
     table = _empty_table()
     times: list[int] = []
-    _parse_into(table, times, data.split(b"\n"), 1, max_examples)
+    _parse_into(table, times, data.split(b"\n"), 1)
     table.event_ms = np.asarray(times, dtype=np.int64)
     with _no_gc():
         return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)], data.count(b"\n")
@@ -197,7 +201,6 @@ def read_and_extract(
     extractor: KeywordExtractor | None = None,
     workers: int | None = None,
     progress: bool | None = None,
-    max_examples: int = 10,
 ) -> tuple[PostTable, list[list[str]]]:
     """Read a stream file and extract every post's keywords, each worker process taking a part of
     the file (parse + extract on every core). Same result as ``read_posts`` + ``extract_keyword_lists``."""
@@ -207,11 +210,11 @@ def read_and_extract(
     if not path.exists():
         raise FileNotFoundError(f"input file not found: {path}")
     if path.suffix == ".gz" or workers < 2 or "fork" not in mp.get_all_start_methods():
-        table = read_posts(path, progress=progress, max_examples=max_examples)
+        table = read_posts(path, progress=progress)
         return table, extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
     size = path.stat().st_size
     if size < _PARALLEL_MIN_BYTES:
-        table = read_posts(path, progress=progress, max_examples=max_examples)
+        table = read_posts(path, progress=progress)
         return table, extract_keyword_lists(table.text, table.langs, extractor, 1, progress)
     parts = max(workers * 4, 1)
     bounds = [0]
@@ -222,7 +225,7 @@ def read_and_extract(
                 break
             bounds.append(cut + 1)
     bounds.append(size)
-    jobs = [(str(path), a, b, extractor, max_examples) for a, b in zip(bounds, bounds[1:]) if b > a]
+    jobs = [(str(path), a, b, extractor) for a, b in zip(bounds, bounds[1:]) if b > a]
     show = size > 20_000_000 if progress is None else progress
     pool = _worker_pool(workers, extractor)
     results = []
@@ -247,10 +250,9 @@ def read_and_extract(
         table.lines += part.lines
         table.non_posts += part.non_posts
         table.malformed += part.malformed
-        table.malformed_examples += [(lines_before + n, why) for n, why in part.malformed_examples]
+        table.dead_letters += [(lines_before + n, why, line) for n, why, line in part.dead_letters]
         lines_before += part_lines
         lists += kws
-    table.malformed_examples = table.malformed_examples[:max_examples]
     table.event_ms = np.concatenate(times_parts) if times_parts else np.empty(0, dtype=np.int64)
     return table, lists
 
@@ -468,7 +470,9 @@ def load_stream(
 
 
 def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
-    """``counts.parquet`` and ``alerts.jsonl`` (and the parameters used, ``params.yaml``)."""
+    """``counts.parquet`` and ``alerts.jsonl`` (and the parameters used, ``params.yaml``); when the
+    input had malformed lines, ``dead_letters.jsonl`` too: one ``{"message", "error", "line"}`` object
+    per line (``message`` as read, like the job's dead-letter topic)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"counts": out / "counts.parquet", "alerts": out / "alerts.jsonl", "params": out / "params.yaml"}
@@ -477,6 +481,15 @@ def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
         for alert in result.alerts:
             fh.write(orjson.dumps(alert.to_dict()) + b"\n")
     result.params.to_yaml(paths["params"], comment="parameters of this replay")
+    dead = out / "dead_letters.jsonl"
+    if result.posts is not None and result.posts.dead_letters:
+        paths["dead_letters"] = dead
+        with open(dead, "wb") as fh:
+            for number, why, line in result.posts.dead_letters:
+                message = line.decode("utf-8", errors="replace")
+                fh.write(orjson.dumps({"message": message, "error": why, "line": number}) + b"\n")
+    elif dead.exists():
+        dead.unlink()  # from an earlier replay into the same directory
     return paths
 
 
@@ -501,6 +514,8 @@ def cmd_replay(args) -> int:
     paths = write_outputs(result, args.out)
     print(result.summary())
     print(f"wrote {paths['counts']} and {paths['alerts']}")
+    if "dead_letters" in paths:
+        print(f"wrote {result.posts.malformed:,} malformed lines to {paths['dead_letters']}")
     return 0
 
 

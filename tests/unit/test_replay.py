@@ -2,6 +2,7 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pandas as pd
 import pytest
 
@@ -63,8 +64,9 @@ def test_parallel_read_equals_serial_read(tmp_path):
     serial = read_posts(src)
     assert table.text == serial.text and table.author == serial.author and table.lines == serial.lines
     assert table.malformed == serial.malformed == 3
-    assert table.malformed_examples == serial.malformed_examples
-    assert [n for n, _ in table.malformed_examples] == [6, 4001, 9001]
+    assert table.dead_letters == serial.dead_letters
+    assert [(n, line) for n, _, line in table.dead_letters] == [(6, b"{broken json"), (4001, b"{broken json"),
+                                                               (9001, b"{broken json")]
     x = KeywordExtractor()
     assert lists == [x.extract(t, l or None) for t, l in zip(serial.text, serial.langs)]
 
@@ -90,6 +92,13 @@ def test_malformed_lines_are_counted_and_reported(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2 malformed lines skipped — first: line 11" in out
     assert (tmp_path / "out" / "counts.parquet").exists()
+    # nothing is lost: every malformed line, as read, with its reason and line number
+    dead = [orjson.loads(x) for x in (tmp_path / "out" / "dead_letters.jsonl").read_bytes().splitlines()]
+    assert [(d["line"], d["message"].encode()) for d in dead] == [(11, lines[10]), (21, lines[20])]
+    assert "author_did is not a DID" in dead[1]["error"] and f"2 malformed lines to {tmp_path / 'out'}" in out
+    # a clean replay into the same directory leaves no stale dead letters behind
+    assert main(["replay", str(SMALL / "posts.jsonl"), "--out", str(tmp_path / "out")]) == 0
+    assert not (tmp_path / "out" / "dead_letters.jsonl").exists()
 
 
 @pytest.mark.parametrize(
