@@ -76,14 +76,16 @@ class DetectionParams:
     ``10m``/``60s``; unknown keys and bad values are refused with a one-line error naming the key.
     """
 
-    window: str = "10m"
+    # The shipped defaults: the values bench/tune_defaults.py chose and wrote to params.yaml (a test
+    # keeps the two equal).
+    window: str = "6m"
     slide: str = "1m"
     baseline_windows: int = 30
-    baseline_floor: float = 0.5
+    baseline_floor: float = 0.2
     min_count: int = 4
     min_authors: int = 3
     min_ratio: float = 2.0
-    min_score: float = 4.5
+    min_score: float = 5.5
     cooldown_windows: int = 30
     group_correlation: float = 0.8
 

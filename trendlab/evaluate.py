@@ -282,6 +282,6 @@ def add_cli(sub) -> None:
     p.add_argument("--alerts", required=True, help="alerts.jsonl (from replay or the Flink job)")
     p.add_argument("--labels", required=True, help="labels.json")
     p.add_argument("--params", help="params.yaml the alerts were made with (window/slide)")
-    p.add_argument("--window", help="window length of the alerts (default 10m)")
+    p.add_argument("--window", help="window length of the alerts (default: params file, else the default window)")
     p.add_argument("--slide", help="slide of the alerts (default 1m)")
     p.set_defaults(func=cmd_evaluate)

@@ -522,7 +522,7 @@ def cmd_replay(args) -> int:
 def add_cli(sub) -> None:
     p = sub.add_parser("replay", help="replay a stream file: window counts and trend alerts")
     p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
-    p.add_argument("--window", help="window length, e.g. 10m (default: params file, else 10m)")
+    p.add_argument("--window", help=f"window length, e.g. 10m (default: params file, else {DetectionParams.window})")
     p.add_argument("--slide", help="window slide, e.g. 1m (default: params file, else 1m)")
     p.add_argument("--params", help="params.yaml from `trendlab tune`")
     p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")

@@ -8,8 +8,8 @@ list of values; parameters not named keep their base value (the defaults, or ``-
 
     window: [5m, 10m]
     slide: [1m]
-    min_ratio: [2.5, 3, 4]
-    min_score: [2.5, 3]
+    min_ratio: [2, 3]
+    min_score: [5, 5.5, 6]
 
 Several labelled streams can be swept at once (``trendlab tune A B C``, or :func:`sweep` with lists):
 parameters that must hold at other rates and on other days should be chosen on several streams, and
@@ -43,11 +43,10 @@ from trendlab.windows import window_counts
 __all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "stream_paths", "tune"]
 
 DEFAULT_GRID: dict[str, list[Any]] = {
-    "window": ["5m", "10m"],
+    "window": ["5m", "6m", "8m"],
     "slide": ["1m"],
-    "min_ratio": [2.0, 3.0],
-    "min_score": [2.5, 3.0, 3.5],
-    "min_authors": [3, 5],
+    "baseline_floor": [0.2, 0.5],
+    "min_score": [4.5, 5.0, 5.5, 6.0],
 }
 
 

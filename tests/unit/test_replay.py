@@ -187,6 +187,10 @@ def test_tune_over_several_streams_scores_each_and_pools(tmp_path, capsys):
         stream_paths([SMALL / "posts.jsonl"], None)
 
 
+def test_shipped_params_file_holds_the_defaults():
+    assert DetectionParams.from_yaml(ROOT / "params.yaml") == DetectionParams()
+
+
 def test_shipped_params_meet_the_targets_on_the_long_sample():
     params = DetectionParams.from_yaml(ROOT / "params.yaml")
     result = replay(LONG / "posts.jsonl", params, progress=False)
