@@ -99,13 +99,14 @@ class SweepResult:
     best: DetectionParams
     best_evaluation: Evaluation  # pooled over the streams
     best_per_stream: list[Evaluation] = field(default_factory=list)
+    targets: Targets = TARGETS
 
     def write(self, params_path: str | Path) -> tuple[Path, Path]:
         params_path = Path(params_path)
         params_path.parent.mkdir(parents=True, exist_ok=True)
         ev = self.best_evaluation
         streams = len(self.best_per_stream)
-        met = sum(e.meets() for e in self.best_per_stream)
+        met = sum(e.meets(self.targets) for e in self.best_per_stream)
         self.best.to_yaml(
             params_path,
             comment=(
@@ -160,7 +161,7 @@ def sweep(
     best_i = max(range(len(points)), key=lambda i: (rows[i]["streams_meeting_targets"], pooled[i].objective, -i))
     table = pd.DataFrame(rows)
     table.insert(0, "best", [i == best_i for i in range(len(points))])
-    return SweepResult(table, points[best_i], pooled[best_i], per_point[best_i])
+    return SweepResult(table, points[best_i], pooled[best_i], per_point[best_i], targets)
 
 
 def stream_paths(inputs: Sequence[str | Path], labels: Sequence[str | Path] | None) -> list[tuple[Path, Path]]:
@@ -221,7 +222,7 @@ def cmd_tune(args) -> int:
     )
     if len(pairs) > 1:
         for (posts, _), e in zip(pairs, result.best_per_stream):
-            print(f"  {posts}: " + ("; ".join(TARGETS.misses(e)) or "targets met"))
+            print(f"  {posts}: " + ("; ".join(result.targets.misses(e)) or "targets met"))
     print(f"wrote {params_path} and {table_path}")
     return 0
 
