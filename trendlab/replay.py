@@ -76,9 +76,12 @@ class PostTable:
     event_ms: np.ndarray
     lines: int = 0
     non_posts: int = 0
-    malformed: int = 0
     #: every malformed line: (line number, reason, the line as read); nothing is lost
     dead_letters: list[tuple[int, str, bytes]] = field(default_factory=list)
+
+    @property
+    def malformed(self) -> int:
+        return len(self.dead_letters)
 
     @property
     def malformed_examples(self) -> list[tuple[int, str]]:
@@ -132,7 +135,6 @@ def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], fir
         try:
             post = parse_post(line)
         except MalformedPost as exc:
-            table.malformed += 1
             table.dead_letters.append((number, str(exc), bytes(line)))
             continue
         if post is None:
@@ -249,7 +251,6 @@ def read_and_extract(
         times_parts.append(part.event_ms)
         table.lines += part.lines
         table.non_posts += part.non_posts
-        table.malformed += part.malformed
         table.dead_letters += [(lines_before + n, why, line) for n, why, line in part.dead_letters]
         lines_before += part_lines
         lists += kws
