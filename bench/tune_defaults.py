@@ -20,7 +20,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trendlab.evaluate import TARGETS  # noqa: E402
 from trendlab.samples import generate  # noqa: E402
 from trendlab.tune import tune  # noqa: E402
 
@@ -67,7 +66,7 @@ def main() -> int:
     print(f"pooled: recall {ev.recall:.3f}, keyword precision {ev.keyword_precision:.3f}, decoys {ev.decoy_alerts}, "
           f"median latency {ev.latency_median_slides:.2f} slides, false alerts/h {ev.false_alerts_per_hour:.2f}")
     for d, e in zip(dirs, result.best_per_stream):
-        print(f"  {d.name:<18} " + ("; ".join(TARGETS.misses(e)) or "targets met"))
+        print(f"  {d.name:<18} {result.targets.verdict(e)}")
     top = result.table.sort_values(["streams_meeting_targets", "recall", "keyword_precision"], ascending=False).head(8)
     print(top[["window", "baseline_floor", "min_ratio", "min_score", "streams_meeting_targets", "recall",
                "keyword_precision", "latency_median_slides", "false_alerts_per_hour"]].to_string(index=False))

@@ -120,6 +120,10 @@ class Targets:
             out.append("no latency" if lat is None else f"latency {lat:.1f} > {self.latency_median_slides:g} slides")
         return out
 
+    def verdict(self, ev: Evaluation) -> str:
+        """``"targets met"``, or the misses joined by ``; ``."""
+        return "; ".join(self.misses(ev)) or "targets met"
+
 
 TARGETS = Targets()
 

@@ -222,7 +222,7 @@ def cmd_tune(args) -> int:
     )
     if len(pairs) > 1:
         for (posts, _), e in zip(pairs, result.best_per_stream):
-            print(f"  {posts}: " + ("; ".join(result.targets.misses(e)) or "targets met"))
+            print(f"  {posts}: {result.targets.verdict(e)}")
     print(f"wrote {params_path} and {table_path}")
     return 0
 
