@@ -15,11 +15,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from trendlab.config import ConfigError
+from trendlab.errors import TrendlabError
 
-
-class UserError(Exception):
-    """An error the user can fix; printed as one line."""
+#: Kept for the commands that raise it; it is the family's base.
+UserError = TrendlabError
 
 
 # -- extract ------------------------------------------------------------------------------------
@@ -96,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (UserError, ConfigError, ValueError, FileNotFoundError) as exc:
+    except (TrendlabError, ValueError, FileNotFoundError) as exc:
         if args.verbose:
             raise
         print(f"trendlab {args.command}: {exc}", file=sys.stderr)

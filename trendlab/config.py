@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from trendlab.errors import ConfigError  # re-exported: ``from trendlab.config import ConfigError``
 
-class ConfigError(ValueError):
-    """A configuration value is missing or invalid; the message names it."""
 
 
 def _home_cache() -> str:

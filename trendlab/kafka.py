@@ -33,12 +33,13 @@ from pathlib import Path
 import orjson
 
 from trendlab.config import Settings
+from trendlab.errors import ServiceUnavailable
 from trendlab.models import MalformedPost, parse_post
 
 log = logging.getLogger(__name__)
 
 
-class KafkaUnavailable(RuntimeError):
+class KafkaUnavailable(ServiceUnavailable):
     """The brokers do not answer; the message names the bootstrap servers."""
 
 

@@ -19,10 +19,12 @@ from typing import Any
 
 import httpx
 
+from trendlab.errors import ServiceUnavailable
+
 TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
 
 
-class FlinkError(RuntimeError):
+class FlinkError(ServiceUnavailable):
     """A Flink REST call failed; the message is one line."""
 
 

@@ -1,7 +1,7 @@
-"""The one error a stack part raises when it cannot be fetched or started."""
+"""The one error a stack part raises when it cannot be fetched or started (see :mod:`trendlab.errors`)."""
 
 from __future__ import annotations
 
+from trendlab.errors import StackError
 
-class StackError(RuntimeError):
-    """A stack part cannot be fetched, built or started; the one-line message names the part."""
+__all__ = ["StackError"]

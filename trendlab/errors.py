@@ -1,0 +1,41 @@
+"""The one error family for everything a user can fix.
+
+Every failure a user can act on (a bad parameter, a bad input file, a service that does not answer)
+raises a :class:`TrendlabError`. ``trendlab.cli.main`` catches this family once and prints its
+message as one line on stderr with exit status 2; the REST service maps it to ``{"error": …}``;
+notebooks show the message. Messages are one line and name the field, file or service and the
+value, e.g. ``window (7m) must be a whole multiple of slide (2m)``.
+
+Subclasses say *what kind* of thing is wrong, so callers that can do something about one kind
+(retry a service, skip a file) catch just that kind:
+
+- :class:`ConfigError`: a setting, flag or parameter value (environment, params file, grid, request)
+- :class:`InputError`: an input file or stream that cannot be read as what it should be
+- :class:`ServiceUnavailable`: Kafka, Flink or MinIO does not answer, or answers with an error
+- :class:`StackError`: a part of the local stack cannot be fetched, built or started
+
+They subclass ``ValueError``/``RuntimeError`` as before, so existing ``except ValueError`` code keeps
+working while it moves to the family.
+"""
+
+from __future__ import annotations
+
+
+class TrendlabError(Exception):
+    """An error the user can fix; its message is one line."""
+
+
+class ConfigError(TrendlabError, ValueError):
+    """A setting, flag or parameter is missing or invalid; the message names it and its value."""
+
+
+class InputError(TrendlabError, ValueError):
+    """An input file or stream cannot be read; the message names it and says why."""
+
+
+class ServiceUnavailable(TrendlabError, RuntimeError):
+    """Kafka, Flink or MinIO does not answer (or refuses); the message names the service and address."""
+
+
+class StackError(TrendlabError, RuntimeError):
+    """A stack part cannot be fetched, built or started; the one-line message names the part."""
