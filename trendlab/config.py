@@ -61,6 +61,10 @@ VARIABLES: dict[str, _Var] = {
     "minio_console_port": _Var("TRENDLAB_MINIO_CONSOLE_PORT", int, 9001, help="MinIO console port of the local stack"),
     "flink_rpc_port": _Var("TRENDLAB_FLINK_RPC_PORT", int, 6123, help="Flink JobManager RPC port of the local stack"),
     "taskmanager_memory": _Var("TRENDLAB_TASKMANAGER_MEMORY", str, "2560m", help="Flink TaskManager process memory"),
+    "max_message_bytes": _Var("TRENDLAB_MAX_MESSAGE_BYTES", int, 262_144, help="larger messages are dead letters"),
+    "max_keywords": _Var("TRENDLAB_MAX_KEYWORDS", int, 300, help="posts with more keywords are dead letters"),
+    "max_future_s": _Var("TRENDLAB_MAX_FUTURE_S", int, 600, help="event times further ahead of now are dead letters"),
+    "replay_memory_mb": _Var("TRENDLAB_REPLAY_MEMORY_MB", int, 4096, help="replay refuses windows whose arrays need more"),
 }
 
 _POSITIVE = {
@@ -73,6 +77,10 @@ _POSITIVE = {
     "kafka_controller_port",
     "minio_console_port",
     "flink_rpc_port",
+    "max_message_bytes",
+    "max_keywords",
+    "max_future_s",
+    "replay_memory_mb",
 }
 
 
@@ -103,6 +111,10 @@ class Settings:
     minio_console_port: int = 9001
     flink_rpc_port: int = 6123
     taskmanager_memory: str = "2560m"
+    max_message_bytes: int = 262_144
+    max_keywords: int = 300
+    max_future_s: int = 600
+    replay_memory_mb: int = 4096
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:

@@ -11,6 +11,7 @@ JSON. A malformed post raises :class:`MalformedPost`, whose message names the fi
 
 from __future__ import annotations
 
+import reprlib
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -25,12 +26,16 @@ class MalformedPost(ValueError):
     """A record that should be a post but cannot be read as one. The message names the field."""
 
     def __init__(self, field_name: str, value: Any, reason: str = "is invalid") -> None:
-        shown = repr(value)
+        shown = _SHORT.repr(value)  # bounded in time and size whatever the value (a 200 MB string, deep nesting)
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"{field_name} {reason}: {shown}")
         self.field = field_name
         self.value = value
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 3, 80, 80, 40
 
 
 # -- time helpers -------------------------------------------------------------------------------
@@ -51,7 +56,10 @@ def parse_time(value: Any, field_name: str = "created_at") -> datetime:
         raise MalformedPost(field_name, value, "is not an ISO 8601 time")
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+    try:
+        return dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise MalformedPost(field_name, value, "is out of range") from None
 
 
 def format_time(dt: datetime) -> str:
@@ -152,9 +160,7 @@ class PostData:
         """From the flat JSON form written by :meth:`to_json`."""
         if not isinstance(obj, dict):
             raise MalformedPost("post", obj, "must be a JSON object")
-        time_us = obj.get("time_us")
-        if time_us is not None and (not isinstance(time_us, int) or isinstance(time_us, bool) or time_us < 0):
-            raise MalformedPost("time_us", time_us, "must be a non-negative integer")
+        time_us = _time_us(obj)
         language = obj.get("language")
         if language is not None and not isinstance(language, str):
             raise MalformedPost("language", language, "must be a string")
@@ -162,7 +168,7 @@ class PostData:
             uri=_text_field(obj, "uri", "uri"),  # type: ignore[arg-type]
             author_did=_require_did(_text_field(obj, "author_did", "author_did")),  # type: ignore[arg-type]
             text=_text_field(obj, "text", "text"),  # type: ignore[arg-type]
-            created_at=parse_time(obj.get("created_at"), "created_at"),
+            created_at=_created_at(obj.get("created_at"), time_us, "created_at"),
             language=language or None,
             reply_to=_text_field(obj, "reply_to", "reply_to", required=False),
             mentions=_str_list(obj.get("mentions"), "mentions"),
@@ -200,28 +206,28 @@ class PostData:
             raise MalformedPost("commit.record", record, "must be a JSON object")
         text = _text_field(record, "text", "commit.record.text")
         rkey = _text_field(commit, "rkey", "commit.rkey")
-        time_us = event.get("time_us")
-        if time_us is not None and (not isinstance(time_us, int) or isinstance(time_us, bool) or time_us < 0):
-            raise MalformedPost("time_us", time_us, "must be a non-negative integer")
-        created_raw = record.get("createdAt")
-        if created_raw is None and time_us is not None:
-            created_at = micros_to_datetime(time_us)
-        else:
-            created_at = parse_time(created_raw, "commit.record.createdAt")
+        time_us = _time_us(event)
+        created_at = _created_at(record.get("createdAt"), time_us, "commit.record.createdAt")
         langs = _str_list(record.get("langs"), "commit.record.langs")
         reply = record.get("reply")
         reply_to = None
         if isinstance(reply, dict) and isinstance(reply.get("parent"), dict):
-            reply_to = reply["parent"].get("uri")
+            parent_uri = reply["parent"].get("uri")
+            reply_to = parent_uri if isinstance(parent_uri, str) else None
         mentions: list[str] = []
         hashtags: list[str] = []
-        facets = record.get("facets") or []
-        if isinstance(facets, list):
+        facets = record.get("facets")
+        if isinstance(facets, list):  # facets are decoration: odd shapes are ignored, never fatal
             for facet in facets:
-                for feature in (facet.get("features") or []) if isinstance(facet, dict) else []:
+                features = facet.get("features") if isinstance(facet, dict) else None
+                if not isinstance(features, list):
+                    continue
+                for feature in features:
                     if not isinstance(feature, dict):
                         continue
-                    ftype = feature.get("$type", "")
+                    ftype = feature.get("$type")
+                    if not isinstance(ftype, str):
+                        continue
                     if ftype.endswith("#mention") and isinstance(feature.get("did"), str):
                         mentions.append(feature["did"])
                     elif ftype.endswith("#tag") and isinstance(feature.get("tag"), str):
@@ -237,6 +243,29 @@ class PostData:
             hashtags=hashtags,
             time_us=time_us,
         )
+
+
+#: the largest ``time_us`` a datetime can hold (year 9999); larger ones are malformed, not an overflow
+_MAX_TIME_US = 253_402_300_799_999_999
+
+
+def _time_us(obj: dict) -> int | None:
+    time_us = obj.get("time_us")
+    if time_us is not None and (not isinstance(time_us, int) or isinstance(time_us, bool)
+                                or not 0 <= time_us <= _MAX_TIME_US):
+        raise MalformedPost("time_us", time_us, "must be a microsecond time between year 1970 and 9999")
+    return time_us
+
+
+def _created_at(value: Any, time_us: int | None, field_name: str) -> datetime:
+    """``createdAt`` as a datetime; with ``time_us`` (the server's clock, which wins) a missing or
+    unreadable ``createdAt`` (whatever a client wrote) costs nothing: it becomes ``time_us``."""
+    if time_us is None:
+        return parse_time(value, field_name)
+    try:
+        return parse_time(value, field_name)
+    except MalformedPost:
+        return micros_to_datetime(time_us)
 
 
 def _require_did(value: str) -> str:

@@ -1,0 +1,280 @@
+"""One total parser for a message: bytes in; a post, a skip or a dead letter out; never an exception.
+
+Every input path uses it: ``trendlab replay`` and ``trendlab produce`` (through the one post-file
+reader, :mod:`trendlab.postfile`), the Flink job (its table function gets the raw Kafka bytes) and the
+Jetstream client. So a message means the same thing everywhere::
+
+    from trendlab.parse import MessageParser, Limits, DeadLetter, Skip
+
+    parse = MessageParser(Limits.from_env())      # or MessageParser() for the defaults
+    outcome = parse(raw_bytes)                     # bytes, bytearray, memoryview or str
+    if isinstance(outcome, DeadLetter):
+        dlq.send(outcome.to_json())                # {"error": reason, "message": bounded excerpt, ...}
+    elif isinstance(outcome, Skip):
+        pass                                       # a like, a delete, an identity event …: outcome.what
+    else:
+        post = outcome                             # trendlab.models.PostData, event time checked
+
+``parse(data)`` returns exactly one of
+
+* :class:`~trendlab.models.PostData` — a post creation (Jetstream event or flat ``PostData`` JSON);
+* :class:`Skip` — a valid event that is not a post creation (``what`` says which);
+* :class:`DeadLetter` — anything else: ``reason`` says in words what is wrong (naming the field and
+  value), ``excerpt`` keeps at most :data:`EXCERPT_CHARS` characters of the message (never the whole
+  of a huge one), ``size`` its length in bytes.
+
+and never raises, whatever the input (any bytes, any JSON, any size, any nesting).
+
+**Event-time policy** (DESIGN.md, README "Event time"): the event time is the Jetstream ``time_us``
+(the server's clock) when present — then ``createdAt`` (whatever a client wrote) is not used at all,
+and a missing or unreadable one does not cost the post; ``createdAt`` is the event time only without
+``time_us``. An event time before :data:`BLUESKY_START` (before Bluesky existed) or more than
+``Limits.max_future_s`` seconds ahead of *now* is a dead letter. *Now* is the wall clock at each call,
+or fixed with ``MessageParser(now_us=…)`` (a whole file is read against one *now*). So no accepted post
+can make an engine allocate by a wild timestamp, and no accepted post has a timestamp Kafka's broker
+refuses (it refuses records more than an hour ahead by default; keep ``max_future_s`` below that).
+
+**Caps** (:class:`Limits`, from ``TRENDLAB_MAX_MESSAGE_BYTES``, ``TRENDLAB_MAX_KEYWORDS``,
+``TRENDLAB_MAX_FUTURE_S``): a message larger than ``max_message_bytes`` is a dead letter before any
+decoding; a post with more than ``max_keywords`` keywords is a dead letter where keywords are
+extracted (:meth:`MessageParser.keyword_cap`, used by replay and the Flink job). The defaults are far
+above any real post (a Bluesky post is at most 300 graphemes; its Jetstream event a few KB).
+
+Speed matters (replay parses ~10^5 lines/s per core): the happy path is ``orjson.loads`` plus a few
+checks; the work of describing a failure is only done for dead letters.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Union
+
+import orjson
+
+from trendlab.models import MalformedPost, PostData, format_time, parse_post
+
+__all__ = [
+    "BLUESKY_START",
+    "BLUESKY_START_US",
+    "EXCERPT_CHARS",
+    "DeadLetter",
+    "Limits",
+    "MessageParser",
+    "NON_POST",
+    "Outcome",
+    "Skip",
+    "excerpt",
+    "parse_message",
+]
+
+#: Nothing on Bluesky is older: the network's first posts are from November 2022.
+BLUESKY_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
+BLUESKY_START_US = int(BLUESKY_START.timestamp()) * 1_000_000
+#: A dead letter keeps this many characters of its message at most.
+EXCERPT_CHARS = 300
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What the parser accepts. Defaults are far above any real post; the environment can set them."""
+
+    #: larger messages are dead letters, refused before decoding (TRENDLAB_MAX_MESSAGE_BYTES)
+    max_message_bytes: int = 262_144
+    #: posts with more keywords are dead letters (TRENDLAB_MAX_KEYWORDS)
+    max_keywords: int = 300
+    #: event times further ahead of now are dead letters (TRENDLAB_MAX_FUTURE_S)
+    max_future_s: int = 600
+
+    def __post_init__(self) -> None:
+        from trendlab.errors import ConfigError
+
+        for name, env in (("max_message_bytes", "TRENDLAB_MAX_MESSAGE_BYTES"),
+                          ("max_keywords", "TRENDLAB_MAX_KEYWORDS"), ("max_future_s", "TRENDLAB_MAX_FUTURE_S")):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{env} must be a positive integer, got {value!r}")
+
+    @classmethod
+    def from_settings(cls, settings) -> Limits:
+        return cls(settings.max_message_bytes, settings.max_keywords, settings.max_future_s)
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        from trendlab.config import Settings
+
+        return cls.from_settings(Settings.from_env())
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A valid event that is not a post creation (a like, a follow, a delete, an identity event…)."""
+
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that is not a usable post: ``reason`` in words, a bounded ``excerpt``, ``size`` in bytes."""
+
+    reason: str
+    excerpt: str
+    size: int
+
+    def to_dict(self, **extra: Any) -> dict[str, Any]:
+        """The dead-letter record: ``{"message": excerpt, "error": reason, "size": bytes, **extra}``
+        (the shape the job's dead-letter topic and ``dead_letters.jsonl`` use)."""
+        return {"message": self.excerpt, "error": self.reason, "size": self.size, **extra}
+
+    def to_json(self, **extra: Any) -> bytes:
+        return orjson.dumps(self.to_dict(**extra))
+
+
+Outcome = Union[PostData, Skip, DeadLetter]
+
+#: The one :class:`Skip` the parser returns (telling a like from a follow would cost a second parse).
+NON_POST = Skip("non-post event")
+
+
+def excerpt(data: bytes | bytearray | memoryview | str, limit: int = EXCERPT_CHARS) -> str:
+    """At most ``limit`` characters of a message, undecodable bytes shown as U+FFFD, ``…`` when cut."""
+    if isinstance(data, str):
+        head = data[: limit + 1]
+    else:
+        head = bytes(data[: 4 * limit + 4]).decode("utf-8", "replace")[: limit + 1]
+    return head if len(head) <= limit else head[: limit - 1] + "…"
+
+
+def _utf8_problem(data: bytes) -> str | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"is not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+    return None
+
+
+def _when(us: int) -> str:
+    try:
+        return format_time(datetime.fromtimestamp(us / 1_000_000, tz=timezone.utc))
+    except (OverflowError, ValueError, OSError):
+        return f"{us} µs since 1970"
+
+
+class MessageParser:
+    """The total parser (see the module docstring). Calling it never raises.
+
+    ``now_us`` fixes *now* for the event-time bound (a file is read against one *now*, so a re-read
+    gives the same result); ``None`` reads the clock at each call (live streams, the Flink job).
+    """
+
+    __slots__ = ("limits", "_fixed_latest", "_ahead_us")
+
+    def __init__(self, limits: Limits | None = None, now_us: int | None = None) -> None:
+        self.limits = limits or Limits()
+        self._ahead_us = self.limits.max_future_s * 1_000_000
+        self._fixed_latest = None if now_us is None else now_us + self._ahead_us
+
+    def latest_us(self) -> int:
+        """The newest event time accepted now (*now* + ``max_future_s``)."""
+        if self._fixed_latest is not None:
+            return self._fixed_latest
+        return time.time_ns() // 1000 + self._ahead_us
+
+    def __call__(self, data: bytes | bytearray | memoryview | str | None) -> Outcome:
+        try:
+            return self._parse(data)
+        except Exception as exc:  # noqa: BLE001 — total by contract; a bug here must not stop a stream
+            return DeadLetter(f"could not be read ({type(exc).__name__}: {str(exc)[:200]})",
+                              _safe_excerpt(data), _safe_size(data))
+
+    def _parse(self, data) -> Outcome:
+        if data is None:
+            return DeadLetter("message is empty (null)", "", 0)
+        if isinstance(data, str):
+            size = len(data)  # characters; the byte size is at least this
+            if size > self.limits.max_message_bytes or len(data.encode("utf-8", "surrogatepass")) > \
+                    self.limits.max_message_bytes:
+                return self._too_large(data, len(data.encode("utf-8", "surrogatepass")))
+            try:
+                raw: bytes = data.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                return DeadLetter(f"message is not valid text (lone surrogate at character {exc.start})",
+                                  excerpt(data.encode("utf-8", "replace")), size)
+        else:
+            raw = data if isinstance(data, bytes) else bytes(data)
+            if len(raw) > self.limits.max_message_bytes:
+                return self._too_large(raw, len(raw))
+        if raw.startswith(_BOM):
+            raw = raw[3:]
+        try:
+            post = parse_post(raw)
+        except MalformedPost as exc:
+            if exc.field == "line" and isinstance(exc.value, str):  # not JSON (or not UTF-8)
+                return self._not_json(raw)
+            return DeadLetter(str(exc), excerpt(raw), len(raw))
+        if post is None:
+            return NON_POST
+        event_us = post.time_us
+        source = "time_us"
+        if event_us is None:
+            event_us = post.event_time_us
+            source = "createdAt"
+        if event_us < BLUESKY_START_US:
+            return DeadLetter(f"event time {_when(event_us)} ({source}) is before Bluesky existed "
+                              f"({format_time(BLUESKY_START)})", excerpt(raw), len(raw))
+        latest = self.latest_us()
+        if event_us > latest:
+            return DeadLetter(f"event time {_when(event_us)} ({source}) is more than {self.limits.max_future_s} s "
+                              f"ahead of now (latest accepted {_when(latest)}; TRENDLAB_MAX_FUTURE_S)",
+                              excerpt(raw), len(raw))
+        return post
+
+    def _too_large(self, data, size: int) -> DeadLetter:
+        return DeadLetter(f"message is {size:,} bytes, more than the {self.limits.max_message_bytes:,}-byte "
+                          "limit (TRENDLAB_MAX_MESSAGE_BYTES)", excerpt(data), size)
+
+    def _not_json(self, raw: bytes) -> DeadLetter:
+        problem = _utf8_problem(raw)
+        if problem is None:
+            try:
+                orjson.loads(raw)
+                problem = "is not a JSON object"
+            except orjson.JSONDecodeError as exc:
+                problem = f"is not valid JSON ({exc.msg} at character {exc.pos})"
+        if not raw.strip():
+            problem = "is empty"
+        return DeadLetter("message " + problem, excerpt(raw), len(raw))
+
+    def keyword_cap(self, post: PostData, keywords: list[str]) -> DeadLetter | None:
+        """A dead letter when ``post`` has more keywords than ``Limits.max_keywords``, else ``None``."""
+        if len(keywords) <= self.limits.max_keywords:
+            return None
+        return DeadLetter(f"post has {len(keywords):,} keywords, more than the limit of "
+                          f"{self.limits.max_keywords:,} (TRENDLAB_MAX_KEYWORDS)",
+                          excerpt(post.text), len(post.text.encode("utf-8", "replace")))
+
+    def oversized(self, size: int, head: bytes) -> DeadLetter:
+        """The dead letter of a line a reader did not load whole (``head``: its first bytes)."""
+        return self._too_large(head, size)
+
+
+def _safe_excerpt(data) -> str:
+    try:
+        return excerpt(data if data is not None else "")
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _safe_size(data) -> int:
+    try:
+        return len(data) if data is not None else 0
+    except Exception:  # noqa: BLE001
+        return 0
+
+
+def parse_message(data: bytes | bytearray | memoryview | str | None, limits: Limits | None = None,
+                  now_us: int | None = None) -> Outcome:
+    """One message → :class:`~trendlab.models.PostData`, :class:`Skip` or :class:`DeadLetter`; never raises."""
+    return MessageParser(limits, now_us)(data)

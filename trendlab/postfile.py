@@ -1,0 +1,191 @@
+"""The one post-file reader: a posts file → numbered lines → posts, skips and dead letters, counted once.
+
+``trendlab replay`` and ``trendlab produce`` (and the embedded Flink profile, through produce's staging)
+read files only through this module, so a file means the same thing to every command:
+
+* ``.gz`` and ``.zst`` files are decompressed (by their suffix); a byte-order mark at the start of
+  the file is dropped (it costs no post);
+* lines are numbered from 1 in the file (blank lines count in the numbering but are not messages);
+* a line longer than ``Limits.max_message_bytes`` is never loaded whole: the reader keeps its first
+  bytes for the dead letter's excerpt and skips the rest (a 200 MB line costs a few hundred KB);
+* every message goes through the total parser (:class:`trendlab.parse.MessageParser`) against one
+  *now*, and :class:`ReadCounts` counts posts, skipped non-post events and dead letters;
+* a path that is missing, a directory, unreadable, or a compressed file that is truncated or not
+  what its suffix says raises :class:`~trendlab.errors.InputError` with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from trendlab.errors import InputError
+from trendlab.models import PostData
+from trendlab.parse import DeadLetter, Limits, MessageParser, Outcome
+
+__all__ = ["ReadCounts", "check_input", "open_post_file", "read_lines", "read_messages"]
+
+_BOM = b"\xef\xbb\xbf"
+#: how much of an over-long line is kept for its dead letter's excerpt
+_HEAD_BYTES = 4096
+
+
+@dataclass
+class ReadCounts:
+    """What a read found: every non-blank line is exactly one of a post, a skip or a dead letter."""
+
+    lines: int = 0
+    posts: int = 0
+    #: valid events that are not post creations (likes, follows, deletes, identity…)
+    skipped: int = 0
+    #: (line number, dead letter) for every line that is not a usable post; nothing is lost
+    dead_letters: list[tuple[int, DeadLetter]] = field(default_factory=list)
+
+    @property
+    def malformed(self) -> int:
+        return len(self.dead_letters)
+
+    def examples(self, n: int = 3) -> list[str]:
+        return [f"line {number}: {dl.reason}" for number, dl in self.dead_letters[:n]]
+
+    def add(self, other: ReadCounts, line_offset: int = 0) -> None:
+        self.lines += other.lines
+        self.posts += other.posts
+        self.skipped += other.skipped
+        self.dead_letters += [(line_offset + n, dl) for n, dl in other.dead_letters]
+
+    def report(self) -> str:
+        text = (f"{self.posts:,} posts from {self.lines:,} lines ({self.skipped:,} non-post events skipped, "
+                f"{self.malformed:,} dead letters")
+        if self.dead_letters:
+            text += " — first: " + "; ".join(self.examples())
+        return text + ")"
+
+
+def check_input(path: str | Path) -> Path:
+    """``path`` as a readable regular file, else :class:`InputError` (one line)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"input file not found: {path}")
+    if path.is_dir():
+        raise InputError(f"input {path} is a directory, not a posts file")
+    if not path.is_file():
+        raise InputError(f"input {path} is not a regular file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"input {path} cannot be read ({exc.strerror or exc})") from None
+    return path
+
+
+def open_post_file(path: str | Path) -> BinaryIO:
+    """A binary stream of the file's (decompressed) bytes."""
+    path = check_input(path)
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    if suffix in (".zst", ".zstd"):
+        import zstandard
+
+        raw = open(path, "rb")
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw, closefd=True))  # type: ignore[arg-type]
+    return open(path, "rb")
+
+
+def _read_error(path: Path, exc: BaseException, number: int) -> InputError:
+    kind = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}.get(path.suffix.lower())
+    where = f"after line {number:,}" if number else "at its start"
+    if isinstance(exc, EOFError):
+        return InputError(f"input {path} ends {where}: the {kind or 'compressed'} data is truncated")
+    if kind and not isinstance(exc, (IsADirectoryError, PermissionError)):
+        return InputError(f"input {path} is not valid {kind} data ({where}: {exc})")
+    return InputError(f"input {path} cannot be read {where} ({exc})")
+
+
+def _compression_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, EOFError, zlib.error]
+    try:
+        import zstandard
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+def read_lines(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | None = None,
+               ) -> Iterator[tuple[int, bytes, int]]:
+    """``(line number, line, size)`` for every non-blank line (line ends removed). A line longer than
+    ``max_bytes`` is not loaded: ``line`` is then its first bytes and ``size`` its full length.
+
+    ``byte_range=(start, end)`` reads only the lines that start in it (an uncompressed file cut at line
+    ends, for parallel readers); numbers then count from 1 within the range."""
+    path = Path(path)
+    errors = _compression_errors()
+    number = 0
+    fh = open_post_file(path)
+    left = -1
+    if byte_range is not None:
+        fh.seek(byte_range[0])
+        left = byte_range[1] - byte_range[0]
+    try:
+        with fh:
+            readline = fh.readline
+            limit = max_bytes + 2  # room for "\r\n": a line of exactly max_bytes is loaded whole
+            while left:
+                line = readline(limit)
+                if not line:
+                    return
+                left -= len(line)
+                number += 1
+                if number == 1 and line.startswith(_BOM):
+                    line = line[3:]
+                if line.endswith(b"\n") or len(line) < limit:
+                    line = line.rstrip(b"\r\n")
+                    if line.strip():
+                        yield number, line, len(line)
+                    continue
+                # over-long: keep the head, skip to the end of the line without holding it
+                head, size = line[:_HEAD_BYTES], len(line)
+                while True:
+                    rest = readline(1 << 20)
+                    if not rest:
+                        break
+                    size += len(rest)
+                    left -= len(rest)
+                    if rest.endswith(b"\n"):
+                        size -= len(rest) - len(rest.rstrip(b"\r\n"))
+                        break
+                yield number, head, size
+    except InputError:
+        raise
+    except errors as exc:
+        raise _read_error(path, exc, number) from None
+
+
+def read_messages(path: str | Path, parser: MessageParser | None = None,
+                  counts: ReadCounts | None = None) -> Iterator[tuple[int, bytes, Outcome]]:
+    """``(line number, line, outcome)`` for every non-blank line, counted into ``counts``.
+
+    Dead letters are recorded in ``counts.dead_letters`` *and* yielded (``produce`` sends them on);
+    ``line`` is the raw line (only its first bytes for an over-long one).
+    """
+    parser = parser or MessageParser(Limits.from_env())
+    counts = counts if counts is not None else ReadCounts()
+    limit = parser.limits.max_message_bytes
+    for number, line, size in read_lines(path, limit):
+        counts.lines += 1
+        outcome = parser(line) if size <= limit else parser.oversized(size, line)
+        if outcome.__class__ is PostData:
+            counts.posts += 1
+        elif outcome.__class__ is DeadLetter:
+            counts.dead_letters.append((number, outcome))
+        else:
+            counts.skipped += 1
+        yield number, line, outcome
