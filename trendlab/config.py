@@ -55,6 +55,10 @@ VARIABLES: dict[str, _Var] = {
     "log_level": _Var("LOG_LEVEL", str, "INFO", help="Python log level"),
     "prometheus_port": _Var("PROMETHEUS_PORT", int, 9464, help="Prometheus metrics port of the service"),
     "api_token": _Var("TRENDLAB_API_TOKEN", str, "", secret=True, help="bearer token for mutating REST calls"),
+    "allowed_hosts": _Var("TRENDLAB_ALLOWED_HOSTS", str, "localhost,127.0.0.1,[::1]",
+                          help="Host names accepted for deploy/stop without a token (no DNS rebinding)"),
+    "flink_metrics_ports": _Var("TRENDLAB_FLINK_METRICS_PORTS", str, "9249-9258",
+                                help="port range of the local Flink cluster's Prometheus reporter"),
     "home": _Var("TRENDLAB_HOME", str, "", help="stack state, logs and data (default ~/.local/share/trendlab)"),
     "cache_dir": _Var("TRENDLAB_CACHE", str, "", help="download cache (default ~/.cache/trendlab)"),
     "kafka_controller_port": _Var("TRENDLAB_KAFKA_CONTROLLER_PORT", int, 9093, help="KRaft controller port of the local stack"),
@@ -105,6 +109,8 @@ class Settings:
     log_level: str = "INFO"
     prometheus_port: int = 9464
     api_token: str = field(default="", repr=False)
+    allowed_hosts: str = "localhost,127.0.0.1,[::1]"
+    flink_metrics_ports: str = "9249-9258"
     home: str = ""
     cache_dir: str = ""
     kafka_controller_port: int = 9093
@@ -132,6 +138,7 @@ class Settings:
             )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.log_level!r}")
+        self.flink_metrics_port_range  # refuses a malformed range
         if not self.home:
             object.__setattr__(self, "home", str(Path(os.path.expanduser("~")) / ".local" / "share" / "trendlab"))
         if not self.cache_dir:
@@ -172,6 +179,19 @@ class Settings:
     def minio_url(self) -> str:
         endpoint = self.minio_endpoint
         return endpoint if "://" in endpoint else f"http://{endpoint}"
+
+    @property
+    def flink_metrics_port_range(self) -> tuple[int, int]:
+        """``TRENDLAB_FLINK_METRICS_PORTS`` as (first, last): ``9249-9258`` or one port ``9249``."""
+        first, _, last = self.flink_metrics_ports.strip().partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            low = high = -1
+        if not 0 < low <= high < 65536:
+            raise ConfigError(f"TRENDLAB_FLINK_METRICS_PORTS must be a port range like 9249-9258, "
+                              f"got {self.flink_metrics_ports!r}")
+        return low, high
 
     @property
     def checkpoint_dir(self) -> str:

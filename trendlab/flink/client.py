@@ -11,6 +11,7 @@ not exist, a savepoint failed (with Flink's root cause).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,13 +20,24 @@ from typing import Any
 
 import httpx
 
-from trendlab.errors import ServiceUnavailable
+from trendlab.errors import ConfigError, ServiceUnavailable
 
 TERMINAL_STATES = frozenset({"FINISHED", "FAILED", "CANCELED", "SUSPENDED"})
 
 
 class FlinkError(ServiceUnavailable):
     """A Flink REST call failed; the message is one line."""
+
+
+_JOB_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def checked_job_id(job_id: str) -> str:
+    """A Flink job id is 32 hexadecimal characters; anything else never reaches a URL (``%2e%2e``…)."""
+    if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
+        shown = repr(job_id) if len(str(job_id)) <= 40 else repr(str(job_id)[:37] + "...")
+        raise ConfigError(f"job id must be 32 hexadecimal characters, got {shown}")
+    return job_id
 
 
 @dataclass(frozen=True)
@@ -124,14 +136,14 @@ class FlinkClient:
         ]
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/jobs/{job_id}")
+        return self._request("GET", f"/jobs/{checked_job_id(job_id)}")
 
     def job_state(self, job_id: str) -> str:
         return self.job(job_id)["state"]
 
     def exceptions(self, job_id: str) -> list[str]:
         """Root-cause lines of the job's exception history, newest first."""
-        data = self._request("GET", f"/jobs/{job_id}/exceptions")
+        data = self._request("GET", f"/jobs/{checked_job_id(job_id)}/exceptions")
         out = []
         for entry in data.get("exceptionHistory", {}).get("entries", []):
             out.append(_root_cause(entry.get("stacktrace") or entry.get("exceptionName", "")))
@@ -141,7 +153,7 @@ class FlinkClient:
 
     def metrics(self, job_id: str, vertex_id: str, names: Iterable[str] | None = None) -> dict[str, str]:
         params = {"get": ",".join(names)} if names else None
-        data = self._request("GET", f"/jobs/{job_id}/vertices/{vertex_id}/metrics", params=params)
+        data = self._request("GET", f"/jobs/{checked_job_id(job_id)}/vertices/{vertex_id}/metrics", params=params)
         return {m["id"]: m.get("value") for m in data}
 
     def wait_for_state(self, job_id: str, states: Iterable[str], timeout: float = 120.0, poll: float = 0.5) -> str:
@@ -171,11 +183,11 @@ class FlinkClient:
         raise FlinkError(f"job {job_id}: tasks not all running after {timeout:.0f}s")
 
     def cancel(self, job_id: str) -> None:
-        self._request("PATCH", f"/jobs/{job_id}", params={"mode": "cancel"})
+        self._request("PATCH", f"/jobs/{checked_job_id(job_id)}", params={"mode": "cancel"})
 
     # -- checkpoints and savepoints ------------------------------------------------------------
     def checkpoints(self, job_id: str) -> dict[str, Any]:
-        return self._request("GET", f"/jobs/{job_id}/checkpoints")
+        return self._request("GET", f"/jobs/{checked_job_id(job_id)}/checkpoints")
 
     def latest_checkpoint(self, job_id: str) -> CheckpointInfo | None:
         """The latest completed checkpoint (or savepoint) of a job, with its external path."""
@@ -228,7 +240,7 @@ class FlinkClient:
 
     def _savepoint(self, job_id: str, endpoint: str, body: dict[str, Any], timeout: float) -> str:
         """Trigger through ``/jobs/:id/<endpoint>``, wait for the operation, return the savepoint path."""
-        trigger = self._request("POST", f"/jobs/{job_id}/{endpoint}", json=body)["request-id"]
+        trigger = self._request("POST", f"/jobs/{checked_job_id(job_id)}/{endpoint}", json=body)["request-id"]
         return self._await_operation(f"/jobs/{job_id}/savepoints/{trigger}", timeout)["location"]
 
     # -- jars ----------------------------------------------------------------------------------

@@ -7,9 +7,8 @@ same pipeline as the embedded profile with Kafka tables. Parameters and settings
 arguments, so the cluster needs no access to the caller's files or environment. The Kafka connector is
 in the stack's Flink ``lib/`` (:mod:`trendlab.stack.flink`), so it is not shipped again.
 
-Resuming: ``from_savepoint`` is a savepoint/checkpoint path, or ``"latest"`` for the newest completed
-checkpoint or savepoint of the previous trendlab job (from the REST API, else from the checkpoint
-directory on MinIO).
+Resuming: ``from_savepoint`` is a checkpoint/savepoint path of a job of the same name in the bucket, or
+``"latest"`` for the newest completed checkpoint or savepoint of such a job (:mod:`trendlab.flink.restore`).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from pathlib import Path
 from trendlab.config import Settings
 from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
 from trendlab.flink.job import job_name, load_job_params
+from trendlab.flink.restore import check_restore_path, latest_restore_path, record_job_name
 
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
 JOB_MODULE = "trendlab.flink.job"
@@ -96,42 +96,6 @@ def list_jobs(settings: Settings, name: str | None = None) -> list[JobInfo]:
     return [j for j in jobs if name is None or j.name == name]
 
 
-def latest_restore_path(settings: Settings) -> str:
-    """The newest completed checkpoint/savepoint of the newest trendlab job on the same topics
-    (from the REST API; after a JobManager restart, the newest ``_metadata`` on MinIO)."""
-    with FlinkClient.from_settings(settings) as client:
-        for job in list_jobs(settings, job_name(settings)):
-            cp = client.latest_checkpoint(job.id)
-            if cp is not None and cp.external_path:
-                return cp.external_path
-    path = _latest_on_minio(settings)
-    if path:
-        return path
-    raise FlinkError(f"no completed checkpoint or savepoint of a {job_name(settings)!r} job to resume from")
-
-
-def _latest_on_minio(settings: Settings) -> str | None:
-    """Newest ``_metadata`` under the checkpoint and savepoint directories (after a JobManager restart)."""
-    try:
-        from minio import Minio
-    except ImportError:  # pragma: no cover
-        return None
-    endpoint = settings.minio_url.split("://", 1)[1]
-    client = Minio(endpoint, settings.minio_access_key, settings.minio_secret_key,
-                   secure=settings.minio_url.startswith("https://"))
-    newest = None
-    try:
-        for prefix in ("checkpoints/", "savepoints/"):
-            for obj in client.list_objects(settings.minio_bucket, prefix=prefix, recursive=True):
-                if obj.object_name.endswith("/_metadata") and (newest is None or obj.last_modified > newest.last_modified):
-                    newest = obj
-    except Exception:
-        return None
-    if newest is None:
-        return None
-    return f"s3://{settings.minio_bucket}/{newest.object_name.rsplit('/', 1)[0]}"
-
-
 def deploy_job(
     settings: Settings,
     params_path: str | None = None,
@@ -145,7 +109,10 @@ def deploy_job(
 ) -> str:
     """Submit the job; returns its id. ``from_savepoint``: a path, or ``"latest"``."""
     params = load_job_params(settings, params_path, None, window, slide)
-    restore = latest_restore_path(settings) if from_savepoint == "latest" else from_savepoint
+    if from_savepoint == "latest":
+        restore = latest_restore_path(settings)
+    else:
+        restore = check_restore_path(settings, from_savepoint) if from_savepoint else None
     args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), zip_path=package_zip(settings),
                         extra=extra_args)
     from trendlab.kafka import KafkaUnavailable, ensure_topics, job_topics
@@ -161,6 +128,7 @@ def deploy_job(
             jar_id, entry_class=PYTHON_DRIVER, program_args=args, parallelism=settings.flink_parallelism,
             savepoint_path=restore, allow_non_restored_state=allow_non_restored_state,
         )
+        record_job_name(settings, f"{settings.checkpoint_dir}/{job_id}", job_name(settings))
         if wait_running:
             client.wait_until_running(job_id)
     return job_id
@@ -173,7 +141,9 @@ def stop_job(settings: Settings, job_id: str, savepoint: bool = True, target_dir
             client.cancel(job_id)
             client.wait_for_state(job_id, {"CANCELED"}, timeout=60)
             return None
+        name = client.job(job_id).get("name", "")
         path = client.stop_with_savepoint(job_id, target_directory or settings.savepoint_dir)
+        record_job_name(settings, path, name)
         client.wait_for_state(job_id, {"FINISHED", "CANCELED"}, timeout=60)
         return path
 

@@ -1,4 +1,4 @@
-"""The REST service (`trendlab serve`): health, Prometheus metrics, Flink job status/deploy/stop.
+"""The REST service (`trendlab serve`): health, Prometheus metrics, Flink job status/deploy/stop, live trends.
 
 See :mod:`trendlab.service.app` for the endpoints.
 """
@@ -8,10 +8,10 @@ from __future__ import annotations
 from trendlab.config import get_settings
 
 
-def create_app(settings=None):
+def create_app(settings=None, **options):
     from trendlab.service.app import create_app as _create
 
-    return _create(settings)
+    return _create(settings, **options)
 
 
 def cmd_serve(args) -> int:
@@ -30,7 +30,7 @@ def cmd_serve(args) -> int:
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("serve", help="the REST service: health, metrics, Flink job status/deploy/stop")
+    p = sub.add_parser("serve", help="the REST service: health, metrics, Flink job status/deploy/stop, live trends")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--metrics-port", type=int, default=None,

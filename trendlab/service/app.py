@@ -1,38 +1,68 @@
-"""The REST service: health, Prometheus metrics, Flink job status / deploy / stop.
+"""The REST service: the original service's contract, live trends, Flink job status / deploy / stop.
 
-=========================  ===================================================================
-``GET  /health``           each part (Flink REST, Kafka, MinIO) answers or not; 200 when all do, else 503
-``GET  /health/live``      the service itself is up (always 200)
-``GET  /metrics``          Prometheus text: request counts and latency, Flink jobs by state, checkpoints
-``GET  /config``           the settings in force, secrets masked
-``GET  /flink/jobs``       every job with its state and latest completed checkpoint
-``GET  /flink/jobs/{id}``  one job: state, latest checkpoint, root exceptions
-``POST /flink/deploy``     submit the trend job: ``{"params": {...}, "window": "5m", "from_savepoint": "latest"}``
-``POST /flink/jobs/{id}/stop``  ``{"savepoint": true}`` → the savepoint path
-=========================  ===================================================================
+=================================  =====================================================================
+``GET  /``                         service, version and links
+``GET  /health``                   Flink REST, Kafka, MinIO probed in parallel (2 s each); 200 when all answer, else 503
+``GET  /health/live``              the service itself (never waits on a probe)
+``GET  /metrics``                  Prometheus text (:mod:`trendlab.service.metrics`)
+``GET  /config``                   the settings in force, secrets masked
+``GET  /flink/status``             the cluster (task managers, slots, version) and the trendlab jobs
+``GET  /flink/jobs``               every job with its state and latest completed checkpoint
+``GET  /flink/jobs/{id}``          one job: state, latest checkpoint, root exceptions
+``POST /flink/deploy``             ``{"params": {...}, "window": "5m", "slide": "1m", "from_savepoint": "latest"}``
+``POST /flink/stop``               the running trendlab job of this service's topics: ``{"savepoint": true}``
+``POST /flink/jobs/{id}/stop``     one job: ``{"savepoint": true}`` → the savepoint path
+``GET  /trends``                   the current trends (:mod:`trendlab.service.trends`)
+``GET  /xrpc/app.bsky.unspecced.getTrends``  the same in Bluesky's lexicon (``?limit=1..25``)
+``GET  /trends/live``              a page showing ``/trends``, refreshing itself
+=================================  =====================================================================
 
-Mutating calls need ``Authorization: Bearer <TRENDLAB_API_TOKEN>`` when the token is set; without a
-token they are accepted from loopback clients only. Errors are one line: ``{"error": "..."}``.
+Mutations are authorized before their body is read (:mod:`trendlab.service.security`); bodies are
+limited to 64 KiB; job ids are 32 hex characters; ``from_savepoint`` stays inside the bucket's state of
+a job of the same name (:mod:`trendlab.flink.restore`). Every error is one line: ``{"error": "..."}``.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 import yaml
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
-from pydantic import BaseModel, ConfigDict
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trendlab.config import Settings, get_settings
 from trendlab.detect import DetectionParams
-from trendlab.flink.client import FlinkClient, FlinkError
+from trendlab.errors import ConfigError, InputError, ServiceUnavailable, TrendlabError
+from trendlab.flink.client import FlinkClient
+from trendlab.flink.restore import relative_restore_path
+from trendlab.service import live
+from trendlab.service.metrics import FlinkWatch, ServiceMetrics
+from trendlab.service.probes import PROBE_TIMEOUT_S, HealthProbe
+from trendlab.service.security import BodyLimit, ServiceError, authorize, job_id as checked_job_id
+from trendlab.service.trends import KafkaFollower, TrendBoard, get_trends
 
-LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
+LIVE_REFRESH_MS = 2000
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("trendlab")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+__version__ = _version()
 
 
 class DeployRequest(BaseModel):
@@ -48,82 +78,65 @@ class StopRequest(BaseModel):
     savepoint: bool = True
 
 
-class ServiceError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
 
 
-def check_parts(settings: Settings) -> dict[str, dict[str, Any]]:
-    """Does each part answer? Uses the same probes as ``trendlab stack``."""
-    from trendlab.stack import kafka as stack_kafka
-    from trendlab.stack import minio as stack_minio
-
-    def probe(fn) -> dict[str, Any]:
-        t0 = time.perf_counter()
-        try:
-            ok = bool(fn())
-            error = None if ok else "does not answer"
-        except Exception as exc:  # any failure to answer is "down", with its reason
-            ok, error = False, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        out: dict[str, Any] = {"up": ok, "seconds": round(time.perf_counter() - t0, 3)}
-        if error:
-            out["error"] = error
-        return out
-
-    def flink_ok() -> bool:
-        with FlinkClient.from_settings(settings, timeout=3.0) as client:
-            return bool(client.overview())
-
-    return {
-        "flink": {**probe(flink_ok), "url": settings.flink_rest_url},
-        "kafka": {**probe(lambda: stack_kafka._metadata_answers(settings)), "bootstrap": settings.kafka_bootstrap_servers},
-        "minio": {**probe(lambda: stack_minio.healthy(settings)), "endpoint": settings.minio_endpoint},
-    }
+def _validation_message(errors) -> str:
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    return f"{where}: {first.get('msg', 'invalid')}"
 
 
-class FlinkCollector:
-    """Asks the Flink REST API at scrape time, so ``/metrics`` is never stale."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    def collect(self):
-        up = GaugeMetricFamily("trendlab_flink_up", "1 when the Flink REST API answers")
-        jobs = GaugeMetricFamily("trendlab_flink_jobs", "Flink jobs by state", labels=["state"])
-        checkpoint = GaugeMetricFamily(
-            "trendlab_flink_last_checkpoint_timestamp_seconds",
-            "trigger time of the latest completed checkpoint of each running job", labels=["job_id", "job_name"],
-        )
-        try:
-            with FlinkClient.from_settings(self.settings, timeout=3.0) as client:
-                listed = client.jobs()
-                by_state: dict[str, int] = {}
-                for job in listed:
-                    by_state[job.state] = by_state.get(job.state, 0) + 1
-                    if job.state == "RUNNING":
-                        cp = client.latest_checkpoint(job.id)
-                        if cp is not None and cp.trigger_timestamp:
-                            checkpoint.add_metric([job.id, job.name], cp.trigger_timestamp / 1000)
-            up.add_metric([], 1)
-            for state, n in sorted(by_state.items()):
-                jobs.add_metric([state], n)
-        except FlinkError:
-            up.add_metric([], 0)
-        yield up
-        yield jobs
-        yield checkpoint
+async def _read_model(request: Request, model: type[BaseModel], *, optional: bool = False) -> BaseModel:
+    """Read and validate a JSON body (after :func:`authorize`); 422 ``{"error"}`` naming the field."""
+    raw = await request.body()
+    if not raw.strip():
+        if optional:
+            return model()
+        raise ServiceError(422, "body: a JSON object is required")
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ServiceError(422, f"body is not JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ServiceError(422, _validation_message(exc.errors())) from None
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
+               probe_timeout: float = PROBE_TIMEOUT_S) -> FastAPI:
+    """The app; ``follow_trends`` starts the Kafka follower with the app (lifespan)."""
     settings = settings or get_settings()
-    app = FastAPI(title="trendlab", version="0.1.0", description=__doc__.split("\n\n")[0])
-    registry = CollectorRegistry()
-    requests = Counter("trendlab_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry)
-    latency = Histogram("trendlab_http_request_seconds", "HTTP request latency", ["route"], registry=registry)
-    registry.register(FlinkCollector(settings))
+    watch = FlinkWatch(settings)
+    metrics = ServiceMetrics(watch)
+    probe = HealthProbe(settings, timeout=probe_timeout)
+
+    def on_alert(alert, seen_at: float) -> None:
+        metrics.trends_detected.inc()
+        metrics.trend_processing.observe(max(0.0, seen_at - alert.window_end.timestamp()))
+
+    board = TrendBoard(on_alert=on_alert)
+    follower = KafkaFollower(settings, board)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        if follow_trends:
+            follower.start()
+        try:
+            yield
+        finally:
+            follower.stop()
+
+    app = FastAPI(title="trendlab", version=__version__, description=__doc__.split("\n\n")[0], lifespan=lifespan)
     app.state.settings = settings
-    app.state.registry = registry
+    app.state.registry = metrics.registry
+    app.state.metrics = metrics
+    app.state.board = board
+    app.state.follower = follower
+    app.state.probe = probe
+    app.add_middleware(BodyLimit)
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
@@ -131,57 +144,107 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response = await call_next(request)
         route = request.scope.get("route")
         name = getattr(route, "path", "unmatched")
-        requests.labels(request.method, name, str(response.status_code)).inc()
-        latency.labels(name).observe(time.perf_counter() - t0)
+        metrics.requests.labels(request.method, name, str(response.status_code)).inc()
+        metrics.latency.labels(name).observe(time.perf_counter() - t0)
         return response
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError):
-        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+        return _error(exc.status, str(exc))
 
-    @app.exception_handler(FlinkError)
-    async def flink_error(_request: Request, exc: FlinkError):
-        return JSONResponse({"error": str(exc)}, status_code=502)
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 404:
+            message = f"no route {_request.url.path}"
+        elif exc.status_code == 405:
+            message = f"method {_request.method} not allowed on {_request.url.path}"
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    def authorize(request: Request) -> None:
-        token = settings.api_token
-        if token:
-            if request.headers.get("authorization", "") != f"Bearer {token}":
-                raise ServiceError(401, "missing or wrong bearer token (Authorization: Bearer <TRENDLAB_API_TOKEN>)")
-        elif (request.client.host if request.client else "") not in LOOPBACK:
-            raise ServiceError(403, "deploy/stop from other hosts need TRENDLAB_API_TOKEN to be set")
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError):
+        return _error(422, _validation_message(exc.errors()))
+
+    @app.exception_handler(TrendlabError)
+    async def trendlab_error(_request: Request, exc: TrendlabError):
+        if isinstance(exc, (ConfigError, InputError)):
+            return _error(422, str(exc))
+        if isinstance(exc, ServiceUnavailable):
+            return _error(502, str(exc))
+        return _error(400, str(exc))
+
+    # -- the service ------------------------------------------------------------------------------
+    @app.get("/")
+    async def root() -> dict[str, Any]:
+        return {
+            "service": "trendlab",
+            "version": __version__,
+            "links": {
+                "health": "/health", "live": "/health/live", "metrics": "/metrics", "config": "/config",
+                "flink_status": "/flink/status", "flink_jobs": "/flink/jobs", "deploy": "/flink/deploy",
+                "stop": "/flink/stop", "trends": "/trends", "get_trends": "/xrpc/app.bsky.unspecced.getTrends",
+                "trends_live": "/trends/live", "docs": "/docs",
+            },
+        }
 
     @app.get("/health/live")
-    def live() -> dict[str, str]:
+    async def health_live() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/health")
-    def health():
-        parts = check_parts(settings)
+    async def health():
+        parts = await probe.parts()
         ok = all(p["up"] for p in parts.values())
         return JSONResponse({"status": "ok" if ok else "degraded", "parts": parts}, status_code=200 if ok else 503)
 
     @app.get("/metrics")
-    def metrics():
-        return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics_text():
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/config")
-    def config() -> dict[str, Any]:
+    async def config() -> dict[str, Any]:
         return settings.public_dict()
+
+    # -- Flink ------------------------------------------------------------------------------------
+    def job_row(client: FlinkClient, job) -> dict[str, Any]:
+        row = job.to_dict()
+        cp = client.latest_checkpoint(job.id) if job.state == "RUNNING" else None
+        row["latest_checkpoint"] = cp.external_path if cp else None
+        return row
+
+    @app.get("/flink/status")
+    def flink_status() -> dict[str, Any]:
+        from trendlab.flink.job import job_name
+
+        with FlinkClient.from_settings(settings, timeout=5.0) as client:
+            overview = client.overview()
+            now_ms = time.time() * 1000
+            jobs = []
+            for job in client.jobs():
+                if not job.name.startswith("trendlab"):
+                    continue
+                row = job_row(client, job)
+                row["running_seconds"] = round((now_ms - job.start_time) / 1000, 1) \
+                    if job.state == "RUNNING" and job.start_time else None
+                jobs.append(row)
+        return {
+            "cluster": {
+                "url": settings.flink_rest_url, "flink_version": overview.get("flink-version"),
+                "taskmanagers": overview.get("taskmanagers"), "slots_total": overview.get("slots-total"),
+                "slots_available": overview.get("slots-available"), "jobs_running": overview.get("jobs-running"),
+            },
+            "job_name": job_name(settings),
+            "jobs": jobs,
+        }
 
     @app.get("/flink/jobs")
     def jobs() -> dict[str, Any]:
-        out = []
         with FlinkClient.from_settings(settings) as client:
-            for job in client.jobs():
-                row = job.to_dict()
-                cp = client.latest_checkpoint(job.id) if job.state == "RUNNING" else None
-                row["latest_checkpoint"] = cp.external_path if cp else None
-                out.append(row)
-        return {"jobs": out}
+            return {"jobs": [job_row(client, job) for job in client.jobs()]}
 
     @app.get("/flink/jobs/{job_id}")
     def job(job_id: str) -> dict[str, Any]:
+        checked_job_id(job_id)
         with FlinkClient.from_settings(settings) as client:
             detail = client.job(job_id)
             cp = client.latest_checkpoint(job_id)
@@ -197,29 +260,91 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "exceptions": client.exceptions(job_id),
             }
 
-    @app.post("/flink/deploy")
-    def deploy(body: DeployRequest, request: Request) -> dict[str, str]:
-        authorize(request)
+    def timed(action: str, func, *args):
+        t0 = time.perf_counter()
+        try:
+            return func(*args)
+        finally:
+            metrics.job_duration.labels(action).observe(time.perf_counter() - t0)
+
+    def do_deploy(body: DeployRequest) -> str:
         from trendlab.flink.deploy import deploy_job
 
         try:
             params = DetectionParams.from_dict(body.params or {}, window=body.window, slide=body.slide)
         except ValueError as exc:
             raise ServiceError(422, str(exc)) from None
+        if body.from_savepoint and body.from_savepoint != "latest":
+            relative_restore_path(settings, body.from_savepoint)  # file://, other buckets: 422 before Flink
         with FlinkClient.from_settings(settings, timeout=5.0) as client:
             client.overview()  # fail fast, with Flink's address, before touching Kafka or packaging
         with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
             yaml.safe_dump(params.to_dict(), fh)
             fh.flush()
-            job_id = deploy_job(settings, fh.name, from_savepoint=body.from_savepoint)
+            return deploy_job(settings, fh.name, from_savepoint=body.from_savepoint)
+
+    @app.post("/flink/deploy")
+    async def deploy(request: Request) -> dict[str, str]:
+        authorize(settings, request.headers, request.client.host if request.client else None)
+        body = await _read_model(request, DeployRequest)
+        try:
+            job_id = await run_in_threadpool(timed, "deploy", do_deploy, body)
+        except Exception:
+            metrics.submissions.labels("failure").inc()
+            raise
+        metrics.submissions.labels("success").inc()
         return {"job_id": job_id}
 
-    @app.post("/flink/jobs/{job_id}/stop")
-    def stop(job_id: str, request: Request, body: StopRequest | None = None) -> dict[str, Any]:
-        authorize(request)
+    def do_stop(job_id: str, savepoint: bool) -> dict[str, Any]:
         from trendlab.flink.deploy import stop_job
 
-        savepoint = stop_job(settings, job_id, savepoint=(body or StopRequest()).savepoint)
-        return {"job_id": job_id, "savepoint": savepoint}
+        return {"job_id": job_id, "savepoint": stop_job(settings, job_id, savepoint=savepoint)}
+
+    @app.post("/flink/jobs/{job_id}/stop")
+    async def stop_one(job_id: str, request: Request) -> dict[str, Any]:
+        authorize(settings, request.headers, request.client.host if request.client else None)
+        checked_job_id(job_id)
+        body = await _read_model(request, StopRequest, optional=True)
+        return await run_in_threadpool(timed, "stop", do_stop, job_id, body.savepoint)
+
+    @app.post("/flink/stop")
+    async def stop_running(request: Request) -> dict[str, Any]:
+        authorize(settings, request.headers, request.client.host if request.client else None)
+        body = await _read_model(request, StopRequest, optional=True)
+
+        def running_job() -> str:
+            from trendlab.flink.job import job_name
+
+            with FlinkClient.from_settings(settings, timeout=5.0) as client:
+                for candidate in client.jobs():  # newest first
+                    if candidate.name == job_name(settings) and candidate.state == "RUNNING":
+                        return candidate.id
+            raise ServiceError(404, f"no RUNNING {job_name(settings)!r} job to stop")
+
+        job_id = await run_in_threadpool(running_job)
+        return await run_in_threadpool(timed, "stop", do_stop, job_id, body.savepoint)
+
+    # -- live trends ------------------------------------------------------------------------------
+    @app.get("/trends")
+    async def trends(limit: int = 50) -> dict[str, Any]:
+        if not 1 <= limit <= 500:
+            raise ServiceError(422, f"limit must be between 1 and 500, got {limit}")
+        return {**board.state(), "follower_error": follower.error, "trends": board.current(limit)}
+
+    @app.get("/xrpc/app.bsky.unspecced.getTrends")
+    async def xrpc_get_trends(limit: int = 10, viewer: str | None = None):
+        if not 1 <= limit <= 25:  # XRPC's error shape: {"error": <name>, "message": …}
+            return JSONResponse({"error": "InvalidRequest", "message": f"limit must be between 1 and 25, got {limit}"},
+                                status_code=400)
+        return get_trends(board, limit)
+
+    @app.get("/trends/live")
+    async def trends_live() -> HTMLResponse:
+        return HTMLResponse(live.page(LIVE_REFRESH_MS), headers={"Content-Security-Policy": live.CSP,
+                                                                  "Cache-Control": "no-store"})
+
+    @app.get("/trends/live.js")
+    async def trends_live_js() -> Response:
+        return Response(live.SCRIPT, media_type="text/javascript", headers={"Cache-Control": "no-store"})
 
     return app
