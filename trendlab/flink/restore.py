@@ -19,7 +19,7 @@ import re
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.flink.client import FlinkClient, FlinkError
+from trendlab.flink.client import FlinkClient
 
 MARKER = "_trendlab_job"
 _CHECKPOINT = re.compile(r"checkpoints/(?P<job>[0-9a-f]{32})/chk-\d+")
@@ -87,7 +87,7 @@ def latest_restore_path(settings: Settings) -> str:
     path = _latest_on_minio(settings, name)
     if path:
         return path
-    raise FlinkError(f"no completed checkpoint or savepoint of a {name!r} job to resume from")
+    raise ConfigError(f"from_savepoint latest: no completed checkpoint or savepoint of a {name!r} job to resume from")
 
 
 # -- the job name next to the state on MinIO -------------------------------------------------------

@@ -105,6 +105,33 @@ async def _read_model(request: Request, model: type[BaseModel], *, optional: boo
         raise ServiceError(422, _validation_message(exc.errors())) from None
 
 
+class RequestMetrics:
+    """ASGI middleware: requests by method, route and status, and their latency (no per-request task)."""
+
+    def __init__(self, app, metrics: ServiceMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        status = 500
+
+        async def send_status(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            name = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.requests.labels(scope["method"], name, str(status)).inc()
+            self.metrics.latency.labels(name).observe(time.perf_counter() - t0)
+
+
 def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
                probe_timeout: float = PROBE_TIMEOUT_S) -> FastAPI:
     """The app; ``follow_trends`` starts the Kafka follower with the app (lifespan)."""
@@ -138,15 +165,7 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
     app.state.probe = probe
     app.add_middleware(BodyLimit)
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        name = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, name, str(response.status_code)).inc()
-        metrics.latency.labels(name).observe(time.perf_counter() - t0)
-        return response
+    app.add_middleware(RequestMetrics, metrics=metrics)
 
     @app.exception_handler(ServiceError)
     async def service_error(_request: Request, exc: ServiceError):

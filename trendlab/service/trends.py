@@ -215,8 +215,24 @@ class KafkaFollower:
     def topics(self) -> dict[str, str]:
         return {self.settings.kafka_topic_alerts: "alerts", self.settings.kafka_topic_trends: "counts"}
 
+    def _broker_answers(self) -> bool:
+        """kafka-python leaks a selector and a socket pair when its constructor fails: ask first."""
+        import asyncio
+
+        from trendlab.service.probes import PROBE_TIMEOUT_S, kafka_api_versions
+
+        try:
+            asyncio.run(asyncio.wait_for(kafka_api_versions(self.settings.kafka_bootstrap_servers), PROBE_TIMEOUT_S))
+            return True
+        except Exception as exc:  # noqa: BLE001 - down, refused, hung: try again later
+            self.error = f"Kafka at {self.settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__})"
+            return False
+
     def _run(self) -> None:
         while not self._stop.is_set():
+            if not self._broker_answers():
+                self._stop.wait(2.0)
+                continue
             consumer = None
             try:
                 consumer = self._consumer()
