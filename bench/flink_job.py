@@ -127,10 +127,34 @@ def sustained_rate(samples: list[tuple[float, float]], total: float) -> float | 
     return (hi[1] - lo[1]) / (hi[0] - lo[0])
 
 
-def bench_kafka(path: Path, params: DetectionParams, settings: Settings, latency_seconds: float, latency_rate: float,
-                replay_rate: float, last_end_iso: str, extra_conf: list[str]):
+def presplit_records(records):
+    """The ceiling's input: every record with its keywords extracted *before* Kafka, by the same
+    extractor (``<author DID>\\t<keyword>\\t…``; a malformed message becomes an empty one). Same keys,
+    timestamps and order, so both jobs read the same number of records into the same partitions."""
+    from trendlab.extract import KeywordExtractor
+    from trendlab.flink.sql import PRESPLIT_SEPARATOR
+    from trendlab.kafka import StreamRecord
+    from trendlab.models import parse_post
+
+    extractor = KeywordExtractor()
+    sep = PRESPLIT_SEPARATOR
+    out = []
+    for r in records:
+        if r.malformed:
+            out.append(StreamRecord(r.timestamp_ms, r.key, b"", True))
+            continue
+        post = parse_post(r.value)
+        keywords = extractor.extract(post.text, post.langs)
+        out.append(StreamRecord(r.timestamp_ms, r.key, sep.join([post.author_did, *keywords]).encode()))
+    return out
+
+
+def run_deployed(label: str, records, posts: int, params: DetectionParams, settings: Settings, last_end_iso: str,
+                 extra_args: list[str]) -> dict:
+    """Produce ``records`` to fresh topics, deploy the job (``extra_args`` for the job's ``main``), wait
+    for the last window; returns end-to-end and sustained posts/s and the per-vertex profile."""
     from trendlab.flink.deploy import deploy_job, stop_job
-    from trendlab.kafka import advance_watermark, consume, ensure_topics, job_topics, produce, read_stream
+    from trendlab.kafka import advance_watermark, consume, delete_topics, ensure_topics, job_topics, send_records
 
     suffix = uuid.uuid4().hex[:8]
     settings = settings.replace(
@@ -138,53 +162,97 @@ def bench_kafka(path: Path, params: DetectionParams, settings: Settings, latency
         kafka_topic_alerts=f"bench-alerts-{suffix}", kafka_topic_dead_letter=f"bench-dlq-{suffix}",
     )
     ensure_topics(settings, job_topics(settings))
-    produced = produce(settings, path, progress=False)
-    records, _ = read_stream(path)
-    last_ts = max(r.timestamp_ms for r in records)
-    # close every window: a non-post event a day later on every partition moves the watermark
-    advance_watermark(settings, settings.kafka_topic_posts, last_ts + 86_400_000)
-    print(f"produced {produced.sent:,} records in {produced.seconds:.1f}s; the last window ends {last_end_iso}")
-
-    extra = [a for item in extra_conf for a in ("--conf", item)]
-    t0 = time.perf_counter()
-    job_id = deploy_job(settings, None, params.window, params.slide, extra_args=extra)
-    t_running = time.perf_counter()
-    profile: list[str] = []
-    samples: list[tuple[float, float]] = []
-    done = threading.Event()
-    threading.Thread(target=source_progress, args=(settings, job_id, samples, done), daemon=True).start()
-
-    def sample_metrics():
-        while not done.is_set() and (not samples or samples[-1][1] < 0.5 * produced.sent):
-            time.sleep(1)
-        if not done.is_set():
-            profile.extend(where_time_goes(settings, job_id))
-
-    threading.Thread(target=sample_metrics, daemon=True).start()
     try:
-        for value in consume(settings, settings.kafka_topic_trends, from_beginning=True, timeout=600):
-            if json.loads(value)["window_end"] >= last_end_iso:
-                break
-        t_done = time.perf_counter()
-        done.set()
-        posts = produced.stats.posts
-        sustained = sustained_rate(samples, produced.sent)
-        print(f"deploy (REST upload/run until all tasks RUNNING): {t_running - t0:.1f}s")
-        print(f"Kafka -> job -> Kafka, {posts:,} posts: last window committed {t_done - t_running:.1f}s after RUNNING "
-              f"= {posts / (t_done - t_running):,.0f} posts/s incl. warm-up and the last checkpoint "
-              f"(ratio to replay {posts / (t_done - t_running) / replay_rate:.3f})")
-        if sustained:
-            print(f"sustained (source read rate from 10% to 90% of the backlog): {sustained:,.0f} posts/s "
-                  f"(ratio to replay {sustained / replay_rate:.3f})")
-        print("where the time goes (avg over subtasks, sampled at half of the backlog):")
-        print("\n".join(profile) or "  (run finished before the sample)")
-        if latency_seconds > 0:
-            print(latency(settings, records, latency_seconds, latency_rate, params))
-    finally:
-        done.set()
-        stop_job(settings, job_id, savepoint=False)
-        from trendlab.kafka import delete_topics
+        produced = send_records(settings, records, settings.kafka_topic_posts, progress=False)
+        last_ts = max(r.timestamp_ms for r in records)
+        # close every window: a non-post event a day later on every partition moves the watermark
+        advance_watermark(settings, settings.kafka_topic_posts, last_ts + 86_400_000)
+        print(f"[{label}] produced {produced.sent:,} records in {produced.seconds:.1f}s; "
+              f"the last window ends {last_end_iso}")
+        t0 = time.perf_counter()
+        job_id = deploy_job(settings, None, params.window, params.slide, extra_args=extra_args)
+        t_running = time.perf_counter()
+        profile: list[str] = []
+        samples: list[tuple[float, float]] = []
+        done = threading.Event()
+        threading.Thread(target=source_progress, args=(settings, job_id, samples, done), daemon=True).start()
 
+        def sample_metrics():
+            while not done.is_set() and (not samples or samples[-1][1] < 0.5 * produced.sent):
+                time.sleep(1)
+            if not done.is_set():
+                profile.extend(where_time_goes(settings, job_id))
+
+        threading.Thread(target=sample_metrics, daemon=True).start()
+        try:
+            for value in consume(settings, settings.kafka_topic_trends, from_beginning=True, timeout=900):
+                if json.loads(value)["window_end"] >= last_end_iso:
+                    break
+            t_done = time.perf_counter()
+            done.set()
+            sustained = sustained_rate(samples, produced.sent)
+            result = {
+                "deploy_s": t_running - t0, "end_to_end": posts / (t_done - t_running),
+                "seconds": t_done - t_running,
+                # records read per second; the records are the posts (and a few malformed messages)
+                "sustained": sustained * posts / produced.sent if sustained else None,
+                "profile": profile, "settings": settings, "job_id": job_id,
+            }
+            print(f"[{label}] deploy (REST upload/run until all tasks RUNNING): {result['deploy_s']:.1f}s; last window "
+                  f"committed {result['seconds']:.1f}s after RUNNING = {result['end_to_end']:,.0f} posts/s end to end"
+                  + (f"; sustained {result['sustained']:,.0f} posts/s" if sustained else ""))
+            print(f"[{label}] where the time goes (avg over subtasks, sampled at half of the backlog):")
+            print("\n".join(profile) or "  (run finished before the sample)")
+            return result
+        finally:
+            done.set()
+            stop_job(settings, job_id, savepoint=False)
+    finally:
+        delete_topics(settings, job_topics(settings))
+
+
+def bench_kafka(path: Path, params: DetectionParams, settings: Settings, latency_seconds: float, latency_rate: float,
+                replay_rate: float, last_end_iso: str, extra_conf: list[str], ceiling: bool = True):
+    """The deployed job and, in the same run, its ceiling (the same job shape over keywords extracted
+    before Kafka, no Python per record): prints both and the job's ratio to the ceiling."""
+    from trendlab.kafka import read_stream
+
+    records, stats = read_stream(path)
+    extra = [a for item in extra_conf for a in ("--conf", item)]
+    job = run_deployed("job", records, stats.posts, params, settings, last_end_iso, extra)
+    print(f"job: end to end {job['end_to_end']:,.0f} posts/s (ratio to replay {job['end_to_end'] / replay_rate:.3f})"
+          + (f", sustained {job['sustained']:,.0f} posts/s (ratio to replay {job['sustained'] / replay_rate:.3f})"
+             if job["sustained"] else ""))
+    if ceiling:
+        t0 = time.perf_counter()
+        split = presplit_records(records)
+        print(f"ceiling input: {len(split):,} records extracted before Kafka in {time.perf_counter() - t0:.1f}s")
+        top = run_deployed("ceiling", split, stats.posts, params, settings, last_end_iso, [*extra, "--presplit"])
+        print(f"ceiling (same job shape, keywords split in SQL, no Python per record): end to end "
+              f"{top['end_to_end']:,.0f} posts/s" + (f", sustained {top['sustained']:,.0f}" if top["sustained"] else ""))
+        line = f"RATIO job / ceiling: end to end {job['end_to_end'] / top['end_to_end']:.2f}"
+        if job["sustained"] and top["sustained"]:
+            line += f", sustained {job['sustained'] / top['sustained']:.2f}"
+        print(line + " (goal >= 0.8)")
+    if latency_seconds > 0:
+        print(latency_run(records, params, settings, latency_seconds, latency_rate, extra))
+
+
+def latency_run(records, params, settings, seconds, rate, extra) -> str:
+    from trendlab.flink.deploy import deploy_job, stop_job
+    from trendlab.kafka import delete_topics, ensure_topics, job_topics
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = settings.replace(
+        kafka_topic_posts=f"bench-posts-{suffix}", kafka_topic_trends=f"bench-counts-{suffix}",
+        kafka_topic_alerts=f"bench-alerts-{suffix}", kafka_topic_dead_letter=f"bench-dlq-{suffix}",
+    )
+    ensure_topics(settings, job_topics(settings))
+    job_id = deploy_job(settings, None, params.window, params.slide, extra_args=extra)
+    try:
+        return latency(settings, records, seconds, rate, params)
+    finally:
+        stop_job(settings, job_id, savepoint=False)
         delete_topics(settings, job_topics(settings))
 
 
@@ -237,6 +305,7 @@ def main() -> int:
     p.add_argument("--latency-rate", type=float, default=200.0)
     p.add_argument("--checkpoint-ms", type=int, default=5000, help="checkpoint interval (exactly-once commit)")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option for the job")
+    p.add_argument("--no-ceiling", action="store_true", help="skip the ceiling (keywords extracted before Kafka)")
     args = p.parse_args()
 
     settings = Settings.from_env().replace(checkpoint_interval_ms=args.checkpoint_ms)
@@ -259,7 +328,7 @@ def main() -> int:
                 print(f"real stack: skipped ({exc})")
                 return 0
             bench_kafka(path, params, settings, args.latency_seconds, args.latency_rate, posts / replay_s, last_end_iso,
-                        args.conf)
+                        args.conf, ceiling=not args.no_ceiling)
     return 0
 
 

@@ -154,11 +154,40 @@ def test_settings_json_and_parallelism_flag_together(monkeypatch):
 
     seen = {}
 
-    def fake_run(t_env, env, settings, params, source, wait=True):
+    def fake_run(t_env, env, settings, params, source, wait=True, presplit=False):
         seen["settings"] = settings
+        seen["presplit"] = presplit
 
     monkeypatch.setattr(job, "create_table_environment", lambda conf: (None, None))
     monkeypatch.setattr(job, "run", fake_run)
     code = job.main(["--profile", "remote", "--settings-json", json.dumps({"flink_parallelism": 2}),
                      "--parallelism", "3"])
     assert code == 0 and seen["settings"].flink_parallelism == 3
+    assert seen["presplit"] is False
+    assert job.main(["--profile", "remote", "--presplit"]) == 0 and seen["presplit"] is True
+
+
+def test_presplit_ceiling_has_the_same_views_and_columns():
+    """bench/flink_job.py's ceiling: the same job with the Python UDTF replaced by a SQL split."""
+    io = sql.file_io("file:///in", "file:///out")
+    normal = sql.job_statements(io, 600_000, 60_000, 5000)
+    ceiling = sql.job_statements(io, 600_000, 60_000, 5000, presplit=True)
+    assert [s.split()[3] for s in ceiling] == [s.split()[3] for s in normal]
+    view = ceiling[3]
+    assert sql.EXTRACT_FUNCTION not in view and "SPLIT(p.message" in view
+    select = view.split("SELECT", 1)[1].split("\nFROM", 1)[0]
+    for column in ("p.message", "p.event_time", "k.keyword", "AS normalized_keyword", "AS author_did", "AS error"):
+        assert column in select
+    assert [s for s in normal if s != normal[3]] == [s for s in ceiling if s != ceiling[3]]
+
+
+def test_thread_mode_puts_this_interpreters_packages_on_the_embedded_path():
+    import os
+    import pemja
+
+    settings = Settings()
+    assert "python.pythonpath" not in job_configuration(settings)
+    conf = job_configuration(settings, python_mode="thread")
+    assert conf["python.execution-mode"] == "thread"
+    paths = conf["python.pythonpath"].split(os.pathsep)
+    assert os.path.dirname(os.path.dirname(pemja.__file__)) in paths

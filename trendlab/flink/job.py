@@ -82,8 +82,24 @@ def job_configuration(
         "python.fn-execution.bundle.time": "200",
         "python.metric.enabled": "true",
     }
+    if python_mode == "thread":
+        conf["python.pythonpath"] = thread_mode_pythonpath()
     conf.update(extra or {})
     return conf
+
+
+def thread_mode_pythonpath() -> str:
+    """``python.pythonpath`` for ``python.execution-mode: thread``.
+
+    In thread mode PyFlink runs the UDFs in a CPython interpreter embedded in the TaskManager's JVM
+    (pemja), started from the base installation's ``libpython``: a virtualenv's ``site-packages`` is not on
+    its ``sys.path`` and the first UDF fails with ``ModuleNotFoundError: No module named 'pemja'`` — which,
+    under the job's restart strategy, looks like a hang. This process's own ``sys.path`` (the interpreter
+    that builds the job: the venv here, the cluster's Python when the JobManager runs ``main()``) fixes it.
+    """
+    import sys
+
+    return os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
 
 
 def create_table_environment(configuration: Mapping[str, str]):
@@ -104,11 +120,13 @@ def create_table_environment(configuration: Mapping[str, str]):
 
 # -- the pipeline -------------------------------------------------------------------------------
 
-def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.TableIO):
+def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.TableIO, *, presplit: bool = False):
     """Register the job's tables and return its statement set (call ``execute()`` or attach it).
 
     ``source`` chooses the profile (:func:`trendlab.flink.sql.kafka_io` or :func:`~trendlab.flink.sql.file_io`);
     the window shape comes from ``params`` (``window``/``slide``), the watermark bound from ``settings``.
+    ``presplit``: the bench's ceiling, messages carry keywords extracted before Kafka (no Python UDTF;
+    :func:`trendlab.flink.sql.presplit_view`).
     """
     from pyflink.table import Schema
 
@@ -116,8 +134,10 @@ def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.Ta
     from trendlab.flink.udfs import extract_keywords_udtf
 
     spec = params.spec
-    t_env.create_temporary_function(sql.EXTRACT_FUNCTION, extract_keywords_udtf())
-    for statement in sql.job_statements(source, spec.window_ms, spec.slide_ms, settings.max_out_of_orderness_s * 1000):
+    if not presplit:
+        t_env.create_temporary_function(sql.EXTRACT_FUNCTION, extract_keywords_udtf())
+    for statement in sql.job_statements(source, spec.window_ms, spec.slide_ms, settings.max_out_of_orderness_s * 1000,
+                                        presplit=presplit):
         t_env.execute_sql(statement)
 
     # One Table -> DataStream conversion feeds every sink (see sql.hub_query).
@@ -133,8 +153,9 @@ def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.Ta
     return statements
 
 
-def run(t_env, env, settings: Settings, params: DetectionParams, source: sql.TableIO, *, wait: bool = True):
-    statements = build_job(t_env, settings, params, source)
+def run(t_env, env, settings: Settings, params: DetectionParams, source: sql.TableIO, *, wait: bool = True,
+        presplit: bool = False):
+    statements = build_job(t_env, settings, params, source, presplit=presplit)
     statements.attach_as_datastream()
     if wait:
         return env.execute(job_name(settings))
@@ -311,6 +332,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--startup-mode", default="group-offsets",
                    help="Kafka: group-offsets (earliest when none), earliest-offset or latest-offset")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option")
+    p.add_argument("--presplit", action="store_true",
+                   help="bench ceiling: messages are '<author DID>\\t<keyword>\\t…' extracted before Kafka")
     return p.parse_args(argv)
 
 
@@ -361,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.kafka_topic_alerts, settings.kafka_topic_dead_letter, startup_mode=args.startup_mode,
             **sql.kafka_ids(settings.kafka_topic_posts, settings.kafka_topic_trends),
         )
-        run(t_env, env, settings, params, source, wait=args.profile == "local")
+        run(t_env, env, settings, params, source, wait=args.profile == "local", presplit=args.presplit)
         return 0
     except (ConfigError, ValueError, FileNotFoundError) as exc:
         print(f"trendlab flink job: {exc}", file=sys.stderr)

@@ -212,6 +212,26 @@ def extracted_view() -> str:
     )
 
 
+#: Separator of a pre-extracted message (``<author DID>\t<keyword>\t<keyword>…``, see :func:`presplit_view`).
+PRESPLIT_SEPARATOR = "\t"
+
+
+def presplit_view() -> str:
+    """The bench's ceiling (``bench/flink_job.py``): the same rows as :func:`extracted_view` from messages
+    whose keywords were extracted *before* Kafka, ``<author DID>\\t<keyword>\\t<keyword>…``, split in
+    SQL with no Python in the job. Not a second definition of a keyword: the keywords in the messages
+    come from :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages.
+    A message without a tab (an empty one, the watermark event) gives no row."""
+    sep = quote(PRESPLIT_SEPARATOR)
+    return (
+        f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
+        f"SELECT p.message, p.event_time, k.keyword, LOWER(TRIM(k.keyword)) AS normalized_keyword,\n"
+        f"       SPLIT_INDEX(p.message, {sep}, 0) AS author_did, CAST(NULL AS STRING) AS error\n"
+        f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT(p.message, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
+        "WHERE k.pos > 1"
+    )
+
+
 def occurrences_view() -> str:
     return (
         f"CREATE TEMPORARY VIEW {OCCURRENCES} AS\n"
@@ -278,13 +298,15 @@ def insert_dead_letters() -> str:
     return f"INSERT INTO {DEAD_LETTER_SINK}\nSELECT message, error, event_time FROM {HUB} WHERE error IS NOT NULL"
 
 
-def job_statements(io: TableIO, window_ms: int, slide_ms: int, max_out_of_orderness_ms: int) -> list[str]:
-    """Every DDL statement and view of the job, in order (the INSERTs are added by the job)."""
+def job_statements(io: TableIO, window_ms: int, slide_ms: int, max_out_of_orderness_ms: int, *,
+                   presplit: bool = False) -> list[str]:
+    """Every DDL statement and view of the job, in order (the INSERTs are added by the job).
+    ``presplit``: the bench's ceiling, keywords extracted before Kafka (:func:`presplit_view`)."""
     statements = [
         posts_ddl(io, max_out_of_orderness_ms),
         counts_sink_ddl(io),
         alerts_sink_ddl(io),
-        extracted_view(),
+        presplit_view() if presplit else extracted_view(),
         occurrences_view(),
         window_counts_view(window_ms, slide_ms),
     ]
