@@ -60,6 +60,7 @@ def _optional_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         ("trendlab.flink.deploy", "add_cli"),
         ("trendlab.pipeline", "add_cli"),
         ("trendlab.service", "add_cli"),
+        ("trendlab.jetstream.cli", "add_cli"),
     ]:
         try:
             mod = __import__(module, fromlist=[name])

@@ -22,7 +22,6 @@ finished stream, :func:`advance_watermark` closes the job's last windows.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import sys
 import time
@@ -34,6 +33,7 @@ import orjson
 
 from trendlab.config import Settings
 from trendlab.errors import ServiceUnavailable
+from trendlab.files import open_binary
 from trendlab.models import MalformedPost, parse_post
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,7 @@ def _lines(path: str | Path) -> Iterator[bytes]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input file not found: {path}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
+    with open_binary(path) as fh:
         for line in fh:
             line = line.rstrip(b"\r\n")
             if line.strip():
@@ -159,8 +158,9 @@ TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": str(2 * 1024**3)}
 
 
 def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int], partitions: int | None = None,
-                  replication: int = 1) -> list[str]:
-    """Create the topics that do not exist yet (with :data:`TOPIC_CONFIG`); returns the ones created.
+                  replication: int = 1, config: Mapping[str, str] | None = None) -> list[str]:
+    """Create the topics that do not exist yet (with :data:`TOPIC_CONFIG`, or ``config``); returns the
+    ones created.
 
     ``topics`` is a list of names (each with ``partitions``, default FLINK_PARALLELISM) or a mapping
     from name to its partition count."""
@@ -178,7 +178,7 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int],
         missing = [t for t in wanted if t not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(t, wanted[t], replication, topic_configs=dict(TOPIC_CONFIG))
+                admin.create_topics([NewTopic(t, wanted[t], replication, topic_configs=dict(TOPIC_CONFIG if config is None else config))
                                      for t in missing])
             except TopicAlreadyExistsError:
                 pass
@@ -371,7 +371,7 @@ def _non_negative(name: str):
 
 def add_cli(sub) -> None:
     p = sub.add_parser("produce", help="send a posts file to Kafka in event-time order")
-    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
+    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl, .jsonl.gz or .jsonl.zst)")
     p.add_argument("--topic", help="topic (default KAFKA_TOPIC_POSTS)")
     p.add_argument("--rate", type=str, default="0", help="records per second; 0 = as fast as possible")
     p.add_argument("--skip-malformed", action="store_true", help="do not send malformed lines")

@@ -1,0 +1,185 @@
+"""The Jetstream client and ``trendlab jetstream record`` against a local v1 server (tests/jetstream_server.py).
+
+No mocks: a real WebSocket server on an ephemeral port speaks Jetstream's v1 protocol over a recorded
+file, with the real zstd dictionary, and drops, stalls and sends bad frames on cue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+from jetstream_server import BAD_FRAMES, Faults, JetstreamServer
+
+from trendlab.errors import ConfigError, InputError
+from trendlab.jetstream.client import (DICTIONARY_SHA256, Event, FrameDecoder, JetstreamClient, dictionary_bytes,
+                                       subscribe_url)
+from trendlab.jetstream.record import record
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "data" / "samples" / "small" / "posts.jsonl"
+POSTS = ["app.bsky.feed.post"]
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[bytes]:
+    return SAMPLE.read_bytes().splitlines()
+
+
+def test_the_shipped_dictionary_is_jetstreams():
+    data = dictionary_bytes()
+    assert hashlib.sha256(data).hexdigest() == DICTIONARY_SHA256
+    assert data[:4] == bytes.fromhex("37a430ec")  # magic 0xEC30A437, little-endian
+    assert int.from_bytes(data[4:8], "little") == 1612007021
+    assert (ROOT / "trendlab" / "jetstream" / "DICTIONARY.md").read_text().count("MIT") >= 2
+
+
+def test_decoder_reads_frames_with_and_without_content_size(lines):
+    import zstandard
+
+    dictionary = zstandard.ZstdCompressionDict(dictionary_bytes())
+    decoder = FrameDecoder()
+    for flag in (True, False):
+        frame = zstandard.ZstdCompressor(dict_data=dictionary, write_content_size=flag).compress(lines[0])
+        event = decoder.decode(frame)
+        assert isinstance(event, Event) and event.raw == lines[0]
+        assert event.time_us == orjson.loads(lines[0])["time_us"] and event.kind == "commit"
+    plain = decoder.decode(lines[1].decode())
+    assert isinstance(plain, Event) and plain.raw == lines[1]
+    # the dictionary matters: the frame names it, a decoder without it cannot read the frame
+    frame = zstandard.ZstdCompressor(dict_data=dictionary).compress(lines[0])
+    with pytest.raises(zstandard.ZstdError):
+        zstandard.ZstdDecompressor().decompress(frame)
+    for reason, frame in [("zstd", BAD_FRAMES["zstd"]), ("json", BAD_FRAMES["json"]), ("kind", BAD_FRAMES["kind"]),
+                          ("event", BAD_FRAMES["object"]), ("zstd", frame[:-5]), ("json", b"\xff\xfe")]:
+        bad = decoder.decode(frame)
+        assert not isinstance(bad, Event) and bad[0] == reason, (reason, bad)
+
+
+def test_subscribe_url_speaks_v1():
+    url = subscribe_url("wss://jetstream1.us-east.bsky.network/subscribe", collections=["app.bsky.feed.post",
+                        "app.bsky.graph.*"], cursor=1739131201084477, compress=True, max_message_size=100000)
+    assert url == ("wss://jetstream1.us-east.bsky.network/subscribe?wantedCollections=app.bsky.feed.post"
+                   "&wantedCollections=app.bsky.graph.*&cursor=1739131201084477&compress=true"
+                   "&maxMessageSizeBytes=100000")
+    assert subscribe_url("ws://h:1/subscribe", compress=False) == "ws://h:1/subscribe"
+    with pytest.raises(ConfigError, match="--url"):
+        subscribe_url("https://example.org/subscribe")
+    with pytest.raises(ConfigError, match="--collections"):
+        JetstreamClient("ws://h:1/subscribe", collections=["app.bsky.fe*"])
+
+
+def test_every_event_once_and_in_order_through_drops_stalls_and_bad_frames(tmp_path, lines):
+    faults = Faults(drop_after={40, 1500, 1501}, stall_at={700}, reject_first=1,
+                    bad_frames_at={10: list(BAD_FRAMES.values()), 3000: [BAD_FRAMES["zstd"]] * 3})
+    with JetstreamServer(SAMPLE, faults=faults) as server:
+        expected = server.expected(POSTS)
+        result = record(tmp_path / "rec.jsonl", server.url, max_events=len(expected), collections=POSTS,
+                        stall_timeout=1.0, progress_every=0, handle_signals=False)
+        connections = list(server.connections)
+    got = (tmp_path / "rec.jsonl").read_bytes().splitlines()
+    assert got == expected  # every event, once, in order, byte for byte
+    assert len(expected) == sum(1 for line in lines if b'"collection":"app.bsky.feed.post"' in line
+                                or b'"kind":"identity"' in line or b'"kind":"account"' in line)
+    assert result.written == len(expected)
+    assert dict(result.stats.bad_frames) == {"zstd": 4, "json": 1, "kind": 1, "event": 1}
+    assert result.stats.reconnects == 5  # one 503, three drops, one stall
+    assert result.stats.stalls == 1
+    # every reconnection resumed from a cursor at or before the last event written, never from the start
+    assert connections[0]["cursor"] is None and all(c["cursor"] for c in connections[1:])
+    assert all(c["compress"] and c["collections"] == POSTS for c in connections)
+
+
+def test_record_uncompressed_prefix_collections_cursor_and_zst_output(tmp_path):
+    from trendlab.replay import read_posts
+
+    with JetstreamServer(SAMPLE, faults=Faults(drop_after={300})) as server:
+        cursor = server.times[2000]
+        expected = server.expected(["app.bsky.feed.*"], cursor=cursor)[:1000]
+        result = record(tmp_path / "rec.jsonl.zst", server.url, max_events=1000, collections=["app.bsky.feed.*"],
+                        cursor=cursor, compress=False, stall_timeout=2.0, progress_every=0, handle_signals=False)
+        assert not server.connections[0]["compress"] and server.connections[0]["cursor"] == cursor
+    assert result.written == 1000
+    import zstandard
+
+    got = zstandard.ZstdDecompressor().stream_reader(open(tmp_path / "rec.jsonl.zst", "rb")).read().splitlines()
+    assert got == expected
+    kinds = {orjson.loads(line)["commit"]["collection"] for line in got if b'"commit"' in line}
+    assert kinds == {"app.bsky.feed.post", "app.bsky.feed.like", "app.bsky.feed.repost"}
+    table = read_posts(tmp_path / "rec.jsonl.zst")  # every command reads what record writes
+    assert len(table) == sum(1 for line in got if b'"collection":"app.bsky.feed.post","operation":"create"' in line
+                             or (b'"app.bsky.feed.post"' in line and b'"operation":"create"' in line)) > 0
+
+
+def test_max_message_size_is_passed_to_the_server(tmp_path):
+    with JetstreamServer(SAMPLE) as server:
+        small = [e.raw for e in server.events if len(e.raw) <= 600 and e.collection in (None, "app.bsky.feed.post")]
+        record(tmp_path / "rec.jsonl.gz", server.url, max_events=200, collections=POSTS, max_message_size=600,
+               progress_every=0, handle_signals=False)
+        assert server.connections[0]["max_size"] == 600
+    import gzip
+
+    assert gzip.open(tmp_path / "rec.jsonl.gz").read().splitlines() == small[:200]
+
+
+def test_rotates_to_the_next_url_when_one_is_down(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"ws://127.0.0.1:{s.getsockname()[1]}/subscribe"
+    with JetstreamServer(SAMPLE) as server:
+        result = record(tmp_path / "rec.jsonl", [dead, server.url], max_events=10, collections=POSTS,
+                        progress_every=0, handle_signals=False)
+    assert result.written == 10 and result.stats.reconnects == 1 and result.stats.url == server.url
+
+
+def test_a_refused_subscription_is_one_line_not_a_retry_loop(tmp_path):
+    with JetstreamServer(SAMPLE) as server:
+        bad = server.url.replace("/subscribe", "/nope")
+        with pytest.raises(InputError, match="HTTP 404"):
+            record(tmp_path / "rec.jsonl", bad, max_events=1, progress_every=0, handle_signals=False)
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_cli_record_stops_cleanly_on_sigterm_with_a_progress_line(tmp_path):
+    out = tmp_path / "rec.jsonl"
+    with JetstreamServer(SAMPLE, rate=400) as server:
+        proc = subprocess.Popen([sys.executable, "-m", "trendlab.cli", "jetstream", "record", "--url", server.url,
+                                 "--out", str(out), "--collections", *POSTS, "--progress", "0.2"],
+                                env=_env(), stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20_000):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        expected = server.expected(POSTS)
+    assert proc.returncode == 0, err
+    got = out.read_bytes().splitlines()
+    assert 0 < len(got) < len(expected) and got == expected[:len(got)]
+    assert "jetstream record:" in err and "events (" in err and "/s), lag " in err and "bad frames 0" in err
+    assert f"wrote {len(got):,} events" in err
+
+
+def test_cli_refuses_bad_flags_in_one_line(tmp_path):
+    for args, message in [(["--cursor", "abc"], "--cursor must be unix microseconds"),
+                          (["--since", "soon"], "--since must be a duration"),
+                          (["--cursor", "1", "--since", "1h"], "not both"),
+                          (["--url", "http://x/subscribe"], "--url must be a ws:// or wss:// URL")]:
+        done = subprocess.run([sys.executable, "-m", "trendlab.cli", "jetstream", "record", "--out",
+                               str(tmp_path / "x.jsonl"), *args], env=_env(), capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1

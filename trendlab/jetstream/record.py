@@ -1,0 +1,110 @@
+"""``trendlab jetstream record``: Jetstream events into a JSON-lines file every command reads.
+
+Each event is written exactly as received (decompressed), one per line, once and in order through
+reconnects (the client's guarantee); ``.gz`` / ``.zst`` in the file name compress the file. The
+recording stops after ``max_events`` events written, after ``duration_s`` seconds, or on SIGINT /
+SIGTERM — always with the file flushed and closed, so a recording cut short is still a valid stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from contextlib import aclosing
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from trendlab.files import open_binary_writer
+from trendlab.jetstream.client import ClientStats, JetstreamClient
+from trendlab.jetstream.progress import ProgressLine
+
+
+@dataclass
+class RecordResult:
+    path: Path
+    written: int
+    stats: ClientStats
+    seconds: float
+    first_time_us: int | None
+    last_time_us: int | None
+
+    def report(self) -> str:
+        s = self.stats
+        bad = ", ".join(f"{n} {reason}" for reason, n in sorted(s.bad_frames.items())) or "none"
+        return (f"wrote {self.written:,} events to {self.path} in {self.seconds:.1f}s "
+                f"(time_us {self.first_time_us}..{self.last_time_us}); {s.reconnects} reconnects, "
+                f"{s.duplicates} duplicates dropped, bad frames: {bad}")
+
+
+async def record_async(
+    out: str | Path,
+    urls: Sequence[str] | str | None = None,
+    *,
+    max_events: int | None = None,
+    duration_s: float | None = None,
+    cursor: int | None = None,
+    collections: Sequence[str] = (),
+    compress: bool = True,
+    max_message_size: int = 0,
+    stall_timeout: float = 30.0,
+    progress_every: float | None = None,
+    handle_signals: bool = True,
+) -> RecordResult:
+    out = Path(out)
+    stats = ClientStats()
+    client = JetstreamClient(urls, collections=collections, cursor=cursor, compress=compress,
+                             max_message_size=max_message_size, stall_timeout=stall_timeout, stats=stats)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    if handle_signals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+    if duration_s:
+        loop.call_later(duration_s, stop.set)
+    written = 0
+    first = last = None
+    progress = ProgressLine("jetstream record", stats, every=progress_every, extra=lambda: f"written {written:,}")
+    t0 = time.monotonic()
+
+    async def pump(fh) -> None:
+        nonlocal written, first, last
+        async with aclosing(client.events()) as events:  # closes the connection when we stop
+            async for event in events:
+                fh.write(event.raw)
+                fh.write(b"\n")
+                written += 1
+                if first is None:
+                    first = event.time_us
+                last = event.time_us
+                progress.tick()
+                if max_events is not None and written >= max_events:
+                    return
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            progress.tick()
+
+    with open_binary_writer(out) as fh:
+        if max_events is None or max_events > 0:
+            tasks = [asyncio.create_task(pump(fh)), asyncio.create_task(tick()), asyncio.create_task(stop.wait())]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            if tasks[0] in done and not tasks[0].cancelled() and tasks[0].exception() is not None:
+                raise tasks[0].exception()
+    progress.close()
+    return RecordResult(out, written, stats, time.monotonic() - t0, first, last)
+
+
+def record(out: str | Path, urls: Sequence[str] | str | None = None, **kwargs) -> RecordResult:
+    """Record Jetstream into ``out`` (see :func:`record_async` for the options)."""
+    return asyncio.run(record_async(out, urls, **kwargs))
