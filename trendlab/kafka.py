@@ -22,6 +22,7 @@ finished stream, :func:`advance_watermark` closes the job's last windows.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import sys
 import time
@@ -33,7 +34,6 @@ import orjson
 
 from trendlab.config import Settings
 from trendlab.errors import ServiceUnavailable
-from trendlab.files import open_binary
 from trendlab.models import MalformedPost, parse_post
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ def _lines(path: str | Path) -> Iterator[bytes]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"input file not found: {path}")
-    with open_binary(path) as fh:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
         for line in fh:
             line = line.rstrip(b"\r\n")
             if line.strip():
@@ -371,7 +372,7 @@ def _non_negative(name: str):
 
 def add_cli(sub) -> None:
     p = sub.add_parser("produce", help="send a posts file to Kafka in event-time order")
-    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl, .jsonl.gz or .jsonl.zst)")
+    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
     p.add_argument("--topic", help="topic (default KAFKA_TOPIC_POSTS)")
     p.add_argument("--rate", type=str, default="0", help="records per second; 0 = as fast as possible")
     p.add_argument("--skip-malformed", action="store_true", help="do not send malformed lines")

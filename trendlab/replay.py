@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import gzip
 import io
 import itertools
 import mmap
@@ -42,7 +43,6 @@ from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
 from trendlab.extract import KeywordExtractor
-from trendlab.files import is_compressed, open_binary
 from trendlab.models import MalformedPost, TrendAlert, parse_post
 from trendlab.windows import WindowSpec, window_counts
 
@@ -100,7 +100,9 @@ class PostTable:
 
 
 def _open_text(path: Path) -> io.BufferedReader:
-    return open_binary(path)  # type: ignore[return-value]
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
 
 
 def _parse_into(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int, bar=None) -> None:
@@ -150,7 +152,7 @@ def _empty_table() -> PostTable:
 
 
 def read_posts(path: str | Path, progress: bool | None = None) -> PostTable:
-    """Read a Jetstream or flat PostData JSON-lines file (``.gz`` and ``.zst`` too)."""
+    """Read a Jetstream or flat PostData JSON-lines file (``.gz`` too)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"input file not found: {path}")
@@ -209,7 +211,7 @@ def read_and_extract(
     workers = workers or os.cpu_count() or 1
     if not path.exists():
         raise FileNotFoundError(f"input file not found: {path}")
-    if is_compressed(path) or workers < 2 or "fork" not in mp.get_all_start_methods():
+    if path.suffix == ".gz" or workers < 2 or "fork" not in mp.get_all_start_methods():
         table = read_posts(path, progress=progress)
         return table, extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
     size = path.stat().st_size
@@ -520,7 +522,7 @@ def cmd_replay(args) -> int:
 
 def add_cli(sub) -> None:
     p = sub.add_parser("replay", help="replay a stream file: window counts and trend alerts")
-    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl, .jsonl.gz or .jsonl.zst)")
+    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
     p.add_argument("--window", help=f"window length, e.g. 10m (default: params file, else {DetectionParams.window})")
     p.add_argument("--slide", help="window slide, e.g. 1m (default: params file, else 1m)")
     p.add_argument("--params", help="params.yaml from `trendlab tune`")

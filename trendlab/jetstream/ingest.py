@@ -43,7 +43,8 @@ from trendlab.errors import ConfigError
 from trendlab.jetstream.client import ClientStats, Event, JetstreamClient, event_identity, now_us
 from trendlab.jetstream.progress import ProgressLine, lag_seconds
 from trendlab.kafka import KafkaUnavailable, ensure_topics
-from trendlab.models import MalformedPost, format_time, micros_to_datetime, parse_post
+from trendlab.models import PostData, format_time, micros_to_datetime
+from trendlab.parse import DeadLetter, Limits, MessageParser
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +59,15 @@ def cursor_topic_for(topic: str) -> str:
     return f"{topic}-jetstream-cursor"
 
 
-def classify(raw: bytes):
-    """One event → ``(POST, post)``, ``(SKIP, None)`` or ``(DEAD, reason)``: the one place that asks the
-    parser what an event is."""
-    try:
-        post = parse_post(raw)
-    except MalformedPost as exc:
-        return DEAD, str(exc)
-    if post is None:
-        return SKIP, None
-    return POST, post
+def classify(parse: MessageParser, raw: bytes):
+    """One event → ``(POST, post)``, ``(SKIP, skip)`` or ``(DEAD, dead_letter)``: the one place that asks
+    the total parser (:mod:`trendlab.parse`) what an event is."""
+    outcome = parse(raw)
+    if outcome.__class__ is PostData:
+        return POST, outcome
+    if outcome.__class__ is DeadLetter:
+        return DEAD, outcome
+    return SKIP, outcome
 
 
 def dead_letter_identity(message: str) -> tuple:
@@ -111,6 +111,7 @@ class KafkaSink:
         self.flush_timeout = flush_timeout
         self.buffer_bytes = buffer_bytes
         self.stats = stats or SinkStats()
+        self.parse = MessageParser(Limits.from_settings(settings))  # now = the clock at each call: live
         self.producer = None
         self.seen: set[tuple] = set()
         self.position_us: int | None = None  # time_us of the last event handled (sent or skipped)
@@ -260,11 +261,11 @@ class KafkaSink:
             self.stats.duplicates += 1
             self.position_us = max(self.position_us or 0, event.time_us)
             return "duplicate"
-        outcome, detail = classify(event.raw)
+        outcome, detail = classify(self.parse, event.raw)
         if outcome == POST:
             self._send(self.topic, event.raw, event.did.encode(), event.time_us // 1000)
         elif outcome == DEAD:
-            self._send_dead_letter(event.raw.decode("utf-8", "replace"), f"malformed post: {detail}", event.time_us)
+            self._send_dead_letter(detail, event.time_us)
         self.stats.outcomes[(event.kind, outcome)] += 1
         self.position_us = max(self.position_us or 0, event.time_us)
         return outcome
@@ -273,17 +274,19 @@ class KafkaSink:
         """A frame the client could not read as an event: to the dead-letter topic with the reason."""
         if self.producer is None:
             return
-        message = payload.decode("utf-8", "backslashreplace")
-        if dead_letter_identity(message) in self.seen:
+        from trendlab.parse import EXCERPT_CHARS
+
+        dead = DeadLetter(f"bad Jetstream frame ({reason}): {detail}",
+                          payload[:EXCERPT_CHARS].decode("utf-8", "backslashreplace"), len(payload))
+        if dead_letter_identity(dead.excerpt) in self.seen:
             self.stats.duplicates += 1
             return
-        self._send_dead_letter(message, f"bad Jetstream frame ({reason}): {detail}", self.position_us)
+        self._send_dead_letter(dead, self.position_us)
         self.stats.outcomes[("frame", DEAD)] += 1
 
-    def _send_dead_letter(self, message: str, error: str, time_us: int | None) -> None:
+    def _send_dead_letter(self, dead: DeadLetter, time_us: int | None) -> None:
         ts_us = time_us if time_us is not None else now_us()
-        value = orjson.dumps({"message": message, "error": error,
-                              "event_time": format_time(micros_to_datetime(ts_us)), "source": "jetstream"})
+        value = dead.to_json(event_time=format_time(micros_to_datetime(ts_us)), source="jetstream")
         self._send(self.dead_letter_topic, value, None, ts_us // 1000)
 
     # -- the cursor ---------------------------------------------------------------------------

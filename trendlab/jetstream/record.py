@@ -9,16 +9,32 @@ SIGTERM — always with the file flushed and closed, so a recording cut short is
 from __future__ import annotations
 
 import asyncio
+import gzip
 import signal
 import time
 from contextlib import aclosing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from trendlab.files import open_binary_writer
 from trendlab.jetstream.client import ClientStats, JetstreamClient
 from trendlab.jetstream.progress import ProgressLine
+
+
+def open_stream_writer(path: str | Path) -> BinaryIO:
+    """A binary writer to ``path``, compressing for ``.gz`` and ``.zst`` (what :mod:`trendlab.postfile`
+    reads back); parent directories are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        return gzip.open(path, "wb", compresslevel=6)  # type: ignore[return-value]
+    if suffix in (".zst", ".zstd"):
+        import zstandard
+
+        return zstandard.ZstdCompressor(level=6).stream_writer(open(path, "wb"), closefd=True)  # type: ignore[return-value]
+    return open(path, "wb")
 
 
 @dataclass
@@ -90,7 +106,7 @@ async def record_async(
             await asyncio.sleep(0.5)
             progress.tick()
 
-    with open_binary_writer(out) as fh:
+    with open_stream_writer(out) as fh:
         if max_events is None or max_events > 0:
             tasks = [asyncio.create_task(pump(fh)), asyncio.create_task(tick()), asyncio.create_task(stop.wait())]
             try:
