@@ -110,6 +110,27 @@ def top_keywords(occ: Occurrences, n: int = 20, hashtags: bool | None = None) ->
 
 # -- the labels ---------------------------------------------------------------------------------
 
+def stream_files(sample_dir: str | Path, input_path: str | Path | None = None) -> tuple[Path, Path | None]:
+    """The posts file and its labels (``None`` when there are none yet) that notebook 01 explores:
+    ``sample_dir``'s ``posts.jsonl`` and ``labels.json``, or a recorded file (``trendlab jetstream
+    record``) with the ``labels.json`` beside it, if any."""
+    if input_path:
+        posts = Path(input_path)
+        labels = posts.parent / "labels.json"
+    else:
+        posts, labels = Path(sample_dir) / "posts.jsonl", Path(sample_dir) / "labels.json"
+    return posts, labels if labels.exists() else None
+
+
+def labels_table(labels_path: str | Path | None) -> pd.DataFrame:
+    """:func:`labels_frame` of a labels file; an empty table when there is none (an unlabelled recording)."""
+    if labels_path is None:
+        return labels_frame(Labels([], []))
+    from trendlab.evaluate import load_labels
+
+    return labels_frame(load_labels(labels_path))
+
+
 def labels_frame(labels: Labels) -> pd.DataFrame:
     """One row per labelled burst or decoy: ``id, label (trend|decoy), kind, language, keywords, start, end``."""
     rows = []

@@ -57,6 +57,9 @@ KINDS = frozenset({"commit", "identity", "account"})
 DICTIONARY_FILE = "legacy_subscribe.zdict"
 DICTIONARY_SHA256 = "b8d77b46933aceecbdd5275a01241efc985c970c78162b8150cf67a26522f70c"
 
+#: An event's ``time_us`` further ahead of this machine's clock does not move the cursor.
+MAX_AHEAD_US = 3600 * 1_000_000
+
 #: Reasons a frame is bad (the label of the bad-frame counters).
 BAD_ZSTD, BAD_JSON, BAD_EVENT, BAD_KIND = "zstd", "json", "event", "kind"
 
@@ -230,6 +233,13 @@ class JetstreamClient:
             return self.cursor
         return max(1, self.stats.last_time_us - self.rewind_us)
 
+    def _advance(self, time_us: int) -> None:
+        """Move the resume point forward only: an event with a time far in the past or the future (a
+        broken clock) must not make a reconnection replay the archive or skip the stream."""
+        last = self.stats.last_time_us
+        if (last is None or time_us > last) and time_us <= now_us() + MAX_AHEAD_US:
+            self.stats.last_time_us = time_us
+
     def _seen(self, event: Event) -> bool:
         if event.identity in self._recent_set:
             return True
@@ -292,7 +302,7 @@ class JetstreamClient:
                             continue
                         attempt = 0
                         self.stats.events += 1
-                        self.stats.last_time_us = decoded.time_us
+                        self._advance(decoded.time_us)
                         yield decoded
             except InvalidStatus as exc:
                 status = exc.response.status_code

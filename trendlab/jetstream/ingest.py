@@ -40,7 +40,7 @@ import orjson
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.jetstream.client import ClientStats, Event, JetstreamClient, event_identity, now_us
+from trendlab.jetstream.client import MAX_AHEAD_US, ClientStats, Event, JetstreamClient, event_identity, now_us
 from trendlab.jetstream.progress import ProgressLine, lag_seconds
 from trendlab.kafka import KafkaUnavailable, ensure_topics
 from trendlab.models import PostData, format_time, micros_to_datetime
@@ -259,16 +259,21 @@ class KafkaSink:
             self._commit_cursor(event.time_us - 1, flush=True)
         if event.identity in self.seen:
             self.stats.duplicates += 1
-            self.position_us = max(self.position_us or 0, event.time_us)
+            self._advance(event.time_us)
             return "duplicate"
         outcome, detail = classify(self.parse, event.raw)
         if outcome == POST:
             self._send(self.topic, event.raw, event.did.encode(), event.time_us // 1000)
         elif outcome == DEAD:
-            self._send_dead_letter(detail, event.time_us)
+            # stamped where the stream is, not by the event's own (maybe absurd) time: a resume reads it back
+            self._send_dead_letter(detail, max(self.position_us or 0, min(event.time_us, now_us())))
         self.stats.outcomes[(event.kind, outcome)] += 1
-        self.position_us = max(self.position_us or 0, event.time_us)
+        self._advance(event.time_us)
         return outcome
+
+    def _advance(self, time_us: int) -> None:
+        if time_us > (self.position_us or 0) and time_us <= now_us() + MAX_AHEAD_US:
+            self.position_us = time_us
 
     def bad_frame(self, reason: str, detail: str, payload: bytes) -> None:
         """A frame the client could not read as an event: to the dead-letter topic with the reason."""
