@@ -63,7 +63,8 @@ import pandas as pd
 import yaml
 
 from trendlab.models import TrendAlert, WindowedKeywordCount
-from trendlab.windows import WindowSpec, format_duration, parse_duration
+from trendlab.errors import InputError
+from trendlab.windows import check_memory, WindowSpec, format_duration, parse_duration
 
 __all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "dense_baseline", "detect_frame"]
 
@@ -143,15 +144,16 @@ class DetectionParams:
     @staticmethod
     def read_yaml(path: str | Path) -> dict[str, Any]:
         """The raw mapping of a params file, not yet validated (one-line errors for a missing file or bad YAML)."""
+        from trendlab.postfile import read_small_text
+
         path = Path(path)
+        text = read_small_text(path, "params file")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except FileNotFoundError:
-            raise FileNotFoundError(f"params file not found: {path}") from None
+            data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+            raise InputError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(data, Mapping):
-            raise ValueError(f"{path} must hold a mapping of parameters, got {type(data).__name__}")
+            raise InputError(f"{path} must hold a mapping of parameters, got {type(data).__name__}")
         return dict(data)
 
     @classmethod
@@ -454,23 +456,29 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     cand = np.unique(pre["keyword_code"].to_numpy())
     sub = counts[counts["keyword_code"].isin(cand)]
     row = np.searchsorted(cand, sub["keyword_code"].to_numpy())
-    col = sub["end_slot"].to_numpy() - e0
-    E = e_last - e0 + 1
+    # Columns: the candidates' end slots, with every run of empty slots longer than any look-back
+    # (baseline, cooldown, correlation) cut to that length, so memory follows the windows that hold
+    # posts, not the span of the stream (a post a year after the others costs nothing).
+    col_slot = _column_slots(sub["end_slot"].to_numpy(), e0, e_last,
+                             params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
+    E = col_slot.size
+    check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
+    col = np.searchsorted(col_slot, sub["end_slot"].to_numpy())
     C = np.zeros((cand.size, E), dtype=np.int64)
     A = np.zeros((cand.size, E), dtype=np.int64)
     C[row, col] = sub["count"].to_numpy()
     A[row, col] = sub["unique_authors"].to_numpy()
     base = dense_baseline(C, params)
     hot, score = hot_scores(C, A, base, params)
-    hot[:, : max(0, warm_from - e0)] = False
+    hot[:, col_slot < warm_from] = False
     hot &= C > 0
     kw_text = np.asarray(keywords, dtype=object)
     cand_kw = kw_text[cand]
     index = {kw: i for i, kw in enumerate(cand_kw)}
 
     def series(keyword: str, slots: np.ndarray) -> np.ndarray:
-        cols = slots - e0
-        ok = (cols >= 0) & (cols < E)
+        cols = np.minimum(np.searchsorted(col_slot, slots), E - 1)
+        ok = col_slot[cols] == slots
         out = np.zeros(slots.size, dtype=np.float64)
         out[ok] = C[index[keyword], cols[ok]]
         return out
@@ -483,5 +491,19 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
             _Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), float(base[r, c]), float(score[r, c]))
             for r in sorted(rows_hot, key=lambda r: cand_kw[r])
         ]
-        alerts.extend(det._open_episodes(e0 + int(c), hot_rows, series))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series))
     return alerts
+
+
+def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:
+    """Every slot from ``first`` to ``last``, except that a run of slots without a count longer than
+    ``keep`` keeps only its first ``keep`` (all zero, like the ones left out)."""
+    occupied = np.unique(np.concatenate([end_slots, [first, last]]))
+    gaps = np.diff(occupied) - 1  # empty slots after each occupied one
+    if not (gaps > keep).any():
+        return np.arange(first, last + 1, dtype=np.int64)
+    run = np.minimum(gaps, keep)
+    lengths = np.append(run + 1, 1)
+    starts = np.repeat(occupied, lengths)
+    offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return (starts + offsets).astype(np.int64)

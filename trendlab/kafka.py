@@ -8,10 +8,16 @@ What a produced record is (the Flink job relies on it):
 * **key**: the author DID (keeps one author's posts in order on one partition);
 * **order**: records are sent in event-time order (a stable sort of the file).
 
-Valid events that are not posts (likes, follows, deletes…) are skipped and counted. Malformed lines are
+Files are read by the one reader (:mod:`trendlab.postfile`) and the total parser (:mod:`trendlab.parse`).
+Valid events that are not posts (likes, follows, deletes…) are skipped and counted. Dead letters are
 counted, reported, and **sent** (key ``None``, the timestamp of the record before them) so that the job
 routes them to the dead-letter topic like any malformed message of a live feed; ``--skip-malformed``
-keeps them out.
+keeps them out. A line over ``TRENDLAB_MAX_MESSAGE_BYTES`` is not sent whole: its dead-letter record
+(reason, bounded excerpt, line number) goes straight to the dead-letter topic.
+
+Every send is confirmed: a record the broker refuses is retried alone (its batch-mates are delivered),
+then reported with its line number and reason and sent to the dead-letter topic; ``trendlab produce``
+exits 1 when anything was refused, and its count of sent records is what the topic holds.
 
 The embedded Flink profile stages its input file with the same code (:func:`stage_stream`).
 
@@ -22,7 +28,7 @@ finished stream, :func:`advance_watermark` closes the job's last windows.
 
 from __future__ import annotations
 
-import gzip
+import base64
 import logging
 import sys
 import time
@@ -33,8 +39,10 @@ from pathlib import Path
 import orjson
 
 from trendlab.config import Settings
-from trendlab.errors import ServiceUnavailable
-from trendlab.models import MalformedPost, parse_post
+from trendlab.errors import ConfigError, ServiceUnavailable
+from trendlab.models import PostData
+from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
+from trendlab.postfile import ReadCounts, read_messages
 
 log = logging.getLogger(__name__)
 
@@ -49,78 +57,71 @@ class StreamRecord:
     key: bytes | None
     value: bytes
     malformed: bool = False
+    #: the input line number (0 when the record does not come from a file)
+    line: int = 0
+    #: the parser's reason when the line is a dead letter
+    reason: str | None = None
+    #: the value is already a dead-letter record (a line too large to send): it goes to the dead-letter topic
+    dlq: bool = False
 
 
-@dataclass
-class StreamStats:
-    posts: int = 0
-    malformed: int = 0
-    skipped: int = 0
-    examples: list[str] = field(default_factory=list)
-
-    @property
-    def records(self) -> int:
-        return self.posts + self.malformed
-
-    def report(self) -> str:
-        text = f"{self.posts:,} posts, {self.malformed:,} malformed, {self.skipped:,} non-post events skipped"
-        if self.examples:
-            text += "; first malformed: " + "; ".join(self.examples)
-        return text
+#: What a read counts (one definition for replay and produce): lines, posts, skipped, dead letters.
+StreamStats = ReadCounts
 
 
-def _lines(path: str | Path) -> Iterator[bytes]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"input file not found: {path}")
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        for line in fh:
-            line = line.rstrip(b"\r\n")
-            if line.strip():
-                yield line
+def read_stream(path: str | Path, *, keep_malformed: bool = True, parser: MessageParser | None = None,
+                ) -> tuple[list[StreamRecord], ReadCounts]:
+    """Read a posts file into Kafka records in event-time order (see the module docstring), through
+    the one reader (:func:`trendlab.postfile.read_messages`).
 
-
-def read_stream(path: str | Path, *, keep_malformed: bool = True, max_examples: int = 5) -> tuple[list[StreamRecord], StreamStats]:
-    """Read a posts file into Kafka records in event-time order (see the module docstring)."""
-    stats = StreamStats()
+    Posts get their event time as timestamp (inside the event-time policy, so the broker's timestamp
+    bounds cannot refuse them). Dead letters (``malformed``) get the timestamp of the record before
+    them and carry their line as read — or, for a line over ``TRENDLAB_MAX_MESSAGE_BYTES``, which
+    cannot be sent whole, the dead-letter record (reason + bounded excerpt) for the dead-letter topic.
+    """
+    counts = ReadCounts()
     records: list[StreamRecord] = []
     last_ts: int | None = None
-    pending_malformed: list[bytes] = []  # malformed lines before the first post get its timestamp
-    for number, line in enumerate(_lines(path), start=1):
-        try:
-            post = parse_post(line)
-        except MalformedPost as exc:
-            stats.malformed += 1
-            if len(stats.examples) < max_examples:
-                stats.examples.append(f"line {number}: {exc}")
+    pending: list[tuple[int, bytes, DeadLetter]] = []  # dead letters before the first post get its timestamp
+    parser = parser or MessageParser(Limits.from_env(), now_us=time.time_ns() // 1000)
+    limit = parser.limits.max_message_bytes
+
+    def dead_record(ts: int, number: int, line: bytes, dead: DeadLetter) -> StreamRecord:
+        if dead.size <= limit:
+            return StreamRecord(ts, None, line, True, number, dead.reason)
+        return StreamRecord(ts, None, dead.to_json(line=number), True, number, dead.reason, dlq=True)
+
+    for number, line, outcome in read_messages(path, parser, counts):
+        if outcome.__class__ is DeadLetter:
             if keep_malformed:
                 if last_ts is None:
-                    pending_malformed.append(line)
+                    pending.append((number, line, outcome))  # type: ignore[arg-type]
                 else:
-                    records.append(StreamRecord(last_ts, None, line, True))
+                    records.append(dead_record(last_ts, number, line, outcome))  # type: ignore[arg-type]
             continue
-        if post is None:
-            stats.skipped += 1
+        if outcome.__class__ is not PostData:
             continue
+        post: PostData = outcome  # type: ignore[assignment]
         ts = post.event_time_us // 1000
-        if last_ts is None and pending_malformed:
-            records.extend(StreamRecord(ts, None, m, True) for m in pending_malformed)
-            pending_malformed.clear()
+        if last_ts is None and pending:
+            records.extend(dead_record(ts, *p) for p in pending)
+            pending.clear()
         last_ts = ts
-        stats.posts += 1
-        records.append(StreamRecord(ts, post.author_did.encode(), line))
-    records.extend(StreamRecord(0, None, m, True) for m in pending_malformed)
+        records.append(StreamRecord(ts, post.author_did.encode(), line, False, number))
+    now_ms = time.time_ns() // 1_000_000
+    records.extend(dead_record(now_ms, *p) for p in pending)
     records.sort(key=lambda r: r.timestamp_ms)  # stable: file order within one millisecond
-    return records, stats
+    return records, counts
 
 
 def stage_stream(path: str | Path, target: str | Path) -> StreamStats:
-    """Write ``path`` as the embedded job's source: JSON lines ``{"ts": <event ms>, "message": "<line>"}``."""
+    """Write ``path`` as the embedded job's source: JSON lines ``{"ts": <event ms>, "message": "<base64>"}``
+    (the line's bytes as they are, base64 as Flink's JSON format wants ``BYTES``: the job decodes them
+    itself, like a Kafka message)."""
     records, stats = read_stream(path)
     with open(target, "wb") as out:
         for r in records:
-            out.write(orjson.dumps({"ts": r.timestamp_ms, "message": r.value.decode("utf-8", "replace")}) + b"\n")
+            out.write(orjson.dumps({"ts": r.timestamp_ms, "message": base64.b64encode(r.value).decode()}) + b"\n")
     return stats
 
 
@@ -213,13 +214,25 @@ def job_topics(settings: Settings) -> list[str]:
 @dataclass
 class ProduceResult:
     topic: str
+    #: records the broker confirmed in ``topic`` (what the topic holds from this run)
     sent: int
     stats: StreamStats
     seconds: float
+    #: (line number, reason) of every record the broker refused; each went to the dead-letter topic
+    refused: list[tuple[int, str]] = field(default_factory=list)
+    #: dead-letter records sent straight to the dead-letter topic (refused, or too large to send)
+    dead_lettered: int = 0
+    dead_letter_topic: str = ""
 
     def report(self) -> str:
         rate = self.sent / self.seconds if self.seconds else 0.0
-        return f"sent {self.sent:,} records to {self.topic} in {self.seconds:.1f}s ({rate:,.0f}/s): {self.stats.report()}"
+        text = f"sent {self.sent:,} records to {self.topic} in {self.seconds:.1f}s ({rate:,.0f}/s): {self.stats.report()}"
+        if self.refused:
+            where = "; ".join(f"line {n}: {why}" for n, why in self.refused[:3])
+            text += f"; the broker REFUSED {len(self.refused):,} records ({where})"
+        if self.dead_lettered:
+            text += f"; {self.dead_lettered:,} dead letters sent to {self.dead_letter_topic}"
+        return text
 
 
 def produce(
@@ -231,24 +244,52 @@ def produce(
     skip_malformed: bool = False,
     progress: bool | None = None,
 ) -> ProduceResult:
-    """Send a posts file to Kafka in event-time order; ``rate`` records/s (0 = as fast as possible)."""
+    """Send a posts file to Kafka in event-time order; ``rate`` records/s (0 = as fast as possible).
+
+    Every send is confirmed by the broker. A record the broker refuses is retried alone (so its
+    batch-mates are delivered), and if refused again reported (line number, reason) and sent to the
+    dead-letter topic; ``ProduceResult.sent`` is what the topic holds from this run."""
     if rate < 0:
-        raise ValueError(f"--rate must be >= 0, got {rate!r}")
+        raise ConfigError(f"--rate must be >= 0, got {rate!r}")
     topic = topic or settings.kafka_topic_posts
     records, stats = read_stream(input_path, keep_malformed=not skip_malformed)
-    ensure_topics(settings, [topic])  # not the broker's auto-creation: see TOPIC_CONFIG
+    ensure_topics(settings, [topic, settings.kafka_topic_dead_letter])  # not auto-creation: see TOPIC_CONFIG
     return send_records(settings, records, topic, rate, stats=stats, progress=progress)
+
+
+def _refusal(exc: BaseException | None) -> str:
+    name = type(exc).__name__ if exc is not None else "unknown error"
+    detail = str(exc).split("\n")[0][:160] if exc is not None else ""
+    return f"{name}: {detail}" if detail and detail != name else name
+
+
+def _is_refusal(exc: BaseException | None) -> bool:
+    """A broker's verdict on the record itself (not a connection problem): retrying cannot help."""
+    from kafka.errors import KafkaError, KafkaTimeoutError
+
+    if exc is None or isinstance(exc, KafkaTimeoutError):
+        return False
+    return isinstance(exc, KafkaError) and not getattr(exc, "retriable", False) and not isinstance(
+        exc, (ConnectionError, OSError))
 
 
 def send_records(settings: Settings, records: list[StreamRecord], topic: str, rate: float = 0.0, *,
                  stats: StreamStats | None = None, progress: bool | None = None) -> ProduceResult:
+    """Send records (``dlq`` ones to the dead-letter topic); every send confirmed (see :func:`produce`)."""
     from kafka.errors import KafkaError
     from tqdm.auto import tqdm
 
+    dlq_topic = settings.kafka_topic_dead_letter
     prod = producer(settings)
     t0 = time.perf_counter()
-    sent = 0
     show = sys.stderr.isatty() if progress is None else progress
+    pending: list[tuple[StreamRecord, object]] = []
+    refused: list[tuple[StreamRecord, str]] = []
+    sent = dead_lettered = 0
+
+    def send(r: StreamRecord):
+        return prod.send(dlq_topic if r.dlq else topic, value=r.value, key=r.key, timestamp_ms=r.timestamp_ms)
+
     try:
         with tqdm(total=len(records), unit="msg", desc=f"produce {topic}", disable=not show, leave=False) as bar:
             for i, r in enumerate(records):
@@ -256,17 +297,54 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
                     ahead = t0 + i / rate - time.perf_counter()
                     if ahead > 0:
                         time.sleep(ahead)
-                prod.send(topic, value=r.value, key=r.key, timestamp_ms=r.timestamp_ms)
-                sent += 1
-                if sent % 5000 == 0:
+                try:
+                    pending.append((r, send(r)))
+                except KafkaError as exc:  # refused by the client itself (e.g. larger than max_request_size)
+                    if not _is_refusal(exc):
+                        raise
+                    refused.append((r, _refusal(exc)))
+                if i % 5000 == 4999:
                     bar.update(5000)
             prod.flush(timeout=120)
-            bar.update(sent % 5000)
+            bar.update(len(records) % 5000)
+            retry = []
+            for r, fut in pending:
+                if not fut.failed():  # type: ignore[attr-defined]
+                    if r.dlq:
+                        dead_lettered += 1
+                    else:
+                        sent += 1
+                    continue
+                exc = fut.exception  # type: ignore[attr-defined]
+                if not _is_refusal(exc):
+                    raise exc if isinstance(exc, KafkaError) else KafkaError(str(exc))
+                retry.append(r)
+            # a refused record fails its whole batch: send each again alone, so only the culprit stays refused
+            for r in retry:
+                fut = send(r)
+                prod.flush(timeout=60)
+                if fut.failed():
+                    if not _is_refusal(fut.exception):
+                        raise fut.exception
+                    refused.append((r, _refusal(fut.exception)))
+                elif r.dlq:
+                    dead_lettered += 1
+                else:
+                    sent += 1
+            # what the broker refused goes to the dead-letter topic, as a dead letter with the reason
+            for r, why in refused:
+                letter = DeadLetter(f"the Kafka broker refused the record ({why})", excerpt(r.value), len(r.value))
+                fut = prod.send(dlq_topic, value=letter.to_json(line=r.line, topic=topic), key=None)
+                prod.flush(timeout=60)
+                if fut.failed():
+                    raise fut.exception
+                dead_lettered += 1
     except KafkaError as exc:
         raise _unavailable(settings, exc) from None
     finally:
         prod.close(timeout=10)
-    return ProduceResult(topic, sent, stats or StreamStats(posts=sent), time.perf_counter() - t0)
+    return ProduceResult(topic, sent, stats if stats is not None else StreamStats(posts=sent),
+                         time.perf_counter() - t0, [(r.line, why) for r, why in refused], dead_lettered, dlq_topic)
 
 
 #: A valid Jetstream event that is not a post: the job skips it, but its timestamp moves the watermark.
@@ -340,10 +418,11 @@ def consume_json(settings: Settings, topic: str, **kwargs) -> list[dict]:
 # -- CLI ----------------------------------------------------------------------------------------
 
 def cmd_produce(args) -> int:
+    """Exit 0 when the broker took every record, 1 when it refused some (reported, dead-lettered)."""
     settings = Settings.from_env()
     result = produce(settings, args.input, args.topic, args.rate, skip_malformed=args.skip_malformed)
     print(result.report(), file=sys.stderr)
-    return 0
+    return 1 if result.refused else 0
 
 
 def cmd_consume(args) -> int:

@@ -28,7 +28,7 @@ from trendlab.errors import InputError
 from trendlab.models import PostData
 from trendlab.parse import DeadLetter, Limits, MessageParser, Outcome
 
-__all__ = ["ReadCounts", "check_input", "open_post_file", "read_lines", "read_messages"]
+__all__ = ["ReadCounts", "check_input", "open_post_file", "read_lines", "read_messages", "read_small_text"]
 
 _BOM = b"\xef\xbb\xbf"
 #: how much of an over-long line is kept for its dead letter's excerpt
@@ -50,8 +50,10 @@ class ReadCounts:
     def malformed(self) -> int:
         return len(self.dead_letters)
 
-    def examples(self, n: int = 3) -> list[str]:
-        return [f"line {number}: {dl.reason}" for number, dl in self.dead_letters[:n]]
+    @property
+    def examples(self) -> list[str]:
+        """The first five dead letters as ``line N: reason``."""
+        return [f"line {number}: {dl.reason}" for number, dl in self.dead_letters[:5]]
 
     def add(self, other: ReadCounts, line_offset: int = 0) -> None:
         self.lines += other.lines
@@ -63,25 +65,45 @@ class ReadCounts:
         text = (f"{self.posts:,} posts from {self.lines:,} lines ({self.skipped:,} non-post events skipped, "
                 f"{self.malformed:,} dead letters")
         if self.dead_letters:
-            text += " — first: " + "; ".join(self.examples())
+            text += " — first: " + "; ".join(self.examples[:3])
         return text + ")"
 
 
-def check_input(path: str | Path) -> Path:
-    """``path`` as a readable regular file, else :class:`InputError` (one line)."""
+def check_input(path: str | Path, what: str = "input file") -> Path:
+    """``path`` as a readable regular file, else :class:`InputError` (one line naming ``what``)."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"input file not found: {path}")
+        raise InputError(f"{what} not found: {path}")
     if path.is_dir():
-        raise InputError(f"input {path} is a directory, not a posts file")
+        raise InputError(f"{what} {path} is a directory, not a file")
     if not path.is_file():
-        raise InputError(f"input {path} is not a regular file")
+        raise InputError(f"{what} {path} is not a regular file")
     try:
         with open(path, "rb"):
             pass
     except OSError as exc:
-        raise InputError(f"input {path} cannot be read ({exc.strerror or exc})") from None
+        raise InputError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
     return path
+
+
+#: a parameters, labels or grid file larger than this is not one (it is a posts file given by mistake)
+MAX_SMALL_FILE_BYTES = 16 * 1024 * 1024
+
+
+def read_small_text(path: str | Path, what: str) -> str:
+    """The text of a small user file (params, labels, grid), or :class:`InputError` in one line:
+    missing, a directory, unreadable, too large or not UTF-8 text."""
+    path = check_input(path, what)
+    size = path.stat().st_size
+    if size > MAX_SMALL_FILE_BYTES:
+        raise InputError(f"{what} {path} is {size:,} bytes: too large for it (is it the right file?)")
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{what} {path} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                         f"{exc.start})") from None
+    except OSError as exc:
+        raise InputError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
 
 
 def open_post_file(path: str | Path) -> BinaryIO:
@@ -169,8 +191,8 @@ def read_lines(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | N
         raise _read_error(path, exc, number) from None
 
 
-def read_messages(path: str | Path, parser: MessageParser | None = None,
-                  counts: ReadCounts | None = None) -> Iterator[tuple[int, bytes, Outcome]]:
+def read_messages(path: str | Path, parser: MessageParser | None = None, counts: ReadCounts | None = None,
+                  byte_range: tuple[int, int] | None = None) -> Iterator[tuple[int, bytes, Outcome]]:
     """``(line number, line, outcome)`` for every non-blank line, counted into ``counts``.
 
     Dead letters are recorded in ``counts.dead_letters`` *and* yielded (``produce`` sends them on);
@@ -179,7 +201,7 @@ def read_messages(path: str | Path, parser: MessageParser | None = None,
     parser = parser or MessageParser(Limits.from_env())
     counts = counts if counts is not None else ReadCounts()
     limit = parser.limits.max_message_bytes
-    for number, line, size in read_lines(path, limit):
+    for number, line, size in read_lines(path, limit, byte_range):
         counts.lines += 1
         outcome = parser(line) if size <= limit else parser.oversized(size, line)
         if outcome.__class__ is PostData:

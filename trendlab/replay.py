@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import atexit
 import gc
-import gzip
-import io
 import itertools
 import mmap
 import os
 import sys
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -43,7 +42,12 @@ from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
 from trendlab.extract import KeywordExtractor
-from trendlab.models import MalformedPost, TrendAlert, parse_post
+from trendlab.errors import ConfigError, InputError
+from trendlab.models import PostData, TrendAlert
+from trendlab.parse import DeadLetter, Limits, MessageParser
+from trendlab.postfile import ReadCounts, check_input, read_messages
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 from trendlab.windows import WindowSpec, window_counts
 
 __all__ = [
@@ -67,50 +71,65 @@ _PARALLEL_MIN_BYTES = 2_000_000
 
 @dataclass
 class PostTable:
-    """The posts of a stream, column-wise, plus what was skipped on the way."""
+    """The posts of a stream, column-wise, plus what the one reader counted on the way
+    (:class:`trendlab.postfile.ReadCounts`: lines, posts, skipped non-post events, dead letters)."""
 
     uri: list[str]
     author: list[str]
     text: list[str]
     langs: list[tuple[str, ...]]
     event_ms: np.ndarray
-    lines: int = 0
-    non_posts: int = 0
-    #: every malformed line: (line number, reason, the line as read); nothing is lost
-    dead_letters: list[tuple[int, str, bytes]] = field(default_factory=list)
+    read: ReadCounts = field(default_factory=ReadCounts)
+    #: the input line number of each post (for the dead letter of a post over the keyword cap)
+    line: list[int] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return self.read.lines
+
+    @property
+    def non_posts(self) -> int:
+        return self.read.skipped
+
+    @property
+    def dead_letters(self) -> list[tuple[int, DeadLetter]]:
+        """Every line that is not a usable post: (line number, dead letter); nothing is lost."""
+        return self.read.dead_letters
 
     @property
     def malformed(self) -> int:
-        return len(self.dead_letters)
+        return self.read.malformed
 
     @property
     def malformed_examples(self) -> list[tuple[int, str]]:
-        """The first ten malformed lines: (line number, reason)."""
-        return [(n, why) for n, why, _ in self.dead_letters[:10]]
+        """The first ten dead letters: (line number, reason)."""
+        return [(n, dl.reason) for n, dl in self.dead_letters[:10]]
 
     def __len__(self) -> int:
         return len(self.text)
 
     def report(self) -> str:
-        text = f"{len(self):,} posts from {self.lines:,} lines ({self.non_posts:,} non-post events skipped"
-        if self.malformed:
-            where = ", ".join(f"line {n}: {why}" for n, why in self.malformed_examples[:3])
-            text += f", {self.malformed:,} malformed lines skipped — first: {where}"
-        return text + ")"
+        return self.read.report()
+
+    def drop(self, rows: Sequence[int]) -> None:
+        """Remove posts (rows) from the table, e.g. those over the keyword cap."""
+        gone = set(rows)
+        keep = [i for i in range(len(self.text)) if i not in gone]
+        for name in ("uri", "author", "text", "langs", "line"):
+            column = getattr(self, name)
+            if len(column) == len(self.text):
+                setattr(self, name, [column[i] for i in keep])
+        self.event_ms = self.event_ms[np.asarray(keep, dtype=np.int64)]
+        self.read.posts -= len(gone)
 
 
-def _open_text(path: Path) -> io.BufferedReader:
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
-
-
-def _parse_into(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int, bar=None) -> None:
-    """Parse JSON lines into ``table`` (the one place that decides post / non-post / malformed)."""
+def _parse_into(table: PostTable, times: list[int], path: Path, parser: MessageParser,
+                byte_range: tuple[int, int] | None = None, bar=None) -> None:
+    """Read posts into ``table`` through the one reader (the one place that decides post / skip / dead letter)."""
     # The cyclic garbage collector would run again and again over the growing table while millions
     # of short-lived dicts are made (3x slower); nothing here makes reference cycles.
     with _no_gc():
-        _parse_lines(table, times, lines, first_number, bar)
+        _parse_lines(table, times, path, parser, byte_range, bar)
 
 
 @contextmanager
@@ -124,26 +143,19 @@ def _no_gc():
             gc.enable()
 
 
-def _parse_lines(table: PostTable, times: list[int], lines: Iterable[bytes], first_number: int, bar) -> None:
-    for number, line in enumerate(lines, start=first_number):
+def _parse_lines(table: PostTable, times: list[int], path: Path, parser: MessageParser, byte_range, bar) -> None:
+    uri, author, text, langs, line_no = table.uri, table.author, table.text, table.langs, table.line
+    counts = table.read
+    for number, _line, post in read_messages(path, parser, counts, byte_range):
         if bar is not None:
-            bar.update(len(line))
-        line = line.rstrip(b"\r\n")  # file iteration keeps line ends, split() does not: same messages either way
-        if not line.strip():
+            bar.update(len(_line) + 1)
+        if post.__class__ is not PostData:
             continue
-        table.lines += 1
-        try:
-            post = parse_post(line)
-        except MalformedPost as exc:
-            table.dead_letters.append((number, str(exc), bytes(line)))
-            continue
-        if post is None:
-            table.non_posts += 1
-            continue
-        table.uri.append(post.uri)
-        table.author.append(post.author_did)
-        table.text.append(post.text)
-        table.langs.append(tuple(post.langs))
+        uri.append(post.uri)
+        author.append(post.author_did)
+        text.append(post.text)
+        langs.append((post.language,) if post.language else ())
+        line_no.append(number)
         times.append(post.event_time_us // 1000)
 
 
@@ -151,35 +163,52 @@ def _empty_table() -> PostTable:
     return PostTable([], [], [], [], np.empty(0, dtype=np.int64))
 
 
-def read_posts(path: str | Path, progress: bool | None = None) -> PostTable:
-    """Read a Jetstream or flat PostData JSON-lines file (``.gz`` too)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"input file not found: {path}")
+def _file_parser() -> MessageParser:
+    """One parser per file read: one *now* for the whole file (see trendlab.parse)."""
+    return MessageParser(Limits.from_env(), now_us=time.time_ns() // 1000)
+
+
+def read_posts(path: str | Path, progress: bool | None = None, parser: MessageParser | None = None) -> PostTable:
+    """Read a Jetstream or flat PostData JSON-lines file (``.gz``/``.zst`` too) through the one reader."""
+    path = check_input(path)
     size = path.stat().st_size
     table = _empty_table()
     times: list[int] = []
     show = (size > 20_000_000) if progress is None else progress
-    with _open_text(path) as fh, tqdm(total=size, unit="B", unit_scale=True, desc="read", disable=not show,
-                                      file=sys.stderr) as bar:
-        _parse_into(table, times, fh, 1, bar)
+    with tqdm(total=size, unit="B", unit_scale=True, desc="read", disable=not show, file=sys.stderr) as bar:
+        _parse_into(table, times, path, parser or _file_parser(), bar=bar)
     table.event_ms = np.asarray(times, dtype=np.int64)
     return table
 
 
-def _read_extract_range(args: tuple[str, int, int, KeywordExtractor]) -> tuple[PostTable, list[list[str]], int]:
-    """One part of a file: its posts (malformed lines numbered from 1 within the part), their keywords,
-    and how many lines the part holds."""
-    path, start, end, extractor = args
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start)
+def _read_extract_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]
+                        ) -> tuple[PostTable, list[list[str]], int]:
+    """One part of a file: its posts (lines numbered from 1 within the part), their keywords, and how
+    many lines the part holds."""
+    path, start, end, extractor, parser = args
     table = _empty_table()
     times: list[int] = []
-    _parse_into(table, times, data.split(b"\n"), 1)
+    _parse_into(table, times, Path(path), parser, byte_range=(start, end))
     table.event_ms = np.asarray(times, dtype=np.int64)
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        lines = _count_lines(fh, end - start)
     with _no_gc():
-        return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)], data.count(b"\n")
+        return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)], lines
+
+
+def _count_lines(fh, size: int) -> int:
+    """Lines in the next ``size`` bytes of ``fh`` (cut at a line end), reading 1 MB at a time."""
+    lines = 0
+    last = b"\n"
+    while size > 0:
+        block = fh.read(min(size, 1 << 20))
+        if not block:
+            break
+        lines += block.count(b"\n")
+        last = block[-1:]
+        size -= len(block)
+    return lines + (last != b"\n")
 
 
 _POOL: dict[int, ProcessPoolExecutor] = {}
@@ -206,18 +235,17 @@ def read_and_extract(
 ) -> tuple[PostTable, list[list[str]]]:
     """Read a stream file and extract every post's keywords, each worker process taking a part of
     the file (parse + extract on every core). Same result as ``read_posts`` + ``extract_keyword_lists``."""
-    path = Path(path)
+    path = check_input(path)
     extractor = extractor or KeywordExtractor()
     workers = workers or os.cpu_count() or 1
-    if not path.exists():
-        raise FileNotFoundError(f"input file not found: {path}")
-    if path.suffix == ".gz" or workers < 2 or "fork" not in mp.get_all_start_methods():
-        table = read_posts(path, progress=progress)
-        return table, extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
+    parser = _file_parser()
     size = path.stat().st_size
-    if size < _PARALLEL_MIN_BYTES:
-        table = read_posts(path, progress=progress)
-        return table, extract_keyword_lists(table.text, table.langs, extractor, 1, progress)
+    if (path.suffix.lower() in (".gz", ".zst", ".zstd") or workers < 2 or size < _PARALLEL_MIN_BYTES
+            or "fork" not in mp.get_all_start_methods()):
+        table = read_posts(path, progress=progress, parser=parser)
+        lists = extract_keyword_lists(table.text, table.langs, extractor,
+                                      1 if size < _PARALLEL_MIN_BYTES else workers, progress)
+        return _keyword_cap(table, lists, parser)
     parts = max(workers * 4, 1)
     bounds = [0]
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
@@ -227,7 +255,7 @@ def read_and_extract(
                 break
             bounds.append(cut + 1)
     bounds.append(size)
-    jobs = [(str(path), a, b, extractor) for a, b in zip(bounds, bounds[1:]) if b > a]
+    jobs = [(str(path), a, b, extractor, parser) for a, b in zip(bounds, bounds[1:]) if b > a]
     show = size > 20_000_000 if progress is None else progress
     pool = _worker_pool(workers, extractor)
     results = []
@@ -248,14 +276,28 @@ def read_and_extract(
         table.author += part.author
         table.text += part.text
         table.langs += part.langs
+        table.line += [lines_before + n for n in part.line]
         times_parts.append(part.event_ms)
-        table.lines += part.lines
-        table.non_posts += part.non_posts
-        table.dead_letters += [(lines_before + n, why, line) for n, why, line in part.dead_letters]
+        table.read.add(part.read, lines_before)
         lines_before += part_lines
         lists += kws
     table.event_ms = np.concatenate(times_parts) if times_parts else np.empty(0, dtype=np.int64)
-    return table, lists
+    return _keyword_cap(table, lists, parser)
+
+
+def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
+                 ) -> tuple[PostTable, list[list[str]]]:
+    """Posts with more keywords than ``TRENDLAB_MAX_KEYWORDS`` become dead letters (as in the Flink job)."""
+    cap = parser.limits.max_keywords
+    over = [i for i, kws in enumerate(lists) if len(kws) > cap]
+    if not over:
+        return table, lists
+    posts = [PostData(table.uri[i], table.author[i], table.text[i], _EPOCH) for i in over]
+    letters = [(table.line[i], parser.keyword_cap(post, lists[i])) for i, post in zip(over, posts)]
+    table.read.dead_letters = sorted(table.read.dead_letters + letters, key=lambda x: x[0])
+    table.drop(over)
+    gone = set(over)
+    return table, [kws for i, kws in enumerate(lists) if i not in gone]
 
 
 # -- extraction ---------------------------------------------------------------------------------
@@ -472,8 +514,8 @@ def load_stream(
 
 def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
     """``counts.parquet`` and ``alerts.jsonl`` (and the parameters used, ``params.yaml``); when the
-    input had malformed lines, ``dead_letters.jsonl`` too: one ``{"message", "error", "line"}`` object
-    per line (``message`` as read, like the job's dead-letter topic)."""
+    input had dead letters, ``dead_letters.jsonl`` too: one ``{"message", "error", "size", "line"}``
+    object per line (``message`` a bounded excerpt, like the job's dead-letter topic)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"counts": out / "counts.parquet", "alerts": out / "alerts.jsonl", "params": out / "params.yaml"}
@@ -486,9 +528,8 @@ def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
     if result.posts is not None and result.posts.dead_letters:
         paths["dead_letters"] = dead
         with open(dead, "wb") as fh:
-            for number, why, line in result.posts.dead_letters:
-                message = line.decode("utf-8", errors="replace")
-                fh.write(orjson.dumps({"message": message, "error": why, "line": number}) + b"\n")
+            for number, letter in result.posts.dead_letters:
+                fh.write(letter.to_json(line=number) + b"\n")
     elif dead.exists():
         dead.unlink()  # from an earlier replay into the same directory
     return paths
@@ -516,7 +557,7 @@ def cmd_replay(args) -> int:
     print(result.summary())
     print(f"wrote {paths['counts']} and {paths['alerts']}")
     if "dead_letters" in paths:
-        print(f"wrote {result.posts.malformed:,} malformed lines to {paths['dead_letters']}")
+        print(f"wrote {result.posts.malformed:,} dead letters to {paths['dead_letters']}")
     return 0
 
 

@@ -25,6 +25,7 @@ precision, fewer false alerts, lower latency.
 from __future__ import annotations
 
 import itertools
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -36,6 +37,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
+from trendlab.errors import ConfigError, InputError
 from trendlab.evaluate import TARGETS, Evaluation, Labels, Targets, evaluate, load_labels, pool
 from trendlab.replay import Occurrences, PostTable, load_stream
 from trendlab.windows import window_counts
@@ -56,25 +58,43 @@ def load_grid(source: str | Path | Mapping[str, Sequence[Any]] | None) -> dict[s
     elif isinstance(source, Mapping):
         grid = dict(source)
     else:
+        from trendlab.postfile import read_small_text
+
         path = Path(source)
-        if not path.exists():
-            raise FileNotFoundError(f"grid file not found: {path}")
+        text = read_small_text(path, "grid file")
         try:
-            grid = yaml.safe_load(path.read_text()) or {}
+            grid = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:
-            raise ValueError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+            raise InputError(f"grid file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(grid, Mapping):
-            raise ValueError(f"{path} must map parameter names to lists of values")
+            raise InputError(f"grid file {path} must map parameter names to lists of values")
     known = {f.name for f in fields(DetectionParams)}
     out: dict[str, list[Any]] = {}
     for key, values in grid.items():
         if key not in known:
-            raise ValueError(f"unknown grid parameter {key!r} (known: {', '.join(sorted(known))})")
+            raise ConfigError(f"unknown grid parameter {key!r} (known: {', '.join(sorted(known))})")
         values = values if isinstance(values, list) else [values]
         if not values:
-            raise ValueError(f"grid parameter {key!r} has no values")
+            raise ConfigError(f"grid parameter {key!r} has no values")
+        if any(isinstance(v, (list, dict)) for v in values):
+            raise ConfigError(f"grid parameter {key!r} must be a list of single values, got {str(values)[:60]}")
         out[key] = values
     return out
+
+
+#: ``trendlab tune`` refuses larger grids unless ``--max-points`` allows them
+MAX_GRID_POINTS = 1000
+
+
+def check_grid_size(grid: Mapping[str, Sequence[Any]], max_points: int | None = None) -> int:
+    """The number of points of ``grid``; more than ``max_points`` is refused in one line, before any work."""
+    limit = MAX_GRID_POINTS if max_points is None else max_points
+    points = math.prod(len(v) for v in grid.values())
+    if points > limit:
+        sizes = " x ".join(f"{len(v)} {k}" for k, v in grid.items())
+        raise ConfigError(f"the grid has {points:,} points ({sizes}), more than {limit:,}; narrow it or raise "
+                          "--max-points")
+    return points
 
 
 def grid_points(grid: Mapping[str, Sequence[Any]], base: DetectionParams) -> list[DetectionParams]:
@@ -190,22 +210,27 @@ def tune(
     base: DetectionParams | str | Path | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    max_points: int | None = None,
 ) -> SweepResult:
-    """Sweep ``grid`` on one stream (``source``, ``labels``) or on several (two parallel lists)."""
+    """Sweep ``grid`` on one stream (``source``, ``labels``) or on several (two parallel lists);
+    a grid of more than ``max_points`` (default :data:`MAX_GRID_POINTS`) points is refused first."""
+    grid = load_grid(grid)
+    check_grid_size(grid, max_points)
     many = isinstance(source, (list, tuple))
     sources = list(source) if many else [source]
     label_list = list(labels) if isinstance(labels, (list, tuple)) else [labels]
-    occs = [load_stream(src, workers=workers, progress=progress)[1] for src in sources]
-    labs = [lab if isinstance(lab, Labels) else load_labels(lab) for lab in label_list]
+    labs = [lab if isinstance(lab, Labels) else load_labels(lab) for lab in label_list]  # small files first
     base = base if isinstance(base, DetectionParams) else load_params(base)
-    return sweep(occs, labs, grid_points(load_grid(grid), base), progress=progress)
+    occs = [load_stream(src, workers=workers, progress=progress)[1] for src in sources]
+    return sweep(occs, labs, grid_points(grid, base), progress=progress)
 
 
 # -- CLI ----------------------------------------------------------------------------------------
 
 def cmd_tune(args) -> int:
     pairs = stream_paths(args.input, args.labels)
-    result = tune([p for p, _ in pairs], [lab for _, lab in pairs], args.grid, args.params, workers=args.workers)
+    result = tune([p for p, _ in pairs], [lab for _, lab in pairs], args.grid, args.params, workers=args.workers,
+                  max_points=args.max_points)
     params_path, table_path = result.write(args.out)
     cols = ["window", "slide", "baseline_floor", "min_ratio", "min_score", "min_authors", "recall",
             "keyword_precision", "latency_median_slides", "false_alerts_per_hour", "decoy_alerts"]
@@ -234,5 +259,7 @@ def add_cli(sub) -> None:
     p.add_argument("--grid", help="grid YAML: parameter -> list of values (default: a built-in grid)")
     p.add_argument("--params", help="base parameters for what the grid does not name")
     p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")
+    p.add_argument("--max-points", type=int, default=None,
+                   help=f"refuse grids with more points (default {MAX_GRID_POINTS})")
     p.add_argument("--out", required=True, help="where to write the best params.yaml (+ .results.csv)")
     p.set_defaults(func=cmd_tune)

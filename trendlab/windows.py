@@ -33,6 +33,7 @@ __all__ = [
     "format_duration",
     "window_counts",
     "windows_of",
+    "check_memory",
 ]
 
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h)?\s*$", re.IGNORECASE)
@@ -142,6 +143,7 @@ def window_counts(
     rel = slot - base  # small, non-negative
     n_kw = int(kw.max()) + 1
     width = int(rel.max()) + n + 2  # end slots 0 … rel+n, plus one for the difference arrays
+    check_memory(spec, kw.size, n_kw * (int(au.max()) + 1) * width)
     if n_kw * width <= DENSE_CELLS:
         frame = _window_counts_dense(kw, au, rel, n, n_kw, width)
     else:
@@ -152,6 +154,51 @@ def window_counts(
 
 #: up to this many (keyword × end slot) cells the aggregation uses dense arrays (fast); beyond, sorting
 DENSE_CELLS = 20_000_000
+#: bytes per (occurrence × window) the sparse aggregation holds at its peak (keys, sorts, inverses)
+_BYTES_PER_CELL = 64
+
+
+def memory_limit_bytes() -> int:
+    """The replay's memory budget for one aggregation (``TRENDLAB_REPLAY_MEMORY_MB``)."""
+    from trendlab.config import Settings
+
+    return Settings.from_env().replay_memory_mb * 1024 * 1024
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:,.1f} {unit}" if unit != "B" else f"{nbytes:,.0f} B"
+        nbytes /= 1024
+    return ""  # pragma: no cover
+
+
+def check_memory(spec: WindowSpec, occurrences: int, key_space: int = 0, limit: int | None = None,
+                 dense_cells: int = 0) -> None:
+    """Refuse (one line, :class:`~trendlab.errors.ConfigError`) a window shape whose arrays would not
+    fit, before anything is allocated: each occurrence is spread over ``window / slide`` windows.
+    ``key_space`` (keywords × authors × slots) must fit the int64 keys of the aggregation;
+    ``dense_cells`` (keywords × windows) is the detector's matrix."""
+    from trendlab.errors import ConfigError
+
+    limit = memory_limit_bytes() if limit is None else limit
+    dense = float(dense_cells) * _BYTES_PER_CELL
+    if dense > limit:
+        raise ConfigError(
+            f"trend detection over {dense_cells:,} keyword windows ({format_duration(spec.window_ms)} every "
+            f"{format_duration(spec.slide_ms)}) would need {_size(dense)}, more than TRENDLAB_REPLAY_MEMORY_MB "
+            f"({_size(limit)}); use a longer slide or a shorter stream")
+    need = float(occurrences) * spec.windows_per_post * _BYTES_PER_CELL
+    if need > limit:
+        raise ConfigError(
+            f"window ({format_duration(spec.window_ms)}) every slide ({format_duration(spec.slide_ms)}) puts each "
+            f"post in {spec.windows_per_post:,} windows: {occurrences:,} keyword occurrences would need "
+            f"{_size(need)}, more than TRENDLAB_REPLAY_MEMORY_MB ({_size(limit)}); use a longer slide or a "
+            "shorter window")
+    if key_space >= 2**62:
+        raise ConfigError(
+            f"the stream spans too many slides of {format_duration(spec.slide_ms)} for its keywords and authors "
+            "(the window keys would overflow); use a longer slide or a shorter stream")
 
 
 def _window_counts_dense(kw, au, rel, n, n_kw, width) -> pd.DataFrame:

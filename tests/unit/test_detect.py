@@ -143,3 +143,17 @@ def test_detector_state_survives_snapshot(stream):
                 for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)]
         got += det.process_window(int(end_slot) * SLIDE, rows)
     assert [a.to_dict() for a in got] == [a.to_dict() for a in full]
+
+
+def test_a_long_gap_costs_no_memory_and_changes_no_alert(stream):
+    """Two bursts a year apart: detection over the windows that hold posts, not the span (issue 10),
+    alert for alert the same as the window-by-window detector."""
+    rng = np.random.default_rng(5)
+    later = make_stream(rng, minutes=120, bursts=[(4, 60, 20, 6.0, 300)])
+    year = 365 * 24 * 60 * SLIDE
+    kw, au, ts = (np.concatenate([a, b]) for a, b in zip(stream, (later[0], later[1], later[2] + year)))
+    params = DetectionParams()
+    frame = window_counts(kw, au, ts, params.spec)
+    a = detect_frame(frame, KEYWORDS, params)
+    assert [x.to_dict() for x in a] == [x.to_dict() for x in incremental(frame, KEYWORDS, params)]
+    assert any(x.window_end.year > 2025 for x in a) and any(x.window_end.year == 2025 for x in a)

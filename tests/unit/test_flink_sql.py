@@ -118,7 +118,9 @@ def test_params_precedence(tmp_path):
 
 
 def test_params_errors_name_the_problem(tmp_path):
-    with pytest.raises(FileNotFoundError, match="params file not found"):
+    from trendlab.errors import InputError
+
+    with pytest.raises(InputError, match="params file not found"):
         load_job_params(Settings(), str(tmp_path / "missing.yaml"))
     with pytest.raises(ValueError, match="window"):
         load_job_params(Settings(), window="7x")

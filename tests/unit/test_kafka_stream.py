@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import orjson
@@ -63,12 +64,14 @@ def test_stage_stream_keeps_the_raw_line(stream_file, tmp_path):
     rows = [orjson.loads(line) for line in target.read_bytes().splitlines()]
     assert len(rows) == 5
     originals = set(stream_file.read_text().splitlines())
-    assert all(row["message"] in originals for row in rows)
+    assert all(base64.b64decode(row["message"]).decode() in originals for row in rows)
     assert [row["ts"] for row in rows] == sorted(row["ts"] for row in rows)
 
 
 def test_missing_input_is_a_one_line_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="input file not found"):
+    from trendlab.errors import InputError
+
+    with pytest.raises(InputError, match="input file not found"):
         read_stream(tmp_path / "nope.jsonl")
 
 

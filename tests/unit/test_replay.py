@@ -65,8 +65,8 @@ def test_parallel_read_equals_serial_read(tmp_path):
     assert table.text == serial.text and table.author == serial.author and table.lines == serial.lines
     assert table.malformed == serial.malformed == 3
     assert table.dead_letters == serial.dead_letters
-    assert [(n, line) for n, _, line in table.dead_letters] == [(6, b"{broken json"), (4001, b"{broken json"),
-                                                               (9001, b"{broken json")]
+    assert [(n, dl.excerpt) for n, dl in table.dead_letters] == [(6, "{broken json"), (4001, "{broken json"),
+                                                                (9001, "{broken json")]
     x = KeywordExtractor()
     assert lists == [x.extract(t, l or None) for t, l in zip(serial.text, serial.langs)]
 
@@ -90,12 +90,12 @@ def test_malformed_lines_are_counted_and_reported(tmp_path, capsys):
     assert "author_did is not a DID: 'nobody'" in table.malformed_examples[1][1]
     assert main(["replay", str(src), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    assert "2 malformed lines skipped — first: line 11" in out
+    assert "2 dead letters — first: line 11: message is not valid JSON" in out
     assert (tmp_path / "out" / "counts.parquet").exists()
     # nothing is lost: every malformed line, as read, with its reason and line number
     dead = [orjson.loads(x) for x in (tmp_path / "out" / "dead_letters.jsonl").read_bytes().splitlines()]
     assert [(d["line"], d["message"].encode()) for d in dead] == [(11, lines[10]), (21, lines[20])]
-    assert "author_did is not a DID" in dead[1]["error"] and f"2 malformed lines to {tmp_path / 'out'}" in out
+    assert "author_did is not a DID" in dead[1]["error"] and f"2 dead letters to {tmp_path / 'out'}" in out
     # a clean replay into the same directory leaves no stale dead letters behind
     assert main(["replay", str(SMALL / "posts.jsonl"), "--out", str(tmp_path / "out")]) == 0
     assert not (tmp_path / "out" / "dead_letters.jsonl").exists()

@@ -32,7 +32,7 @@ JOB_MODULE = "trendlab.flink.job"
 JOB_SETTINGS = (
     "kafka_bootstrap_servers", "kafka_topic_posts", "kafka_topic_trends", "kafka_topic_alerts",
     "kafka_topic_dead_letter", "flink_parallelism", "minio_bucket", "max_out_of_orderness_s",
-    "checkpoint_interval_ms", "log_level",
+    "checkpoint_interval_ms", "log_level", "max_message_bytes", "max_keywords", "max_future_s",
 )
 
 

@@ -37,6 +37,7 @@ from typing import Any
 from trendlab.config import ConfigError, Settings
 from trendlab.detect import DetectionParams
 from trendlab.flink import sql
+from trendlab.parse import Limits
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.Ta
 
     spec = params.spec
     if not presplit:
-        t_env.create_temporary_function(sql.EXTRACT_FUNCTION, extract_keywords_udtf())
+        t_env.create_temporary_function(sql.EXTRACT_FUNCTION, extract_keywords_udtf(limits=Limits.from_settings(settings)))
     for statement in sql.job_statements(source, spec.window_ms, spec.slide_ms, settings.max_out_of_orderness_s * 1000,
                                         presplit=presplit):
         t_env.execute_sql(statement)

@@ -2,9 +2,9 @@
 
 The pipeline, top to bottom::
 
-    posts (message STRING, event_time rowtime, watermark)           -- Kafka topic or a staged file
+    posts (message BYTES, event_time rowtime, watermark)            -- Kafka topic or a staged file
       └─ LATERAL extract_keywords(message)                           -- Python UDTF: parse + KeywordExtractor
-           ├─ error IS NOT NULL ─► dead_letters (message, error)     -- malformed messages
+           ├─ error IS NOT NULL ─► dead_letters (excerpt, error)     -- dead letters (trendlab.parse)
            └─ keyword_occurrences (keyword, author_did, event_time)
                 └─ HOP(event_time, slide, window)  COUNT(*), COUNT(DISTINCT author_did)
                      └─ window_counts ─► counts sink (WindowedKeywordCount JSON)
@@ -74,7 +74,7 @@ def with_clause(options: Mapping[str, str]) -> str:
 class TableIO:
     """Connector options of the job's four external tables; everything else is shared SQL.
 
-    ``posts_columns`` must declare ``message STRING`` (the raw message) and the rowtime column ``event_time``
+    ``posts_columns`` must declare ``message BYTES`` (the raw message) and the rowtime column ``event_time``
     (the watermark is added by :func:`posts_ddl`).
     """
 
@@ -122,8 +122,9 @@ def kafka_io(
         "properties.isolation.level": "read_committed",
         "scan.startup.mode": startup_mode,
         "properties.auto.offset.reset": "earliest",
+        # the value's bytes as they are: decoding is the total parser's job (trendlab.parse), so no
+        # message (invalid UTF-8 …) can fail deserialisation and restart the job
         "format": "raw",
-        "raw.charset": "UTF-8",
     }
 
     def sink(topic: str, name: str, key: str | None) -> dict[str, str]:
@@ -144,7 +145,7 @@ def kafka_io(
     dead = {**sink(topic_dead_letter, "dlq", None), "format": "json"} if topic_dead_letter else None
     return TableIO(
         posts_columns=(
-            "message STRING",
+            "message BYTES",
             "event_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL",
         ),
         posts_options=source,
@@ -158,12 +159,12 @@ def kafka_io(
 def file_io(staged_posts: str, out_dir: str) -> TableIO:
     """Filesystem source over a staged stream file and filesystem sinks under ``out_dir``.
 
-    The staged file has JSON lines ``{"ts": <event ms>, "message": "<original line>"}``
-    (:func:`trendlab.kafka.stage_stream`).
+    The staged file has JSON lines ``{"ts": <event ms>, "message": "<original line, base64>"}``
+    (:func:`trendlab.kafka.stage_stream`; Flink's JSON format reads ``BYTES`` from base64).
     """
     out = out_dir.rstrip("/")
     return TableIO(
-        posts_columns=("message STRING", "ts BIGINT", "event_time AS TO_TIMESTAMP_LTZ(ts, 3)"),
+        posts_columns=("message BYTES", "ts BIGINT", "event_time AS TO_TIMESTAMP_LTZ(ts, 3)"),
         posts_options={"connector": "filesystem", "path": staged_posts, "format": "json"},
         counts_options={"connector": "filesystem", "path": f"{out}/_counts", "format": "json"},
         alerts_options={"connector": "filesystem", "path": f"{out}/_alerts", "format": "raw"},
@@ -203,12 +204,13 @@ def dead_letter_sink_ddl(io: TableIO) -> str | None:
 
 
 def extracted_view() -> str:
-    """One row per (post, keyword), or one row with ``error`` set for a malformed message."""
+    """One row per (post, keyword), or one row with ``error`` (and ``excerpt``, a bounded excerpt of
+    the message) set for a dead letter."""
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
-        f"SELECT p.message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.error\n"
+        f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.error\n"
         f"FROM {POSTS} AS p, LATERAL TABLE({EXTRACT_FUNCTION}(p.message))"
-        " AS x(keyword, normalized_keyword, author_did, error)"
+        " AS x(keyword, normalized_keyword, author_did, error, excerpt)"
     )
 
 
@@ -223,11 +225,12 @@ def presplit_view() -> str:
     come from :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages.
     A message without a tab (an empty one, the watermark event) gives no row."""
     sep = quote(PRESPLIT_SEPARATOR)
+    text = "CAST(p.message AS STRING)"  # the source column holds the raw bytes (see kafka_io)
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
-        f"SELECT p.message, p.event_time, k.keyword, LOWER(TRIM(k.keyword)) AS normalized_keyword,\n"
-        f"       SPLIT_INDEX(p.message, {sep}, 0) AS author_did, CAST(NULL AS STRING) AS error\n"
-        f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT(p.message, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
+        f"SELECT {text} AS message, p.event_time, k.keyword, LOWER(TRIM(k.keyword)) AS normalized_keyword,\n"
+        f"       SPLIT_INDEX({text}, {sep}, 0) AS author_did, CAST(NULL AS STRING) AS error\n"
+        f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT({text}, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
         "WHERE k.pos > 1"
     )
 

@@ -1,9 +1,14 @@
 """The only per-record Python of the job: parse a raw message and extract its keywords.
 
-:class:`ExtractKeywords` is a table function: one row ``(keyword, normalized_keyword, author_did,
-NULL)`` per keyword of a post, nothing for a valid event that is not a post (a like, a delete…), and
-one row ``(NULL, NULL, NULL, error)`` for a malformed message, which the job routes to the
-dead-letter sink. Counters in the function's metric group (``trendlab.posts``, ``trendlab.malformed``,
+:class:`ExtractKeywords` is a table function over the message's **raw bytes** (the Kafka value as it
+is; the job decodes it itself through the total parser :class:`trendlab.parse.MessageParser`, so
+invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
+``(keyword, normalized_keyword, author_did, NULL, NULL)`` per keyword of a post, nothing for a valid
+event that is not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, reason, excerpt)`` for a
+dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
+dead-letter sink. It never raises: a failing record would put the job into a restart loop.
+
+Counters in the function's metric group (``trendlab.posts``, ``trendlab.malformed``,
 ``trendlab.non_posts``, ``trendlab.keywords``) show up in the Flink web UI and REST API.
 """
 
@@ -13,14 +18,17 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from trendlab.extract import KeywordExtractor
-from trendlab.models import MalformedPost, normalize_keyword, parse_post
+from trendlab.models import PostData, normalize_keyword
+from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
 
-RESULT_TYPES = [DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING()]
+RESULT_TYPES = [DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING()]
 
 
 class ExtractKeywords(TableFunction):
-    def __init__(self, extractor: KeywordExtractor | None = None) -> None:
+    def __init__(self, extractor: KeywordExtractor | None = None, limits: Limits | None = None) -> None:
         self.extractor = extractor or KeywordExtractor()
+        self.limits = limits or Limits()
+        self.parser = MessageParser(self.limits)  # live clock: "now" is the time a message is processed
         self._posts = self._malformed = self._non_posts = self._keywords = None
 
     def open(self, function_context: FunctionContext) -> None:
@@ -33,26 +41,38 @@ class ExtractKeywords(TableFunction):
         except Exception:  # metrics disabled (python.metric.enabled=false)
             self._posts = self._malformed = self._non_posts = self._keywords = None
 
-    def eval(self, raw: str | None):
+    def _dead(self, letter: DeadLetter):
+        if self._malformed is not None:
+            self._malformed.inc()
+        return None, None, None, letter.reason, letter.excerpt
+
+    def eval(self, raw):
         try:
-            post = parse_post(raw if raw is not None else "")
-        except (MalformedPost, UnicodeError) as exc:
-            if self._malformed is not None:
-                self._malformed.inc()
-            yield None, None, None, str(exc)
-            return
-        if post is None:
+            rows = self._rows(raw)
+        except Exception as exc:  # noqa: BLE001 — never fail the job over one message
+            rows = [self._dead(DeadLetter(f"could not be processed ({type(exc).__name__}: {str(exc)[:200]})",
+                                          excerpt(raw or b""), len(raw or b"")))]
+        yield from rows
+
+    def _rows(self, raw) -> list[tuple]:
+        outcome = self.parser(raw)
+        if outcome.__class__ is DeadLetter:
+            return [self._dead(outcome)]  # type: ignore[arg-type]
+        if outcome.__class__ is not PostData:
             if self._non_posts is not None:
                 self._non_posts.inc()
-            return
+            return []
+        post: PostData = outcome  # type: ignore[assignment]
         keywords = self.extractor.extract(post.text, post.langs)
+        over = self.parser.keyword_cap(post, keywords)
+        if over is not None:
+            return [self._dead(over)]
         if self._posts is not None:
             self._posts.inc()
             self._keywords.inc(len(keywords))
         author = post.author_did
-        for keyword in keywords:
-            yield keyword, normalize_keyword(keyword), author, None
+        return [(keyword, normalize_keyword(keyword), author, None, None) for keyword in keywords]
 
 
-def extract_keywords_udtf(extractor: KeywordExtractor | None = None):
-    return udtf(ExtractKeywords(extractor), result_types=RESULT_TYPES)
+def extract_keywords_udtf(extractor: KeywordExtractor | None = None, limits: Limits | None = None):
+    return udtf(ExtractKeywords(extractor, limits), result_types=RESULT_TYPES)
