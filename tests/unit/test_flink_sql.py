@@ -176,7 +176,7 @@ def test_presplit_ceiling_has_the_same_views_and_columns():
     ceiling = sql.job_statements(io, 600_000, 60_000, 5000, presplit=True)
     assert [s.split()[3] for s in ceiling] == [s.split()[3] for s in normal]
     view = ceiling[3]
-    assert sql.EXTRACT_FUNCTION not in view and "SPLIT(p.message" in view
+    assert sql.EXTRACT_FUNCTION not in view and "SPLIT(CAST(p.message AS STRING)" in view
     select = view.split("SELECT", 1)[1].split("\nFROM", 1)[0]
     for column in ("p.message", "p.event_time", "k.keyword", "AS normalized_keyword", "AS author_did", "AS error"):
         assert column in select
