@@ -289,8 +289,9 @@ class JetstreamClient:
                     log.info("jetstream: connected to %s", url)
                     while True:
                         try:
-                            frame = await asyncio.wait_for(ws.recv(decode=False), self.stall_timeout)
-                        except asyncio.TimeoutError:
+                            async with asyncio.timeout(self.stall_timeout):  # keeps a cancellation, unlike wait_for
+                                frame = await ws.recv(decode=False)
+                        except TimeoutError:
                             self.stats.stalls += 1
                             raise _Stalled(f"no message for {self.stall_timeout:g}s") from None
                         decoded = self.decoder.decode(frame)

@@ -519,6 +519,7 @@ class Ingester:
                 self.handled += 1
                 if self.max_events is not None and self.handled >= self.max_events:
                     stop.set()
+                if stop.is_set():
                     return
 
     async def _tick(self, sink: KafkaSink) -> None:

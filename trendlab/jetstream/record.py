@@ -98,7 +98,7 @@ async def record_async(
                     first = event.time_us
                 last = event.time_us
                 progress.tick()
-                if max_events is not None and written >= max_events:
+                if (max_events is not None and written >= max_events) or stop.is_set():
                     return
 
     async def tick() -> None:
