@@ -55,6 +55,7 @@ def _optional_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
         ("trendlab.replay", "add_cli"),
         ("trendlab.evaluate", "add_cli"),
         ("trendlab.tune", "add_cli"),
+        ("trendlab.workbench", "add_cli"),
         ("trendlab.stack", "add_cli"),
         ("trendlab.kafka", "add_cli"),
         ("trendlab.flink.deploy", "add_cli"),

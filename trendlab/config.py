@@ -206,8 +206,18 @@ class Settings:
         out: dict[str, object] = {}
         for name, var in VARIABLES.items():
             value = getattr(self, name)
-            out[var.env] = ("***" if value else "") if var.secret else value
+            out[var.env] = ("***" if value else "") if var.secret else _home_relative(value)
         return out
+
+
+def _home_relative(value: object) -> object:
+    """A path under the home directory as ``~/…``: shown settings name no user's directory."""
+    if isinstance(value, (str, os.PathLike)) and str(value).startswith(("/", "~")):
+        home = os.path.expanduser("~")
+        text = str(value)
+        if home not in ("/", "") and (text == home or text.startswith(home + os.sep)):
+            return "~" + text[len(home):]
+    return value
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -33,6 +33,7 @@ __all__ = [
     "read_alerts_frame",
     "top_trends",
     "count_vs_baseline",
+    "keyword_series",
     "keywords_to_watch",
     "alerts_from_records",
     "compare_runs",
@@ -237,6 +238,13 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
     idx = slot(mine["window_end"]) - first
     dense[idx] = mine["count"].to_numpy()
     authors[idx] = mine["unique_authors"].to_numpy()
+    return keyword_series(slots, dense, authors, params)
+
+
+def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, params: DetectionParams) -> pd.DataFrame:
+    """One keyword's dense counts and authors at consecutive window end ``slots`` (from the stream's
+    first) → ``window_end, count, unique_authors, baseline, threshold`` (see :func:`count_vs_baseline`)."""
+    slide = params.spec.slide_ms
     baseline = dense_baseline(dense, params)
     warm = np.arange(slots.size) >= params.warmup_windows()
     baseline = np.where(warm, baseline, np.nan)

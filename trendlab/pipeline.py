@@ -158,16 +158,24 @@ def notebook_parameters(
     extra: Mapping[str, Any],
 ) -> dict[str, Any]:
     """The papermill parameters of one notebook (only those it declares; never a secret)."""
-    common = {"out_dir": str(out_dir), "sample_dir": str(sample_dir)}
+    # The kernels run in out_dir, and every path they get is relative to it: outputs name no
+    # directory of this machine, and an executed notebook shared with its out_dir still makes sense.
+    common = {"out_dir": ".", "sample_dir": _relative(sample_dir, out_dir)}
     per = {
         "01_explore_samples": {},
-        "02_tune_windows_thresholds": {"grid": grid if not isinstance(grid, Mapping) else dict(grid)},
-        "03_deploy_job": {"profile": profile, "params_path": params_path},
+        "02_tune_windows_thresholds": {"grid": _relative(grid, out_dir) if isinstance(grid, (str, Path)) else
+                                       dict(grid) if isinstance(grid, Mapping) else None},
+        "03_deploy_job": {"profile": profile, "params_path": _relative(params_path, out_dir) if params_path else None},
         "04_monitor_trends": {"profile": profile},
     }[name]
     params = {**common, **{k: v for k, v in per.items() if v is not None}}
     params.update(extra.get(name, {}))
     return params
+
+
+def _relative(path: str | Path, start: str | Path) -> str:
+    """``path`` relative to ``start`` (``..`` where needed); both are made absolute first."""
+    return os.path.relpath(Path(path).resolve(), Path(start).resolve())
 
 
 #: Variables PyFlink writes into a process that has run a job in-process (its Python UDF launcher's).
@@ -239,8 +247,11 @@ def run_pipeline(
         try:
             with _kernel_environ():
                 pm.execute_notebook(
-                    str(notebook), str(target), parameters=params, kernel_name=kernel_name, cwd=str(source),
+                    str(notebook), str(target), parameters=params, kernel_name=kernel_name, cwd=str(out),
                     progress_bar=progress, execution_timeout=timeout, log_output=False,
+                    # Widget state of a kernel that is gone cannot be interactive; without it, nbconvert,
+                    # GitHub and nbviewer show each widget's static fallback (a chart's PNG or HTML).
+                    store_widget_state=False,
                 )
         except PapermillExecutionError as exc:
             raise PipelineError(

@@ -21,7 +21,9 @@ import os
 import re
 import shutil
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +42,15 @@ __all__ = [
     "sweep_heatmap",
     "precision_recall_figure",
     "count_vs_baseline_figure",
+    "tuning_figure",
+    "update_tuning_figure",
+    "static_bundle",
     "top_trends_table",
     "save_png",
     "png_export_available",
     "FigureSaver",
+    "StaticFigure",
+    "figure_png",
 ]
 
 COLORS = {
@@ -154,15 +161,21 @@ def bursts_timeline_figure(labels: pd.DataFrame, title: str = "Labelled bursts a
     return alerts_vs_bursts_figure(labels, None, title=title)
 
 
-def _match_row(alert, labels: pd.DataFrame, rows: list[str], window: pd.Timedelta) -> str | None:
+def _match_row(alert, labels: list[tuple[str, str, set[str], pd.Timestamp, pd.Timestamp]],
+               window: pd.Timedelta) -> str | None:
+    """The timeline row of the label ``alert`` matches (``labels`` from :func:`_label_list`), or None."""
     mentions = {alert.keyword, *(alert.related_keywords or [])}
-    for row, lab in zip(rows, labels.itertuples()):
-        words = {w.strip() for w in lab.keywords.split(",")}
-        if lab.label == "decoy" and mentions & words:
+    for row, kind, words, start, end in labels:
+        if kind == "decoy" and mentions & words:
             return row
-        if mentions & words and lab.start <= alert.window_end <= lab.end + window:
+        if mentions & words and start <= alert.window_end <= end + window:
             return row
     return None
+
+
+def _label_list(labels: pd.DataFrame) -> list[tuple[str, str, set[str], pd.Timestamp, pd.Timestamp]]:
+    return [(row, lab.label, {w.strip() for w in lab.keywords.split(",")}, lab.start, lab.end)
+            for row, lab in zip(_label_rows(labels), labels.itertuples())]
 
 
 def alerts_vs_bursts_figure(
@@ -176,38 +189,62 @@ def alerts_vs_bursts_figure(
     ``unmatched alerts`` row. An alert left of its band's end is early; right of it, late."""
     if labels.empty and (alerts is None or alerts.empty):
         return _empty(title, "no labels and no alerts")
-    rows = _label_rows(labels)
-    unmatched_row = "unmatched alerts"
-    fig = go.Figure()
-    for kind in ("trend", "decoy"):
-        part = labels[labels["label"] == kind]
-        if part.empty:
-            continue
-        names = [rows[i] for i in np.flatnonzero((labels["label"] == kind).to_numpy())]
-        duration_ms = ((part["end"] - part["start"]).dt.total_seconds() * 1000).to_numpy()
-        fig.add_trace(go.Bar(
-            base=part["start"], x=duration_ms, y=names, orientation="h", name="labelled burst" if kind == "trend" else "decoy",
-            marker=dict(color=COLORS[kind], opacity=0.55), width=0.6,
-            customdata=np.stack([part["start"].dt.strftime("%H:%M"), part["end"].dt.strftime("%H:%M"), part["kind"]], axis=1),
-            hovertemplate="%{y}<br>%{customdata[2]} %{customdata[0]}–%{customdata[1]} UTC<extra></extra>",
-        ))
-    category_order = list(reversed(rows))
-    if alerts is not None and not alerts.empty:
-        grace = pd.Timedelta(window) if not isinstance(window, pd.Timedelta) else window
-        ys = [_match_row(a, labels, rows, grace) or unmatched_row for a in alerts.itertuples()]
-        if unmatched_row in ys:
-            category_order = [unmatched_row] + category_order
-        related = alerts["related_keywords"].map(lambda r: ", ".join(r) if isinstance(r, (list, tuple)) and r else "—")
-        fig.add_trace(go.Scatter(
-            x=alerts["window_end"], y=ys, mode="markers", name="trend alert",
-            marker=dict(symbol="diamond", size=13, color=COLORS["alert"], line=dict(color="white", width=1)),
-            customdata=np.stack([alerts["keyword"], related, alerts["count"], alerts["score"].round(1)], axis=1),
-            hovertemplate="alert %{customdata[0]} (+ %{customdata[1]})<br>window end %{x|%H:%M} UTC<br>"
-                          "%{customdata[2]} posts, score %{customdata[3]}<extra></extra>",
-        ))
+    traces, category_order = _timeline_traces(labels, alerts, window)
+    fig = go.Figure(traces)
     fig.update_xaxes(type="date", title_text=TIME_AXIS)
     fig.update_yaxes(categoryorder="array", categoryarray=category_order, automargin=True, title_text="")
     return _figure(fig, title, height=max(300, 38 * len(category_order) + 150), barmode="overlay")
+
+
+def _timeline_traces(labels: pd.DataFrame, alerts: pd.DataFrame | None,
+                     window: str | pd.Timedelta, always: bool = False) -> tuple[list, list[str]]:
+    """The bands and alert markers of :func:`alerts_vs_bursts_figure`, and its rows (top last).
+    ``always``: one trace per kind even when it is empty (the live panel only swaps data)."""
+    rows = _label_rows(labels)
+    traces = []
+    for kind in ("trend", "decoy"):
+        part = labels[labels["label"] == kind]
+        if part.empty and not always:
+            continue
+        names = [rows[i] for i in np.flatnonzero((labels["label"] == kind).to_numpy())]
+        duration_ms = ((part["end"] - part["start"]).dt.total_seconds() * 1000).to_numpy()
+        traces.append(go.Bar(
+            base=part["start"], x=duration_ms, y=names, orientation="h", name="labelled burst" if kind == "trend" else "decoy",
+            marker=dict(color=COLORS[kind], opacity=0.55), width=0.6,
+            customdata=np.stack([part["start"].dt.strftime("%H:%M"), part["end"].dt.strftime("%H:%M"), part["kind"]], axis=1)
+            if len(part) else None,
+            hovertemplate="%{y}<br>%{customdata[2]} %{customdata[0]}–%{customdata[1]} UTC<extra></extra>",
+        ))
+    x, ys, custom, order = _alert_rows(labels, alerts, window)
+    if len(x) or always:
+        traces.append(go.Scatter(
+            x=x, y=ys, mode="markers", name="trend alert",
+            marker=dict(symbol="diamond", size=13, color=COLORS["alert"], line=dict(color="white", width=1)),
+            customdata=custom,
+            hovertemplate="alert %{customdata[0]} (+ %{customdata[1]})<br>window end %{x|%H:%M} UTC<br>"
+                          "%{customdata[2]} posts, score %{customdata[3]}<extra></extra>",
+        ))
+    return traces, order
+
+
+UNMATCHED_ROW = "unmatched alerts"
+
+
+def _alert_rows(labels: pd.DataFrame, alerts: pd.DataFrame | None, window: str | pd.Timedelta):
+    """Where each alert goes on the timeline: x (window end), its row, its hover data, and the rows
+    from bottom to top (``unmatched alerts`` at the bottom when an alert matches no label)."""
+    rows = _label_rows(labels)
+    order = list(reversed(rows))
+    if alerts is None or alerts.empty:
+        return [], [], None, order
+    grace = pd.Timedelta(window) if not isinstance(window, pd.Timedelta) else window
+    listed = _label_list(labels)
+    ys = [_match_row(a, listed, grace) or UNMATCHED_ROW for a in alerts.itertuples()]
+    if UNMATCHED_ROW in ys:
+        order = [UNMATCHED_ROW] + order
+    related = alerts["related_keywords"].map(lambda r: ", ".join(r) if isinstance(r, (list, tuple)) and r else "—")
+    custom = np.stack([alerts["keyword"], related, alerts["count"], alerts["score"].round(1)], axis=1)
+    return alerts["window_end"], ys, custom, order
 
 
 # -- the sweep ----------------------------------------------------------------------------------
@@ -355,35 +392,133 @@ def count_vs_baseline_figure(
     fig = make_subplots(rows=len(keywords), cols=1, shared_xaxes=True, vertical_spacing=0.1 / max(1, len(keywords) - 1) + 0.04,
                         subplot_titles=[f"“{k}”" for k in keywords])
     for i, kw in enumerate(keywords, start=1):
-        f = frames[kw]
-        first = i == 1
-        fig.add_trace(go.Scatter(x=f["window_end"], y=f["count"], name="window count", legendgroup="count",
-                                 showlegend=first, mode="lines", line=dict(color=COLORS["count"], width=2),
-                                 hovertemplate="%{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=i, col=1)
-        fig.add_trace(go.Scatter(x=f["window_end"], y=f["baseline"], name="baseline", legendgroup="baseline",
-                                 showlegend=first, mode="lines", line=dict(color=COLORS["baseline"], width=2),
-                                 hovertemplate="baseline %{y:.1f}<extra></extra>"), row=i, col=1)
-        fig.add_trace(go.Scatter(x=f["window_end"], y=f["threshold"], name="ratio threshold", legendgroup="threshold",
-                                 showlegend=first, mode="lines",
-                                 line=dict(color=COLORS["threshold"], width=1.5, dash="dash"),
-                                 hovertemplate="needs ≥ %{y:.1f}<extra></extra>"), row=i, col=1)
-        if alerts is not None and not alerts.empty:
-            mine = alerts[(alerts["keyword"] == kw) | alerts["related_keywords"].map(lambda r, k=kw: k in (r or []))]
-            at = f.set_index("window_end")["count"].reindex(mine["window_end"]).to_numpy()
-            fig.add_trace(go.Scatter(x=mine["window_end"], y=np.where(np.isnan(at.astype(float)), mine["count"], at),
-                                     name="trend alert", legendgroup="alert", showlegend=first, mode="markers",
-                                     marker=dict(symbol="diamond", size=14, color=COLORS["alert"],
-                                                 line=dict(color="white", width=1)),
-                                     hovertemplate="ALERT at %{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=i, col=1)
-        if labels is not None and not labels.empty:
-            for lab in labels.itertuples():
-                if kw in {w.strip() for w in lab.keywords.split(",")}:
-                    fig.add_vrect(x0=lab.start, x1=lab.end, fillcolor=COLORS[lab.label], opacity=0.15,
-                                  line_width=0, row=i, col=1)
+        _add_series(fig, frames[kw], kw, alerts, labels, row=i, first=i == 1)
         fig.update_yaxes(title_text="posts / window", rangemode="tozero", row=i, col=1)
     fig.update_xaxes(title_text=TIME_AXIS, row=len(keywords), col=1)
     legend = dict(LAYOUT["legend"], y=1.0 + 60 / (180 + 230 * len(keywords)))
     return _figure(fig, title, height=180 + 230 * len(keywords), legend=legend, margin=dict(l=70, r=30, t=120, b=60))
+
+
+def _add_series(fig: go.Figure, f: pd.DataFrame, kw: str, alerts: pd.DataFrame | None, labels: pd.DataFrame | None,
+                row: int, first: bool) -> None:
+    """One keyword's count, baseline, threshold, alerts and labelled bursts into subplot ``row``."""
+    fig.add_trace(go.Scatter(x=f["window_end"], y=f["count"], name="window count", legendgroup="count",
+                             showlegend=first, mode="lines", line=dict(color=COLORS["count"], width=2),
+                             hovertemplate="%{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=row, col=1)
+    fig.add_trace(go.Scatter(x=f["window_end"], y=f["baseline"], name="baseline", legendgroup="baseline",
+                             showlegend=first, mode="lines", line=dict(color=COLORS["baseline"], width=2),
+                             hovertemplate="baseline %{y:.1f}<extra></extra>"), row=row, col=1)
+    fig.add_trace(go.Scatter(x=f["window_end"], y=f["threshold"], name="ratio threshold", legendgroup="threshold",
+                             showlegend=first, mode="lines",
+                             line=dict(color=COLORS["threshold"], width=1.5, dash="dash"),
+                             hovertemplate="needs ≥ %{y:.1f}<extra></extra>"), row=row, col=1)
+    mine = None
+    if alerts is not None and not alerts.empty:
+        mine = alerts[(alerts["keyword"] == kw) | alerts["related_keywords"].map(lambda r, k=kw: k in (r or []))]
+    if mine is None or mine.empty:
+        mine = pd.DataFrame({"window_end": pd.Series([], dtype="datetime64[ns, UTC]"), "count": []})
+    at = f.set_index("window_end")["count"].reindex(mine["window_end"]).to_numpy()
+    fig.add_trace(go.Scatter(x=mine["window_end"], y=np.where(np.isnan(at.astype(float)), mine["count"], at),
+                             name="trend alert", legendgroup="alert", showlegend=first, mode="markers",
+                             marker=dict(symbol="diamond", size=14, color=COLORS["alert"],
+                                         line=dict(color="white", width=1)),
+                             hovertemplate="ALERT at %{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=row, col=1)
+    if labels is not None and not labels.empty:
+        for lab in labels.itertuples():
+            if kw in {w.strip() for w in lab.keywords.split(",")}:
+                fig.add_vrect(x0=lab.start, x1=lab.end, fillcolor=COLORS[lab.label], opacity=0.15,
+                              line_width=0, row=row, col=1)
+
+
+def tuning_figure(series: pd.DataFrame | None, keyword: str | None, alerts: pd.DataFrame,
+                  labels: pd.DataFrame | None, window: str = "10m",
+                  title: str = "Live tuning: one keyword against its baseline, every alert against the labels") -> go.Figure:
+    """The live tuning panel's figure: on top, ``keyword``'s count against its baseline
+    (as in :func:`count_vs_baseline_figure`); below, every alert against the labelled bursts (as in
+    :func:`alerts_vs_bursts_figure`); one time axis. The traces are always the same seven, so
+    :func:`update_tuning_figure` only swaps their data."""
+    labels = labels if labels is not None else pd.DataFrame(
+        {"id": [], "label": [], "kind": [], "language": [], "keywords": [],
+         "start": pd.Series([], dtype="datetime64[ns, UTC]"), "end": pd.Series([], dtype="datetime64[ns, UTC]")})
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1, row_heights=[0.45, 0.55],
+                        subplot_titles=["keyword", "alerts"])
+    for name, color, dash in (("window count", COLORS["count"], None), ("baseline", COLORS["baseline"], None),
+                              ("ratio threshold", COLORS["threshold"], "dash")):
+        fig.add_trace(go.Scatter(x=[], y=[], name=name, mode="lines", line=dict(color=color, width=2, dash=dash),
+                                 hovertemplate="%{x|%H:%M} UTC: %{y:.1f}<extra>" + name + "</extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=[], y=[], name="trend alert", mode="markers",
+                             marker=dict(symbol="diamond", size=14, color=COLORS["alert"], line=dict(color="white", width=1)),
+                             hovertemplate="ALERT at %{x|%H:%M} UTC: %{y} posts<extra></extra>"), row=1, col=1)
+    traces, _ = _timeline_traces(labels, None, window, always=True)
+    for t in [t for t in traces if t.type == "bar"]:  # the alerts: the trace added below, in a fixed place
+        if t.base is not None and len(t.base):
+            t.base = _iso(pd.Series(t.base))
+        fig.add_trace(t, row=2, col=1)
+    fig.add_trace(go.Scatter(
+        x=[], y=[], mode="markers", name="trend alert", showlegend=False,
+        marker=dict(symbol="diamond", size=13, color=COLORS["alert"], line=dict(color="white", width=1)),
+        hovertemplate="alert %{customdata[0]} (+ %{customdata[1]})<br>window end %{x|%H:%M} UTC<br>"
+                      "%{customdata[2]} posts, score %{customdata[3]}<extra></extra>"), row=2, col=1)
+    fig.update_yaxes(title_text="posts / window", rangemode="tozero", row=1, col=1)
+    fig.update_yaxes(categoryorder="array", automargin=True, row=2, col=1)
+    fig.update_xaxes(title_text=TIME_AXIS, type="date", row=2, col=1)
+    _figure(fig, title, barmode="overlay", margin=dict(l=70, r=30, t=70, b=120),
+            legend=dict(orientation="h", x=0, xanchor="left", y=-0.16, yanchor="top"))
+    update_tuning_figure(fig, series, keyword, alerts, labels, window)
+    return fig
+
+
+def update_tuning_figure(fig: go.Figure, series: pd.DataFrame | None, keyword: str | None, alerts: pd.DataFrame,
+                         labels: pd.DataFrame, window: str = "10m") -> None:
+    """Swap the data of a :func:`tuning_figure` in place (a ``FigureWidget`` then sends only that)."""
+    with fig.batch_update() if hasattr(fig, "batch_update") else _nothing():
+        if series is not None and len(series):
+            x = _iso(series["window_end"])
+            for i, col in enumerate(("count", "baseline", "threshold")):
+                fig.data[i].x, fig.data[i].y = x, series[col].to_numpy(dtype=float)
+        else:
+            for i in range(3):
+                fig.data[i].x, fig.data[i].y = [], []
+        mine = alerts.iloc[0:0]
+        if keyword and not alerts.empty:
+            mine = alerts[(alerts["keyword"] == keyword) | alerts["related_keywords"].map(lambda r: keyword in (r or []))]
+        if series is not None and len(mine):
+            at = series.set_index("window_end")["count"].reindex(mine["window_end"]).to_numpy(dtype=float)
+            fig.data[3].x = _iso(mine["window_end"])
+            fig.data[3].y = np.where(np.isnan(at), mine["count"].to_numpy(dtype=float), at)
+        else:
+            fig.data[3].x, fig.data[3].y = [], []
+        x, ys, custom, order = _alert_rows(labels, alerts, window)
+        fig.data[6].x = _iso(pd.Series(x)) if len(x) else []
+        fig.data[6].y, fig.data[6].customdata = ys, custom
+        if list(fig.layout.yaxis2.categoryarray or []) != order:
+            fig.layout.yaxis2.categoryarray = order
+        height = 420 + max(220, 30 * len(order))
+        if fig.layout.height != height:
+            fig.layout.height = height
+        shapes = [dict(type="rect", xref="x", yref="y domain", x0=lab.start.strftime(_ISO), x1=lab.end.strftime(_ISO),
+                       y0=0, y1=1, fillcolor=COLORS[lab.label], opacity=0.15, line_width=0)
+                  for lab in labels.itertuples() if keyword and keyword in {w.strip() for w in lab.keywords.split(",")}]
+        if [(str(s.x0), str(s.x1)) for s in fig.layout.shapes] != [(str(s["x0"]), str(s["x1"])) for s in shapes]:
+            fig.layout.shapes = shapes
+        titles = (f"“{keyword}”: window count against its baseline (green: its labelled bursts)" if keyword
+                  else "no keyword chosen", f"{len(alerts)} alerts against the labelled bursts")
+        for annotation, text in zip(fig.layout.annotations, titles):
+            if annotation.text != text:
+                annotation.text = text
+
+
+_ISO = "%Y-%m-%d %H:%M:%S"
+
+
+def _iso(times: pd.Series) -> list[str]:
+    """UTC times as the strings plotly.js reads as dates (a FigureWidget sends numpy datetimes as numbers)."""
+    return list(pd.to_datetime(times, utc=True).dt.strftime(_ISO))
+
+
+@contextmanager
+def _nothing():
+    yield
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -415,10 +550,8 @@ def png_export_available() -> bool:
     return any(shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome", "chrome"))
 
 
-def save_png(fig: go.Figure, path: str | Path, width: int = 1100, height: int | None = None, scale: float = 1.0) -> Path:
-    """Write ``fig`` as a PNG with kaleido; a one-line error when no Chromium is installed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def figure_png(fig: go.Figure, width: int = 1100, height: int | None = None, scale: float = 1.0) -> bytes:
+    """``fig`` as PNG bytes, made by kaleido; a one-line error when no Chromium is installed."""
     if not png_export_available():
         raise RuntimeError(
             "PNG export needs Chromium for kaleido: install it (Debian/Ubuntu: apt-get install chromium) "
@@ -429,7 +562,14 @@ def save_png(fig: go.Figure, path: str | Path, width: int = 1100, height: int | 
     import kaleido
 
     opts = dict(format="png", width=width, height=height, scale=scale)
-    path.write_bytes(kaleido.calc_fig_sync(fig.to_plotly_json(), opts=opts))
+    return kaleido.calc_fig_sync(fig.to_plotly_json(), opts=opts)
+
+
+def save_png(fig: go.Figure, path: str | Path, width: int = 1100, height: int | None = None, scale: float = 1.0) -> Path:
+    """Write ``fig`` as a PNG with kaleido; a one-line error when no Chromium is installed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(figure_png(fig, width, height, scale))
     return path
 
 
@@ -457,6 +597,56 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "figure"
 
 
+class StaticFigure:
+    """A figure as a notebook output: plotly's own JSON for JupyterLab, plus a static fallback for
+    everything that does not run plotly (nbconvert, GitHub, nbviewer): the PNG when there is one,
+    else self-contained HTML. Attribute access goes to the figure."""
+
+    def __init__(self, figure: go.Figure, png: bytes | None = None) -> None:
+        self.figure = figure
+        self.png = png
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # IPython's display hooks: this object's, not the figure's
+            raise AttributeError(name)
+        return getattr(self.figure, name)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return static_bundle(self.figure, self.png)
+
+
+_PLOTLYJS_SHOWN = False
+
+
+def static_bundle(fig: go.Figure, png: bytes | None = None) -> dict[str, Any]:
+    """The output of a figure: ``application/vnd.plotly.v1+json`` (JupyterLab's renderer) plus
+    ``image/png`` (``png``, or made now when Chromium is there) or else ``text/html`` that needs
+    nothing from the network: plotly.js is inlined in the first such output of the kernel, the
+    later ones use it."""
+    global _PLOTLYJS_SHOWN
+    import base64
+
+    import plotly.io as pio
+
+    spec = json.loads(pio.to_json(fig, validate=False))
+    bundle: dict[str, Any] = {
+        "application/vnd.plotly.v1+json": {**spec, "config": {"displaylogo": False}},
+        "text/plain": f"<{fig.layout.title.text or 'plotly figure'}>",
+    }
+    if png is None and png_export_available():
+        try:
+            png = figure_png(fig)
+        except Exception as exc:  # noqa: BLE001 — the HTML fallback still works
+            log.warning("PNG export failed, keeping HTML: %s", str(exc).splitlines()[0] if str(exc) else exc)
+    if png is not None:
+        bundle["image/png"] = base64.b64encode(png).decode()
+    else:
+        bundle["text/html"] = pio.to_html(fig, include_plotlyjs=not _PLOTLYJS_SHOWN, full_html=False,
+                                          config={"displaylogo": False})
+        _PLOTLYJS_SHOWN = True
+    return bundle
+
+
 class FigureSaver:
     """Keeps every figure a notebook shows, for the pipeline's report.
 
@@ -473,7 +663,13 @@ class FigureSaver:
         if png and not self.png:
             log.warning("no Chromium found: figures are kept as JSON only (apt-get install chromium for PNGs)")
 
-    def __call__(self, fig: go.Figure, name: str, caption: str = "") -> go.Figure:
+    def __call__(self, fig: go.Figure, name: str, caption: str = "") -> StaticFigure:
+        """Keep ``fig`` and return it for display, with its static fallback (:class:`StaticFigure`)."""
+        png = self.keep(fig, name, caption)
+        return StaticFigure(fig, png.read_bytes() if png else None)
+
+    def keep(self, fig: go.Figure, name: str, caption: str = "") -> Path | None:
+        """Keep ``fig`` for the report without showing it; returns the PNG written, if any."""
         stem = f"{self.prefix}_{_slug(name)}"
         (self.directory / f"{stem}.json").write_text(fig.to_json())
         png = None
@@ -484,7 +680,7 @@ class FigureSaver:
                 log.warning("PNG export of %s failed: %s", stem, str(exc).splitlines()[0] if str(exc) else exc)
         self._record({"name": stem, "notebook": self.prefix, "title": name, "caption": caption,
                       "json": f"{stem}.json", "png": png})
-        return fig
+        return self.directory / png if png else None
 
     def _record(self, entry: dict) -> None:
         index_path = self.directory / "index.json"

@@ -148,7 +148,11 @@ def test_figure_saver_keeps_json_and_index(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "png_export_available", lambda: False)
     save = plots.FigureSaver(tmp_path, "01")
     fig = go.Figure(go.Bar(x=[1], y=[2]))
-    assert save(fig, "Posts per minute") is fig
+    shown = save(fig, "Posts per minute")
+    assert shown.figure is fig
+    bundle = shown._repr_mimebundle_()  # JupyterLab's plotly JSON, and HTML for nbconvert/GitHub (no PNG here)
+    assert bundle["application/vnd.plotly.v1+json"]["data"][0]["type"] == "bar"
+    assert "image/png" not in bundle and "Plotly.newPlot" in bundle["text/html"]
     index = json.loads((tmp_path / "index.json").read_text())
     assert index == [{"name": "01_posts_per_minute", "notebook": "01", "title": "Posts per minute", "caption": "",
                       "json": "01_posts_per_minute.json", "png": None}]
@@ -171,3 +175,23 @@ def test_kernels_start_without_pyflink_launcher_variables(monkeypatch):
     with _kernel_environ():
         assert "PYFLINK_GATEWAY_DISABLED" not in os.environ
     assert os.environ["PYFLINK_GATEWAY_DISABLED"] == "true"
+
+
+@pytest.mark.skipif(not plots.png_export_available(), reason="no Chromium for kaleido (apt-get install chromium)")
+def test_figure_saver_shows_a_png_fallback(tmp_path):
+    import base64
+
+    shown = plots.FigureSaver(tmp_path, "02")(go.Figure(go.Bar(x=[1], y=[2])), "bars")
+    bundle = shown._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "text/html" not in bundle and "application/vnd.plotly.v1+json" in bundle
+
+
+def test_tuning_figure_keeps_its_traces_when_redrawn(stream):
+    labels = explore.labels_frame(stream[4])
+    series = pd.DataFrame({"window_end": pd.date_range(T0, periods=3, freq="min"), "count": [1, 5, 9],
+                           "baseline": [1.0, 1.0, 1.0], "threshold": [2.0, 2.0, 2.0]})
+    fig = plots.tuning_figure(series, "x", pd.DataFrame(), labels, "10m")
+    n = len(fig.data)
+    plots.update_tuning_figure(fig, None, None, pd.DataFrame(), labels, "10m")
+    assert len(fig.data) == n and list(fig.data[0].y) == []

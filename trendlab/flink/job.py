@@ -185,8 +185,16 @@ class EmbeddedResult:
         return (
             f"{self.posts:,} posts ({self.malformed:,} malformed, {self.skipped:,} non-post events skipped) "
             f"in {self.seconds:.1f}s = {self.posts_per_second:,.0f} posts/s; {self.counts:,} window counts, "
-            f"{self.alerts} alerts, {self.dead_letters} dead letters -> {self.out_dir}"
+            f"{self.alerts} alerts, {self.dead_letters} dead letters -> {_shown_path(self.out_dir)}"
         )
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies under it (no machine paths in outputs)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        return str(path)
 
 
 def run_embedded(

@@ -1,0 +1,182 @@
+"""Notebook 02 in a real JupyterLab, driven in Debian's Chromium by Playwright.
+
+A JupyterLab server (this venv's) serves a copy of notebook 02 on an ephemeral port; headless
+Chromium opens it, runs every cell, then, as an analyst would:
+
+1. drags the ``min_score`` slider of the live tuning panel far to the left: more alerts must be shown
+   (the panel's alert count and the figure's title both change);
+2. judges alerts in the review widget (real, same trend, not a trend) and writes the labels;
+3. ``trendlab tune`` must accept those labels on the same stream.
+
+Screenshots go to ``$TRENDLAB_SCREENSHOTS`` (default: the test's temporary directory).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+NOTEBOOK = "02_tune_windows_thresholds.ipynb"
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.browser, pytest.mark.timeout(600)]
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser"):
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.skip("Debian's chromium is not installed (make install installs it; apt-get install chromium)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server over a work tree holding notebook 02 and the small sample."""
+    root = tmp_path_factory.mktemp("lab")
+    (root / "notebooks").mkdir()
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, root / "notebooks" / NOTEBOOK)
+    (root / "data" / "samples").mkdir(parents=True)
+    (root / "data" / "samples" / "small").symlink_to(ROOT / "data" / "samples" / "small")
+    labconfig = root / ".jupyter" / "labconfig"
+    labconfig.mkdir(parents=True)  # no "news from Jupyter?" toast over the widgets
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"))
+    log = open(root / "jupyterlab.log", "wb")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
+         "--LabApp.extension_manager=readonly",
+         f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
+         "--ServerApp.disable_check_xsrf=False", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+         "jupyterlab.NeverCheckForUpdate"],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    import urllib.request
+
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"JupyterLab did not start: {(root / 'jupyterlab.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+    yield {"root": root, "url": url, "token": token}
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        yield page
+        browser.close()
+
+
+def _shots(lab) -> Path:
+    path = Path(os.environ.get("TRENDLAB_SCREENSHOTS") or lab["root"] / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _alert_count(page) -> int:
+    text = page.locator(".trendlab-tuning-panel .trendlab-alert-count").first.text_content()
+    match = re.search(r"(\d+) alerts", text or "")
+    assert match, f"no alert count in {text!r}"
+    return int(match.group(1))
+
+
+def test_live_tuning_and_labelling_in_jupyterlab(lab, page):
+    shots = _shots(lab)
+    page.goto(f"{lab['url']}/lab/tree/notebooks/{NOTEBOOK}?token={lab['token']}")
+    page.locator(".jp-Notebook").wait_for()
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+    page.locator(".jp-Notebook").click()
+    page.keyboard.press("Escape")
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+
+    panel = page.locator(".trendlab-tuning-panel")
+    panel.wait_for(timeout=240_000)
+    panel.locator(".js-plotly-plot").wait_for()
+    panel.locator(".trendlab-alert-count").first.wait_for()
+    panel.scroll_into_view_if_needed()
+    panel.screenshot(path=str(shots / "01_panel_before.png"))
+    before = _alert_count(page)
+    title_before = panel.locator(".js-plotly-plot .annotation-text").nth(1).text_content(timeout=20_000)
+
+    # drag the min_score slider's handle to the far left: a much lower bar, so more alerts
+    handle = panel.locator(".trendlab-min-score .noUi-handle")
+    box = handle.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] - 400, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        "n => { const el = document.querySelector('.trendlab-tuning-panel .trendlab-alert-count');"
+        " const m = el && el.textContent.match(/(\\d+) alerts/); return m && Number(m[1]) !== n; }",
+        arg=before, timeout=60_000,
+    )
+    after = _alert_count(page)
+    score = panel.locator(".trendlab-min-score .widget-readout").inner_text()
+    assert after > before, f"moving min_score to {score} should show more alerts ({before} -> {after})"
+    page.wait_for_function(
+        "t => { const a = document.querySelectorAll('.trendlab-tuning-panel .js-plotly-plot .annotation-text');"
+        " return a.length > 1 && a[1].textContent !== t; }", arg=title_before, timeout=30_000)
+    panel.screenshot(path=str(shots / "02_panel_after_min_score.png"))
+
+    # label: the first alert real, the second the same trend, the third not a trend; then write
+    review = page.locator(".trendlab-review")
+    review.scroll_into_view_if_needed()
+    review.locator(".trendlab-review-card h3").wait_for()
+    review.locator(".trendlab-real").click()
+    page.wait_for_function("() => document.querySelector('.trendlab-review-card').innerText.includes('1 judged')")
+    review.locator(".trendlab-same").click()
+    page.wait_for_function("() => document.querySelector('.trendlab-review-card').innerText.includes('2 judged')")
+    review.locator(".trendlab-not").click()
+    page.wait_for_function("() => document.querySelector('.trendlab-review-card').innerText.includes('3 judged')")
+    review.locator(".trendlab-write-labels").click()
+    review.locator(".trendlab-review-status", has_text="wrote labels.json").wait_for(timeout=30_000)
+    review.screenshot(path=str(shots / "03_review_written.png"))
+
+    labels = lab["root"] / "out" / "review" / "labels.json"
+    assert labels.is_file()
+    done = subprocess.run(
+        [sys.executable, "-m", "trendlab.cli", "tune", str(ROOT / "data" / "samples" / "small" / "posts.jsonl"),
+         "--labels", str(labels), "--workers", "1", "--out", str(lab["root"] / "tuned.yaml")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "best:" in done.stdout and (lab["root"] / "tuned.yaml").is_file()
