@@ -135,17 +135,15 @@ def labels_from_review(table: pd.DataFrame) -> dict[str, Any]:
         end = pd.Timestamp(row["window_end"])
         if verdict:
             name = str(row.get("trend") or "").strip() or str(row["alert"])
-            g = groups.setdefault(name, {"keywords": [], "start": start, "end": end, "alerts": []})
+            g = groups.setdefault(name, {"keywords": [], "start": start, "end": end})
             words = [str(row["keyword"])] + [w.strip() for w in str(row.get("related_keywords") or "").split(",") if w.strip()]
             g["keywords"] = list(dict.fromkeys(g["keywords"] + words))
             g["start"], g["end"] = min(g["start"], start), max(g["end"], end)
-            g["alerts"].append(str(row["alert"]))
         else:
             rejected.append({"keyword": str(row["keyword"]), "start": start, "end": end, "alert": str(row["alert"])})
     trend_words = {k for g in groups.values() for k in g["keywords"]}
     trends = [
-        {"id": name, "kind": "reviewed", "keywords": g["keywords"], "start": _iso(g["start"]), "end": _iso(g["end"]),
-         "alerts": g["alerts"]}
+        {"id": name, "kind": "reviewed", "keywords": g["keywords"], "start": _iso(g["start"]), "end": _iso(g["end"])}
         for name, g in groups.items()
     ]
     decoys = [
