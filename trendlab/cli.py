@@ -36,8 +36,8 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="print the keywords of a text as a JSON list")
     p.add_argument("text", nargs="*", help="the text (read from stdin when omitted)")
     p.add_argument("--lang", action="append", help="post language (repeatable), e.g. en, ja, pt-BR")
-    p.add_argument("--min-length", type=int, default=2)
-    p.add_argument("--max-length", type=int, default=40)
+    p.add_argument("--min-length", type=int, default=2, help="shortest keyword kept, in characters (default 2)")
+    p.add_argument("--max-length", type=int, default=40, help="longest keyword kept, in characters (default 40)")
     p.set_defaults(func=cmd_extract)
 
 
@@ -80,17 +80,57 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trendlab",
         description="Trend detection on Bluesky posts: replay and tune locally, deploy to Apache Flink.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging, and tracebacks for errors")
+    parser.add_argument("--version", action="version", version=f"trendlab {_version()}",
+                        help="print trendlab's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for add in COMMANDS + _optional_commands():
         add(sub)
+    _own_parser_in_defaults(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("trendlab")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _own_parser_in_defaults(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command parser records itself as ``args._parser``: the innermost one wins, so an
+    unknown flag is reported with the usage of the command it was given to."""
+    parser.set_defaults(_parser=parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _own_parser_in_defaults(child)
+
+
+#: Flags that take a duration: a bare number is refused (is ``10`` ten minutes or ten seconds?).
+DURATION_FLAGS = ("window", "slide")
+
+
+def _unitless_duration(args: argparse.Namespace) -> str | None:
+    for name in DURATION_FLAGS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value.strip().isdigit():
+            return f"--{name} {value} has no unit: write e.g. {value.strip()}m, {value.strip()}s or {value.strip()}h"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args._parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    problem = _unitless_duration(args)
+    if problem:
+        print(f"trendlab {args.command}: {problem}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

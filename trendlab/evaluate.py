@@ -194,6 +194,11 @@ class Evaluation:
     hours: float = float("nan")
     slide_ms: int = 60_000
     per_trend: list[dict[str, Any]] = field(default_factory=list)
+    #: of the keywords an alert about a labelled trend names (its keyword + related), the share that
+    #: belong to that one trend (1.0: no unrelated word attached, no two trends merged)
+    grouping: float = 1.0
+    trend_mentions: int = 0
+    grouped_mentions: int = 0
 
     def meets(self, targets: Targets = TARGETS) -> bool:
         return not targets.misses(self)
@@ -202,7 +207,29 @@ class Evaluation:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=str)
+        """The whole evaluation as JSON: UTF-8 keywords as they are, numbers rounded to 4 digits."""
+        return json.dumps(_rounded(self.to_dict()), indent=2, default=str, ensure_ascii=False)
+
+    def summary(self) -> str:
+        """A few lines for a person: the figures and the trends missed."""
+        lat = ("n/a" if self.latency_median_slides is None else
+               f"{self.latency_median_slides:.1f} slides ({self.latency_median_s:.0f} s), "
+               f"p90 {self.latency_p90_slides:.1f} slides")
+        lines = [
+            f"recall             {self.recall:.2f}  ({self.detected} of {self.trends} labelled trends detected)",
+            f"keyword precision  {self.keyword_precision:.2f}  ({self.matched_mentions} of {self.mentions} "
+            f"keywords in {self.alerts} alerts belong to a labelled trend)",
+            f"grouping           {self.grouping:.2f}  ({self.grouped_mentions} of {self.trend_mentions} keywords "
+            "of alerts about a trend belong to that trend)",
+            f"median latency     {lat}",
+            f"false alerts       {self.false_alerts} ({self.false_alerts_per_hour:.2f} per hour)",
+            f"decoy alerts       {self.decoy_alerts}",
+        ]
+        missed = [t for t in self.per_trend if not t["detected"]]
+        if missed:
+            lines.append("missed: " + "; ".join(f"{t['id']} ({', '.join(t['keywords'][:3])})" for t in missed))
+        lines.append(f"targets: {TARGETS.verdict(self)}")
+        return "\n".join(lines)
 
     @property
     def objective(self) -> tuple:
@@ -215,6 +242,16 @@ class Evaluation:
             -round(self.false_alerts_per_hour, 3),
             -latency,
         )
+
+
+def _rounded(value: Any, digits: int = 4) -> Any:
+    if isinstance(value, float):
+        return round(value, digits) if value == value else None
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_rounded(v, digits) for v in value]
+    return value
 
 
 def _mentions(alert: TrendAlert) -> list[str]:
@@ -236,10 +273,12 @@ def evaluate(
     false_alerts = 0
     decoy_words = {k for d in labels.decoys for k in d.keywords}
     decoy_alerts = 0
+    trend_mentions = grouped_mentions = 0
     for alert in alerts:
         mentions = _mentions(alert)
         total_mentions += len(mentions)
         matched_any = False
+        per_label: dict[str, int] = {}
         for kw in mentions:
             hit = False
             for t in labels.trends:
@@ -248,10 +287,14 @@ def evaluate(
                 ):
                     hit = True
                     trend_first.setdefault(t.id, alert.window_end)
+                    per_label[t.id] = per_label.get(t.id, 0) + 1
             matched_mentions += hit
             matched_any |= hit
         if not matched_any:
             false_alerts += 1
+        else:  # grouping: how many of the alert's keywords belong to the one trend it is about
+            trend_mentions += len(mentions)
+            grouped_mentions += max(per_label.values())
         if decoy_words.intersection(mentions):
             decoy_alerts += 1
     latencies = np.array(
@@ -269,12 +312,13 @@ def evaluate(
         for t in labels.trends
     ]
     return _evaluation(len(labels.trends), len(trend_first), len(alerts), total_mentions, matched_mentions,
-                       latencies, false_alerts, decoy_alerts, hours, slide_ms, per_trend)
+                       latencies, false_alerts, decoy_alerts, hours, slide_ms, per_trend,
+                       trend_mentions, grouped_mentions)
 
 
 def _evaluation(trends: int, detected: int, alerts: int, mentions: int, matched: int, latencies: np.ndarray,
                 false_alerts: int, decoy_alerts: int, hours: float, slide_ms: int,
-                per_trend: list[dict[str, Any]]) -> Evaluation:
+                per_trend: list[dict[str, Any]], trend_mentions: int = 0, grouped_mentions: int = 0) -> Evaluation:
     def stat(q: float) -> float | None:
         return float(np.percentile(latencies, q)) if latencies.size else None
 
@@ -297,6 +341,9 @@ def _evaluation(trends: int, detected: int, alerts: int, mentions: int, matched:
         hours=hours,
         slide_ms=slide_ms,
         per_trend=per_trend,
+        grouping=grouped_mentions / trend_mentions if trend_mentions else 1.0,
+        trend_mentions=trend_mentions,
+        grouped_mentions=grouped_mentions,
     )
 
 
@@ -313,6 +360,7 @@ def pool(evaluations: Iterable[Evaluation]) -> Evaluation:
         sum(ev.mentions for ev in evs), sum(ev.matched_mentions for ev in evs), latencies,
         sum(ev.false_alerts for ev in evs), sum(ev.decoy_alerts for ev in evs),
         sum(ev.hours for ev in evs), evs[0].slide_ms, per_trend,
+        sum(ev.trend_mentions for ev in evs), sum(ev.grouped_mentions for ev in evs),
     )
 
 
@@ -324,15 +372,16 @@ def cmd_evaluate(args) -> int:
 
     params = load_params(args.params, window=args.window, slide=args.slide)
     result = evaluate(read_alerts(args.alerts), load_labels(args.labels), params.spec.window_ms, params.spec.slide_ms)
-    print(result.to_json())
+    print(result.to_json() if args.json else result.summary())
     return 0
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("evaluate", help="precision, recall and latency of alerts against labels, as JSON")
+    p = sub.add_parser("evaluate", help="precision, recall, grouping and latency of alerts against labels")
     p.add_argument("--alerts", required=True, help="alerts.jsonl (from replay or the Flink job)")
     p.add_argument("--labels", required=True, help="labels.json")
     p.add_argument("--params", help="params.yaml the alerts were made with (window/slide)")
     p.add_argument("--window", help="window length of the alerts (default: params file, else the default window)")
     p.add_argument("--slide", help="slide of the alerts (default 1m)")
+    p.add_argument("--json", action="store_true", help="print the whole evaluation as JSON (per trend too)")
     p.set_defaults(func=cmd_evaluate)

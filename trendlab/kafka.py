@@ -458,8 +458,9 @@ def add_cli(sub) -> None:
     p.set_defaults(func=lambda a: cmd_produce(_coerce(a, "rate", "--rate")))
 
     c = sub.add_parser("consume", help="print a topic's committed records as JSON lines")
-    c.add_argument("--topic", required=True)
-    c.add_argument("--from-beginning", action="store_true")
+    c.add_argument("--topic", required=True, help="the topic to read, e.g. trend-alerts")
+    c.add_argument("--from-beginning", action="store_true",
+                   help="read the topic from its first record (default: only records that arrive from now on)")
     c.add_argument("--timeout", type=str, default="10", help="stop after S seconds without a record")
     c.add_argument("--max", type=int, help="stop after N records")
     c.set_defaults(func=lambda a: cmd_consume(_coerce(a, "timeout", "--timeout")))

@@ -40,6 +40,7 @@ posts that carry it; trend words never occur in the background except the ``risi
 from __future__ import annotations
 
 import argparse
+import gzip
 import math
 import os
 import random
@@ -972,6 +973,18 @@ def _poisson(rnd: random.Random, mu: float) -> int:
 
 # -- files ---------------------------------------------------------------------------------------
 
+def sample_paths(out: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Where a sample goes: a directory gets ``posts.jsonl`` and ``labels.json``; a name ending in
+    ``.jsonl`` or ``.jsonl.gz`` is the posts file itself (gzip-compressed for ``.gz``), its labels
+    beside it (``NAME.labels.json``, or ``labels.json`` for ``posts.jsonl[.gz]``)."""
+    path = Path(out)
+    name = path.name
+    if not name.endswith((".jsonl", ".jsonl.gz")):
+        return path / "posts.jsonl", path / "labels.json"
+    stem = name[: -len(".jsonl.gz")] if name.endswith(".gz") else name[: -len(".jsonl")]
+    return path, path.with_name("labels.json" if stem == "posts" else f"{stem}.labels.json")
+
+
 def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 5.0, seed: int = 42,
              start: str | datetime = DEFAULT_START, non_post_share: float = 0.5,
              progress: bool | None = None) -> SampleSummary:
@@ -979,9 +992,8 @@ def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 
     on large streams when stderr is a terminal)."""
     began = time.perf_counter()
     stream = SampleStream(hours, rate, seed, start, non_post_share)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    posts_path, labels_path = out / "posts.jsonl", out / "labels.json"
+    posts_path, labels_path = sample_paths(out_dir)
+    posts_path.parent.mkdir(parents=True, exist_ok=True)
     if progress is None:
         progress = len(stream) > 50_000 and sys.stderr.isatty()
     bar = None
@@ -991,7 +1003,7 @@ def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 
         bar = tqdm(total=len(stream), unit="event", unit_scale=True, desc="samples", leave=False)
     dumps = orjson.dumps
     written = 0
-    with open(posts_path, "wb") as fh:
+    with (gzip.open(posts_path, "wb") if posts_path.suffix == ".gz" else open(posts_path, "wb")) as fh:
         chunk: list[bytes] = []
         for event in stream:
             chunk.append(dumps(event))
@@ -1040,7 +1052,9 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     ssub = p.add_subparsers(dest="samples_command", metavar="SUBCOMMAND")
     ssub.required = True
     g = ssub.add_parser("generate", help="write DIR/posts.jsonl (Jetstream JSON lines) and DIR/labels.json")
-    g.add_argument("--out", required=True, help="output directory")
+    g.add_argument("--out", required=True,
+                   help="output directory (posts.jsonl + labels.json), or the posts file itself: NAME.jsonl, "
+                        "or NAME.jsonl.gz to write it gzip-compressed (labels beside it)")
     g.add_argument("--hours", type=float, default=2.0, help="stream length in hours (default 2)")
     g.add_argument("--rate", type=float, default=5.0, help="mean background posts per second (default 5)")
     g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")

@@ -217,16 +217,17 @@ def add_cli(sub) -> None:
     p.add_argument("--window", help="window length, e.g. 10m (overrides the params file)")
     p.add_argument("--slide", help="window slide, e.g. 1m (overrides the params file)")
     p.add_argument("--from-savepoint", metavar="S", help="savepoint/checkpoint path, or 'latest'")
-    p.add_argument("--allow-non-restored-state", action="store_true")
+    p.add_argument("--allow-non-restored-state", action="store_true",
+                   help="start from a savepoint even when some of its state belongs to no operator of this job")
     p.add_argument("--json", action="store_true", help='print {"job_id": ...}')
     p.set_defaults(func=_wrap(cmd_deploy))
 
     j = sub.add_parser("jobs", help="list Flink jobs")
-    j.add_argument("--json", action="store_true")
+    j.add_argument("--json", action="store_true", help="print the jobs as JSON instead of a table")
     j.set_defaults(func=_wrap(cmd_jobs))
 
     s = sub.add_parser("stop", help="stop a Flink job (with --savepoint: stop with a savepoint)")
     s.add_argument("job", help="job id")
     s.add_argument("--savepoint", action="store_true", help="take a savepoint and print its path")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help="print the result (savepoint path) as JSON")
     s.set_defaults(func=_wrap(cmd_stop))
