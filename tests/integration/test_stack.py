@@ -71,6 +71,17 @@ def test_flink_overview_shows_the_taskmanager_slots(live_stack, stack_settings: 
     assert overview["flink-version"] == "2.2.1"
 
 
+def test_flinks_prometheus_reporter_serves_both_processes(live_stack, stack_settings: Settings) -> None:
+    from trendlab.stack.flink import metrics_endpoints
+
+    low, high = stack_settings.flink_metrics_port_range
+    endpoints = metrics_endpoints(stack_settings)
+    assert all(low <= int(url.rsplit(":", 1)[1].split("/")[0]) <= high for url in endpoints), endpoints
+    text = "".join(httpx.get(url, timeout=10).text for url in endpoints)
+    assert "flink_jobmanager_numRegisteredTaskManagers" in text
+    assert "flink_taskmanager_Status_JVM_Memory_Heap_Used" in text
+
+
 def test_up_again_leaves_running_parts_alone(live_stack, stack_settings: Settings) -> None:
     before = {part.name: part.pid for part in stack.status(stack_settings).parts}
     again = stack.up(stack_settings)

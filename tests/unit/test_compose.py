@@ -133,3 +133,40 @@ def test_dockerfile_matches_pins():
     assert "flink-sql-connector-kafka" in dockerfile and "KAFKA_CONNECTOR_VERSION=5.0.0-2.2" in dockerfile
     assert f"flink-s3-fs-presto-{flink}.jar" in dockerfile and "plugins/s3-fs-presto" in dockerfile
     assert "sha1sum -c" in dockerfile
+
+
+def test_prometheus_scrapes_flinks_reporter_and_the_service(compose):
+    from trendlab.stack.artifacts import FLINK_PROMETHEUS_REPORTER_VERSION
+    from trendlab.stack.flink import metrics_reporter_config
+
+    props = yaml.safe_load(_env(compose["services"]["jobmanager"])["FLINK_PROPERTIES"])
+    factory = "metrics.reporter.prom.factory.class"
+    assert props[factory] == metrics_reporter_config(Settings())[factory]
+    reporter_port = int(props["metrics.reporter.prom.port"])
+    service_port = Settings.from_env({k: _default(v) for k, v in _env(compose["services"]["service"]).items()
+                                      if k in KNOWN_ENV}).prometheus_port
+    prometheus = compose["services"]["prometheus"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in prometheus["volumes"]}
+    config = yaml.safe_load((ROOT / mounted["/etc/prometheus/prometheus.yml"]).read_text())
+    targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
+    assert targets == {f"jobmanager:{reporter_port}", f"taskmanager:{reporter_port}", f"service:{service_port}"}
+    dockerfile = (ROOT / "docker" / "flink" / "Dockerfile").read_text()
+    assert f"PROMETHEUS_REPORTER_VERSION={FLINK_PROMETHEUS_REPORTER_VERSION}" in dockerfile
+    assert "plugins/metrics-prometheus" in dockerfile
+
+
+def test_grafana_is_provisioned_from_the_repository(compose):
+    grafana = compose["services"]["grafana"]
+    mounted = {v.split(":")[1]: ROOT / v.split(":")[0] for v in grafana["volumes"]}
+    provisioning = mounted["/etc/grafana/provisioning"]
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())["datasources"][0]
+    assert datasource["url"] == "http://prometheus:9090" and datasource["type"] == "prometheus"
+    provider = yaml.safe_load((provisioning / "dashboards" / "trendlab.yml").read_text())["providers"][0]
+    dashboards = mounted[provider["options"]["path"]]
+    import json
+
+    dashboard = json.loads((dashboards / "trendlab.json").read_text())
+    assert dashboard["panels"]
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]

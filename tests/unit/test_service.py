@@ -374,6 +374,7 @@ def test_trends_follow_alerts_and_counts_and_expire(settings):
     assert body["stream_time"] == format_time(T0 + timedelta(minutes=32)) and body["malformed"] == 1
     [trend] = body["trends"]
     assert trend["topic"] == "#eclipse" and trend["keywords"] == ["#eclipse", "totality"]
+    assert trend["related_keywords"] == []  # "totality" alerted itself
     assert (trend["count"], trend["unique_authors"], trend["status"]) == (20, 11, "hot")
     assert trend["started_at"] == format_time(T0 + timedelta(minutes=20))
 

@@ -47,6 +47,7 @@ SCRIPT = """'use strict';
 (function () {
   const table = document.getElementById('trends');
   const every = parseInt(table.dataset.refreshMs, 10) || 2000;
+  const MAX_KEYWORDS = 8;
   function cell(row, text, cls) {
     const td = document.createElement('td');
     td.textContent = text;
@@ -60,7 +61,9 @@ SCRIPT = """'use strict';
       const tr = document.createElement('tr');
       tr.dataset.topic = t.topic;
       cell(tr, t.topic);
-      cell(tr, t.keywords.join(', '));
+      const shown = t.keywords.slice(0, MAX_KEYWORDS);
+      const more = t.keywords.length - shown.length;
+      cell(tr, shown.join(', ') + (more > 0 ? ' +' + more + ' more' : ''));
       cell(tr, String(t.count), 'num');
       cell(tr, String(t.unique_authors), 'num');
       cell(tr, t.started_at);

@@ -1,7 +1,7 @@
 """Live trends: the service follows the job's trend alerts and window counts in Kafka.
 
 :class:`TrendBoard` keeps the current trends: one per trend (an alert's ``trend``, else its keyword),
-with every keyword that alerted in it, when it started (the opening alert's ``window_start``), the
+with every keyword that alerted in it (and up to :data:`MAX_RELATED` co-occurring ones), when it started (the opening alert's ``window_start``), the
 latest window count and distinct authors of its keywords, its best score and its status. Time is the
 *stream's* time: the latest window end seen on either topic, so a replayed stream shows its own trends.
 A trend is ``hot`` while one of its keywords alerted within the last window length, ``cooling`` after,
@@ -34,6 +34,7 @@ from trendlab.models import TrendAlert, format_time, parse_time
 log = logging.getLogger(__name__)
 
 BACKLOG = 50_000
+MAX_RELATED = 10
 EXPIRE_WINDOWS = 3
 BLUESKY_SEARCH = "https://bsky.app/search?q="
 
@@ -142,10 +143,11 @@ class TrendBoard:
                 newest = [x for x in latest if x.window_end == last_seen]
                 hot = clock is not None and trend.last_alert_end is not None and \
                     clock - trend.last_alert_end < trend.window
-                keywords = list(trend.keywords) + [w for w in trend.related if w not in trend.keywords]
+                related = [w for w in trend.related if w not in trend.keywords][:MAX_RELATED]
                 rows.append({
                     "topic": trend.topic,
-                    "keywords": keywords,
+                    "keywords": list(trend.keywords),
+                    "related_keywords": related,
                     "count": max((x.count for x in newest), default=0),
                     "unique_authors": max((x.unique_authors for x in newest), default=0),
                     "started_at": format_time(trend.started_at),
@@ -250,7 +252,7 @@ class KafkaFollower:
 
         return KafkaConsumer(
             bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None, enable_auto_commit=False,
-            isolation_level="read_committed", request_timeout_ms=10000, api_version_auto_timeout_ms=5000,
+            isolation_level="read_committed", request_timeout_ms=10000,
             client_id="trendlab-service-trends",
         )
 

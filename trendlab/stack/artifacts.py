@@ -1,6 +1,7 @@
 """Pinned artefacts of the local stack: download once, verify, cache under ``Settings.cache_dir``.
 
-- Single jars from Maven Central (the Flink Kafka SQL connector, the S3 filesystem plugin) are
+- Single jars from Maven Central (the Flink Kafka SQL connector, the S3 filesystem plugin, the
+  Prometheus metrics reporter) are
   fetched over HTTPS and checked against the ``.sha512`` (else ``.sha1``) Maven publishes next to them.
 - The Kafka broker's dependency tree is resolved by the preinstalled ``mvn`` from a generated POM,
   with strict checksum verification (``-C``), into a Maven repository inside the cache.
@@ -36,6 +37,8 @@ LOG4J_VERSION = "2.24.3"
 FLINK_KAFKA_CONNECTOR_VERSION = "5.0.0-2.2"
 # flink-s3-fs-presto is not published for 2.2.1; the 2.2.0 plugin is the one for Flink 2.2.x.
 FLINK_S3_PLUGIN_VERSION = "2.2.0"
+# Flink's Prometheus metrics reporter, published for every Flink release (2.2.1 included).
+FLINK_PROMETHEUS_REPORTER_VERSION = "2.2.1"
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 
@@ -60,6 +63,7 @@ class MavenArtifact:
 
 KAFKA_CONNECTOR = MavenArtifact("org.apache.flink", "flink-sql-connector-kafka", FLINK_KAFKA_CONNECTOR_VERSION)
 S3_PLUGIN = MavenArtifact("org.apache.flink", "flink-s3-fs-presto", FLINK_S3_PLUGIN_VERSION)
+PROMETHEUS_REPORTER = MavenArtifact("org.apache.flink", "flink-metrics-prometheus", FLINK_PROMETHEUS_REPORTER_VERSION)
 
 
 def cache_root(settings: Settings) -> Path:
@@ -125,6 +129,11 @@ def kafka_connector_jar(settings: Settings) -> Path:
 def s3_plugin_jar(settings: Settings) -> Path:
     """``flink-s3-fs-presto``: goes into its own folder under the Flink plugins dir."""
     return maven_jar(settings, S3_PLUGIN)
+
+
+def prometheus_reporter_jar(settings: Settings) -> Path:
+    """``flink-metrics-prometheus``: a plugin too (``plugins/metrics-prometheus/``)."""
+    return maven_jar(settings, PROMETHEUS_REPORTER)
 
 
 # -- the Kafka broker: a dependency tree resolved by Maven --------------------------------------

@@ -7,6 +7,10 @@ site-packages: a Flink home is assembled under the stack home, ``<stack>/flink/`
   the cluster runs Python UDFs) and the Kafka SQL connector (from Maven Central): jobs submitted to
   this cluster must *not* ship the connector again in ``pipeline.jars``;
 - ``plugins/s3-fs-presto/``: the S3 filesystem plugin, for checkpoints and savepoints on MinIO;
+- ``plugins/metrics-prometheus/``: Flink's Prometheus reporter (Maven Central), serving every metric
+  of the JobManager and the TaskManager (records in/out, back-pressure, checkpoints, the job's own
+  ``trendlab`` counters) on the first free ports of ``TRENDLAB_FLINK_METRICS_PORTS``
+  (:func:`metrics_endpoints` finds them);
 - ``conf/``: a generated ``config.yaml`` and the wheel's logging configuration.
 
 The processes are started with the wheel's own ``bin/jobmanager.sh start-foreground`` and
@@ -97,6 +101,9 @@ def prepare_home(settings: Settings) -> Path:
     (plugins / "s3-fs-presto").mkdir(parents=True)
     s3 = artifacts.s3_plugin_jar(settings)
     (plugins / "s3-fs-presto" / s3.name).symlink_to(s3)
+    (plugins / "metrics-prometheus").mkdir()
+    reporter = artifacts.prometheus_reporter_jar(settings)
+    (plugins / "metrics-prometheus" / reporter.name).symlink_to(reporter)
 
     link = home / "bin"  # the scripts find each other through $FLINK_HOME/bin
     if link.is_symlink() or link.exists():
@@ -178,7 +185,38 @@ def config(settings: Settings) -> dict[str, object]:
         "s3.secret-key": settings.minio_secret_key,
         "python.executable": python,
         "python.client.executable": python,
+        **metrics_reporter_config(settings),
     }
+
+
+def metrics_reporter_config(settings: Settings) -> dict[str, object]:
+    """Flink's Prometheus reporter on ``TRENDLAB_FLINK_METRICS_PORTS`` (each process takes the next free port)."""
+    low, high = settings.flink_metrics_port_range
+    return {
+        "metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+        "metrics.reporter.prom.port": f"{low}-{high}" if high > low else str(low),
+    }
+
+
+def metrics_endpoints(settings: Settings, timeout: float = 2.0) -> list[str]:
+    """``http://host:port/metrics`` of every Flink Prometheus reporter answering in the configured range."""
+    import httpx
+
+    low, high = settings.flink_metrics_port_range
+    host = settings.flink_jobmanager_host
+    found = []
+    with httpx.Client(timeout=timeout) as client:
+        for port in range(low, high + 1):
+            if not process.port_open(host, port):
+                continue
+            url = f"http://{host}:{port}/metrics"
+            try:
+                response = client.get(url)
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200 and "flink_" in response.text:
+                found.append(url)
+    return found
 
 
 def config_yaml(settings: Settings) -> str:
