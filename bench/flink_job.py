@@ -212,17 +212,22 @@ def run_deployed(label: str, records, posts: int, params: DetectionParams, setti
 
 
 def bench_kafka(path: Path, params: DetectionParams, settings: Settings, latency_seconds: float, latency_rate: float,
-                replay_rate: float, last_end_iso: str, extra_conf: list[str], ceiling: bool = True):
-    """The deployed job and, in the same run, its ceiling (the same job shape over keywords extracted
-    before Kafka, no Python per record): prints both and the job's ratio to the ceiling."""
+                replay_rate: float, last_end_iso: str, extra_conf: list[str], modes: list[str], ceiling: bool = True):
+    """The deployed job (once per Python execution mode in ``modes``) and, in the same run, its ceiling
+    (the same job shape over keywords extracted before Kafka, no Python per record): prints each and
+    the job's ratio to the ceiling."""
     from trendlab.kafka import read_stream
 
     records, stats = read_stream(path)
     extra = [a for item in extra_conf for a in ("--conf", item)]
-    job = run_deployed("job", records, stats.posts, params, settings, last_end_iso, extra)
-    print(f"job: end to end {job['end_to_end']:,.0f} posts/s (ratio to replay {job['end_to_end'] / replay_rate:.3f})"
-          + (f", sustained {job['sustained']:,.0f} posts/s (ratio to replay {job['sustained'] / replay_rate:.3f})"
-             if job["sustained"] else ""))
+    jobs = {}
+    for mode in modes:
+        job = jobs[mode] = run_deployed(f"job, python {mode} mode", records, stats.posts, params, settings,
+                                        last_end_iso, [*extra, "--python-mode", mode])
+        print(f"job ({mode} mode): end to end {job['end_to_end']:,.0f} posts/s (ratio to replay "
+              f"{job['end_to_end'] / replay_rate:.3f})" + (
+                  f", sustained {job['sustained']:,.0f} posts/s (ratio to replay {job['sustained'] / replay_rate:.3f})"
+                  if job["sustained"] else ""))
     if ceiling:
         t0 = time.perf_counter()
         split = presplit_records(records)
@@ -230,10 +235,11 @@ def bench_kafka(path: Path, params: DetectionParams, settings: Settings, latency
         top = run_deployed("ceiling", split, stats.posts, params, settings, last_end_iso, [*extra, "--presplit"])
         print(f"ceiling (same job shape, keywords split in SQL, no Python per record): end to end "
               f"{top['end_to_end']:,.0f} posts/s" + (f", sustained {top['sustained']:,.0f}" if top["sustained"] else ""))
-        line = f"RATIO job / ceiling: end to end {job['end_to_end'] / top['end_to_end']:.2f}"
-        if job["sustained"] and top["sustained"]:
-            line += f", sustained {job['sustained'] / top['sustained']:.2f}"
-        print(line + " (goal >= 0.8)")
+        for mode, job in jobs.items():
+            line = f"RATIO job ({mode} mode) / ceiling: end to end {job['end_to_end'] / top['end_to_end']:.2f}"
+            if job["sustained"] and top["sustained"]:
+                line += f", sustained {job['sustained'] / top['sustained']:.2f}"
+            print(line + " (goal >= 0.8)")
     if latency_seconds > 0:
         print(latency_run(records, params, settings, latency_seconds, latency_rate, extra))
 
@@ -306,6 +312,8 @@ def main() -> int:
     p.add_argument("--checkpoint-ms", type=int, default=5000, help="checkpoint interval (exactly-once commit)")
     p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Flink option for the job")
     p.add_argument("--no-ceiling", action="store_true", help="skip the ceiling (keywords extracted before Kafka)")
+    p.add_argument("--python-modes", nargs="+", default=["process", "thread"], choices=["process", "thread"],
+                   help="run the job once per Python execution mode (same posts, same run)")
     args = p.parse_args()
 
     settings = Settings.from_env().replace(checkpoint_interval_ms=args.checkpoint_ms)
@@ -328,7 +336,7 @@ def main() -> int:
                 print(f"real stack: skipped ({exc})")
                 return 0
             bench_kafka(path, params, settings, args.latency_seconds, args.latency_rate, posts / replay_s, last_end_iso,
-                        args.conf, ceiling=not args.no_ceiling)
+                        args.conf, args.python_modes, ceiling=not args.no_ceiling)
     return 0
 
 
