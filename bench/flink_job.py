@@ -128,24 +128,25 @@ def sustained_rate(samples: list[tuple[float, float]], total: float) -> float | 
 
 
 def presplit_records(records):
-    """The ceiling's input: every record with its keywords extracted *before* Kafka, by the same
-    extractor (``<author DID>\\t<keyword>\\t…``; a malformed message becomes an empty one). Same keys,
+    """The ceiling's input: every record with its keywords extracted *before* Kafka, by the same parser
+    and extractor (``<author DID>\\t<keyword>\\t…``; a dead letter becomes an empty message). Same keys,
     timestamps and order, so both jobs read the same number of records into the same partitions."""
+    import dataclasses
+
     from trendlab.extract import KeywordExtractor
     from trendlab.flink.sql import PRESPLIT_SEPARATOR
-    from trendlab.kafka import StreamRecord
-    from trendlab.models import parse_post
+    from trendlab.models import PostData
+    from trendlab.parse import Limits, MessageParser
 
-    extractor = KeywordExtractor()
-    sep = PRESPLIT_SEPARATOR
+    extractor, parser = KeywordExtractor(), MessageParser(Limits.from_env())
     out = []
     for r in records:
-        if r.malformed:
-            out.append(StreamRecord(r.timestamp_ms, r.key, b"", True))
+        post = None if r.malformed or r.dlq else parser(r.value)
+        if post.__class__ is not PostData:
+            out.append(r if r.dlq else dataclasses.replace(r, value=b""))
             continue
-        post = parse_post(r.value)
         keywords = extractor.extract(post.text, post.langs)
-        out.append(StreamRecord(r.timestamp_ms, r.key, sep.join([post.author_did, *keywords]).encode()))
+        out.append(dataclasses.replace(r, value=PRESPLIT_SEPARATOR.join([post.author_did, *keywords]).encode()))
     return out
 
 

@@ -106,7 +106,9 @@ class PostTable:
         return [(n, dl.reason) for n, dl in self.dead_letters[:10]]
 
     def __len__(self) -> int:
-        return len(self.text)
+        # event_ms has one entry per post in every table, also in the lean ones of load_stream (which
+        # keep no texts: a day's stream would not fit in memory otherwise)
+        return len(self.event_ms) if len(self.event_ms) or not self.text else len(self.text)
 
     def report(self) -> str:
         return self.read.report()
@@ -240,33 +242,12 @@ def read_and_extract(
     workers = workers or os.cpu_count() or 1
     parser = _file_parser()
     size = path.stat().st_size
-    if (path.suffix.lower() in (".gz", ".zst", ".zstd") or workers < 2 or size < _PARALLEL_MIN_BYTES
-            or "fork" not in mp.get_all_start_methods()):
+    if not _parallel(path, workers):
         table = read_posts(path, progress=progress, parser=parser)
         lists = extract_keyword_lists(table.text, table.langs, extractor,
                                       1 if size < _PARALLEL_MIN_BYTES else workers, progress)
         return _keyword_cap(table, lists, parser)
-    parts = max(workers * 4, 1)
-    bounds = [0]
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for i in range(1, parts):  # cut at line ends, without reading the file into memory
-            cut = data.find(b"\n", max(bounds[-1], size * i // parts))
-            if cut < 0:
-                break
-            bounds.append(cut + 1)
-    bounds.append(size)
-    jobs = [(str(path), a, b, extractor, parser) for a, b in zip(bounds, bounds[1:]) if b > a]
-    show = size > 20_000_000 if progress is None else progress
-    pool = _worker_pool(workers, extractor)
-    results = []
-    with _no_gc(), tqdm(total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr) as bar:
-        try:
-            for res in pool.map(_read_extract_range, jobs):
-                results.append(res)
-                bar.update(1)
-        except BrokenProcessPool:
-            _POOL.pop(workers, None)  # a worker died (killed?): start fresh next time
-            raise
+    results = _map_parts(path, _read_extract_range, extractor, parser, workers, progress)
     table = _empty_table()
     lists: list[list[str]] = []
     times_parts = []
@@ -283,6 +264,140 @@ def read_and_extract(
         lists += kws
     table.event_ms = np.concatenate(times_parts) if times_parts else np.empty(0, dtype=np.int64)
     return _keyword_cap(table, lists, parser)
+
+
+#: a part of a file is at most this many bytes (the workers' memory stays bounded on a day's stream)
+_PART_MAX_BYTES = 64 << 20
+
+
+def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParser, workers: int,
+               progress: bool | None) -> list:
+    """``fn((path, start, end, extractor, parser))`` for parts of the file cut at line ends, on the
+    worker processes, in file order."""
+    size = path.stat().st_size
+    parts = max(workers * 4, -(-size // _PART_MAX_BYTES), 1)
+    bounds = [0]
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for i in range(1, parts):  # cut at line ends, without reading the file into memory
+            cut = data.find(b"\n", max(bounds[-1], size * i // parts))
+            if cut < 0:
+                break
+            bounds.append(cut + 1)
+    bounds.append(size)
+    jobs = [(str(path), a, b, extractor, parser) for a, b in zip(bounds, bounds[1:]) if b > a]
+    show = size > 20_000_000 if progress is None else progress
+    pool = _worker_pool(workers, extractor)
+    results = []
+    with _no_gc(), tqdm(total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr) as bar:
+        try:
+            for res in pool.map(fn, jobs):
+                results.append(res)
+                bar.update(1)
+        except BrokenProcessPool:
+            _POOL.pop(workers, None)  # a worker died (killed?): start fresh next time
+            raise
+    return results
+
+
+def _parallel(path: Path, workers: int) -> bool:
+    return not (path.suffix.lower() in (".gz", ".zst", ".zstd") or workers < 2
+                or path.stat().st_size < _PARALLEL_MIN_BYTES or "fork" not in mp.get_all_start_methods())
+
+
+@dataclass
+class _Coded:
+    """Keyword lists and authors integer-coded in order of first appearance (what a worker sends back
+    instead of the lists of strings: a fraction of the bytes to pickle, and no texts)."""
+
+    keywords: list[str]
+    keyword_code: np.ndarray  # one entry per occurrence
+    lengths: np.ndarray  # keywords per post
+    authors: list[str]
+    author_code: np.ndarray  # one entry per post
+
+    @classmethod
+    def of(cls, lists: Sequence[list[str]], authors: Sequence[str]) -> _Coded:
+        lengths = np.fromiter((len(k) for k in lists), dtype=np.int64, count=len(lists))
+        with _no_gc():  # codes in order of first appearance; a dict is ~10x faster than np.unique on str
+            kw_index: dict[str, int] = {}
+            kw_code = np.fromiter(
+                (kw_index.setdefault(k, len(kw_index)) for k in itertools.chain.from_iterable(lists)),
+                dtype=np.int64, count=int(lengths.sum()),
+            )
+            au_index: dict[str, int] = {}
+            au_code = np.fromiter((au_index.setdefault(a, len(au_index)) for a in authors),
+                                  dtype=np.int64, count=len(authors))
+        return cls(list(kw_index), kw_code, lengths, list(au_index), au_code)
+
+    @classmethod
+    def merge(cls, parts: Sequence[_Coded]) -> _Coded:
+        """One coding of consecutive parts: the same codes as :meth:`of` over their concatenation."""
+        if len(parts) == 1:
+            return parts[0]
+        kw_index: dict[str, int] = {}
+        au_index: dict[str, int] = {}
+        kw_codes, au_codes = [], []
+        for part in parts:
+            kw_map = np.fromiter((kw_index.setdefault(k, len(kw_index)) for k in part.keywords),
+                                 dtype=np.int64, count=len(part.keywords))
+            au_map = np.fromiter((au_index.setdefault(a, len(au_index)) for a in part.authors),
+                                 dtype=np.int64, count=len(part.authors))
+            kw_codes.append(kw_map[part.keyword_code])
+            au_codes.append(au_map[part.author_code])
+        return cls(list(kw_index), _concat(kw_codes), _concat([p.lengths for p in parts]), list(au_index),
+                   _concat(au_codes))
+
+    def occurrences(self, event_ms: np.ndarray) -> Occurrences:
+        post_index = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        return Occurrences(
+            keywords=np.array(self.keywords, dtype=object),
+            authors=np.array(self.authors, dtype=object),
+            keyword_code=self.keyword_code,
+            author_code=self.author_code[post_index],
+            event_ms=event_ms[post_index],
+            post_index=post_index,
+            posts=len(self.lengths),
+        )
+
+
+def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if len(arrays) else np.empty(0, dtype=np.int64)
+
+
+def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]) -> tuple[PostTable, _Coded, int]:
+    """One part of a file read, extracted, capped and coded in the worker; the table comes back
+    without its texts (only event times and what the reader counted)."""
+    table, lists, lines = _read_extract_range(args)
+    table, lists = _keyword_cap(table, lists, args[4])
+    coded = _Coded.of(lists, table.author)
+    return PostTable([], [], [], [], table.event_ms, table.read), coded, lines
+
+
+def read_occurrences(
+    path: str | Path,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> tuple[PostTable, Occurrences]:
+    """A stream file → what the reader counted (a table of event times, without texts) and the
+    integer-coded keyword occurrences. Same occurrences as ``read_and_extract`` + ``extract_stream``;
+    the workers code their part, so the lists of strings never cross a process boundary and the texts
+    are never held all at once."""
+    path = check_input(path)
+    extractor = extractor or KeywordExtractor()
+    workers = workers or os.cpu_count() or 1
+    if not _parallel(path, workers):
+        table, lists = read_and_extract(path, extractor, workers, progress)
+        return table, extract_stream(table, keyword_lists=lists)
+    results = _map_parts(path, _read_code_range, extractor, _file_parser(), workers, progress)
+    table = _empty_table()
+    lines_before = 0
+    for part, _, part_lines in results:
+        table.read.add(part.read, lines_before)
+        lines_before += part_lines
+    table.event_ms = _concat([part.event_ms for part, _, _ in results])
+    coded = _Coded.merge([c for _, c, _ in results])
+    return table, coded.occurrences(table.event_ms)
 
 
 def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
@@ -368,28 +483,7 @@ def extract_stream(
     """Integer-coded occurrences of a table's posts (``keyword_lists`` when already extracted)."""
     lists = keyword_lists if keyword_lists is not None else extract_keyword_lists(
         table.text, table.langs, extractor, workers, progress)
-    lengths = np.fromiter((len(k) for k in lists), dtype=np.int64, count=len(lists))
-    with _no_gc():  # codes in order of first appearance; a dict is ~10x faster than np.unique on str
-        kw_index: dict[str, int] = {}
-        kw_code = np.fromiter(
-            (kw_index.setdefault(k, len(kw_index)) for k in itertools.chain.from_iterable(lists)),
-            dtype=np.int64, count=int(lengths.sum()),
-        )
-        au_index: dict[str, int] = {}
-        au_post = np.fromiter((au_index.setdefault(a, len(au_index)) for a in table.author),
-                              dtype=np.int64, count=len(table.author))
-    keywords = np.array(list(kw_index), dtype=object)
-    authors = np.array(list(au_index), dtype=object)
-    post_index = np.repeat(np.arange(len(table), dtype=np.int64), lengths)
-    return Occurrences(
-        keywords=keywords,
-        authors=authors,
-        keyword_code=kw_code,
-        author_code=au_post[post_index],
-        event_ms=table.event_ms[post_index],
-        post_index=post_index,
-        posts=len(table),
-    )
+    return _Coded.of(lists, table.author).occurrences(table.event_ms)
 
 
 # -- windows and detection ----------------------------------------------------------------------
@@ -508,8 +602,7 @@ def load_stream(
     """A stream file (or table) → its posts and their integer-coded keyword occurrences."""
     if isinstance(source, PostTable):
         return source, extract_stream(source, extractor, workers, progress)
-    table, lists = read_and_extract(source, extractor, workers, progress)
-    return table, extract_stream(table, keyword_lists=lists)
+    return read_occurrences(source, extractor, workers, progress)
 
 
 def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:

@@ -3,6 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -11,7 +12,8 @@ from trendlab.detect import DetectionParams
 from trendlab.evaluate import TARGETS, Targets, evaluate, load_labels, pool
 from trendlab.extract import KeywordExtractor
 from trendlab.models import TrendAlert, parse_post
-from trendlab.replay import read_alerts, read_and_extract, read_posts, replay, write_outputs
+from trendlab.replay import (extract_stream, read_alerts, read_and_extract, read_occurrences, read_posts, replay,
+                             write_outputs)
 from trendlab.samples import generate
 from trendlab.tune import load_grid, stream_paths
 from trendlab.windows import WindowSpec, windows_of
@@ -69,6 +71,14 @@ def test_parallel_read_equals_serial_read(tmp_path):
                                                                 (9001, "{broken json")]
     x = KeywordExtractor()
     assert lists == [x.extract(t, l or None) for t, l in zip(serial.text, serial.langs)]
+
+    # replay's path: the workers code their part (no texts come back); the same occurrences and counts
+    lean, occ = read_occurrences(src, workers=2)
+    expected = extract_stream(serial, keyword_lists=lists)
+    assert len(lean) == len(serial) and lean.text == [] and lean.read == table.read
+    for name in ("keywords", "authors", "keyword_code", "author_code", "event_ms", "post_index"):
+        assert np.array_equal(getattr(occ, name), getattr(expected, name)), name
+    assert occ.posts == expected.posts
 
 
 def test_outputs_round_trip(small_result, tmp_path):
