@@ -15,6 +15,10 @@
      subtasks) between 10 % and 90 % of the backlog, while downstream back-pressures it,
    * where the time goes: per-vertex busy / back-pressured ms per second from the REST API at half of
      the backlog;
+   once per Python execution mode (``--python-modes process thread``), and then the **ceiling**: the same
+   job shape over the same records with their keywords extracted *before* Kafka by the same parser and
+   extractor (``<author DID>\\t<keyword>…``), split in SQL (``sql.presplit_view``: no Python per record);
+   prints each job's ratio to the ceiling (the goal is >= 0.8);
 5. latency: posts produced at a steady rate with their event time set to "now"; latency = when a
    window's count becomes visible (read_committed) minus the window's end. With exactly-once sinks it
    includes the watermark bound and up to one checkpoint interval.

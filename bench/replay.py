@@ -7,6 +7,12 @@ Prints, all measured in this run:
 1. full replay (parse + extract + windows + detect) on the long sample next to a plain single-process
    Python reference (json module, whitespace tokens, a dict of sets per window) over the same posts;
    the bar is a ratio >= 4;
+1b. replay next to a bare Polars pipeline (``polars_counts``: read the JSON lines, lower-case, a regex
+   for words, explode, ``group_by_dynamic`` with ``len`` and ``n_unique``) on the long sample and on a
+   generated stream of ``--polars-posts`` (500k) posts, best of N, interleaved; the goal is >= 1.5x;
+1c. memory at a day's volume: ``trendlab replay`` in a child process on a generated stream of
+   ``--day-hours`` (24) at ``--day-rate`` (25) posts/s (2.2M posts): peak RSS and posts/s; the goal is
+   < 2 GB (``--day-hours 0`` skips it: generating the stream alone takes minutes);
 2. a 20-point sweep next to one replay; the bar is a ratio <= 3;
 3. the shipped parameters (params.yaml) on the long sample and on streams generated with other seeds
    and rates than the training streams of bench/tune_defaults.py (seeds 101/202/303 at 4, 8, 15 and
@@ -102,6 +108,37 @@ def against_polars(name: str, path: Path, params, runs: int) -> float:
     return ratio
 
 
+def day_volume(hours: float, rate: float, params_path: str) -> tuple[float, float]:
+    """``trendlab replay`` of a generated stream (``hours`` at ``rate`` posts/s) in a child process:
+    its peak RSS (the largest process of the replay: the one that holds the occurrences and counts) and
+    posts/s. Returns (peak MB, posts/s)."""
+    import resource
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        day = Path(tmp) / "day"
+        t0 = time.perf_counter()
+        summary = generate(day, hours=hours, rate=rate, seed=13, progress=False)
+        print(f"generated {summary.posts:,} posts ({hours:g} h at {rate:g} posts/s) in {time.perf_counter() - t0:.0f} s")
+        cmd = [sys.executable, "-m", "trendlab.cli", "replay", str(day / "posts.jsonl"), "--out", str(Path(tmp) / "out")]
+        if Path(params_path).exists():
+            cmd += ["--params", params_path]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t0 = time.perf_counter()
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        seconds = time.perf_counter() - t0
+        peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        if done.returncode != 0:
+            print(f"replay failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}")
+            return peak_mb, 0.0
+        if peak_mb <= before / 1024:
+            print("(peak RSS not above an earlier child's; the figure is an upper bound)")
+    rate_out = summary.posts / seconds
+    print(f"replay of {summary.posts:,} posts: {seconds:.1f} s = {rate_out:,.0f} posts/s; peak RSS {peak_mb:,.0f} MB")
+    print(f"RATIO peak RSS / 2 GB budget: {peak_mb / 2048:.2f}  (goal < 1: {'met' if peak_mb < 2048 else 'NOT met'})")
+    return peak_mb, rate_out
+
+
 def load_note() -> str:
     return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} cores"
 
@@ -132,6 +169,8 @@ def main() -> int:
     ap.add_argument("--rates", type=float, nargs="*", default=[4.0, 8.0, 15.0, 30.0])
     ap.add_argument("--hours", type=float, default=3.0)
     ap.add_argument("--polars-posts", type=int, default=500_000, help="posts of the generated stream for 1b")
+    ap.add_argument("--day-hours", type=float, default=24.0, help="1c: hours of the day-volume stream (0: skip)")
+    ap.add_argument("--day-rate", type=float, default=25.0, help="1c: posts/s of the day-volume stream")
     args = ap.parse_args()
     long_dir = Path(args.long)
     posts = long_dir / "posts.jsonl"
@@ -169,6 +208,10 @@ def main() -> int:
         stream = Path(tmp) / "500k"
         generate(stream, hours=args.polars_posts / (50 * 3600), rate=50, seed=9, progress=False)
         against_polars(f"generated, {args.polars_posts:,} posts at 50/s", stream / "posts.jsonl", params, 2)
+
+    if args.day_hours > 0:
+        print(f"\n== 1c. memory at a day's volume ({load_note()})")
+        day_volume(args.day_hours, args.day_rate, args.params)
 
     print("\n== 2. a 20-point sweep vs one replay")
     # 20 points around the region that matters (scores below ~4.5 alert on noise)
