@@ -585,7 +585,7 @@ def replay(
     else:
         params = params.replace(window=window, slide=slide)
     t0 = time.perf_counter()
-    table, occ = load_stream(source, extractor, workers, progress)
+    table, occ = load_stream(source, extractor, workers, progress, texts=False)
     t1 = time.perf_counter()
     result = replay_occurrences(occ, params)
     result.posts = table
@@ -598,11 +598,19 @@ def load_stream(
     extractor: KeywordExtractor | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    *,
+    texts: bool = True,
 ) -> tuple[PostTable, Occurrences]:
-    """A stream file (or table) → its posts and their integer-coded keyword occurrences."""
+    """A stream file (or table) → its posts and their integer-coded keyword occurrences.
+
+    ``texts=False`` (replay, tune): the table may come back without texts, URIs and authors (only event
+    times and what the reader counted; :func:`read_occurrences`), faster and in a fraction of the memory."""
     if isinstance(source, PostTable):
         return source, extract_stream(source, extractor, workers, progress)
-    return read_occurrences(source, extractor, workers, progress)
+    if not texts:
+        return read_occurrences(source, extractor, workers, progress)
+    table, lists = read_and_extract(source, extractor, workers, progress)
+    return table, extract_stream(table, keyword_lists=lists)
 
 
 def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:

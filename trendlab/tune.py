@@ -221,7 +221,7 @@ def tune(
     label_list = list(labels) if isinstance(labels, (list, tuple)) else [labels]
     labs = [lab if isinstance(lab, Labels) else load_labels(lab) for lab in label_list]  # small files first
     base = base if isinstance(base, DetectionParams) else load_params(base)
-    occs = [load_stream(src, workers=workers, progress=progress)[1] for src in sources]
+    occs = [load_stream(src, workers=workers, progress=progress, texts=False)[1] for src in sources]
     return sweep(occs, labs, grid_points(grid, base), progress=progress)
 
 
