@@ -151,6 +151,12 @@ class FlinkClient:
             out.append(_root_cause(data["root-exception"]))
         return out
 
+    def restarts(self, job_id: str) -> int:
+        """How often the job has restarted (its ``numRestarts`` metric; 0 before the first report)."""
+        data = self._request("GET", f"/jobs/{checked_job_id(job_id)}/metrics", params={"get": "numRestarts"})
+        values = [m.get("value") for m in data or [] if m.get("id") == "numRestarts"]
+        return int(float(values[0])) if values and values[0] not in (None, "") else 0
+
     def metrics(self, job_id: str, vertex_id: str, names: Iterable[str] | None = None) -> dict[str, str]:
         params = {"get": ",".join(names)} if names else None
         data = self._request("GET", f"/jobs/{checked_job_id(job_id)}/vertices/{vertex_id}/metrics", params=params)
