@@ -273,6 +273,34 @@ def _is_refusal(exc: BaseException | None) -> bool:
         exc, (ConnectionError, OSError))
 
 
+def _settle(prod, futures: list, timeout: float) -> None:
+    """Wait until every future has its verdict. ``flush`` alone is not enough: when the broker refuses
+    a batch as too large, kafka-python splits and re-sends it, and ``flush`` can return (or raise
+    "Future not done") while the split batches are still in flight."""
+    from kafka.errors import KafkaError, KafkaTimeoutError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            prod.flush(timeout=max(1.0, deadline - time.monotonic()))
+        except KafkaError:
+            pass
+        if all(f.is_done for f in futures):
+            return
+        if time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"{sum(not f.is_done for f in futures)} sends unconfirmed after {timeout:.0f} s")
+        time.sleep(0.05)
+
+
+def _close(prod) -> None:
+    from kafka.errors import KafkaError
+
+    try:
+        prod.close(timeout=10)
+    except KafkaError:  # nothing is pending any more (every future settled or reported)
+        pass
+
+
 def send_records(settings: Settings, records: list[StreamRecord], topic: str, rate: float = 0.0, *,
                  stats: StreamStats | None = None, progress: bool | None = None) -> ProduceResult:
     """Send records (``dlq`` ones to the dead-letter topic); every send confirmed (see :func:`produce`)."""
@@ -280,7 +308,12 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
     from tqdm.auto import tqdm
 
     dlq_topic = settings.kafka_topic_dead_letter
-    prod = producer(settings)
+    # Not idempotent: an idempotent producer treats one refused record as fatal and aborts every
+    # other batch. One request in flight keeps the order without it; every send is confirmed below.
+    prod = producer(settings, enable_idempotence=False, max_in_flight_requests_per_connection=1)
+    kafka_log = logging.getLogger("kafka.producer")
+    level = kafka_log.level
+    kafka_log.setLevel(max(level, logging.ERROR))  # refusals are reported once, by line, in the summary
     t0 = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else progress
     pending: list[tuple[StreamRecord, object]] = []
@@ -305,7 +338,7 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
                     refused.append((r, _refusal(exc)))
                 if i % 5000 == 4999:
                     bar.update(5000)
-            prod.flush(timeout=120)
+            _settle(prod, [f for _, f in pending], 120)
             bar.update(len(records) % 5000)
             retry = []
             for r, fut in pending:
@@ -322,7 +355,7 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
             # a refused record fails its whole batch: send each again alone, so only the culprit stays refused
             for r in retry:
                 fut = send(r)
-                prod.flush(timeout=60)
+                _settle(prod, [fut], 60)
                 if fut.failed():
                     if not _is_refusal(fut.exception):
                         raise fut.exception
@@ -335,14 +368,15 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
             for r, why in refused:
                 letter = DeadLetter(f"the Kafka broker refused the record ({why})", excerpt(r.value), len(r.value))
                 fut = prod.send(dlq_topic, value=letter.to_json(line=r.line, topic=topic), key=None)
-                prod.flush(timeout=60)
+                _settle(prod, [fut], 60)
                 if fut.failed():
                     raise fut.exception
                 dead_lettered += 1
     except KafkaError as exc:
         raise _unavailable(settings, exc) from None
     finally:
-        prod.close(timeout=10)
+        _close(prod)
+        kafka_log.setLevel(level)
     return ProduceResult(topic, sent, stats if stats is not None else StreamStats(posts=sent),
                          time.perf_counter() - t0, [(r.line, why) for r, why in refused], dead_lettered, dlq_topic)
 

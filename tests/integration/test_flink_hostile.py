@@ -102,7 +102,8 @@ def corpus(tmp_path_factory):
             t_ms = records[at].timestamp_ms  # a neighbour's time: a producer following the policy
             t_us = t_ms * 1000 + 1
             table = {**hostile_kinds(t_us, i), **odd_but_valid(t_us, i)}
-            inserts.append((at, (t_ms, None, table[kind])))
+            key = b"hostile" if table[kind] is None else None  # Kafka needs a key or a value
+            inserts.append((at, (t_ms, key, table[kind])))
             if kind in hostile_kinds(0, 0):
                 bad[kind] = bad.get(kind, 0) + 1
             else:
