@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from trendlab.config import Settings
@@ -59,6 +60,9 @@ def cmd_ingest(args) -> int:
     from trendlab.jetstream.ingest import Ingester
 
     settings = Settings.from_env()
+    if not args.verbose:
+        # kafka-python warns when its I/O loop is slow (a busy machine); the progress line says what matters
+        logging.getLogger("kafka").setLevel(logging.ERROR)
     ingester = Ingester(settings, urls=args.url or None, topic=args.topic,
                         collections=args.collections or ("app.bsky.feed.post",), cursor=_start_cursor(args),
                         compress=not args.no_compress, max_message_size=args.max_message_size,

@@ -30,6 +30,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from contextlib import aclosing
 from collections import Counter
@@ -117,6 +118,8 @@ class KafkaSink:
         self.position_us: int | None = None  # time_us of the last event handled (sent or skipped)
         self._failed: BaseException | None = None
         self._dirty = False
+        self._inflight = 0  # bytes sent and not yet acknowledged
+        self._lock = threading.Lock()
 
     # -- start: the cursor and what is already there --------------------------------------------
     def open(self) -> int | None:
@@ -151,7 +154,9 @@ class KafkaSink:
     def _producer(self):
         from trendlab.kafka import producer
 
-        return producer(self.settings, enable_idempotence=True, buffer_memory=self.buffer_bytes,
+        # kafka-python 3 has no bounded buffer of its own (no buffer_memory): _send bounds the bytes in
+        # flight itself, by flushing (and so not reading Jetstream) when they pass buffer_bytes
+        return producer(self.settings, enable_idempotence=True,
                         max_block_ms=int(self.flush_timeout * 1000), linger_ms=20,
                         request_timeout_ms=10_000, delivery_timeout_ms=int(max(self.flush_timeout, 12) * 1000) + 20_000)
 
@@ -240,16 +245,24 @@ class KafkaSink:
 
         if self._failed is not None:
             raise self._unavailable(self._failed)
+        if self._inflight > self.buffer_bytes:
+            self._flush()  # back-pressure: the bounded buffer is full, wait for Kafka (or give up on it)
         try:
             future = self.producer.send(topic, value=value, key=key, timestamp_ms=timestamp_ms)
         except KafkaError as exc:
             raise self._unavailable(exc) from None
-        future.add_errback(self._on_error)
+        size = len(value)
+        with self._lock:
+            self._inflight += size
+        future.add_both(self._done, size)
         self._dirty = True
 
-    def _on_error(self, exc: BaseException) -> None:
-        if self._failed is None:
-            self._failed = exc
+    def _done(self, size: int, result) -> None:
+        """Producer callback (its I/O thread): a record acknowledged or failed."""
+        with self._lock:
+            self._inflight -= size
+        if isinstance(result, BaseException) and self._failed is None:
+            self._failed = result
 
     def accept(self, event: Event) -> str:
         """Send one event where it belongs (see the module docstring); returns its outcome."""
