@@ -184,3 +184,18 @@ def test_cli_refuses_bad_flags_in_one_line(tmp_path):
                               timeout=60)
         assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_new_client_starts_at_its_cursor_even_with_shared_stats():
+    """The ingester shares one ClientStats across sessions; a session restarted from Kafka's cursor must
+    subscribe from that cursor, not from where the previous session's client was."""
+    from trendlab.jetstream.client import ClientStats
+
+    stats = ClientStats(last_time_us=1739135260180967)
+    client = JetstreamClient("ws://127.0.0.1:1/subscribe", cursor=1739133917231531, stats=stats)
+    assert client.resume_cursor() == 1739133917231531
+    client._advance(1739133918000000)
+    assert client.resume_cursor() == 1739133918000000 - client.rewind_us
+    client._advance(1739133917000000)  # never backwards
+    client._advance(10**18)  # nor past the clock's future
+    assert client.resume_cursor() == 1739133918000000 - client.rewind_us

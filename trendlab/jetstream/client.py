@@ -223,22 +223,24 @@ class JetstreamClient:
         self.stats = stats or ClientStats()
         self.decoder = FrameDecoder()
         self._logged: set[str] = set()
+        # the last time_us handed out by *this* client (stats may be shared by successive clients)
+        self._position: int | None = None
         # identities handed out within the rewind window, to drop them when they come again
         self._recent: deque[tuple[int, tuple]] = deque()
         self._recent_set: set[tuple] = set()
 
     # -- resume state ---------------------------------------------------------------------------
     def resume_cursor(self) -> int | None:
-        if self.stats.last_time_us is None:
+        if self._position is None:
             return self.cursor
-        return max(1, self.stats.last_time_us - self.rewind_us)
+        return max(1, self._position - self.rewind_us)
 
     def _advance(self, time_us: int) -> None:
         """Move the resume point forward only: an event with a time far in the past or the future (a
         broken clock) must not make a reconnection replay the archive or skip the stream."""
-        last = self.stats.last_time_us
+        last = self._position
         if (last is None or time_us > last) and time_us <= now_us() + MAX_AHEAD_US:
-            self.stats.last_time_us = time_us
+            self._position = self.stats.last_time_us = time_us
 
     def _seen(self, event: Event) -> bool:
         if event.identity in self._recent_set:
