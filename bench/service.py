@@ -22,46 +22,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
 
-
-class HungServer:
-    """Accepts connections and never answers (reads and drops what comes, until the peer closes)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.open = 0
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                self.open += 1
-            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
-
-    def _hold(self, conn) -> None:
-        with conn:
-            while True:
-                try:
-                    if not conn.recv(65536):
-                        break
-                except OSError:
-                    break
-        with self._lock:
-            self.open -= 1
+from trendlab.service.hung import HungServer
 
 
 def free_port() -> int:

@@ -80,7 +80,8 @@ class Service:
 @pytest.fixture(scope="module")
 def operated(live_stack, stack_settings: Settings, tmp_path_factory, add_malformed):
     """(settings, service, job id, http client): the job deployed through the service, the stream sent."""
-    from trendlab.flink.client import FlinkClient, FlinkError
+    from trendlab.flink.client import TERMINAL_STATES, FlinkClient, FlinkError
+    from trendlab.flink.deploy import stop_job
     from trendlab.kafka import advance_watermark, delete_topics, ensure_topics, job_topics, produce, read_stream
     from trendlab.samples import generate
 
@@ -106,13 +107,13 @@ def operated(live_stack, stack_settings: Settings, tmp_path_factory, add_malform
             yield settings, service, job_id, http
         finally:
             if job_id:
-                with FlinkClient.from_settings(settings) as client:
-                    try:
-                        if client.job_state(job_id) not in {"FINISHED", "FAILED", "CANCELED"}:
-                            client.cancel(job_id)
-                            client.wait_for_state(job_id, {"CANCELED"}, timeout=60)
-                    except FlinkError:
-                        pass
+                try:
+                    with FlinkClient.from_settings(settings) as client:
+                        running = client.job_state(job_id) not in TERMINAL_STATES
+                    if running:
+                        stop_job(settings, job_id, savepoint=False)
+                except FlinkError:
+                    pass
             delete_topics(settings, job_topics(settings))
 
 

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from trendlab.config import Settings
 from trendlab.models import TrendAlert, format_time
 from trendlab.service import create_app
+from trendlab.service.hung import HungServer
 
 TOKEN = "tok-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -35,60 +36,6 @@ def settings():
 
 def app_client(settings, **kwargs) -> TestClient:
     return TestClient(create_app(settings, follow_trends=False), **kwargs)
-
-
-class HungServer:
-    """A local socket that accepts connections and never answers; knows which ones the peer closed."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(512)
-        self.port = self.sock.getsockname()[1]
-        self.accepted = 0
-        self.closed = 0
-        self.open_now = 0
-        self.peak = 0
-        self._lock = threading.Lock()
-        self._stop = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with self._lock:
-                self.accepted += 1
-                self.open_now += 1
-                self.peak = max(self.peak, self.open_now)
-            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
-
-    def _hold(self, conn) -> None:
-        with conn:
-            while True:  # read and drop whatever comes, until the peer closes
-                try:
-                    if not conn.recv(65536):
-                        break
-                except OSError:
-                    break
-        with self._lock:
-            self.closed += 1
-            self.open_now -= 1
-
-    def wait_all_closed(self, timeout: float = 20.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if self.accepted and self.closed == self.accepted:
-                    return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> None:
-        self._stop = True
-        self.sock.close()
 
 
 @pytest.fixture()
