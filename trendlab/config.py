@@ -210,6 +210,11 @@ class Settings:
         return out
 
 
+def on_binder() -> bool:
+    """Whether this runs in a Binder session (mybinder.org sets these in every container it starts)."""
+    return any(os.environ.get(v) for v in ("BINDER_LAUNCH_HOST", "BINDER_REPO_URL", "BINDER_SERVICE_HOST"))
+
+
 def _home_relative(value: object) -> object:
     """A path under the home directory as ``~/…``: shown settings name no user's directory."""
     if isinstance(value, (str, os.PathLike)) and str(value).startswith(("/", "~")):

@@ -32,6 +32,7 @@ __all__ = [
     "read_counts",
     "read_alerts_frame",
     "top_trends",
+    "trend_rows",
     "count_vs_baseline",
     "keyword_series",
     "keywords_to_watch",
@@ -188,22 +189,46 @@ def read_alerts_frame(path: str | Path) -> pd.DataFrame:
     return alerts_to_frame(read_alerts(path))
 
 
-def top_trends(alerts: pd.DataFrame, n: int = 15) -> pd.DataFrame:
-    """The ``n`` strongest alerts, for a table: when, keyword (+ related), posts, authors, baseline, score."""
+def trend_rows(alerts: pd.DataFrame) -> pd.DataFrame:
+    """One row per trend: alerts that name the same trend (the detector's ``trend``: the keyword that
+    opened it) and follow each other within three window lengths are one trend. ``window_end`` is its
+    first alert's, ``keyword`` the trend's, ``related`` every other keyword of its alerts, ``posts``,
+    ``authors`` and ``score`` the strongest alert's, ``alerts`` how many alerts it raised."""
+    columns = ["window_end", "keyword", "related", "posts", "authors", "baseline", "score", "alerts"]
     if alerts.empty:
-        return pd.DataFrame(columns=["window_end", "keyword", "related", "posts", "authors", "baseline", "score"])
-    top = alerts.sort_values(["score", "window_end"], ascending=[False, True]).head(n)
-    return pd.DataFrame(
-        {
-            "window_end": top["window_end"].dt.strftime("%Y-%m-%d %H:%M"),
-            "keyword": top["keyword"],
-            "related": top["related_keywords"].map(lambda r: ", ".join(r) if isinstance(r, (list, tuple)) else ""),
-            "posts": top["count"],
-            "authors": top["unique_authors"],
-            "baseline": top["baseline"].round(2),
-            "score": top["score"].round(2),
-        }
-    ).reset_index(drop=True)
+        return pd.DataFrame(columns=columns)
+    data = alerts.sort_values(["window_end", "keyword"]).reset_index(drop=True)
+    name = data["trend"].where(data["trend"].notna() & (data["trend"] != ""), data["keyword"])
+    gap = 3 * (data["window_end"] - data["window_start"])
+    rows: list[dict] = []
+    open_rows: dict[str, dict] = {}
+    for i, a in enumerate(data.itertuples()):
+        key = name.iloc[i]
+        row = open_rows.get(key)
+        if row is None or a.window_end - row["_last"] > gap.iloc[i]:
+            row = {"window_end": a.window_end, "keyword": key, "_words": [], "posts": 0, "authors": 0,
+                   "baseline": a.baseline, "score": -np.inf, "alerts": 0, "_last": a.window_end}
+            rows.append(row)
+            open_rows[key] = row
+        row["_words"] += [a.keyword, *(a.related_keywords if isinstance(a.related_keywords, (list, tuple)) else [])]
+        row["alerts"] += 1
+        row["_last"] = a.window_end
+        if a.score > row["score"]:
+            row.update(posts=a.count, authors=a.unique_authors, baseline=a.baseline, score=a.score)
+    out = pd.DataFrame(rows)
+    out["related"] = [", ".join(w for w in dict.fromkeys(r["_words"]) if w != r["keyword"]) for r in rows]
+    return out[columns]
+
+
+def top_trends(alerts: pd.DataFrame, n: int = 15) -> pd.DataFrame:
+    """The ``n`` strongest trends, one row each (:func:`trend_rows`), for a table: when, keyword (+ every
+    related keyword), posts, authors, baseline, score, alerts."""
+    rows = trend_rows(alerts)
+    if rows.empty:
+        return rows
+    top = rows.sort_values(["score", "window_end"], ascending=[False, True]).head(n)
+    return top.assign(window_end=top["window_end"].dt.strftime("%Y-%m-%d %H:%M"), baseline=top["baseline"].round(2),
+                      score=top["score"].round(2)).reset_index(drop=True)
 
 
 def keywords_to_watch(alerts: pd.DataFrame, n: int = 4) -> list[str]:

@@ -151,8 +151,19 @@ def top_keywords_figure(top: pd.DataFrame, title: str = "Top keywords", color: s
 # -- labels and alerts on one timeline ----------------------------------------------------------
 
 def _label_rows(labels: pd.DataFrame) -> list[str]:
-    return [f"{r.id} · {r.keywords}" if len(r.keywords) <= 40 else f"{r.id} · {r.keywords[:38]}…"
-            for r in labels.itertuples()]
+    """``id · keywords`` per label, wrapped onto lines of about 40 characters (never cut)."""
+    return [_wrap(f"{r.id} · {r.keywords}") for r in labels.itertuples()]
+
+
+def _wrap(text: str, width: int = 40) -> str:
+    lines, line = [], ""
+    for word in text.split(" "):
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return "<br>".join(lines + [line])
 
 
 def bursts_timeline_figure(labels: pd.DataFrame, title: str = "Labelled bursts and decoys") -> go.Figure:
@@ -274,6 +285,9 @@ def _varying(table: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
     return [c for c in candidates if c in table.columns and table[c].nunique() > 1]
 
 
+#: which varying parameters become heatmap axes first
+_AXIS_ORDER = ["min_score", "min_ratio", "baseline_floor", "window", "min_count", "min_authors", "baseline_windows",
+               "slide", "cooldown_windows", "group_correlation"]
 _PARAMS = ["window", "slide", "baseline_windows", "baseline_floor", "min_count", "min_authors", "min_ratio",
            "min_score", "cooldown_windows", "group_correlation"]
 
@@ -281,18 +295,26 @@ _PARAMS = ["window", "slide", "baseline_windows", "baseline_floor", "min_count",
 def sweep_heatmap(
     table: pd.DataFrame,
     metric: str = "f1",
-    x: str = "min_score",
-    y: str = "min_ratio",
-    facet: str | None = "window",
+    x: str | None = None,
+    y: str | None = None,
+    facet: str | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """``metric`` over the ``x`` × ``y`` grid, one panel per value of ``facet``.
 
-    The other swept parameters are held at the best point's values (a slice through the best
-    point, not a maximum over hidden parameters); the best point is outlined in red.
+    Axes are parameters the grid varies (a parameter with one value is not an axis): by default the
+    first varying ones in the order ``min_score, min_ratio, baseline_floor, window, …``, the next one
+    the facet. The other swept parameters are held at the best point's values (a slice through the
+    best point, not a maximum over hidden parameters); the best point is outlined in red.
     """
     if metric == "f1" and "f1" not in table.columns:
         table = with_f1(table)
+    varying = _varying(table, _AXIS_ORDER)
+    free = [c for c in varying if c not in (x, y, facet)]
+    x = x or (free.pop(0) if free else "min_score")
+    y = y or (free.pop(0) if free else "min_ratio")
+    if facet is None and free and table[free[0]].nunique() <= 4:
+        facet = free.pop(0)
     label = _METRIC_LABELS.get(metric, metric.replace("_", " "))
     title = title or f"{label[0].upper() + label[1:]} over {x} × {y}"
     if table.empty:
@@ -370,9 +392,19 @@ def precision_recall_figure(table: pd.DataFrame, color: str = "window",
             hovertemplate="best: precision %{x:.2f}, recall %{y:.2f}<extra></extra>",
         ))
     fig.update_xaxes(title_text="keyword precision (share of alerted keywords that belong to a labelled burst)",
-                     range=[-0.05, 1.05])
-    fig.update_yaxes(title_text="recall (share of labelled bursts detected)", range=[-0.05, 1.05])
+                     range=_zoom(table["keyword_precision"]))
+    fig.update_yaxes(title_text="recall (share of labelled bursts detected)", range=_zoom(table["recall"]))
     return _figure(fig, title, height=480)
+
+
+def _zoom(values: pd.Series, pad: float = 0.04) -> list[float]:
+    """An axis range around the data (shares: within [0, 1] plus a margin), at least 0.1 wide."""
+    lo, hi = float(values.min()), float(values.max())
+    if hi - lo < 0.1:
+        mid = (lo + hi) / 2
+        lo, hi = mid - 0.05, mid + 0.05
+    lo, hi = max(lo, 0.0), min(hi, 1.0)
+    return [lo - pad, hi + pad]
 
 
 # -- one keyword against its baseline -----------------------------------------------------------
@@ -428,6 +460,12 @@ def _add_series(fig: go.Figure, f: pd.DataFrame, kw: str, alerts: pd.DataFrame |
             if kw in {w.strip() for w in lab.keywords.split(",")}:
                 fig.add_vrect(x0=lab.start, x1=lab.end, fillcolor=COLORS[lab.label], opacity=0.15,
                               line_width=0, row=row, col=1)
+        if first:  # bands have no legend of their own: one entry per kind of band
+            for kind, name in (("trend", "labelled burst"), ("decoy", "decoy")):
+                if (labels["label"] == kind).any():
+                    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name, hoverinfo="skip",
+                                             marker=dict(symbol="square", size=14, color=COLORS[kind], opacity=0.35)),
+                                  row=row, col=1)
 
 
 def tuning_figure(series: pd.DataFrame | None, keyword: str | None, alerts: pd.DataFrame,
@@ -523,15 +561,15 @@ def _nothing():
 
 # -- tables -------------------------------------------------------------------------------------
 
-def top_trends_table(top: pd.DataFrame, title: str = "Top trends (strongest alerts)") -> go.Figure:
+def top_trends_table(top: pd.DataFrame, title: str = "Top trends, one row per trend") -> go.Figure:
     """:func:`trendlab.explore.top_trends` as a plotly table (it goes into the report like a chart)."""
     if top.empty:
         return _empty(title, "no trend alerts")
-    headers = {"window_end": "window end (UTC)", "keyword": "keyword", "related": "related keywords",
-               "posts": "posts", "authors": "authors", "baseline": "baseline", "score": "score"}
+    headers = {"window_end": "first alert (UTC)", "keyword": "trend", "related": "its other keywords",
+               "posts": "posts", "authors": "authors", "baseline": "baseline", "score": "score", "alerts": "alerts"}
     cols = [c for c in headers if c in top.columns]
     fig = go.Figure(go.Table(
-        columnwidth=[1.3, 1.3, 2.2, 0.7, 0.7, 0.8, 0.7][: len(cols)],
+        columnwidth=[1.3, 1.3, 2.6, 0.6, 0.6, 0.7, 0.6, 0.6][: len(cols)],
         header=dict(values=[f"<b>{headers[c]}</b>" for c in cols], fill_color="#e8eef7", align="left",
                     font=dict(size=13)),
         cells=dict(values=[top[c] for c in cols], align="left", height=26, font=dict(size=12),
@@ -541,6 +579,15 @@ def top_trends_table(top: pd.DataFrame, title: str = "Top trends (strongest aler
 
 
 # -- export -------------------------------------------------------------------------------------
+
+def _chromium_advice() -> str:
+    """How to get PNGs here: on Binder nothing is to be done (the HTML fallback works everywhere)."""
+    from trendlab.config import on_binder
+
+    if on_binder():
+        return "Binder images have no Chromium; charts are interactive here and kept as HTML"
+    return "install it (Debian/Ubuntu: apt-get install chromium) or point BROWSER_PATH at a Chrome/Chromium binary"
+
 
 def png_export_available() -> bool:
     """Whether kaleido can find a Chromium (``BROWSER_PATH``, or chromium/chrome on ``PATH``)."""
@@ -553,10 +600,7 @@ def png_export_available() -> bool:
 def figure_png(fig: go.Figure, width: int = 1100, height: int | None = None, scale: float = 1.0) -> bytes:
     """``fig`` as PNG bytes, made by kaleido; a one-line error when no Chromium is installed."""
     if not png_export_available():
-        raise RuntimeError(
-            "PNG export needs Chromium for kaleido: install it (Debian/Ubuntu: apt-get install chromium) "
-            "or point BROWSER_PATH at a Chrome/Chromium binary"
-        )
+        raise RuntimeError(f"PNG export needs Chromium for kaleido: {_chromium_advice()}")
     height = height or int(fig.layout.height or 450)
     _start_kaleido()
     import kaleido
@@ -661,7 +705,8 @@ class FigureSaver:
         self.png = png and png_export_available()
         self.directory.mkdir(parents=True, exist_ok=True)
         if png and not self.png:
-            log.warning("no Chromium found: figures are kept as JSON only (apt-get install chromium for PNGs)")
+            log.warning("no Chromium found: figures are kept as JSON and self-contained HTML, not PNG (%s)",
+                        _chromium_advice())
 
     def __call__(self, fig: go.Figure, name: str, caption: str = "") -> StaticFigure:
         """Keep ``fig`` and return it for display, with its static fallback (:class:`StaticFigure`)."""

@@ -218,3 +218,31 @@ def test_local_pipeline_against_the_stack(tmp_path_factory, monkeypatch):
     assert (out / "report.html").is_file()
     # the dev default access key is "trendlab", the project's name: only distinctive values can be searched
     _assert_no_secret(out, {k: v for k, v in secrets.items() if len(v) >= 10 and v != "trendlab"})
+
+
+@pytest.mark.notebooks
+def test_executed_notebooks_show_their_charts_outside_jupyterlab(embedded_run):
+    """nbconvert (like GitHub and nbviewer) does not run plotly's renderer: every chart must carry a
+    static picture, and the HTML must show one per chart. No output names a directory of this machine."""
+    from nbconvert import HTMLExporter
+
+    from trendlab.plots import png_export_available
+
+    result, sample = embedded_run
+    machine_paths = {str(result.out_dir), str(ROOT), str(Path.home())}
+    for path in result.notebooks:
+        nb = nbformat.read(path, as_version=4)
+        charts = 0
+        for cell in nb.cells:
+            for out in cell.get("outputs", []):
+                data = out.get("data", {})
+                if "application/vnd.plotly.v1+json" in data:
+                    charts += 1
+                    assert "image/png" in data or "text/html" in data, f"{path.name}: a chart without a fallback"
+                text = json.dumps(out)
+                leaked = [p for p in machine_paths if p in text]
+                assert not leaked, f"{path.name}: output names {leaked}"
+        assert "widgets" not in nb.metadata, f"{path.name}: stored widget state would hide the fallbacks"
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        shown = body.count("data:image/png;base64") if png_export_available() else body.count("Plotly.newPlot")
+        assert shown >= charts, f"{path.name}: {charts} charts, {shown} shown by nbconvert"

@@ -60,4 +60,18 @@ def test_binder_files():
     assert "python=3.11" in env["dependencies"]
     post = binder / "postBuild"
     assert post.stat().st_mode & 0o111, "postBuild must be executable"
-    assert "pip install" in post.read_text() and "-e '.[dev]'" in post.read_text()
+    text = post.read_text()
+    assert "pip install --no-cache-dir -e .\n" in text, "the project with its runtime pins"
+    assert "[dev]" not in text.replace("'.[dev]'", ""), "dev extras pin a JupyterLab that fights repo2docker's own"
+    runtime = " ".join(_pyproject()["dependencies"]).lower()
+    for jupyter in ("jupyterlab", "notebook==", "jupyter-server", "jupyter_server"):
+        assert jupyter not in runtime, f"{jupyter} pinned in the runtime dependencies: Binder installs its own"
+
+
+def test_the_binder_badge_url_is_set_in_one_place():
+    import re as _re
+
+    urls = set()
+    for path in [ROOT / "README.md", *(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "binder").iterdir()]:
+        urls |= set(_re.findall(r"https://mybinder\.org/v2/[^)\s\"']+", path.read_text(errors="ignore")))
+    assert len(urls) == 1, urls

@@ -79,6 +79,13 @@ def test_compare_runs_and_top_trends(stream):
     assert fewer.loc[0, "only in replay"] == 1
     top = explore.top_trends(alerts)
     assert list(top.columns)[:2] == ["window_end", "keyword"] and len(top) == len(alerts)
+    # a trend reported in two alerts a minute apart (a late companion word joins it) is one row
+    first = alerts.iloc[[0]].assign(keyword="#eclipse2026", related_keywords=[["eclipse"]], trend="#eclipse2026")
+    later = first.assign(keyword="totality", related_keywords=[["eclipse", "#eclipse2026"]], score=first["score"] + 1,
+                         window_end=first["window_end"] + pd.Timedelta(minutes=1))
+    rows = explore.top_trends(pd.concat([first, later]))
+    assert len(rows) == 1 and rows.loc[0, "keyword"] == "#eclipse2026" and rows.loc[0, "alerts"] == 2
+    assert rows.loc[0, "related"] == "eclipse, totality" and rows.loc[0, "score"] == round(later["score"].iloc[0], 2)
 
 
 def test_read_counts_jsonl_and_parquet(stream, tmp_path):
@@ -195,3 +202,20 @@ def test_tuning_figure_keeps_its_traces_when_redrawn(stream):
     n = len(fig.data)
     plots.update_tuning_figure(fig, None, None, pd.DataFrame(), labels, "10m")
     assert len(fig.data) == n and list(fig.data[0].y) == []
+
+
+def test_sweep_charts_use_the_parameters_that_vary_and_zoom_to_the_data():
+    table = _sweep_table().assign(min_ratio=2.0)  # min_ratio no longer varies: it must not be an axis
+    table["baseline_floor"] = [0.2, 0.5] * (len(table) // 2)
+    fig = plots.sweep_heatmap(table, "f1")
+    assert fig.layout.xaxis.title.text == "min_score" and fig.layout.yaxis.title.text == "baseline_floor"
+    assert "window = 5m" in {a.text for a in fig.layout.annotations}
+    pr = plots.precision_recall_figure(_sweep_table())
+    lo, hi = pr.layout.xaxis.range
+    assert lo > 0.7 and hi < 1.1  # precisions are 0.83-1.0 here: no empty half of the chart
+
+
+def test_long_label_rows_are_wrapped_not_cut():
+    rows = plots._label_rows(pd.DataFrame([{"id": "t1", "keywords": "#superbowllix, halftime, kendrick, touchdown, "
+                                                                    "chiefs, eagles"}]))
+    assert rows[0].replace("<br>", " ") == "t1 · #superbowllix, halftime, kendrick, touchdown, chiefs, eagles"

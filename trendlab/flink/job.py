@@ -206,6 +206,7 @@ def run_embedded(
     state_backend: str = "rocksdb",
     python_mode: str = "process",
     extra_config: Mapping[str, str] | None = None,
+    progress: bool = False,
 ) -> EmbeddedResult:
     """Run the job in a local mini-cluster over a posts file; outputs land in ``out_dir``.
 
@@ -222,7 +223,14 @@ def run_embedded(
     work = Path(tempfile.mkdtemp(prefix="trendlab-flink-", dir=out))
     staged = work / "stream.jsonl"
     t0 = time.perf_counter()
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=3, desc="Flink job", unit="step", disable=not progress, file=sys.stderr,
+               bar_format="{desc}: {n}/{total} {postfix} [{elapsed}]")
+    bar.set_postfix_str("staging the input in event-time order")
     stats = stage_stream(input_path, staged)
+    bar.update(1)
+    bar.set_postfix_str(f"running the job over {stats.posts:,} posts in a mini-cluster")
     configuration = job_configuration(
         settings,
         checkpoint_dir=(work / "checkpoints").as_uri(),
@@ -235,12 +243,17 @@ def run_embedded(
         env, t_env = create_table_environment(configuration)
         run(t_env, env, settings, params, sql.file_io(staged.as_uri(), out.as_uri()))
     seconds = time.perf_counter() - t0
+    bar.update(1)
+    bar.set_postfix_str("collecting the outputs")
     paths = {
         "counts": _collect(out / "_counts", out / "counts.jsonl", sort_key=_count_key),
         "alerts": _collect(out / "_alerts", out / "alerts.jsonl", sort_key=_alert_key),
         "dead_letters": _collect(out / "_dead_letters", out / "dead_letters.jsonl", sort_key=None),
     }
     _clear(work)
+    bar.update(1)
+    bar.set_postfix_str("done")
+    bar.close()
     lines = {k: _line_count(p) for k, p in paths.items()}
     return EmbeddedResult(
         out_dir=out, posts=stats.posts, malformed=stats.malformed, skipped=stats.skipped,
