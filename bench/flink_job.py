@@ -175,7 +175,7 @@ def run_deployed(label: str, records, posts: int, params: DetectionParams, setti
         print(f"[{label}] produced {produced.sent:,} records in {produced.seconds:.1f}s; "
               f"the last window ends {last_end_iso}")
         t0 = time.perf_counter()
-        job_id = deploy_job(settings, None, params.window, params.slide, extra_args=extra_args)
+        job_id = deploy_job(settings, params, extra_args=extra_args)
         t_running = time.perf_counter()
         profile: list[str] = []
         samples: list[tuple[float, float]] = []
@@ -259,7 +259,7 @@ def latency_run(records, params, settings, seconds, rate, extra) -> str:
         kafka_topic_alerts=f"bench-alerts-{suffix}", kafka_topic_dead_letter=f"bench-dlq-{suffix}",
     )
     ensure_topics(settings, job_topics(settings))
-    job_id = deploy_job(settings, None, params.window, params.slide, extra_args=extra)
+    job_id = deploy_job(settings, params, extra_args=extra)
     try:
         return latency(settings, records, seconds, rate, params)
     finally:

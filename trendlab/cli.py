@@ -17,9 +17,6 @@ from collections.abc import Callable, Sequence
 
 from trendlab.errors import TrendlabError
 
-#: Kept for the commands that raise it; it is the family's base.
-UserError = TrendlabError
-
 
 # -- extract ------------------------------------------------------------------------------------
 
@@ -137,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.func(args) or 0)
-    except (TrendlabError, ValueError, FileNotFoundError) as exc:
+    except TrendlabError as exc:
         if args.verbose:
             raise
         print(f"trendlab {args.command}: {exc}", file=sys.stderr)

@@ -37,6 +37,8 @@ class _Var:
 # the REST service all read the same list.
 VARIABLES: dict[str, _Var] = {
     "kafka_bootstrap_servers": _Var("KAFKA_BOOTSTRAP_SERVERS", str, "127.0.0.1:9092", help="Kafka brokers"),
+    "kafka_timeout_s": _Var("TRENDLAB_KAFKA_TIMEOUT_S", int, 10,
+                            help="seconds a Kafka client tries the brokers before it reports that they do not answer"),
     "kafka_topic_posts": _Var("KAFKA_TOPIC_POSTS", str, "bluesky-posts", help="topic the job reads posts from"),
     "kafka_topic_trends": _Var("KAFKA_TOPIC_TRENDS", str, "windowed-keyword-counts", help="topic for window counts"),
     "kafka_topic_alerts": _Var("TRENDLAB_TOPIC_ALERTS", str, "trend-alerts", help="topic for trend alerts"),
@@ -48,8 +50,10 @@ VARIABLES: dict[str, _Var] = {
     "minio_access_key": _Var("MINIO_ACCESS_KEY", str, "trendlab", secret=True, help="MinIO access key"),
     "minio_secret_key": _Var("MINIO_SECRET_KEY", str, "trendlab-secret", secret=True, help="MinIO secret key"),
     "minio_bucket": _Var("TRENDLAB_BUCKET", str, "trendlab", help="bucket for checkpoints and savepoints"),
-    "window_size_minutes": _Var("WINDOW_SIZE_MINUTES", int, 10, help="sliding window length"),
-    "slide_minutes": _Var("TRENDLAB_SLIDE_MINUTES", int, 1, help="sliding window step"),
+    "window_size_minutes": _Var("WINDOW_SIZE_MINUTES", int, None,
+                                help="window length when no params file is given (unset: params.yaml's)"),
+    "slide_minutes": _Var("TRENDLAB_SLIDE_MINUTES", int, None,
+                          help="window slide when no params file is given (unset: params.yaml's)"),
     "max_out_of_orderness_s": _Var("TRENDLAB_MAX_OUT_OF_ORDERNESS_S", int, 5, help="watermark bound"),
     "checkpoint_interval_ms": _Var("CHECKPOINT_INTERVAL_MS", int, 60000, help="Flink checkpoint interval"),
     "log_level": _Var("LOG_LEVEL", str, "INFO", help="Python log level"),
@@ -74,6 +78,7 @@ VARIABLES: dict[str, _Var] = {
 _POSITIVE = {
     "flink_jobmanager_port",
     "flink_parallelism",
+    "kafka_timeout_s",
     "window_size_minutes",
     "slide_minutes",
     "checkpoint_interval_ms",
@@ -91,6 +96,7 @@ _POSITIVE = {
 @dataclass(frozen=True)
 class Settings:
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_timeout_s: int = 10
     kafka_topic_posts: str = "bluesky-posts"
     kafka_topic_trends: str = "windowed-keyword-counts"
     kafka_topic_alerts: str = "trend-alerts"
@@ -102,8 +108,8 @@ class Settings:
     minio_access_key: str = field(default="trendlab", repr=False)
     minio_secret_key: str = field(default="trendlab-secret", repr=False)
     minio_bucket: str = "trendlab"
-    window_size_minutes: int = 10
-    slide_minutes: int = 1
+    window_size_minutes: int | None = None  # unset: the shipped DetectionParams (trendlab.detect.load_params)
+    slide_minutes: int | None = None
     max_out_of_orderness_s: int = 5
     checkpoint_interval_ms: int = 60000
     log_level: str = "INFO"
@@ -125,13 +131,15 @@ class Settings:
     def __post_init__(self) -> None:
         for name in _POSITIVE:
             value = getattr(self, name)
+            if value is None and VARIABLES[name].default is None:
+                continue
             if not isinstance(value, int) or value <= 0:
                 raise ConfigError(f"{VARIABLES[name].env} must be a positive integer, got {value!r}")
         if self.max_out_of_orderness_s < 0:
             raise ConfigError(
                 f"TRENDLAB_MAX_OUT_OF_ORDERNESS_S must be >= 0, got {self.max_out_of_orderness_s!r}"
             )
-        if self.window_size_minutes % self.slide_minutes:
+        if self.window_size_minutes and self.slide_minutes and self.window_size_minutes % self.slide_minutes:
             raise ConfigError(
                 f"WINDOW_SIZE_MINUTES must be a whole multiple of TRENDLAB_SLIDE_MINUTES, "
                 f"got {self.window_size_minutes} and {self.slide_minutes}"

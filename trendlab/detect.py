@@ -56,17 +56,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import yaml
 
 from trendlab.models import TrendAlert, WindowedKeywordCount
-from trendlab.errors import InputError
-from trendlab.windows import check_memory, WindowSpec, format_duration, parse_duration
+from trendlab.errors import ConfigError, InputError
+from trendlab.windows import DEFAULT_SLIDE, DEFAULT_WINDOW, WindowSpec, check_memory, format_duration, parse_duration
 
-__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "dense_baseline", "detect_frame"]
+if TYPE_CHECKING:
+    from trendlab.config import Settings
+
+__all__ = ["DetectionParams", "load_params", "TrendDetector", "hot_scores", "poisson_z", "dense_baseline", "detect_frame"]
 
 
 @dataclass(frozen=True)
@@ -79,8 +82,8 @@ class DetectionParams:
 
     # The shipped defaults: the values bench/tune_defaults.py chose and wrote to params.yaml (a test
     # keeps the two equal).
-    window: str = "6m"
-    slide: str = "1m"
+    window: str = DEFAULT_WINDOW
+    slide: str = DEFAULT_SLIDE
     baseline_windows: int = 30
     baseline_floor: float = 0.2
     min_count: int = 4
@@ -99,16 +102,16 @@ class DetectionParams:
         for name in ("baseline_windows", "min_count", "min_authors"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if isinstance(self.cooldown_windows, bool) or not isinstance(self.cooldown_windows, int) or self.cooldown_windows < 0:
-            raise ValueError(f"cooldown_windows must be an integer >= 0, got {self.cooldown_windows!r}")
+            raise ConfigError(f"cooldown_windows must be an integer >= 0, got {self.cooldown_windows!r}")
         for name, low in (("baseline_floor", 0.0), ("min_ratio", 0.0), ("min_score", -math.inf)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= low:
-                raise ValueError(f"{name} must be a number > {low:g}, got {value!r}")
+                raise ConfigError(f"{name} must be a number > {low:g}, got {value!r}")
             object.__setattr__(self, name, float(value))
         if not isinstance(self.group_correlation, (int, float)) or not -1.0 <= self.group_correlation <= 1.0:
-            raise ValueError(f"group_correlation must be between -1 and 1, got {self.group_correlation!r}")
+            raise ConfigError(f"group_correlation must be between -1 and 1, got {self.group_correlation!r}")
         object.__setattr__(self, "group_correlation", float(self.group_correlation))
 
     # -- derived ---------------------------------------------------------------------------------
@@ -137,7 +140,7 @@ class DetectionParams:
         known = {f.name for f in fields(cls)}
         for key in data:
             if key not in known:
-                raise ValueError(f"unknown parameter {key!r} (known: {', '.join(sorted(known))})")
+                raise ConfigError(f"unknown parameter {key!r} (known: {', '.join(sorted(known))})")
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 
@@ -172,11 +175,38 @@ class DetectionParams:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
-def load_params(path: str | Path | None = None, **overrides: Any) -> DetectionParams:
-    """The parameters from ``path`` (or the defaults), with ``overrides`` (flags) on top."""
-    if path is None:
-        return DetectionParams.from_dict({}, **overrides)
-    return DetectionParams.from_yaml(path, **overrides)
+def load_params(
+    source: str | Path | Mapping[str, Any] | DetectionParams | None = None,
+    settings: Settings | None = None,
+    **overrides: Any,
+) -> DetectionParams:
+    """The one way every entry point (CLI, notebooks, REST, the job) makes its :class:`DetectionParams`.
+
+    Precedence, highest first: ``overrides`` (flags such as ``--window``; ``None`` means unset), then
+    ``source`` (a params file, a mapping such as a REST request's ``params``, or a
+    ``DetectionParams``), then the environment's ``WINDOW_SIZE_MINUTES``/``TRENDLAB_SLIDE_MINUTES``
+    when set (``settings``; default: read from the environment), then the shipped defaults
+    (``params.yaml``). This is the only place the environment's window shape is applied.
+    """
+    if isinstance(source, DetectionParams):
+        data: dict[str, Any] = source.to_dict()
+    elif isinstance(source, Mapping):
+        data = dict(source)
+    elif source is not None:
+        data = DetectionParams.read_yaml(source)
+    else:
+        data = {}
+    if isinstance(data.get("detection"), Mapping):  # the nested form
+        data.update(data.pop("detection"))
+    if "window" not in data or "slide" not in data:
+        from trendlab.config import Settings
+
+        settings = settings or Settings.from_env()
+        if settings.window_size_minutes:
+            data.setdefault("window", f"{settings.window_size_minutes}m")
+        if settings.slide_minutes:
+            data.setdefault("slide", f"{settings.slide_minutes}m")
+    return DetectionParams.from_dict(data, **overrides)
 
 
 # -- the hot test, shared by both engines -------------------------------------------------------

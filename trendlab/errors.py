@@ -11,11 +11,13 @@ Subclasses say *what kind* of thing is wrong, so callers that can do something a
 
 - :class:`ConfigError`: a setting, flag or parameter value (environment, params file, grid, request)
 - :class:`InputError`: an input file or stream that cannot be read as what it should be
+  (:class:`MissingFile` when it does not exist: also a ``FileNotFoundError``)
 - :class:`ServiceUnavailable`: Kafka, Flink or MinIO does not answer, or answers with an error
 - :class:`StackError`: a part of the local stack cannot be fetched, built or started
 
-They subclass ``ValueError``/``RuntimeError`` as before, so existing ``except ValueError`` code keeps
-working while it moves to the family.
+They also subclass ``ValueError``/``RuntimeError`` (``MissingFile``: ``FileNotFoundError``), so a
+caller that catches the built-in kind keeps working. Anything outside the family that reaches
+``cli.main`` is a bug and shows its traceback.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class ConfigError(TrendlabError, ValueError):
 
 class InputError(TrendlabError, ValueError):
     """An input file or stream cannot be read; the message names it and says why."""
+
+
+class MissingFile(InputError, FileNotFoundError):
+    """A file the user named does not exist; the message names what it should be and its path."""
 
 
 class ServiceUnavailable(TrendlabError, RuntimeError):

@@ -1,6 +1,6 @@
 """How good are the alerts? Precision, recall and latency against labelled bursts.
 
-Labels (``labels.json`` from ``trendlab samples generate``) hold trend groups — keywords that burst
+Labels (``labels.json``, :mod:`trendlab.labels`) hold trend groups — keywords that burst
 together between ``start`` and ``end`` — and decoys that must not alert.
 
 An alert *mentions* its keyword and its related keywords. An alert matches a trend group when it
@@ -23,125 +23,18 @@ precision over all their mentions, the median over all their latencies).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from trendlab.errors import InputError
-from trendlab.models import TrendAlert, format_time, parse_time
+from trendlab.labels import Labels, TrendLabel, load_labels
+from trendlab.models import TrendAlert
+from trendlab.windows import WindowSpec
 
 __all__ = ["Labels", "TrendLabel", "Evaluation", "Targets", "TARGETS", "evaluate", "load_labels", "pool"]
-
-
-@dataclass(frozen=True)
-class TrendLabel:
-    id: str
-    kind: str
-    keywords: tuple[str, ...]
-    start: datetime
-    end: datetime
-    language: str | None = None
-
-
-@dataclass(frozen=True)
-class Labels:
-    trends: tuple[TrendLabel, ...]
-    decoys: tuple[TrendLabel, ...]
-    start: datetime | None = None
-    end: datetime | None = None
-
-    @property
-    def hours(self) -> float:
-        if self.start is None or self.end is None:
-            return float("nan")
-        return (self.end - self.start).total_seconds() / 3600
-
-
-#: What a label may say; anything else is refused (a typo like ``"strat"`` must not pass silently).
-LABEL_KEYS = {"id", "kind", "language", "keywords", "start", "end", "peak_rate"}
-LABELS_KEYS = {"generator", "trends", "decoys"}
-
-
-def _label(obj: Any, where: str) -> TrendLabel:
-    if not isinstance(obj, Mapping):
-        raise InputError(f"labels: {where} must be an object with keywords, start and end, got {_short(obj)}")
-    unknown = sorted(set(obj) - LABEL_KEYS)
-    if unknown:
-        raise InputError(f"labels: {where} has unknown key {unknown[0]!r} (known: {', '.join(sorted(LABEL_KEYS))})")
-    for key in ("keywords", "start", "end"):
-        if key not in obj:
-            raise InputError(f"labels: {where}.{key} is missing")
-    keywords = obj["keywords"]
-    if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k for k in keywords):
-        raise InputError(f"labels: {where}.keywords must be a non-empty list of words, got {_short(keywords)}")
-    language = obj.get("language")
-    if language is not None and not isinstance(language, str):
-        raise InputError(f"labels: {where}.language must be a string, got {_short(language)}")
-    try:
-        start = parse_time(obj["start"], f"{where}.start")
-        end = parse_time(obj["end"], f"{where}.end")
-    except ValueError as exc:
-        raise InputError(f"labels: {exc}") from None
-    if end <= start:
-        raise InputError(f"labels: {where} ends ({format_time(end)}) before it starts ({format_time(start)})")
-    return TrendLabel(id=str(obj.get("id", where)), kind=str(obj.get("kind", "")), keywords=tuple(keywords),
-                      start=start, end=end, language=language)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _label_list(data: Mapping[str, Any], key: str) -> list:
-    items = data.get(key, [])
-    if not isinstance(items, list):
-        raise InputError(f"labels: {key} must be a list of labels, got {_short(items)}")
-    return items
-
-
-def load_labels(source: str | Path | Mapping[str, Any]) -> Labels:
-    """A labels file (or its dict): ``{"trends": [...], "decoys": [...], "generator": {...}}``, each
-    label ``{"keywords": [...], "start": ISO, "end": ISO, "id", "kind", "language"}``. A wrong shape,
-    an unknown key or a label that ends before it starts is refused in one line (InputError)."""
-    if isinstance(source, Mapping):
-        data = source
-    else:
-        from trendlab.postfile import read_small_text
-
-        path = Path(source)
-        text = read_small_text(path, "labels file")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"labels file {path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-        except RecursionError:
-            raise InputError(f"labels file {path} is nested too deeply to be labels") from None
-    if not isinstance(data, Mapping):
-        raise InputError(f"labels must be a JSON object with trends and decoys, got {_short(data)}")
-    unknown = sorted(set(data) - LABELS_KEYS)
-    if unknown:
-        raise InputError(f"labels: unknown key {unknown[0]!r} (known: {', '.join(sorted(LABELS_KEYS))})")
-    gen = data.get("generator") or {}
-    if not isinstance(gen, Mapping):
-        raise InputError(f"labels: generator must be an object, got {_short(gen)}")
-    try:
-        start = parse_time(gen["start"], "generator.start") if gen.get("start") else None
-        end = parse_time(gen["end"], "generator.end") if gen.get("end") else None
-    except ValueError as exc:
-        raise InputError(f"labels: {exc}") from None
-    if start is not None and end is not None and end <= start:
-        raise InputError(f"labels: generator ends ({format_time(end)}) before it starts ({format_time(start)})")
-    return Labels(
-        trends=tuple(_label(t, f"trends[{i}]") for i, t in enumerate(_label_list(data, "trends"))),
-        decoys=tuple(_label(d, f"decoys[{i}]") for i, d in enumerate(_label_list(data, "decoys"))),
-        start=start,
-        end=end,
-    )
 
 
 @dataclass(frozen=True)
@@ -261,8 +154,8 @@ def _mentions(alert: TrendAlert) -> list[str]:
 def evaluate(
     alerts: Iterable[TrendAlert],
     labels: Labels,
-    window_ms: int = 600_000,
-    slide_ms: int = 60_000,
+    window_ms: int = WindowSpec().window_ms,
+    slide_ms: int = WindowSpec().slide_ms,
     hours: float | None = None,
 ) -> Evaluation:
     alerts = sorted(alerts, key=lambda a: (a.window_end, a.keyword))

@@ -1,7 +1,7 @@
 """Small data helpers for the notebooks: tables a chart (``trendlab.plots``) or a reader looks at.
 
 Every function takes what the library already produces — a :class:`~trendlab.replay.PostTable`,
-:class:`~trendlab.replay.Occurrences`, :class:`~trendlab.evaluate.Labels`, window counts and alerts —
+:class:`~trendlab.replay.Occurrences`, :class:`~trendlab.labels.Labels`, window counts and alerts —
 and returns a tidy ``pandas.DataFrame``; none of them draws.
 
 * the stream: :func:`posts_frame`, :func:`posts_per_minute`, :func:`language_shares`, :func:`top_keywords`
@@ -20,7 +20,8 @@ import orjson
 import pandas as pd
 
 from trendlab.detect import DetectionParams, dense_baseline
-from trendlab.evaluate import Labels
+from trendlab.errors import InputError, MissingFile
+from trendlab.labels import Labels
 from trendlab.replay import COUNT_COLUMNS, Occurrences, PostTable, alerts_to_frame, read_alerts
 
 __all__ = [
@@ -159,7 +160,7 @@ def read_counts(path: str | Path) -> pd.DataFrame:
     """Window counts from ``counts.parquet`` (replay) or ``counts.jsonl`` (Flink job, Kafka dump)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"counts file not found: {path}")
+        raise MissingFile(f"counts file not found: {path}")
     if path.suffix == ".parquet":
         frame = pd.read_parquet(path)
     else:
@@ -175,7 +176,7 @@ def counts_from_records(frame: pd.DataFrame | Iterable[dict]) -> pd.DataFrame:
         frame = pd.DataFrame(columns=COUNT_COLUMNS)
     missing = [c for c in COUNT_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(f"window counts lack the column {missing[0]!r}")
+        raise InputError(f"window counts lack the column {missing[0]!r}")
     frame = frame[COUNT_COLUMNS].copy()
     for col in ("window_start", "window_end"):
         frame[col] = pd.to_datetime(frame[col], utc=True)

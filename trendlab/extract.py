@@ -31,6 +31,8 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
+from trendlab.errors import ConfigError
+
 __all__ = ["KeywordExtractor", "default_extractor", "extract_keywords"]
 
 # Common top-level domains for URLs written without a scheme ("example.com/path", "bsky.app").
@@ -147,9 +149,9 @@ class KeywordExtractor:
 
     def __init__(self, min_length: int = 2, max_length: int = 40, extra_stopwords: Iterable[str] = ()) -> None:
         if not isinstance(min_length, int) or min_length < 1:
-            raise ValueError(f"min_length must be a positive integer, got {min_length!r}")
+            raise ConfigError(f"min_length must be a positive integer, got {min_length!r}")
         if not isinstance(max_length, int) or max_length < min_length:
-            raise ValueError(f"max_length must be an integer >= min_length ({min_length}), got {max_length!r}")
+            raise ConfigError(f"max_length must be an integer >= min_length ({min_length}), got {max_length!r}")
         self.min_length = min_length
         self.max_length = max_length
         self.extra_stopwords = frozenset(unicodedata.normalize("NFKC", w).lower() for w in extra_stopwords)

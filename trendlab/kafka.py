@@ -127,6 +127,24 @@ def stage_stream(path: str | Path, target: str | Path) -> StreamStats:
 
 # -- Kafka clients ------------------------------------------------------------------------------
 
+def quiet_client_logging(settings: Settings) -> None:
+    """kafka-python logs every failed connection attempt (dozens of lines while a broker is down);
+    trendlab reports the failure itself as one :class:`KafkaUnavailable` line. Its log shows only
+    with ``LOG_LEVEL=DEBUG``."""
+    level = logging.DEBUG if settings.log_level.upper() == "DEBUG" else logging.CRITICAL
+    logging.getLogger("kafka").setLevel(level)
+
+
+def admin_client(settings: Settings, **config):
+    """A ``KafkaAdminClient`` (raises kafka-python's errors; callers turn them into :class:`KafkaUnavailable`)."""
+    from kafka.admin import KafkaAdminClient
+
+    quiet_client_logging(settings)
+    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                            bootstrap_timeout_ms=settings.kafka_timeout_s * 1000,
+                            request_timeout_ms=config.pop("request_timeout_ms", 15000), **config)
+
+
 def _unavailable(settings: Settings, exc: Exception) -> KafkaUnavailable:
     return KafkaUnavailable(
         f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__}); "
@@ -138,9 +156,11 @@ def producer(settings: Settings, **config):
     from kafka import KafkaProducer
     from kafka.errors import KafkaError
 
+    quiet_client_logging(settings)
     try:
         return KafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,
+            bootstrap_timeout_ms=settings.kafka_timeout_s * 1000,
             acks="all",
             linger_ms=config.pop("linger_ms", 20),
             batch_size=config.pop("batch_size", 256 * 1024),
@@ -166,12 +186,12 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int],
 
     ``topics`` is a list of names (each with ``partitions``, default FLINK_PARALLELISM) or a mapping
     from name to its partition count."""
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
     from kafka.errors import KafkaError, TopicAlreadyExistsError
 
     partitions = partitions or settings.flink_parallelism
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=15000)
+        admin = admin_client(settings)
     except KafkaError as exc:
         raise _unavailable(settings, exc) from None
     try:
@@ -191,11 +211,10 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int],
 
 def delete_topics(settings: Settings, topics: Iterable[str]) -> None:
     """Delete topics (those that exist); for benchmarks and tests that made their own."""
-    from kafka.admin import KafkaAdminClient
     from kafka.errors import KafkaError
 
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=15000)
+        admin = admin_client(settings)
     except KafkaError as exc:
         raise _unavailable(settings, exc) from None
     try:
@@ -398,7 +417,7 @@ def advance_watermark(settings: Settings, topic: str, timestamp_ms: int) -> int:
     try:
         partitions = sorted(prod.partitions_for(topic) or [])
         if not partitions:
-            raise ValueError(f"topic {topic!r} has no partitions (does it exist?)")
+            raise ConfigError(f"topic {topic!r} has no partitions (does it exist?)")
         for partition in partitions:
             prod.send(topic, value=WATERMARK_EVENT % (timestamp_ms * 1000), partition=partition,
                       timestamp_ms=timestamp_ms)
@@ -422,10 +441,12 @@ def consume(
     from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
+    quiet_client_logging(settings)
     try:
         consumer = KafkaConsumer(
             topic,
             bootstrap_servers=settings.kafka_bootstrap_servers,
+            bootstrap_timeout_ms=settings.kafka_timeout_s * 1000,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if from_beginning else "latest",
@@ -474,9 +495,9 @@ def _non_negative(name: str):
         try:
             value = float(text)
         except ValueError:
-            raise ValueError(f"{name} must be a number, got {text!r}") from None
+            raise ConfigError(f"{name} must be a number, got {text!r}") from None
         if value < 0:
-            raise ValueError(f"{name} must be >= 0, got {text!r}")
+            raise ConfigError(f"{name} must be >= 0, got {text!r}")
         return value
 
     parse.__name__ = name

@@ -19,10 +19,12 @@ from typing import Any
 
 import orjson
 
+from trendlab.errors import InputError
+
 POST_COLLECTION = "app.bsky.feed.post"
 
 
-class MalformedPost(ValueError):
+class MalformedPost(InputError):
     """A record that should be a post but cannot be read as one. The message names the field."""
 
     def __init__(self, field_name: str, value: Any, reason: str = "is invalid") -> None:

@@ -35,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 from trendlab.config import Settings
+from trendlab.errors import ConfigError, MissingFile, TrendlabError
 
 __all__ = [
     "NOTEBOOKS",
@@ -61,7 +62,7 @@ TITLES = {
 }
 
 
-class PipelineError(RuntimeError):
+class PipelineError(TrendlabError, RuntimeError):
     """A notebook of the pipeline failed; the message names it and the cell's error."""
 
 
@@ -86,13 +87,13 @@ def write_job_record(out_dir: str | Path, record: Mapping[str, Any]) -> Path:
 def read_job_record(out_dir: str | Path) -> dict[str, Any]:
     path = Path(out_dir) / JOB_RECORD
     if not path.exists():
-        raise FileNotFoundError(f"no job record at {path}: run notebooks/03_deploy_job first (same out_dir)")
+        raise MissingFile(f"no job record at {path}: run notebooks/03_deploy_job first (same out_dir)")
     return json.loads(path.read_text())
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
     if not uri.startswith(("s3://", "s3a://", "s3p://")):
-        raise ValueError(f"checkpoint path must be an s3:// URI, got {uri!r}")
+        raise ConfigError(f"checkpoint path must be an s3:// URI, got {uri!r}")
     bucket, _, prefix = uri.split("://", 1)[1].partition("/")
     return bucket, prefix.rstrip("/") + "/"
 
@@ -217,13 +218,13 @@ def run_pipeline(
     from papermill.exceptions import PapermillExecutionError
 
     if profile not in PROFILES:
-        raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+        raise ConfigError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     source = Path(notebooks_dir) if notebooks_dir else default_notebooks_dir()
     sample = Path(sample_dir).resolve() if sample_dir else default_sample_dir()
     if not (sample / "posts.jsonl").exists():
-        raise FileNotFoundError(f"sample not found: {sample / 'posts.jsonl'}")
+        raise MissingFile(f"sample not found: {sample / 'posts.jsonl'}")
     if isinstance(grid, (str, Path)):
         grid = str(Path(grid).resolve())
     if params_path:
@@ -238,7 +239,7 @@ def run_pipeline(
     for name in NOTEBOOKS:
         notebook = source / f"{name}.ipynb"
         if not notebook.exists():
-            raise FileNotFoundError(f"notebook not found: {notebook}")
+            raise MissingFile(f"notebook not found: {notebook}")
         target = out / f"{name}.ipynb"
         params = notebook_parameters(name, profile, out, sample, grid, params_path, extra_parameters or {})
         if progress:
@@ -331,12 +332,8 @@ def write_report(out_dir: str | Path, seconds: Mapping[str, float] | None = None
 # -- CLI ----------------------------------------------------------------------------------------
 
 def cmd_pipeline(args) -> int:
-    try:
-        result = run_pipeline(args.profile, args.out, args.sample, args.grid, args.params,
-                              kernel_name=args.kernel, progress=not args.quiet)
-    except PipelineError as exc:
-        print(f"trendlab pipeline: {exc}", file=sys.stderr)
-        return 2
+    result = run_pipeline(args.profile, args.out, args.sample, args.grid, args.params,
+                          kernel_name=args.kernel, progress=not args.quiet)
     print(result.summary())
     return 0
 

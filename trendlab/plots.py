@@ -30,6 +30,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from trendlab.windows import DEFAULT_WINDOW
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -192,7 +194,7 @@ def _label_list(labels: pd.DataFrame) -> list[tuple[str, str, set[str], pd.Times
 def alerts_vs_bursts_figure(
     labels: pd.DataFrame,
     alerts: pd.DataFrame | None,
-    window: str | pd.Timedelta = "10m",
+    window: str | pd.Timedelta = DEFAULT_WINDOW,
     title: str = "Trend alerts against labelled bursts",
 ) -> go.Figure:
     """Labelled bursts (green) and decoys (grey) as bands, alerts as red diamonds at their window end:

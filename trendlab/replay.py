@@ -41,8 +41,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
+from trendlab.errors import InputError, MissingFile
 from trendlab.extract import KeywordExtractor
-from trendlab.errors import ConfigError, InputError
 from trendlab.models import PostData, TrendAlert
 from trendlab.parse import DeadLetter, Limits, MessageParser
 from trendlab.postfile import ReadCounts, check_input, read_messages
@@ -639,14 +639,14 @@ def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
 def read_alerts(path: str | Path) -> list[TrendAlert]:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"alerts file not found: {path}")
+        raise MissingFile(f"alerts file not found: {path}")
     alerts = []
     for number, line in enumerate(path.read_bytes().splitlines(), start=1):
         if line.strip():
             try:
                 alerts.append(TrendAlert.from_json(line))
             except (KeyError, ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{number} is not a TrendAlert: {exc}") from None
+                raise InputError(f"{path}:{number} is not a TrendAlert: {exc}") from None
     return alerts
 
 

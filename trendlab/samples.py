@@ -57,6 +57,8 @@ import numpy as np
 import orjson
 
 from trendlab import vocab
+from trendlab.errors import ConfigError
+from trendlab.labels import Labels, TrendLabel
 from trendlab.models import format_time, parse_time
 
 __all__ = [
@@ -66,7 +68,6 @@ __all__ = [
     "add_cli",
     "generate",
     "iter_events",
-    "load_labels",
 ]
 
 LABELS_VERSION = 1
@@ -171,35 +172,6 @@ _B32 = "234567abcdefghijklmnopqrstuvwxyz"  # atproto TID alphabet (sortable base
 
 # -- public records -------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class TrendLabel:
-    id: str
-    kind: str
-    language: str
-    keywords: list[str]
-    start: datetime
-    end: datetime
-    peak_rate: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "language": self.language, "keywords": list(self.keywords),
-                "start": format_time(self.start), "end": format_time(self.end),
-                "peak_rate": round(self.peak_rate, 1)}
-
-
-@dataclass(frozen=True, slots=True)
-class DecoyLabel:
-    id: str
-    kind: str
-    keywords: list[str]
-    start: datetime
-    end: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "keywords": list(self.keywords),
-                "start": format_time(self.start), "end": format_time(self.end)}
-
-
 @dataclass(slots=True)
 class SampleSummary:
     """What :func:`generate` wrote."""
@@ -211,7 +183,7 @@ class SampleSummary:
     bytes: int
     seconds: float
     trends: list[TrendLabel] = field(default_factory=list)
-    decoys: list[DecoyLabel] = field(default_factory=list)
+    decoys: list[TrendLabel] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.events} events ({self.posts} posts), {len(self.trends)} trends, "
@@ -354,7 +326,7 @@ class _Trend:
 
 @dataclass(slots=True)
 class _Spam:
-    label: DecoyLabel
+    label: TrendLabel
     author: int                # index into the author table
     hashtag: str               # as typed, without '#'
     texts: list[str]
@@ -364,24 +336,24 @@ class _Spam:
 def _check_params(hours: Any, rate: Any, seed: Any, non_post_share: Any) -> tuple[float, float, int, float]:
     def number(name: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ValueError(f"{name} must be a number, got {value!r}")
+            raise ConfigError(f"{name} must be a number, got {value!r}")
         return float(value)
 
     hours_f = number("hours", hours)
     if hours_f <= 0:
-        raise ValueError(f"hours must be positive, got {hours!r}")
+        raise ConfigError(f"hours must be positive, got {hours!r}")
     if hours_f > 24 * 14:
-        raise ValueError(f"hours must be at most {24 * 14} (two weeks), got {hours!r}")
+        raise ConfigError(f"hours must be at most {24 * 14} (two weeks), got {hours!r}")
     rate_f = number("rate", rate)
     if rate_f <= 0:
-        raise ValueError(f"rate must be positive (posts per second), got {rate!r}")
+        raise ConfigError(f"rate must be positive (posts per second), got {rate!r}")
     if rate_f > 2000:
-        raise ValueError(f"rate must be at most 2000 posts per second, got {rate!r}")
+        raise ConfigError(f"rate must be at most 2000 posts per second, got {rate!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     share = number("non_post_share", non_post_share)
     if not 0 <= share < 0.95:
-        raise ValueError(f"non_post_share must be in [0, 0.95), got {non_post_share!r}")
+        raise ConfigError(f"non_post_share must be in [0, 0.95), got {non_post_share!r}")
     return hours_f, rate_f, seed, share
 
 
@@ -395,7 +367,7 @@ class SampleStream:
         try:
             start_dt = parse_time(start, "start")
         except ValueError as exc:
-            raise ValueError(f"start must be an ISO 8601 time, got {start!r}") from exc
+            raise ConfigError(f"start must be an ISO 8601 time, got {start!r}") from exc
         self.start = start_dt.replace(microsecond=0)
         self.duration_s = int(round(self.hours * 3600))
         self.end = self.start + timedelta(seconds=self.duration_s)
@@ -462,9 +434,9 @@ class SampleStream:
 
         # decoys that run all the time
         self._steady_word = en.content[0]
-        self.decoys: list[DecoyLabel] = [
-            DecoyLabel("d1", "steady_common", [self._steady_word], self.start, self.end),
-            DecoyLabel("d2", "steady_hashtag", ["#" + STEADY_HASHTAG.lower()], self.start, self.end),
+        self.decoys: list[TrendLabel] = [
+            TrendLabel("d1", "steady_common", (self._steady_word,), self.start, self.end),
+            TrendLabel("d2", "steady_hashtag", ("#" + STEADY_HASHTAG.lower(),), self.start, self.end),
         ]
         labelled_en = {self._steady_word}
 
@@ -511,7 +483,7 @@ class SampleStream:
                 peak_rate = rates[j] * factor
                 keywords = list(words)
             labelled_en |= set(words) if lang == "en" else set()
-            label = TrendLabel(f"t{i + 1}", kind, lang, keywords, at(t0), at(t0 + dur), float(peak_rate))
+            label = TrendLabel(f"t{i + 1}", kind, tuple(keywords), at(t0), at(t0 + dur), lang, float(peak_rate))
             self.trends.append(_Trend(label, hashtag, words, float(peak), ramp_up, ramp_down))
         self._labelled_en = frozenset(labelled_en)
 
@@ -527,19 +499,22 @@ class SampleStream:
             self.author_handles.append(handle)
             self.author_lang.append("en")
             self.spams.append(_Spam(
-                DecoyLabel(f"d{len(self.decoys) + 1}", "spam_author", list(keywords), at(t0), at(t0 + dur)),
+                TrendLabel(f"d{len(self.decoys) + 1}", "spam_author", tuple(keywords), at(t0), at(t0 + dur)),
                 len(self.author_dids) - 1, tag, texts, float(rng.uniform(6, 15))))
             self.decoys.append(self.spams[-1].label)
 
     @property
     def labels(self) -> dict[str, Any]:
-        return {
-            "generator": {"seed": self.seed, "hours": self.hours, "rate": self.rate,
-                          "start": format_time(self.start), "end": format_time(self.end),
-                          "version": LABELS_VERSION},
-            "trends": [t.label.to_dict() for t in self.trends],
-            "decoys": [d.to_dict() for d in self.decoys],
-        }
+        """The ``labels.json`` mapping (:meth:`trendlab.labels.Labels.to_dict` of :attr:`label_set`)."""
+        return self.label_set.to_dict()
+
+    @property
+    def label_set(self) -> Labels:
+        return Labels(
+            trends=tuple(t.label for t in self.trends), decoys=tuple(self.decoys), start=self.start, end=self.end,
+            generator={"seed": self.seed, "hours": self.hours, "rate": self.rate, "start": format_time(self.start),
+                       "end": format_time(self.end), "version": LABELS_VERSION},
+        )
 
     # -- arrivals ----------------------------------------------------------------------------
     def _per_second_rate(self) -> np.ndarray:
@@ -1022,14 +997,9 @@ def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 
                 bar.update(len(chunk))
     if bar is not None:
         bar.close()
-    labels_path.write_bytes(orjson.dumps(stream.labels, option=orjson.OPT_INDENT_2) + b"\n")
+    stream.label_set.write(labels_path)
     return SampleSummary(posts_path, labels_path, len(stream), stream.n_posts, written,
                          time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys))
-
-
-def load_labels(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a ``labels.json``."""
-    return orjson.loads(Path(path).read_bytes())
 
 
 # -- CLI -----------------------------------------------------------------------------------------

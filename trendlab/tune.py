@@ -38,9 +38,10 @@ from tqdm.auto import tqdm
 
 from trendlab.detect import DetectionParams, detect_frame, load_params
 from trendlab.errors import ConfigError, InputError
-from trendlab.evaluate import TARGETS, Evaluation, Labels, Targets, evaluate, load_labels, pool
+from trendlab.evaluate import TARGETS, Evaluation, Targets, evaluate, pool
+from trendlab.labels import Labels, load_labels
 from trendlab.replay import Occurrences, PostTable, load_stream
-from trendlab.windows import window_counts
+from trendlab.windows import WindowShapeError, window_counts
 
 __all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "stream_paths", "tune"]
 
@@ -104,12 +105,10 @@ def grid_points(grid: Mapping[str, Sequence[Any]], base: DetectionParams) -> lis
     for combo in itertools.product(*(grid[k] for k in keys)):
         try:
             points.append(base.replace(**dict(zip(keys, combo))))
-        except ValueError as exc:
-            if "multiple of slide" in str(exc):
-                continue
-            raise
+        except WindowShapeError:
+            continue
     if not points:
-        raise ValueError("the grid has no valid point (every window must be a multiple of its slide)")
+        raise ConfigError("the grid has no valid point (every window must be a multiple of its slide)")
     return points
 
 
@@ -156,7 +155,7 @@ def sweep(
     occs = [occurrences] if isinstance(occurrences, Occurrences) else list(occurrences)
     labs = [labels] if isinstance(labels, Labels) else list(labels)
     if len(occs) != len(labs) or not occs:
-        raise ValueError(f"sweep needs one labels per stream (got {len(occs)} streams, {len(labs)} labels)")
+        raise ConfigError(f"sweep needs one labels per stream (got {len(occs)} streams, {len(labs)} labels)")
     cache: dict[tuple[int, int, int], pd.DataFrame] = {}
     rows = []
     per_point: list[list[Evaluation]] = []
@@ -190,7 +189,7 @@ def stream_paths(inputs: Sequence[str | Path], labels: Sequence[str | Path] | No
     pairs = []
     labels = list(labels or [])
     if labels and len(labels) != len(inputs):
-        raise ValueError(f"--labels: give one labels file per input ({len(inputs)} inputs, {len(labels)} labels)")
+        raise ConfigError(f"--labels: give one labels file per input ({len(inputs)} inputs, {len(labels)} labels)")
     for i, item in enumerate(inputs):
         path = Path(item)
         if path.is_dir():
@@ -198,7 +197,7 @@ def stream_paths(inputs: Sequence[str | Path], labels: Sequence[str | Path] | No
         elif labels:
             posts, lab = path, Path(labels[i])
         else:
-            raise ValueError(f"--labels is required for {path} (or give a directory with posts.jsonl and labels.json)")
+            raise ConfigError(f"--labels is required for {path} (or give a directory with posts.jsonl and labels.json)")
         pairs.append((posts, lab))
     return pairs
 

@@ -16,7 +16,7 @@ A window is identified by its **end slot** ``e = window_end // slide``: the post
 the windows whose end slots are ``t // slide + 1 … t // slide + window // slide``.
 
 :func:`window_counts` aggregates integer-coded occurrences with numpy (the replay engine); the Flink
-job expresses the same thing as a ``HOP`` window TVF (see :func:`hop_sql_interval`).
+job expresses the same thing as a ``HOP`` window TVF (:func:`trendlab.flink.sql.window_counts_view`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from trendlab.errors import ConfigError
+
 __all__ = [
+    "DEFAULT_SLIDE",
+    "DEFAULT_WINDOW",
+    "WindowShapeError",
     "WindowSpec",
     "parse_duration",
     "format_duration",
@@ -36,6 +41,17 @@ __all__ = [
     "check_memory",
 ]
 
+#: The one default window shape (the tuned one, shipped in ``params.yaml``): every default in trendlab
+#: (``DetectionParams``, ``WindowSpec``, ``evaluate``, plots) is this one; ``WINDOW_SIZE_MINUTES`` and
+#: ``TRENDLAB_SLIDE_MINUTES`` override it in one place, :func:`trendlab.detect.load_params`.
+DEFAULT_WINDOW = "6m"
+DEFAULT_SLIDE = "1m"
+
+
+class WindowShapeError(ConfigError):
+    """``window`` is not a whole multiple of ``slide`` (``trendlab tune`` skips such grid points)."""
+
+
 _DURATION_RE = re.compile(r"^\s*(\d+)\s*(ms|s|m|min|h)?\s*$", re.IGNORECASE)
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}
 
@@ -43,21 +59,21 @@ _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "min": 60_000, "h": 3_600_000}
 def parse_duration(value: str | int | float, name: str = "duration", default_unit: str = "m") -> int:
     """``"10m"``, ``"90s"``, ``"1h"``, ``"500ms"`` or a bare number (in ``default_unit``) → milliseconds.
 
-    Raises ``ValueError`` with a one-line message naming ``name`` for anything else, zero or negative.
+    Raises :class:`~trendlab.errors.ConfigError` with a one-line message naming ``name`` for anything else, zero or negative.
     """
     if isinstance(value, bool):
-        raise ValueError(f"{name} must be a duration like 10m, 60s or 1h, got {value!r}")
+        raise ConfigError(f"{name} must be a duration like 10m, 60s or 1h, got {value!r}")
     if isinstance(value, (int, float)):
         if value != int(value):
-            raise ValueError(f"{name} must be a whole number of {default_unit}, got {value!r}")
+            raise ConfigError(f"{name} must be a whole number of {default_unit}, got {value!r}")
         ms = int(value) * _UNIT_MS[default_unit]
     else:
         match = _DURATION_RE.match(str(value))
         if not match:
-            raise ValueError(f"{name} must be a duration like 10m, 60s or 1h, got {value!r}")
+            raise ConfigError(f"{name} must be a duration like 10m, 60s or 1h, got {value!r}")
         ms = int(match.group(1)) * _UNIT_MS[(match.group(2) or default_unit).lower()]
     if ms <= 0:
-        raise ValueError(f"{name} must be positive, got {value!r}")
+        raise ConfigError(f"{name} must be positive, got {value!r}")
     return ms
 
 
@@ -73,24 +89,24 @@ def format_duration(ms: int) -> str:
 class WindowSpec:
     """Sliding windows of ``window_ms`` every ``slide_ms``; ``window_ms`` a whole multiple of ``slide_ms``."""
 
-    window_ms: int = 600_000
-    slide_ms: int = 60_000
+    window_ms: int = parse_duration(DEFAULT_WINDOW, "window")
+    slide_ms: int = parse_duration(DEFAULT_SLIDE, "slide")
 
     def __post_init__(self) -> None:
         for name in ("window_ms", "slide_ms"):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name.removesuffix('_ms')} must be a positive duration, got {value!r}")
+                raise ConfigError(f"{name.removesuffix('_ms')} must be a positive duration, got {value!r}")
         if self.slide_ms % 1000:
-            raise ValueError(f"slide must be a whole number of seconds, got {self.slide_ms} ms")
+            raise ConfigError(f"slide must be a whole number of seconds, got {self.slide_ms} ms")
         if self.window_ms % self.slide_ms:
-            raise ValueError(
+            raise WindowShapeError(
                 f"window ({format_duration(self.window_ms)}) must be a whole multiple of "
                 f"slide ({format_duration(self.slide_ms)})"
             )
 
     @classmethod
-    def parse(cls, window: str | int = "10m", slide: str | int = "1m") -> WindowSpec:
+    def parse(cls, window: str | int = DEFAULT_WINDOW, slide: str | int = DEFAULT_SLIDE) -> WindowSpec:
         return cls(parse_duration(window, "window"), parse_duration(slide, "slide"))
 
     @property

@@ -215,6 +215,25 @@ def test_deployed_job_equals_replay(job_settings, sample, params, expected, reco
     assert f"s3://{settings.minio_bucket}/checkpoints/{job_id}/chk-" in listing[job_id]
 
 
+def test_deployed_job_without_params_equals_replay_without_params(job_settings, sample, records):
+    """No params file on either side: both take the one default (trendlab.detect.load_params)."""
+    from trendlab.kafka import produce
+    from trendlab.replay import replay
+
+    settings, jobs = job_settings
+    result = replay(sample, progress=False)  # what `trendlab replay INPUT --out DIR` uses
+    frame = result.counts.copy()
+    for col in ("window_start", "window_end"):
+        frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    expected = (frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index(),
+                [a.to_dict() for a in result.alerts])
+    produced = produce(settings, sample, progress=False)
+    job_id = json.loads(cli(settings, "deploy", "--json"))["job_id"]
+    jobs.append(job_id)
+    close_all_windows(settings, records[0])
+    assert_same_output(settings, expected, produced.stats.malformed)
+
+
 def test_recovery_after_taskmanager_kill(job_settings, params, expected, records):
     from trendlab import stack
     from trendlab.flink.client import FlinkClient

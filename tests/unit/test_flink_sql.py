@@ -7,8 +7,9 @@ import json
 import pytest
 
 from trendlab.config import Settings
+from trendlab.detect import load_params
 from trendlab.flink import sql
-from trendlab.flink.job import _extra_conf, job_configuration, load_job_params, parse_args
+from trendlab.flink.job import _extra_conf, job_configuration, parse_args
 
 
 @pytest.mark.parametrize(
@@ -106,14 +107,14 @@ def test_job_configuration_defaults():
 
 def test_params_precedence(tmp_path):
     settings = Settings(window_size_minutes=20, slide_minutes=2)
-    assert (load_job_params(settings).window, load_job_params(settings).slide) == ("20m", "2m")
+    assert (load_params(None, settings).window, load_params(None, settings).slide) == ("20m", "2m")
     path = tmp_path / "p.yaml"
     path.write_text("window: 30m\nslide: 5m\nmin_count: 7\n")
-    params = load_job_params(settings, str(path))
+    params = load_params(str(path), settings)
     assert (params.window, params.slide, params.min_count) == ("30m", "5m", 7)
-    params = load_job_params(settings, str(path), window="60m", slide="10m")
+    params = load_params(str(path), settings, window="60m", slide="10m")
     assert (params.window, params.slide) == ("1h", "10m")
-    params = load_job_params(settings, params_json=json.dumps({"window": "4m", "slide": "2m", "min_score": 2.5}))
+    params = load_params({"window": "4m", "slide": "2m", "min_score": 2.5}, settings)
     assert (params.window, params.min_score) == ("4m", 2.5)
 
 
@@ -121,9 +122,9 @@ def test_params_errors_name_the_problem(tmp_path):
     from trendlab.errors import InputError
 
     with pytest.raises(InputError, match="params file not found"):
-        load_job_params(Settings(), str(tmp_path / "missing.yaml"))
+        load_params(str(tmp_path / "missing.yaml"), Settings())
     with pytest.raises(ValueError, match="window"):
-        load_job_params(Settings(), window="7x")
+        load_params(None, Settings(), window="7x")
 
 
 def test_job_cli_arguments():
@@ -193,3 +194,23 @@ def test_thread_mode_puts_this_interpreters_packages_on_the_embedded_path():
     assert conf["python.execution-mode"] == "thread"
     paths = conf["python.pythonpath"].split(os.pathsep)
     assert os.path.dirname(os.path.dirname(pemja.__file__)) in paths
+
+
+
+def test_replay_and_deploy_without_a_params_file_use_one_default(tmp_path):
+    """The default window shape is the shipped DetectionParams' unless WINDOW_SIZE_MINUTES/
+    TRENDLAB_SLIDE_MINUTES say otherwise, for replay and deploy alike; the job on the cluster takes
+    the parameters it is sent and does not look at its own environment's window."""
+    from trendlab.detect import DetectionParams
+    from trendlab.flink import job
+    from trendlab.flink.deploy import program_args
+
+    assert load_params(None, Settings.from_env({})) == DetectionParams()
+    for environ, window in (({}, DetectionParams().window), ({"WINDOW_SIZE_MINUTES": "10"}, "10m")):
+        client = Settings.from_env(environ)
+        params = load_params(None, client)  # replay, tune, evaluate, deploy and POST /flink/deploy all call this
+        assert params.window == window
+        args = program_args(client, json.dumps(params.to_dict()), zip_path=tmp_path / "t.zip", python="/py")
+        parsed = job.parse_args(args[args.index("--profile"):])
+        cluster = Settings.from_env({"WINDOW_SIZE_MINUTES": "20", "TRENDLAB_SLIDE_MINUTES": "5"})
+        assert load_params(job._params_json(parsed.params_json), cluster) == params

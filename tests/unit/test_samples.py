@@ -12,6 +12,7 @@ import pytest
 
 from trendlab import samples, vocab
 from trendlab.extract import KeywordExtractor
+from trendlab.labels import load_labels
 from trendlab.models import parse_post, parse_time
 
 REPO = Path(__file__).resolve().parents[2]
@@ -350,5 +351,5 @@ def test_committed_samples_fit_the_budget():
         pytest.skip("no committed samples")
     assert sum(f.stat().st_size for f in root.rglob("*") if f.is_file()) < 20 * 1024 * 1024
     for f in files:
-        labels = samples.load_labels(f.parent / "labels.json")
-        assert labels["trends"] and labels["decoys"]
+        labels = load_labels(f.parent / "labels.json")  # the one labels reader (trendlab.labels)
+        assert labels.trends and labels.decoys

@@ -21,8 +21,9 @@ import zipfile
 from pathlib import Path
 
 from trendlab.config import Settings
+from trendlab.detect import DetectionParams, load_params
 from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
-from trendlab.flink.job import job_name, load_job_params
+from trendlab.flink.job import job_name
 from trendlab.flink.restore import check_restore_path, latest_restore_path, record_job_name
 
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
@@ -98,31 +99,30 @@ def list_jobs(settings: Settings, name: str | None = None) -> list[JobInfo]:
 
 def deploy_job(
     settings: Settings,
-    params_path: str | None = None,
-    window: str | None = None,
-    slide: str | None = None,
+    params: DetectionParams | None = None,
     from_savepoint: str | None = None,
     *,
     allow_non_restored_state: bool = False,
     wait_running: bool = True,
     extra_args: list[str] | None = None,
 ) -> str:
-    """Submit the job; returns its id. ``from_savepoint``: a path, or ``"latest"``."""
-    params = load_job_params(settings, params_path, None, window, slide)
+    """Submit the job with ``params`` (``None``: :func:`~trendlab.detect.load_params`'s defaults, the
+    same as ``trendlab replay`` without a params file); returns its id. ``from_savepoint``: a path,
+    or ``"latest"``. The parameters travel to the job as JSON program arguments."""
+    params = params if params is not None else load_params(None, settings)
+    with FlinkClient.from_settings(settings, timeout=60.0) as client:
+        client.overview()  # a clear error when the JobManager does not answer, before Kafka or packaging
     if from_savepoint == "latest":
         restore = latest_restore_path(settings)
     else:
         restore = check_restore_path(settings, from_savepoint) if from_savepoint else None
     args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), zip_path=package_zip(settings),
                         extra=extra_args)
-    from trendlab.kafka import KafkaUnavailable, ensure_topics, job_topics
+    from trendlab.kafka import ensure_topics, job_topics
 
-    try:  # the source fails (UnknownTopicOrPartition) and restarts forever without its topic
-        ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
-    except KafkaUnavailable as exc:
-        raise FlinkError(str(exc)) from None
+    # the source fails (UnknownTopicOrPartition) and restarts forever without its topic
+    ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
     with FlinkClient.from_settings(settings, timeout=60.0) as client:
-        client.overview()  # a clear error when the JobManager does not answer
         jar_id = _jar_id(client, flink_python_jar())
         job_id = client.run_jar(
             jar_id, entry_class=PYTHON_DRIVER, program_args=args, parallelism=settings.flink_parallelism,
@@ -163,8 +163,8 @@ def cmd_deploy(args) -> int:
     settings = Settings.from_env()
     window = _duration_flag("--window")(args.window) if args.window else None
     slide = _duration_flag("--slide")(args.slide) if args.slide else None
-    job_id = deploy_job(settings, args.params, window, slide, args.from_savepoint,
-                        allow_non_restored_state=args.allow_non_restored_state)
+    params = load_params(args.params, settings, window=window, slide=slide)
+    job_id = deploy_job(settings, params, args.from_savepoint, allow_non_restored_state=args.allow_non_restored_state)
     print(json.dumps({"job_id": job_id}) if args.json else f"deployed {job_name(settings)!r} job {job_id}")
     return 0
 
@@ -199,18 +199,6 @@ def cmd_stop(args) -> int:
     return 0
 
 
-def _wrap(func):
-    """Turn FlinkError into the CLI's one-line error (``trendlab.cli`` prints ValueError as one line)."""
-
-    def run(args):
-        try:
-            return func(args)
-        except FlinkError as exc:
-            raise ValueError(str(exc)) from None
-
-    return run
-
-
 def add_cli(sub) -> None:
     p = sub.add_parser("deploy", help="submit the Flink job through the REST API")
     p.add_argument("--params", help="params.yaml from `trendlab tune`")
@@ -220,14 +208,14 @@ def add_cli(sub) -> None:
     p.add_argument("--allow-non-restored-state", action="store_true",
                    help="start from a savepoint even when some of its state belongs to no operator of this job")
     p.add_argument("--json", action="store_true", help='print {"job_id": ...}')
-    p.set_defaults(func=_wrap(cmd_deploy))
+    p.set_defaults(func=cmd_deploy)
 
     j = sub.add_parser("jobs", help="list Flink jobs")
     j.add_argument("--json", action="store_true", help="print the jobs as JSON instead of a table")
-    j.set_defaults(func=_wrap(cmd_jobs))
+    j.set_defaults(func=cmd_jobs)
 
     s = sub.add_parser("stop", help="stop a Flink job (with --savepoint: stop with a savepoint)")
     s.add_argument("job", help="job id")
     s.add_argument("--savepoint", action="store_true", help="take a savepoint and print its path")
     s.add_argument("--json", action="store_true", help="print the result (savepoint path) as JSON")
-    s.set_defaults(func=_wrap(cmd_stop))
+    s.set_defaults(func=cmd_stop)

@@ -34,8 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trendlab.config import ConfigError, Settings
-from trendlab.detect import DetectionParams
+from trendlab.config import Settings
+from trendlab.detect import DetectionParams, load_params
+from trendlab.errors import ConfigError, TrendlabError
 from trendlab.flink import sql
 from trendlab.parse import Limits
 
@@ -317,25 +318,14 @@ def _clear(path: Path) -> None:
 
 # -- entry point --------------------------------------------------------------------------------
 
-def load_job_params(
-    settings: Settings,
-    params_path: str | None = None,
-    params_json: str | None = None,
-    window: str | None = None,
-    slide: str | None = None,
-) -> DetectionParams:
-    """Flags win over the params file (or inline JSON), which wins over the environment's window."""
-    if params_json:
-        data: dict[str, Any] = json.loads(params_json)
-        if not isinstance(data, dict):
-            raise ValueError(f"params must be a mapping of parameters, got {type(data).__name__}")
-    elif params_path:
-        data = DetectionParams.read_yaml(params_path)  # a nested `detection:` block is flattened by from_dict
-    else:
-        data = {}
-    data.setdefault("window", f"{settings.window_size_minutes}m")
-    data.setdefault("slide", f"{settings.slide_minutes}m")
-    return DetectionParams.from_dict(data, window=window, slide=slide)
+def _params_json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--params-json is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"params must be a mapping of parameters, got {type(data).__name__}")
+    return data
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -364,7 +354,7 @@ def _extra_conf(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--conf must be KEY=VALUE, got {item!r}")
+            raise ConfigError(f"--conf must be KEY=VALUE, got {item!r}")
         out[key.strip()] = value.strip()
     return out
 
@@ -377,11 +367,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides["flink_parallelism"] = args.parallelism
         settings = Settings.from_env(**overrides)
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        params = load_job_params(settings, args.params, args.params_json, args.window, args.slide)
+        params = load_params(_params_json(args.params_json) if args.params_json else args.params, settings,
+                             window=args.window, slide=args.slide)
         extra = _extra_conf(args.conf)
         if args.profile == "embedded":
             if not args.input or not args.out:
-                raise ValueError("--profile embedded needs --input and --out")
+                raise ConfigError("--profile embedded needs --input and --out")
             result = run_embedded(args.input, args.out, params, settings, state_backend=args.state_backend,
                                   python_mode=args.python_mode, extra_config=extra)
             print(result.summary())
@@ -408,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         run(t_env, env, settings, params, source, wait=args.profile == "local", presplit=args.presplit)
         return 0
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
+    except TrendlabError as exc:
         print(f"trendlab flink job: {exc}", file=sys.stderr)
         return 2
 

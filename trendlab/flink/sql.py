@@ -26,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from trendlab.errors import ConfigError
+
 #: Names of the tables and views the job registers.
 POSTS = "posts"
 EXTRACTED = "extracted"
@@ -56,7 +58,7 @@ def interval(ms: int) -> str:
     ``INTERVAL '600' SECOND`` overflows the default precision of SECOND, so the full form is used.
     """
     if not isinstance(ms, int) or isinstance(ms, bool) or ms < 0:
-        raise ValueError(f"interval must be a non-negative number of milliseconds, got {ms!r}")
+        raise ConfigError(f"interval must be a non-negative number of milliseconds, got {ms!r}")
     days, rest = divmod(ms, 86_400_000)
     hours, rest = divmod(rest, 3_600_000)
     minutes, rest = divmod(rest, 60_000)
@@ -245,7 +247,7 @@ def occurrences_view() -> str:
 def window_counts_view(window_ms: int, slide_ms: int) -> str:
     """``HOP`` windows of ``window_ms`` every ``slide_ms``; keeps ``window_time`` (the rowtime)."""
     if window_ms <= 0 or slide_ms <= 0 or window_ms % slide_ms:
-        raise ValueError(f"window ({window_ms} ms) must be a positive whole multiple of slide ({slide_ms} ms)")
+        raise ConfigError(f"window ({window_ms} ms) must be a positive whole multiple of slide ({slide_ms} ms)")
     return (
         f"CREATE TEMPORARY VIEW {WINDOW_COUNTS} AS\n"
         "SELECT keyword, normalized_keyword, window_start, window_end, window_time,\n"

@@ -24,13 +24,11 @@ a job of the same name (:mod:`trendlab.flink.restore`). Every error is one line:
 
 from __future__ import annotations
 
-import tempfile
 import time
 from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
-import yaml
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -40,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trendlab.config import Settings, get_settings
-from trendlab.detect import DetectionParams
+from trendlab.detect import load_params
 from trendlab.errors import ConfigError, InputError, ServiceUnavailable, TrendlabError
 from trendlab.flink.client import FlinkClient
 from trendlab.flink.restore import relative_restore_path
@@ -289,18 +287,12 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
     def do_deploy(body: DeployRequest) -> str:
         from trendlab.flink.deploy import deploy_job
 
-        try:
-            params = DetectionParams.from_dict(body.params or {}, window=body.window, slide=body.slide)
-        except ValueError as exc:
-            raise ServiceError(422, str(exc)) from None
+        params = load_params(body.params or {}, settings, window=body.window, slide=body.slide)  # ConfigError: 422
         if body.from_savepoint and body.from_savepoint != "latest":
             relative_restore_path(settings, body.from_savepoint)  # file://, other buckets: 422 before Flink
         with FlinkClient.from_settings(settings, timeout=5.0) as client:
             client.overview()  # fail fast, with Flink's address, before touching Kafka or packaging
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as fh:
-            yaml.safe_dump(params.to_dict(), fh)
-            fh.flush()
-            return deploy_job(settings, fh.name, from_savepoint=body.from_savepoint)
+        return deploy_job(settings, params, from_savepoint=body.from_savepoint)
 
     @app.post("/flink/deploy")
     async def deploy(request: Request) -> dict[str, str]:

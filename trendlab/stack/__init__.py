@@ -89,8 +89,6 @@ def start_taskmanager(settings: Settings | None = None) -> PartStatus:
 # -- CLI -----------------------------------------------------------------------------------------
 
 def _cmd_stack(args: argparse.Namespace) -> int:
-    from trendlab.cli import UserError
-
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("trendlab stack: %(message)s"))
     logger = logging.getLogger("trendlab.stack")
@@ -99,15 +97,13 @@ def _cmd_stack(args: argparse.Namespace) -> int:
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
     settings = get_settings()
-    try:
+    try:  # a StackError reaches ``trendlab.cli.main``, which prints it as one line
         if args.action == "up":
             result = up(settings, args.parts)
         elif args.action == "down":
             result = down(settings, args.parts)
         else:
             result = status(settings)
-    except StackError as exc:
-        raise UserError(str(exc)) from None
     finally:
         logger.removeHandler(handler)
         logger.propagate = True

@@ -164,12 +164,9 @@ def _format_storage(settings: Settings) -> None:
 
 
 def _admin(settings: Settings):
-    from kafka.admin import KafkaAdminClient
+    from trendlab.kafka import admin_client
 
-    return KafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, client_id="trendlab-stack",
-        request_timeout_ms=10000,
-    )
+    return admin_client(settings, client_id="trendlab-stack", request_timeout_ms=10000)
 
 
 def _metadata_answers(settings: Settings) -> bool:
