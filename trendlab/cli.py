@@ -40,36 +40,26 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
 
 # -- registry -----------------------------------------------------------------------------------
 
-#: Each entry adds one subcommand. Modules add theirs here (one line each).
-COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [add_extract]
+#: The modules whose ``add_cli`` adds their subcommands; each command lives next to the code it drives.
+COMMAND_MODULES = (
+    "trendlab.samples",
+    "trendlab.replay",
+    "trendlab.evaluate",
+    "trendlab.tune",
+    "trendlab.workbench",
+    "trendlab.stack",
+    "trendlab.kafka",
+    "trendlab.flink.deploy",
+    "trendlab.pipeline",
+    "trendlab.service",
+    "trendlab.jetstream.cli",
+)
 
 
-def _optional_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
-    """Subcommands that live next to the code they drive (``trendlab/<area>/…``)."""
-    adders = []
-    for module, name in [
-        ("trendlab.samples", "add_cli"),
-        ("trendlab.replay", "add_cli"),
-        ("trendlab.evaluate", "add_cli"),
-        ("trendlab.tune", "add_cli"),
-        ("trendlab.workbench", "add_cli"),
-        ("trendlab.stack", "add_cli"),
-        ("trendlab.kafka", "add_cli"),
-        ("trendlab.flink.deploy", "add_cli"),
-        ("trendlab.pipeline", "add_cli"),
-        ("trendlab.service", "add_cli"),
-        ("trendlab.jetstream.cli", "add_cli"),
-    ]:
-        try:
-            mod = __import__(module, fromlist=[name])
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue  # that part is not built yet
-            raise
-        add = getattr(mod, name, None)
-        if add is not None:  # an empty package directory is not built yet either
-            adders.append(add)
-    return adders
+def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    import importlib
+
+    return [add_extract, *(importlib.import_module(module).add_cli for module in COMMAND_MODULES)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print trendlab's version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for add in COMMANDS + _optional_commands():
+    for add in _commands():
         add(sub)
     _own_parser_in_defaults(parser)
     return parser

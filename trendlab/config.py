@@ -11,12 +11,34 @@ value, e.g. ``FLINK_PARALLELISM must be a positive integer, got 'two'``.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trendlab.errors import ConfigError  # re-exported: ``from trendlab.config import ConfigError``
+
+
+class Profile(str, enum.Enum):
+    """Where the trendlab job runs (its value is what flags, notebook parameters and job records say).
+
+    - ``embedded``: a PyFlink mini-cluster in the calling process, on a posts file (needs only Java);
+    - ``local``: against real Kafka — for ``trendlab pipeline`` and notebooks 03/04 the Flink cluster of
+      ``trendlab stack up`` (or any session cluster) through its REST API; for ``python -m
+      trendlab.flink.job`` a mini-cluster in that process reading Kafka;
+    - ``remote``: the job's entry point as ``trendlab deploy`` submits it to a cluster.
+    """
+
+    EMBEDDED = "embedded"
+    LOCAL = "local"
+    REMOTE = "remote"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
 

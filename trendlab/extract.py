@@ -202,11 +202,6 @@ class KeywordExtractor:
                 seen[token] = None
         return list(seen)
 
-    def extract_many(self, texts: Iterable[str], langs: Iterable[Sequence[str] | str | None] | None = None) -> list[list[str]]:
-        if langs is None:
-            return [self.extract(t) for t in texts]
-        return [self.extract(t, lang) for t, lang in zip(texts, langs)]
-
     @staticmethod
     def _segment(token: str, langs: tuple[str, ...]) -> list[str]:
         """Split a token containing CJK characters into words; non-CJK pieces pass through."""

@@ -1,6 +1,6 @@
 """What a window is, and how keyword occurrences become window counts.
 
-The semantics (DESIGN.md, "One semantics, two engines"), defined here once:
+The semantics (docs/architecture.md, "One definition, two engines"), defined here once:
 
 * **Event time** of a post: its Jetstream ``time_us`` when present, else its ``createdAt``
   (:attr:`trendlab.models.PostData.event_time_us`). Engines work in milliseconds.

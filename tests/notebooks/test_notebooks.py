@@ -109,7 +109,7 @@ def test_embedded_pipeline_outputs_feed_each_other(embedded_run):
     out = result.out_dir
     params = DetectionParams.from_yaml(out / "params.yaml")  # 02 -> 03
     record = pipeline.read_job_record(out)  # 03 -> 04
-    assert record["profile"] == "embedded" and record["params"] == params.to_dict()
+    assert record.profile == "embedded" and record.params == params.to_dict()
     for rel in ("replay/counts.parquet", "replay/alerts.jsonl", "job/counts.jsonl", "job/alerts.jsonl"):
         assert (out / rel).is_file(), rel
     assert (out / "job" / "counts.jsonl").stat().st_size > 0
@@ -179,8 +179,8 @@ def _cancel_if_running(out: Path, settings) -> None:
 
     try:
         with FlinkClient.from_settings(settings) as client:
-            if client.job_state(record["job_id"]) in {"RUNNING", "CREATED", "RESTARTING"}:
-                client.cancel(record["job_id"])
+            if client.job_state(record.job_id) in {"RUNNING", "CREATED", "RESTARTING"}:
+                client.cancel(record.job_id)
     except FlinkError:
         pass
 
@@ -213,8 +213,8 @@ def test_local_pipeline_against_the_stack(tmp_path_factory, monkeypatch):
     errors = [e for p in result.notebooks for e in _error_cells(p)]
     assert not errors, errors
     record = pipeline.read_job_record(out)
-    assert record["profile"] == "local" and record["job_id"]
-    assert record["checkpoint"]["path"].startswith(f"s3://{settings.minio_bucket}/checkpoints/")
+    assert record.profile == "local" and record.job_id
+    assert record.checkpoint.path.startswith(f"s3://{settings.minio_bucket}/checkpoints/")
     assert (out / "report.html").is_file()
     # the dev default access key is "trendlab", the project's name: only distinctive values can be searched
     _assert_no_secret(out, {k: v for k, v in secrets.items() if len(v) >= 10 and v != "trendlab"})

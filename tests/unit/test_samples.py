@@ -288,7 +288,7 @@ def test_label_keywords_are_exactly_what_the_extractor_outputs():
         text = f"#{tag} " + " ".join(words)
         assert ex.extract(text, ["en"]) == ["#" + tag.lower(), *words]
         assert ex.extract(text) == ["#" + tag.lower(), *words]
-    preds = samples._ja_predicates()
+    preds = samples.vocabularies.ja_predicates()
     for lang, groups in samples.NON_EN_GROUPS.items():
         for tag, words in groups:
             if lang == "ja":
@@ -309,8 +309,8 @@ def test_label_keywords_are_exactly_what_the_extractor_outputs():
 
 
 def test_background_never_uses_reserved_words():
-    reserved = samples._trend_words()
-    langs = samples._languages()
+    reserved = samples.vocabularies.trend_words()
+    langs = samples.vocabularies.languages()
     for code, lang in langs.items():
         assert not set(lang.content) & reserved.get(code, set()), code
         assert all(t[1:].lower() != samples.STEADY_HASHTAG.lower() for t in lang.hashtags)

@@ -237,13 +237,6 @@ class FlinkClient:
             body["targetDirectory"] = target_directory
         return self._savepoint(job_id, "stop", body, timeout)
 
-    def trigger_savepoint(self, job_id: str, target_directory: str | None = None, cancel: bool = False,
-                          timeout: float = 300.0) -> str:
-        body: dict[str, Any] = {"cancel-job": cancel}
-        if target_directory:
-            body["target-directory"] = target_directory
-        return self._savepoint(job_id, "savepoints", body, timeout)
-
     def _savepoint(self, job_id: str, endpoint: str, body: dict[str, Any], timeout: float) -> str:
         """Trigger through ``/jobs/:id/<endpoint>``, wait for the operation, return the savepoint path."""
         trigger = self._request("POST", f"/jobs/{checked_job_id(job_id)}/{endpoint}", json=body)["request-id"]

@@ -20,7 +20,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from trendlab.config import Settings
+from trendlab.config import Profile, Settings
 from trendlab.detect import DetectionParams, load_params
 from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
 from trendlab.flink.job import job_name
@@ -84,7 +84,7 @@ def program_args(settings: Settings, params_json: str, *, zip_path: Path, python
         "-pyfs", str(zip_path),
         "-pyexec", python,
         "-pyclientexec", python,
-        "--profile", "remote",
+        "--profile", Profile.REMOTE.value,
         "--params-json", params_json,
         "--settings-json", json.dumps(job_settings, sort_keys=True),
         *(extra or []),

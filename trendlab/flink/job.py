@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trendlab.config import Settings
+from trendlab.config import Profile, Settings
 from trendlab.detect import DetectionParams, load_params
 from trendlab.errors import ConfigError, TrendlabError
 from trendlab.flink import sql
@@ -330,7 +330,7 @@ def _params_json(text: str) -> dict[str, Any]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m trendlab.flink.job", description=__doc__.split("\n")[0])
-    p.add_argument("--profile", choices=["embedded", "local", "remote"], default="local")
+    p.add_argument("--profile", choices=[p.value for p in Profile], default=Profile.LOCAL.value)
     p.add_argument("--input", help="embedded: posts file (Jetstream or PostData JSON lines)")
     p.add_argument("--out", help="embedded: output directory")
     p.add_argument("--params", help="params.yaml (window, slide, detection thresholds)")
@@ -370,14 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         params = load_params(_params_json(args.params_json) if args.params_json else args.params, settings,
                              window=args.window, slide=args.slide)
         extra = _extra_conf(args.conf)
-        if args.profile == "embedded":
+        if args.profile == Profile.EMBEDDED:
             if not args.input or not args.out:
                 raise ConfigError("--profile embedded needs --input and --out")
             result = run_embedded(args.input, args.out, params, settings, state_backend=args.state_backend,
                                   python_mode=args.python_mode, extra_config=extra)
             print(result.summary())
             return 0
-        if args.profile == "local":
+        if args.profile == Profile.LOCAL:
             # an in-process mini-cluster against the real Kafka: the connector jar from the stack's cache,
             # checkpoints on local disk (the S3 plugin only exists in the cluster)
             from trendlab.stack import kafka_connector_jar
@@ -397,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.kafka_topic_alerts, settings.kafka_topic_dead_letter, startup_mode=args.startup_mode,
             **sql.kafka_ids(settings.kafka_topic_posts, settings.kafka_topic_trends),
         )
-        run(t_env, env, settings, params, source, wait=args.profile == "local", presplit=args.presplit)
+        run(t_env, env, settings, params, source, wait=args.profile == Profile.LOCAL, presplit=args.presplit)
         return 0
     except TrendlabError as exc:
         print(f"trendlab flink job: {exc}", file=sys.stderr)

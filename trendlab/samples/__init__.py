@@ -1,0 +1,179 @@
+"""Labelled synthetic Bluesky streams: Jetstream JSON lines plus the trends hidden in them.
+
+``generate(out_dir, hours=2, rate=5, seed=42)`` writes ``out_dir/posts.jsonl`` (one Jetstream event
+per line, in event-time order) and ``out_dir/labels.json`` (the injected trends and the decoys), and
+returns a :class:`SampleSummary`. :class:`SampleStream` is the same stream as an iterator of event
+dicts, for streams too large to keep or for feeding Kafka directly::
+
+    stream = SampleStream(hours=1, rate=5, seed=7)
+    stream.labels                      # the labels.json dict
+    for event in stream: ...           # Jetstream event dicts, time_us increasing
+
+What is in the stream
+---------------------
+* **Background posts**: Poisson arrivals at ``rate`` posts/s with a mild diurnal wave (±12 % over a
+  day, peak at 21:00 UTC). Languages en 60 %, ja 15 %, pt 10 %, de 5 %, es 5 %, fr/ko 3 % and 2 %
+  English-looking posts without ``langs``; a few en posts omit ``langs`` too. Text is made of
+  content words drawn with Zipf-like weights from :mod:`trendlab.vocab`, glued with the language's
+  function words, plus hashtags (``#tag`` facets), @mentions of handles with dots (mention facets),
+  links with and without a scheme (link facets), emoji, image embeds and replies (~30 %). Authors
+  have a log-normal activity: a few heavy posters, many light ones, each with a home language.
+* **Non-post events** (``non_post_share`` of all events, default 0.5): likes, reposts, follows,
+  blocks, profile updates, deletes and ``identity`` / ``account`` events.
+* **Trends** (labelled, after a 40 minute warm-up, ~3.5 per hour): ``new_hashtag`` (a new hashtag
+  with 2-3 companion words posted together), ``rising_common`` (an already common word whose rate
+  jumps 4-6x), ``weak`` (a less common word rising 3-4x: modest counts) and ``non_english``
+  (ja, pt, es, de groups). Each ramps up abruptly, over 0.5-1.5 minutes (breaking news), lasts 10-40
+  minutes in all, comes from many distinct authors, and its words co-occur in the same posts. Posts
+  of a hashtag burst carry few other words, spread evenly over the vocabulary; posts of a rising or
+  weak word are otherwise ordinary posts (Zipf weights), so they lift other words only by their
+  share of the language's posts.
+* **Decoys** (labelled, must not alert): ``spam_author`` (one account posting the same pitch every
+  few seconds for 20-50 minutes), ``steady_common`` (the most common word, all the time) and
+  ``steady_hashtag`` (``#nowplaying`` from many authors, all the time).
+
+Every label keyword is exactly what :class:`trendlab.extract.KeywordExtractor` outputs for the
+posts that carry it; trend words never occur in the background except the ``rising_common`` and
+``weak`` words, which are background words by definition. Output is byte-identical for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+from trendlab.labels import TrendLabel
+from trendlab.models import format_time
+from trendlab.samples.plan import DEFAULT_START, SampleStream, iter_events
+from trendlab.samples.vocabularies import EN_NEW_GROUPS, NON_EN_GROUPS, SPAM_CAMPAIGNS, STEADY_HASHTAG
+
+__all__ = [
+    "DEFAULT_START",
+    "EN_NEW_GROUPS",
+    "NON_EN_GROUPS",
+    "SPAM_CAMPAIGNS",
+    "STEADY_HASHTAG",
+    "SampleStream",
+    "SampleSummary",
+    "add_cli",
+    "generate",
+    "iter_events",
+]
+
+
+# -- public records -------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class SampleSummary:
+    """What :func:`generate` wrote."""
+
+    posts_path: Path
+    labels_path: Path
+    events: int
+    posts: int
+    bytes: int
+    seconds: float
+    trends: list[TrendLabel] = field(default_factory=list)
+    decoys: list[TrendLabel] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return (f"{self.events} events ({self.posts} posts), {len(self.trends)} trends, "
+                f"{len(self.decoys)} decoys, {self.bytes / 1e6:.1f} MB -> {self.posts_path} "
+                f"in {self.seconds:.1f}s")
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def sample_paths(out: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """Where a sample goes: a directory gets ``posts.jsonl`` and ``labels.json``; a name ending in
+    ``.jsonl`` or ``.jsonl.gz`` is the posts file itself (gzip-compressed for ``.gz``), its labels
+    beside it (``NAME.labels.json``, or ``labels.json`` for ``posts.jsonl[.gz]``)."""
+    path = Path(out)
+    name = path.name
+    if not name.endswith((".jsonl", ".jsonl.gz")):
+        return path / "posts.jsonl", path / "labels.json"
+    stem = name[: -len(".jsonl.gz")] if name.endswith(".gz") else name[: -len(".jsonl")]
+    return path, path.with_name("labels.json" if stem == "posts" else f"{stem}.labels.json")
+
+
+def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 5.0, seed: int = 42,
+             start: str | datetime = DEFAULT_START, non_post_share: float = 0.5,
+             progress: bool | None = None) -> SampleSummary:
+    """Write ``out_dir/posts.jsonl`` and ``out_dir/labels.json``. ``progress``: a tqdm bar (``None``:
+    on large streams when stderr is a terminal)."""
+    began = time.perf_counter()
+    stream = SampleStream(hours, rate, seed, start, non_post_share)
+    posts_path, labels_path = sample_paths(out_dir)
+    posts_path.parent.mkdir(parents=True, exist_ok=True)
+    if progress is None:
+        progress = len(stream) > 50_000 and sys.stderr.isatty()
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(stream), unit="event", unit_scale=True, desc="samples", leave=False)
+    dumps = orjson.dumps
+    written = 0
+    with (gzip.open(posts_path, "wb") if posts_path.suffix == ".gz" else open(posts_path, "wb")) as fh:
+        chunk: list[bytes] = []
+        for event in stream:
+            chunk.append(dumps(event))
+            if len(chunk) == 8192:
+                data = b"\n".join(chunk) + b"\n"
+                fh.write(data)
+                written += len(data)
+                if bar is not None:
+                    bar.update(len(chunk))
+                chunk = []
+        if chunk:
+            data = b"\n".join(chunk) + b"\n"
+            fh.write(data)
+            written += len(data)
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    stream.label_set.write(labels_path)
+    return SampleSummary(posts_path, labels_path, len(stream), stream.n_posts, written,
+                         time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys))
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    summary = generate(args.out, hours=args.hours, rate=args.rate, seed=args.seed, start=args.start,
+                       non_post_share=args.non_post_share, progress=None if not args.quiet else False)
+    if not args.quiet:
+        print(summary)
+        for t in summary.trends:
+            print(f"  {t.id} {t.kind:<13} {t.language} {format_time(t.start)}..{format_time(t.end)} "
+                  f"peak {t.peak_rate:.1f}/min {' '.join(t.keywords)}")
+        for d in summary.decoys:
+            print(f"  {d.id} {d.kind:<13}    {format_time(d.start)}..{format_time(d.end)} {' '.join(d.keywords)}")
+    return 0
+
+
+def add_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("samples", help="labelled synthetic Jetstream streams")
+    ssub = p.add_subparsers(dest="samples_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    g = ssub.add_parser("generate", help="write DIR/posts.jsonl (Jetstream JSON lines) and DIR/labels.json")
+    g.add_argument("--out", required=True,
+                   help="output directory (posts.jsonl + labels.json), or the posts file itself: NAME.jsonl, "
+                        "or NAME.jsonl.gz to write it gzip-compressed (labels beside it)")
+    g.add_argument("--hours", type=float, default=2.0, help="stream length in hours (default 2)")
+    g.add_argument("--rate", type=float, default=5.0, help="mean background posts per second (default 5)")
+    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    g.add_argument("--start", default=DEFAULT_START, help=f"stream start, ISO 8601 UTC (default {DEFAULT_START})")
+    g.add_argument("--non-post-share", type=float, default=0.5,
+                   help="share of events that are not posts: likes, follows, deletes... (default 0.5)")
+    g.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    g.set_defaults(func=cmd_generate)

@@ -1,0 +1,198 @@
+"""What the synthetic posts are made of: language shares, vocabularies, trend and decoy material.
+
+Every vocabulary is filtered through :class:`trendlab.extract.KeywordExtractor` (:func:`languages`), so a
+content word extracts as itself and a function word as nothing; words reserved for trends and decoys
+(:func:`trend_words`) never occur in the background.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from trendlab import vocab
+
+
+#: Language shares of posts. ``""`` = English-looking text without ``langs``.
+LANG_SHARES: dict[str, float] = {"en": 0.60, "ja": 0.15, "pt": 0.10, "de": 0.05, "es": 0.05,
+                                 "fr": 0.02, "ko": 0.01, "": 0.02}
+#: Share of posts in a language that omit ``langs`` anyway.
+LANGS_MISSING = {"en": 0.04, "ja": 0.02, "pt": 0.03, "de": 0.03, "es": 0.03, "fr": 0.03, "ko": 0.03}
+
+#: Non-post event mix (relative weights).
+NON_POST_MIX = {"like": 0.55, "repost": 0.09, "follow": 0.12, "block": 0.01, "profile": 0.02,
+                "delete": 0.15, "identity": 0.035, "account": 0.025}
+
+DIURNAL_AMPLITUDE = 0.12
+DIURNAL_PEAK_HOUR_UTC = 21.0
+REPLY_SHARE = 0.30
+STEADY_HASHTAG_SHARE = 0.06  # of en posts
+
+# -- trend and decoy material ---------------------------------------------------------------------
+# (hashtag as typed, companion words). Label keywords: "#" + hashtag.lower(), then the companions.
+# None of these words occurs in trendlab.vocab (a unit test checks it).
+
+EN_NEW_GROUPS: list[tuple[str, list[str]]] = [
+    ("SuperBowlLIX", ["halftime", "kendrick", "touchdown"]),
+    ("SolarStorm", ["aurora", "geomagnetic"]),
+    ("ServerOutage", ["outage", "downtime"]),
+    ("Earthquake", ["magnitude", "epicenter", "tremor"]),
+    ("NewAlbumFriday", ["tracklist", "preorder"]),
+    ("TrailerDrop", ["teaser", "sequel"]),
+    ("Blizzard2025", ["whiteout", "snowdrifts"]),
+    ("ChessOlympiad", ["grandmaster", "checkmate"]),
+    ("MarchMadness", ["bracket", "buzzer"]),
+    ("ComicCon", ["cosplay", "autographs"]),
+    ("HeatDome", ["heatwave", "scorching"]),
+    ("AppleEvent", ["keynote", "iphone"]),
+    ("PlanetParade", ["telescope", "jupiter"]),
+    ("RocketLaunch", ["liftoff", "booster", "countdown"]),
+    ("TrainDerailment", ["derailment", "evacuation"]),
+    ("GoldenGlobes", ["nominees", "acceptance"]),
+]
+
+# (language, hashtag, companions). ja companions are nouns joined with particles (と/や).
+NON_EN_GROUPS: dict[str, list[tuple[str, list[str]]]] = {
+    "ja": [
+        ("地震", ["震度", "津波"]),
+        ("箱根駅伝", ["区間", "駅伝"]),
+        ("大雪", ["積雪", "通行"]),
+        ("台風", ["暴風", "警報"]),
+        ("流星群", ["流星", "観測"]),
+        ("株価", ["暴落", "日経"]),
+        ("花粉症", ["花粉", "くしゃみ"]),
+    ],
+    "pt": [
+        ("Carnaval2025", ["desfile", "sambódromo", "fantasia"]),
+        ("BBB25", ["paredão", "eliminação"]),
+        ("Enchentes", ["alagamento", "desabrigados"]),
+    ],
+    "es": [
+        ("ElClásico", ["golazo", "remontada"]),
+        ("Terremoto", ["sismo", "epicentro"]),
+        ("Eurovisión", ["benidorm", "votación"]),
+    ],
+    "de": [
+        ("Bundestagswahl", ["hochrechnung", "wahlbeteiligung"]),
+        ("Tatort", ["kommissar", "krimi"]),
+        ("Glatteis", ["unfälle", "streusalz"]),
+    ],
+}
+
+#: The order in which trend kinds are scheduled (cycled): a short stream gets one of each first.
+TREND_CYCLE: list[tuple[str, str]] = [
+    ("new_hashtag", "en"), ("non_english", "ja"), ("rising_common", "en"), ("weak", "en"),
+    ("non_english", "pt"), ("new_hashtag", "en"), ("non_english", "es"), ("weak", "en"),
+    ("rising_common", "en"), ("non_english", "de"), ("new_hashtag", "en"), ("non_english", "ja"),
+]
+
+# Spam decoys: (hashtag, handle, texts). Every text extracts to exactly the decoy keywords.
+SPAM_CAMPAIGNS: list[tuple[str, str, list[str], list[str]]] = [
+    ("CryptoMoon", "moonpump-official.bsky.social",
+     ["#CryptoMoon airdrop: claim your tokens", "claim your #CryptoMoon tokens before the airdrop ends",
+      "#CryptoMoon airdrop tokens, claim now"],
+     ["#cryptomoon", "airdrop", "claim", "tokens"]),
+    ("FollowTrain", "growfast4u.bsky.social",
+     ["#FollowTrain gain followers fast, guaranteed", "guaranteed followers: join the #FollowTrain",
+      "#FollowTrain followers guaranteed, gain fast"],
+     ["#followtrain", "gain", "followers", "fast", "guaranteed"]),
+    ("MegaGiveaway", "prize-palace.bsky.social",
+     ["#MegaGiveaway win a console, repost to enter", "repost to enter the #MegaGiveaway console prize",
+      "#MegaGiveaway console prize, repost and win"],
+     ["#megagiveaway", "win", "console", "repost", "enter", "prize"]),
+]
+# The labels list every keyword the spam posts produce; none of them occurs in the background.
+
+STEADY_HASHTAG = "NowPlaying"
+
+
+# -- vocabulary ------------------------------------------------------------------------------------
+
+def trend_words() -> dict[str, set[str]]:
+    """Words reserved for trends and spam decoys, per language (lower-case): the background never
+    uses them."""
+    out: dict[str, set[str]] = {"en": set()}
+    for tag, words in EN_NEW_GROUPS:
+        out["en"] |= {tag.lower(), *words}
+    for lang, groups in NON_EN_GROUPS.items():
+        out.setdefault(lang, set())
+        for tag, words in groups:
+            out[lang] |= {tag.lower(), *words}
+    for _tag, _handle, _texts, keywords in SPAM_CAMPAIGNS:
+        out["en"] |= {k.lstrip("#") for k in keywords}
+    return out
+
+
+@dataclass(slots=True)
+class Language:
+    code: str
+    content: list[str]
+    cum_weights: list[float]
+    function: list[str]
+    hashtags: list[str]
+    tag_cum_weights: list[float]
+    #: probability that a word drawn from ``content`` is each word (for baseline rates)
+    probs: np.ndarray
+
+
+def _zipf_weights(n: int, s: float = 1.0, q: float = 4.0) -> np.ndarray:
+    w = 1.0 / (np.arange(n) + q) ** s
+    return w / w.sum()
+
+
+def _dedupe(words: list[str]) -> list[str]:
+    return list(dict.fromkeys(words))
+
+
+@lru_cache(maxsize=1)
+def languages() -> dict[str, Language]:
+    """The per-language vocabularies, filtered through the keyword extractor so that every content
+    word extracts as itself and every function word as nothing."""
+    from trendlab.extract import KeywordExtractor
+
+    ex = KeywordExtractor()
+    reserved = trend_words()
+    raw = {
+        "en": (vocab.EN_CONTENT, vocab.EN_FUNCTION, vocab.EN_HASHTAGS),
+        "pt": (vocab.PT_CONTENT, vocab.PT_FUNCTION, vocab.PT_HASHTAGS),
+        "es": (vocab.ES_CONTENT, vocab.ES_FUNCTION, vocab.ES_HASHTAGS),
+        "de": (vocab.DE_CONTENT, vocab.DE_FUNCTION, vocab.DE_HASHTAGS),
+        "fr": (vocab.FR_CONTENT, vocab.FR_FUNCTION, ["#musique", "#photographie", "#chats"]),
+        "ko": (vocab.KO_CONTENT, vocab.KO_FUNCTION, ["#일상", "#고양이"]),
+        "ja": (vocab.JA_NOUNS, vocab.JA_PARTICLES, vocab.JA_HASHTAGS),
+    }
+    langs: dict[str, Language] = {}
+    for code, (content, function, tags) in raw.items():
+        banned = reserved.get(code, set()) | {STEADY_HASHTAG.lower()}
+        if code == "ja":
+            words = [w for w in _dedupe(content) if w not in banned and ex.extract(f"の{w}が", ["ja"]) == [w]]
+            func = list(function)
+        else:
+            words = [w for w in _dedupe(content) if w not in banned and ex.extract(w, [code]) == [w]]
+            func = [w for w in _dedupe(function) if not ex.extract(w, [code])]
+        tags = [t for t in _dedupe(tags) if t[1:].lower() not in banned]
+        probs = _zipf_weights(len(words))
+        langs[code] = Language(
+            code=code, content=words, cum_weights=list(np.cumsum(probs)), function=func,
+            hashtags=tags, tag_cum_weights=list(np.cumsum(_zipf_weights(len(tags), 1.0, 1.0))), probs=probs,
+        )
+    return langs
+
+
+@lru_cache(maxsize=1)
+def ja_predicates() -> list[str]:
+    from trendlab.extract import KeywordExtractor
+
+    ex = KeywordExtractor()
+    return [p for p in vocab.JA_PREDICATES if not ex.extract("猫が" + p, ["ja"])]
+
+
+#: Content words per post: 1 + Poisson(CONTENT_MEAN); used for the analytic baseline too.
+CONTENT_MEAN = 4.0
+
+
+def presence_probability(p: np.ndarray | float) -> np.ndarray | float:
+    """P(a word with per-draw probability p occurs in a post of 1 + Poisson(mu) content draws)."""
+    return 1.0 - (1.0 - p) * np.exp(-CONTENT_MEAN * p)
