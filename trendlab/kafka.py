@@ -21,7 +21,7 @@ exits 1 when anything was refused, and its count of sent records is what the top
 
 The embedded Flink profile stages its input file with the same code (:func:`stage_stream`).
 
-Topics trendlab creates keep records by size, not age (:data:`TOPIC_CONFIG`): record timestamps are
+Topics trendlab creates keep records by size, not age (:data:`trendlab.conf.TOPIC_CONFIG`): record timestamps are
 event times, and a replayed sample's are older than any time retention. After the last post of a
 finished stream, :func:`advance_watermark` closes the job's last windows.
 """
@@ -38,6 +38,7 @@ from pathlib import Path
 
 import orjson
 
+from trendlab.conf import TOPIC_CONFIG
 from trendlab.config import Settings
 from trendlab.errors import ConfigError, ServiceUnavailable
 from trendlab.models import PostData
@@ -169,14 +170,6 @@ def producer(settings: Settings, **config):
         )
     except KafkaError as exc:
         raise _unavailable(settings, exc) from None
-
-
-#: Topic configuration of the topics trendlab creates. Records carry the *event* time as their
-#: timestamp (a replayed sample can be months old), and Kafka's time retention deletes segments whose
-#: newest timestamp is older than ``retention.ms`` (and rolls such segments at once): with the broker's
-#: default of 7 days a replayed stream vanished while the job was still reading it. So retention is by
-#: size only.
-TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": str(2 * 1024**3)}
 
 
 def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int], partitions: int | None = None,

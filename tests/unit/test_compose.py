@@ -170,3 +170,34 @@ def test_grafana_is_provisioned_from_the_repository(compose):
     for panel in dashboard["panels"]:
         assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
         assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+
+
+def _interpolated(text: str) -> str:
+    """Every ``${NAME:-default}`` in ``text`` → its default (what compose uses when NAME is unset)."""
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: m.group(2) or "", text)
+
+
+def _flat(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def test_flink_properties_are_trendlab_conf(compose):
+    """FLINK_PROPERTIES is trendlab.conf.flink_cluster_conf for the containers, key for key."""
+    from trendlab.conf import flink_cluster_conf
+
+    env = _env(compose["services"]["jobmanager"])
+    settings = Settings.from_env({k: _interpolated(v) for k, v in env.items() if k in KNOWN_ENV})
+    props = yaml.safe_load(_interpolated(env["FLINK_PROPERTIES"]))
+    expected = flink_cluster_conf(settings, address="jobmanager", bind_host="0.0.0.0",
+                                  python="/usr/local/bin/python", s3_endpoint="http://minio:9000")
+    # the Prometheus reporter (metrics.reporter.*) is checked by test_prometheus_scrapes_flinks_reporter_and_the_service
+    assert {k: _flat(v) for k, v in props.items() if not k.startswith("metrics.reporter.")} == expected
+
+
+def test_kafka_broker_policy_is_trendlab_conf(compose):
+    from trendlab.conf import kafka_broker_conf
+
+    env = _env(compose["services"]["kafka"])
+    for key, value in kafka_broker_conf().items():
+        name = "KAFKA_" + key.upper().replace(".", "_")
+        assert env.get(name) == value, f"{name}: compose {env.get(name)!r}, trendlab.conf {value!r}"

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trendlab.conf import flink_job_conf
 from trendlab.config import Profile, Settings
 from trendlab.detect import DetectionParams, load_params
 from trendlab.errors import ConfigError, TrendlabError
@@ -62,28 +63,11 @@ def job_configuration(
     python_mode: str = "process",
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Flink configuration of the job: exactly-once checkpoints, RocksDB, exponential-delay restarts."""
-    conf = {
-        "pipeline.name": job_name(settings),
-        "parallelism.default": str(settings.flink_parallelism),
-        "execution.checkpointing.interval": f"{settings.checkpoint_interval_ms} ms",
-        "execution.checkpointing.mode": "EXACTLY_ONCE",
-        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
-        "execution.checkpointing.dir": checkpoint_dir or settings.checkpoint_dir,
-        "execution.checkpointing.savepoint-dir": savepoint_dir or settings.savepoint_dir,
-        "state.backend.type": state_backend,
-        "execution.checkpointing.incremental": "true" if state_backend == "rocksdb" else "false",
-        "restart-strategy.type": "exponential-delay",
-        "restart-strategy.exponential-delay.initial-backoff": "1 s",
-        "restart-strategy.exponential-delay.max-backoff": "1 min",
-        "restart-strategy.exponential-delay.backoff-multiplier": "2.0",
-        "restart-strategy.exponential-delay.attempts-before-reset-backoff": "10",
-        "python.execution-mode": python_mode,
-        # Python UDTF bundles: big enough to amortise the Java <-> Python hop, small enough for latency.
-        "python.fn-execution.bundle.size": "5000",
-        "python.fn-execution.bundle.time": "200",
-        "python.metric.enabled": "true",
-    }
+    """Flink configuration of the job: :func:`trendlab.conf.flink_job_conf` (exactly-once checkpoints,
+    RocksDB, exponential-delay restarts) with the job's name, then ``extra``."""
+    conf = {"pipeline.name": job_name(settings),
+            **flink_job_conf(settings, state_backend=state_backend, checkpoint_dir=checkpoint_dir,
+                             savepoint_dir=savepoint_dir, python_mode=python_mode)}
     if python_mode == "thread":
         conf["python.pythonpath"] = thread_mode_pythonpath()
     conf.update(extra or {})

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from trendlab.conf import JOB_TRANSACTION_TIMEOUT_MS
 from trendlab.errors import ConfigError
 
 #: Names of the tables and views the job registers.
@@ -108,7 +109,7 @@ def kafka_io(
     *,
     group_id: str = "trendlab-job",
     transactional_id_prefix: str = "trendlab",
-    transaction_timeout_ms: int = 600_000,
+    transaction_timeout_ms: int = JOB_TRANSACTION_TIMEOUT_MS,
     startup_mode: str = "group-offsets",
 ) -> TableIO:
     """Kafka source (``raw`` format, event time from the record timestamp) and exactly-once sinks.

@@ -12,6 +12,7 @@ import logging
 import uuid
 from pathlib import Path
 
+from trendlab.conf import kafka_broker_conf
 from trendlab.config import Settings
 from trendlab.stack import artifacts, process
 from trendlab.stack.errors import StackError
@@ -21,9 +22,6 @@ log = logging.getLogger("trendlab.stack")
 
 NAME = "kafka"
 START_TIMEOUT_S = 90.0
-# Flink's exactly-once Kafka sink opens transactions with a 1 h timeout by default; the broker's
-# default ceiling (15 min) would refuse them.
-TRANSACTION_MAX_TIMEOUT_MS = 3_600_000
 
 
 def _home(settings: Settings) -> Path:
@@ -57,20 +55,7 @@ def server_properties(settings: Settings) -> str:
         "inter.broker.listener.name=PLAINTEXT",
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         f"log.dirs={data}",
-        "num.partitions=1",
-        "auto.create.topics.enable=false",
-        "offsets.topic.replication.factor=1",
-        "offsets.topic.num.partitions=4",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "transaction.state.log.num.partitions=4",
-        f"transaction.max.timeout.ms={TRANSACTION_MAX_TIMEOUT_MS}",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
-        "group.initial.rebalance.delay.ms=0",
-        # Records carry the post's event time as their timestamp and samples are replayed from the
-        # past: time-based retention would delete them as soon as they are written.
-        "log.retention.ms=-1",
+        *(f"{key}={value}" for key, value in kafka_broker_conf().items()),  # trendlab.conf: the one source
         "",
     ])
 
