@@ -129,7 +129,7 @@ def labels_table(labels_path: str | Path | None) -> pd.DataFrame:
     """:func:`labels_frame` of a labels file; an empty table when there is none (an unlabelled recording)."""
     if labels_path is None:
         return labels_frame(Labels([], []))
-    from trendlab.evaluate import load_labels
+    from trendlab.labels import load_labels
 
     return labels_frame(load_labels(labels_path))
 

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trendlab.evaluate import load_labels
+from trendlab.errors import InputError, MissingFile
+from trendlab.labels import load_labels
 from trendlab.models import TrendAlert, format_time
 from trendlab.replay import Occurrences, PostTable
 
@@ -102,14 +103,14 @@ def read_review(path: str | Path) -> pd.DataFrame:
     """A review CSV back (as exported, possibly edited in a spreadsheet); one-line errors."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"review file not found: {path}")
+        raise MissingFile(f"review file not found: {path}")
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a review CSV: {str(exc).splitlines()[0]}") from None
+        raise InputError(f"{path} is not a review CSV: {str(exc).splitlines()[0]}") from None
     missing = [c for c in ("alert", "keyword", "window_start", "window_end", "verdict") if c not in table.columns]
     if missing:
-        raise ValueError(f"{path}: column {missing[0]!r} is missing (export one with `trendlab review export`)")
+        raise InputError(f"{path}: column {missing[0]!r} is missing (export one with `trendlab review export`)")
     return table
 
 
@@ -118,7 +119,7 @@ def _verdict(value: Any, where: str) -> bool | None:
     if not text or text == "nan":
         return None
     if text not in VERDICTS:
-        raise ValueError(f"{where}: verdict must be yes or no (or empty), got {value!r}")
+        raise InputError(f"{where}: verdict must be yes or no (or empty), got {value!r}")
     return VERDICTS[text]
 
 

@@ -25,8 +25,10 @@ import numpy as np
 import pandas as pd
 
 from trendlab.detect import DetectionParams, detect_frame
-from trendlab.evaluate import Evaluation, Labels, evaluate
+from trendlab.errors import ConfigError
+from trendlab.evaluate import Evaluation, evaluate
 from trendlab.explore import keyword_series, labels_frame
+from trendlab.labels import Labels
 from trendlab.models import TrendAlert
 from trendlab.replay import Occurrences, alerts_to_frame
 from trendlab.windows import WindowSpec, window_counts
@@ -238,7 +240,7 @@ class TuningPanel:
         """Change controls from code; one redraw for all of them."""
         unknown = set(values) - set(self.controls) - {"keyword"}
         if unknown:
-            raise ValueError(f"unknown parameter {sorted(unknown)[0]!r}")
+            raise ConfigError(f"unknown parameter {sorted(unknown)[0]!r}")
         self._holding = True
         try:
             for name, value in values.items():
