@@ -58,6 +58,7 @@ stack-down: install
 bench: install
 	$(PY) bench/extract.py
 	$(PY) bench/replay.py
+	$(PY) bench/service.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
