@@ -42,6 +42,13 @@ _TLDS = (
     "to|fm|am|is|link|page|ai|art|club|live|world|video|tech|cloud|fyi"
 )
 
+# The kept alternatives: a hashtag, or a word with inner ' ’ or -. Group 1 is the keyword candidate.
+_KEPT = r"""
+    ( \#\w+                                                  # hashtag (kept)
+    | \w+(?:['’-]\w+)*                                       # word, with inner ' ’ or -
+    )
+"""
+
 # One pass, alternatives in priority order. Only group 1 (a keyword candidate) is kept.
 _TOKEN_RE = re.compile(
     r"""
@@ -51,12 +58,24 @@ _TOKEN_RE = re.compile(
     + _TLDS
     + r""")\b(?![\w'’])                                        # bare domain
     | @[\w.-]+                                                 # @mention / @handle.with.dots
-    | ( \#\w+                                                  # hashtag (kept)
-      | \w+(?:['’-]\w+)*                                       # word, with inner ' ’ or -
-      )
-    """,
+    | """
+    + _KEPT,
     re.VERBOSE,
 )
+
+# Most posts cannot hold a URL, a domain or a mention: every one of those alternatives needs "://",
+# "www.", "@" or a "." before a word character. For such a text the kept alternatives alone find the
+# same tokens (the others could never match), without trying the URL patterns at every word.
+_KEPT_RE = re.compile(_KEPT, re.VERBOSE)
+_DOT_WORD_RE = re.compile(r"\.[\w-]")
+
+
+def _tokens(text: str) -> list[str]:
+    """``_TOKEN_RE.findall(text)`` for a normalised, lower-cased text."""
+    if "@" in text or "://" in text or "www." in text or _DOT_WORD_RE.search(text) is not None:
+        return _TOKEN_RE.findall(text)
+    return _KEPT_RE.findall(text)
+
 
 # Han, Hiragana, Katakana (incl. half-width after NFKC, prolonged sound mark), CJK extension A.
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -184,7 +203,7 @@ class KeywordExtractor:
         has_cjk = _CJK_RE.search(text) is not None
         lo, hi = self.min_length, self.max_length
         seen: dict[str, None] = {}  # insertion-ordered set: first appearance wins
-        for token in _TOKEN_RE.findall(text):
+        for token in _tokens(text):
             if not token:
                 continue  # URL or mention
             if token[0] == "#":

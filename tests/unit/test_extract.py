@@ -100,3 +100,34 @@ def test_extractor_pickles():
 def test_cli_prints_json_list(capsys):
     assert main(["extract", "--lang", "ja", "今日は東京で地震がありました"]) == 0
     assert capsys.readouterr().out.strip() == '["東京", "地震"]'
+
+
+@pytest.mark.parametrize("text", [
+    "plain words and a #tag, can't stop-word", "see www.!", "www.x", "a.b", "end. next", "x@y", "@alice.bsky.social hi",
+    "http://x", "https://a.b/c d", "example.com/path", "bsky.app rocks", "v1.2 release", "e-mail -dash- 'quote'",
+    "東京で.地震", "", "...", "a.", ".b", "#.tag", "3.14 pie", "ａｂｃ．ｃｏｍ",
+])
+def test_fast_tokeniser_equals_the_full_pattern(text):
+    """Texts that cannot hold a URL, domain or mention skip those alternatives: same tokens either way."""
+    import unicodedata
+
+    from trendlab import extract
+
+    norm = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+    assert extract._tokens(norm) == extract._TOKEN_RE.findall(norm)
+
+
+def test_fast_tokeniser_equals_the_full_pattern_on_a_stream():
+    import unicodedata
+    from pathlib import Path
+
+    import orjson
+
+    from trendlab import extract
+
+    path = Path(__file__).resolve().parents[2] / "data/samples/small/posts.jsonl"
+    texts = [((orjson.loads(line).get("commit") or {}).get("record") or {}).get("text")
+             for line in path.read_bytes().splitlines()[:4000]]
+    texts = [unicodedata.normalize("NFKC", t).lower().replace("’", "'") for t in texts if isinstance(t, str)]
+    assert len(texts) > 1000
+    assert [extract._tokens(t) for t in texts] == [extract._TOKEN_RE.findall(t) for t in texts]
