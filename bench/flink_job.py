@@ -175,7 +175,15 @@ def run_deployed(label: str, records, posts: int, params: DetectionParams, setti
         print(f"[{label}] produced {produced.sent:,} records in {produced.seconds:.1f}s; "
               f"the last window ends {last_end_iso}")
         t0 = time.perf_counter()
-        job_id = deploy_job(settings, params, extra_args=extra_args)
+        job_id = deploy_job(settings, params, extra_args=extra_args, wait_running=False)
+        try:  # a job that cannot start (its tasks fail and restart) must not keep the slots after the bench
+            from trendlab.flink.client import FlinkClient
+
+            with FlinkClient.from_settings(settings, timeout=60.0) as client:
+                client.wait_until_running(job_id, timeout=300)
+        except BaseException:
+            stop_job(settings, job_id, savepoint=False)
+            raise
         t_running = time.perf_counter()
         profile: list[str] = []
         samples: list[tuple[float, float]] = []

@@ -85,7 +85,8 @@ def thread_mode_pythonpath() -> str:
     """
     import sys
 
-    return os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+    # directories and zip archives (the job's package travels as a zip: deploy's ``-pyfs``)
+    return os.pathsep.join(p for p in sys.path if p and os.path.exists(p))
 
 
 def create_table_environment(configuration: Mapping[str, str]):
