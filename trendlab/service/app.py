@@ -49,6 +49,8 @@ from trendlab.service.security import BodyLimit, ServiceError, authorize, job_id
 from trendlab.service.trends import KafkaFollower, TrendBoard, get_trends
 
 LIVE_REFRESH_MS = 2000
+#: read-only Flink calls of a request: a hung JobManager holds a worker thread at most this long
+READ_TIMEOUT_S = 5.0
 
 
 def _version() -> str:
@@ -233,7 +235,7 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
     def flink_status() -> dict[str, Any]:
         from trendlab.flink.job import job_name
 
-        with FlinkClient.from_settings(settings, timeout=5.0) as client:
+        with FlinkClient.from_settings(settings, timeout=READ_TIMEOUT_S) as client:
             overview = client.overview()
             now_ms = time.time() * 1000
             jobs = []
@@ -256,13 +258,13 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
 
     @app.get("/flink/jobs")
     def jobs() -> dict[str, Any]:
-        with FlinkClient.from_settings(settings) as client:
+        with FlinkClient.from_settings(settings, timeout=READ_TIMEOUT_S) as client:
             return {"jobs": [job_row(client, job) for job in client.jobs()]}
 
     @app.get("/flink/jobs/{job_id}")
     def job(job_id: str) -> dict[str, Any]:
         checked_job_id(job_id)
-        with FlinkClient.from_settings(settings) as client:
+        with FlinkClient.from_settings(settings, timeout=READ_TIMEOUT_S) as client:
             detail = client.job(job_id)
             cp = client.latest_checkpoint(job_id)
             return {
@@ -290,7 +292,7 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
         params = load_params(body.params or {}, settings, window=body.window, slide=body.slide)  # ConfigError: 422
         if body.from_savepoint and body.from_savepoint != "latest":
             relative_restore_path(settings, body.from_savepoint)  # file://, other buckets: 422 before Flink
-        with FlinkClient.from_settings(settings, timeout=5.0) as client:
+        with FlinkClient.from_settings(settings, timeout=READ_TIMEOUT_S) as client:
             client.overview()  # fail fast, with Flink's address, before touching Kafka or packaging
         return deploy_job(settings, params, from_savepoint=body.from_savepoint)
 
@@ -326,7 +328,7 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
         def running_job() -> str:
             from trendlab.flink.job import job_name
 
-            with FlinkClient.from_settings(settings, timeout=5.0) as client:
+            with FlinkClient.from_settings(settings, timeout=READ_TIMEOUT_S) as client:
                 for candidate in client.jobs():  # newest first
                     if candidate.name == job_name(settings) and candidate.state == "RUNNING":
                         return candidate.id
