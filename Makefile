@@ -59,6 +59,7 @@ bench: install
 	$(PY) bench/extract.py
 	$(PY) bench/replay.py
 	$(PY) bench/service.py
+	$(PY) bench/jetstream.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info

@@ -18,6 +18,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections import Counter
@@ -26,7 +27,7 @@ from pathlib import Path
 import orjson
 import pytest
 from jetstream_server import JetstreamServer
-from test_flink_deployed import CHECKPOINT_MS, PARAMS, assert_same_output, deploy, job_settings, params  # noqa: F401
+from test_flink_deployed import assert_same_output, deploy, expected, job_settings, params  # noqa: F401
 
 from trendlab.config import VARIABLES, Settings
 from trendlab.jetstream.client import Event, FrameDecoder
@@ -38,9 +39,10 @@ SAMPLE = ROOT / "data" / "samples" / "small" / "posts.jsonl"
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory, add_malformed) -> Path:
-    """The small sample with the three malformed messages the job tests use (broken JSON, a non-object,
-    a post without text)."""
+def sample(tmp_path_factory, add_malformed) -> Path:
+    """The recorded file the server replays: the small sample with the three malformed messages the job
+    tests use (broken JSON, a non-object, a post without text). ``expected`` (trendlab replay on it)
+    comes from test_flink_deployed."""
     path = tmp_path_factory.mktemp("jetstream-source") / "posts.jsonl"
     path.write_bytes(SAMPLE.read_bytes())
     add_malformed(path)
@@ -48,25 +50,22 @@ def source(tmp_path_factory, add_malformed) -> Path:
 
 
 @pytest.fixture(scope="module")
-def expected_posts(source) -> list[bytes]:
-    from trendlab.parse import MessageParser
+def expected_posts(sample) -> list[bytes]:
     from trendlab.models import PostData
+    from trendlab.parse import MessageParser
 
     parse = MessageParser()
-    return [line for line in source.read_bytes().splitlines() if parse(line).__class__ is PostData]
+    return [line for line in sample.read_bytes().splitlines() if parse(line).__class__ is PostData]
 
 
-@pytest.fixture(scope="module")
-def expected(source, params):
-    from trendlab.replay import replay
+@pytest.fixture
+def ingest_settings(job_settings):
+    """The test's own topics (job_settings) and, afterwards, no leftover cursor topic."""
+    yield job_settings
+    from trendlab.jetstream.ingest import cursor_topic_for
+    from trendlab.kafka import delete_topics
 
-    result = replay(source, params[0], progress=False)
-    frame = result.counts.copy()
-    for col in ("window_start", "window_end"):
-        frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    counts = frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index()
-    assert result.alerts, "the sample should contain trends"
-    return counts, [a.to_dict() for a in result.alerts]
+    delete_topics(job_settings[0], [cursor_topic_for(job_settings[0].kafka_topic_posts)])
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -86,9 +85,17 @@ def start_ingest(settings: Settings, url: str, metrics_port: int, *extra: str) -
         if value is not None and value != "":
             env[var.env] = str(value)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    return subprocess.Popen([sys.executable, "-m", "trendlab.cli", "jetstream", "ingest", "--url", url,
+    log = tempfile.TemporaryFile(mode="w+")  # not a pipe: nobody reads it while the ingester runs
+    proc = subprocess.Popen([sys.executable, "-m", "trendlab.cli", "jetstream", "ingest", "--url", url,
                              "--stall-timeout", "5", "--progress", "0.5", "--metrics-port", str(metrics_port),
-                             *extra], env=env, stderr=subprocess.PIPE, text=True)
+                             *extra], env=env, stderr=log, text=True)
+    proc.log = log
+    return proc
+
+
+def stderr_of(proc: subprocess.Popen) -> str:
+    proc.log.seek(0)
+    return proc.log.read()
 
 
 def topic_records(settings: Settings, topic: str, timeout: float = 5.0) -> list:
@@ -129,14 +136,19 @@ def wait_until(predicate, timeout: float, what: str, proc: subprocess.Popen | No
         if predicate():
             return
         if proc is not None and proc.poll() is not None:
-            pytest.fail(f"the ingester exited ({proc.returncode}) before {what}: {proc.stderr.read()[-2000:]}")
+            pytest.fail(f"the ingester exited ({proc.returncode}) before {what}: {stderr_of(proc)[-2000:]}")
         time.sleep(0.2)
     pytest.fail(f"timed out waiting for {what}")
 
 
+def wait_for_posts(settings: Settings, count: int, proc: subprocess.Popen, what: str, timeout: float = 120) -> None:
+    wait_until(lambda: topic_size(settings, settings.kafka_topic_posts) >= count, timeout, what, proc)
+
+
 def stop_ingest(proc: subprocess.Popen) -> str:
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    err = stderr_of(proc)
     assert proc.returncode == 0, err[-3000:]
     return err
 
@@ -170,90 +182,74 @@ def assert_every_post_once(settings: Settings, expected_posts: list[bytes]) -> l
     return records
 
 
-def cleanup_cursor_topic(settings: Settings) -> None:
-    from trendlab.jetstream.ingest import cursor_topic_for
-    from trendlab.kafka import delete_topics
-
-    delete_topics(settings, [cursor_topic_for(settings.kafka_topic_posts)])
-
-
 # -- tests --------------------------------------------------------------------------------------
 
-def test_kill_9_and_restart_every_event_once_and_the_job_equals_replay(job_settings, source, expected_posts,
+def test_kill_9_and_restart_every_event_once_and_the_job_equals_replay(ingest_settings, sample, expected_posts,
                                                                          expected, params):
-    settings, jobs = job_settings
+    settings, jobs = ingest_settings
     metrics_port = _free_port()
-    try:
-        with JetstreamServer(source, rate=1500) as server:
-            first = start_ingest(settings, server.url, metrics_port)
-            wait_until(lambda: topic_size(settings, settings.kafka_topic_posts) >= len(expected_posts) // 3,
-                       120, "a third of the posts in Kafka", first)
-            first.kill()  # SIGKILL: no flush, no final cursor, records in flight
-            first.communicate(timeout=30)
-            killed_at = topic_size(settings, settings.kafka_topic_posts)
-            assert 0 < killed_at < len(expected_posts), "the kill should land mid-stream"
+    with JetstreamServer(sample, rate=1500) as server:
+        first = start_ingest(settings, server.url, metrics_port)
+        wait_for_posts(settings, len(expected_posts) // 3, first, "a third of the posts in Kafka")
+        first.kill()  # SIGKILL: no flush, no final cursor, records in flight
+        first.wait(timeout=30)
+        killed_at = topic_size(settings, settings.kafka_topic_posts)
+        assert 0 < killed_at < len(expected_posts), "the kill should land mid-stream"
 
-            first_connections = len(server.connections)
-            second = start_ingest(settings, server.url, metrics_port)
-            wait_until(lambda: topic_size(settings, settings.kafka_topic_posts) >= len(expected_posts)
-                       and topic_size(settings, settings.kafka_topic_dead_letter) >= 3, 180,
-                       "every post and dead letter in Kafka", second)
-            last_time_us = max(e.time_us for e in server.events)
-            wait_until(lambda: metrics(metrics_port).get("trendlab_jetstream_cursor_time_us") == last_time_us, 60,
-                       "the cursor at the last event", second)
-            # the lag is now minus the last event's time_us, computed when scraped
-            before = time.time()
-            m = metrics(metrics_port)
-            after = time.time()
-            assert m["trendlab_jetstream_last_event_time_us"] == last_time_us
-            assert before - last_time_us / 1e6 - 0.01 <= m["trendlab_jetstream_lag_seconds"] <= after - last_time_us / 1e6 + 0.01
-            # bad frames: exactly the frames that are not events among those served to the second ingester
-            start = bisect.bisect_left(server.times, server.connections[first_connections]["cursor"])
-            not_events = sum(1 for e in server.events[start:] if not isinstance(FrameDecoder.decode_json(e.raw), Event))
-            assert sum(v for k, v in m.items() if k.startswith("trendlab_jetstream_bad_frames_total")) == not_events
-            assert m["trendlab_jetstream_kafka_up"] == 1
-            assert server.connections[first_connections]["cursor"] is not None, \
-                "the restarted ingester must subscribe from the cursor kept in Kafka"
-            err = stop_ingest(second)
-        assert "jetstream ingest:" in err and "events (" in err and "lag " in err
-        assert "duplicates dropped" in err
+        first_connections = len(server.connections)
+        second = start_ingest(settings, server.url, metrics_port)
+        wait_until(lambda: topic_size(settings, settings.kafka_topic_posts) >= len(expected_posts)
+                   and topic_size(settings, settings.kafka_topic_dead_letter) >= 3, 180,
+                   "every post and dead letter in Kafka", second)
+        last_time_us = max(e.time_us for e in server.events)
+        wait_until(lambda: metrics(metrics_port).get("trendlab_jetstream_cursor_time_us") == last_time_us, 60,
+                   "the cursor at the last event", second)
+        # the lag is now minus the last event's time_us, computed when scraped
+        before = time.time()
+        m = metrics(metrics_port)
+        after = time.time()
+        assert m["trendlab_jetstream_last_event_time_us"] == last_time_us
+        assert before - last_time_us / 1e6 - 0.01 <= m["trendlab_jetstream_lag_seconds"] <= after - last_time_us / 1e6 + 0.01
+        # bad frames: exactly the frames that are not events among those served to the second ingester
+        start = bisect.bisect_left(server.times, server.connections[first_connections]["cursor"])
+        not_events = sum(1 for e in server.events[start:] if not isinstance(FrameDecoder.decode_json(e.raw), Event))
+        assert sum(v for k, v in m.items() if k.startswith("trendlab_jetstream_bad_frames_total")) == not_events
+        assert m["trendlab_jetstream_kafka_up"] == 1
+        assert server.connections[first_connections]["cursor"] is not None, \
+            "the restarted ingester must subscribe from the cursor kept in Kafka"
+        err = stop_ingest(second)
+    assert "jetstream ingest:" in err and "events (" in err and "lag " in err
+    assert "duplicates dropped" in err
 
-        records = assert_every_post_once(settings, expected_posts)
-        dead = [orjson.loads(r.value) for r in topic_records(settings, settings.kafka_topic_dead_letter)]
-        assert len(dead) == 3 and all(d["error"] for d in dead), dead
-        assert sum("bad Jetstream frame" in d["error"] for d in dead) == 2  # broken JSON, a non-object
+    records = assert_every_post_once(settings, expected_posts)
+    dead = [orjson.loads(r.value) for r in topic_records(settings, settings.kafka_topic_dead_letter)]
+    assert len(dead) == 3 and all(d["error"] for d in dead), dead
+    assert sum("bad Jetstream frame" in d["error"] for d in dead) == 2  # broken JSON, a non-object
 
-        # the Flink job on what the ingester wrote equals trendlab replay on the source file
-        from trendlab.kafka import advance_watermark
+    # the Flink job on what the ingester wrote equals trendlab replay on the source file
+    from trendlab.kafka import advance_watermark
 
-        deploy(settings, jobs, params[1])
-        advance_watermark(settings, settings.kafka_topic_posts, max(r.timestamp for r in records) + 24 * 3600 * 1000)
-        assert_same_output(settings, expected, 3)
-    finally:
-        cleanup_cursor_topic(settings)
+    deploy(settings, jobs, params[1])
+    advance_watermark(settings, settings.kafka_topic_posts, max(r.timestamp for r in records) + 24 * 3600 * 1000)
+    assert_same_output(settings, expected, 3)
 
 
-def test_kafka_unavailable_holds_the_cursor_and_resumes_without_loss(job_settings, source, expected_posts):
+def test_kafka_unavailable_holds_the_cursor_and_resumes_without_loss(ingest_settings, sample, expected_posts):
     from trendlab.stack import kafka as stack_kafka
 
-    settings, _ = job_settings
+    settings, _ = ingest_settings
     metrics_port = _free_port()
-    try:
-        with JetstreamServer(source, rate=800) as server:
-            proc = start_ingest(settings, server.url, metrics_port)
-            wait_until(lambda: topic_size(settings, settings.kafka_topic_posts) >= len(expected_posts) // 4,
-                       120, "a quarter of the posts in Kafka", proc)
-            stack_kafka.stop(settings)
-            try:
-                wait_until(lambda: metrics(metrics_port).get("trendlab_jetstream_kafka_up") == 0, 90,
-                           "the ingester to notice Kafka is gone", proc)
-            finally:
-                stack_kafka.start(settings)
-            wait_until(lambda: topic_size(settings, settings.kafka_topic_posts) >= len(expected_posts), 240,
-                       "every post in Kafka after the outage", proc)
-            time.sleep(2)  # a late duplicate would show
-            err = stop_ingest(proc)
-        assert "Kafka" in err
-        assert_every_post_once(settings, expected_posts)
-    finally:
-        cleanup_cursor_topic(settings)
+    with JetstreamServer(sample, rate=800) as server:
+        proc = start_ingest(settings, server.url, metrics_port)
+        wait_for_posts(settings, len(expected_posts) // 4, proc, "a quarter of the posts in Kafka")
+        stack_kafka.stop(settings)
+        try:
+            wait_until(lambda: metrics(metrics_port).get("trendlab_jetstream_kafka_up") == 0, 90,
+                       "the ingester to notice Kafka is gone", proc)
+        finally:
+            stack_kafka.start(settings)
+        wait_for_posts(settings, len(expected_posts), proc, "every post in Kafka after the outage", 240)
+        time.sleep(2)  # a late duplicate would show
+        err = stop_ingest(proc)
+    assert "Kafka" in err
+    assert_every_post_once(settings, expected_posts)
