@@ -169,10 +169,11 @@ class MessageParser:
     gives the same result); ``None`` reads the clock at each call (live streams, the Flink job).
     """
 
-    __slots__ = ("limits", "_fixed_latest", "_ahead_us")
+    __slots__ = ("limits", "_fixed_latest", "_ahead_us", "_max_bytes")
 
     def __init__(self, limits: Limits | None = None, now_us: int | None = None) -> None:
         self.limits = limits or Limits()
+        self._max_bytes = self.limits.max_message_bytes
         self._ahead_us = self.limits.max_future_s * 1_000_000
         self._fixed_latest = None if now_us is None else now_us + self._ahead_us
 
@@ -184,10 +185,49 @@ class MessageParser:
 
     def __call__(self, data: bytes | bytearray | memoryview | str | None) -> Outcome:
         try:
+            if data.__class__ is bytes and len(data) <= self._max_bytes and not data.startswith(_BOM):
+                # the common case, kept short: a line or a Kafka value of normal size
+                try:
+                    post = parse_post(data)
+                except MalformedPost as exc:
+                    return self._malformed(exc, data)
+                if post is None:
+                    return NON_POST
+                event_us = post.time_us
+                latest = self._fixed_latest
+                if event_us is not None and latest is not None and BLUESKY_START_US <= event_us <= latest:
+                    return post
+                return self._in_time(post, data)
             return self._parse(data)
         except Exception as exc:  # noqa: BLE001 — total by contract; a bug here must not stop a stream
             return DeadLetter(f"could not be read ({type(exc).__name__}: {str(exc)[:200]})",
                               _safe_excerpt(data), _safe_size(data))
+
+    def _malformed(self, exc: MalformedPost, raw: bytes) -> DeadLetter:
+        if exc.field == "line" and isinstance(exc.value, str):  # not JSON (or not UTF-8)
+            return self._not_json(raw)
+        return DeadLetter(str(exc), excerpt(raw), len(raw))
+
+    def _in_time(self, post: PostData, raw: bytes) -> Outcome:
+        event_us = post.time_us
+        if event_us is not None:
+            latest = self._fixed_latest
+            if BLUESKY_START_US <= event_us and (event_us <= latest if latest is not None else
+                                                 event_us <= self.latest_us()):
+                return post
+            source = "time_us"
+        else:
+            event_us = post.event_time_us
+            source = "createdAt"
+        if event_us < BLUESKY_START_US:
+            return DeadLetter(f"event time {_when(event_us)} ({source}) is before Bluesky existed "
+                              f"({format_time(BLUESKY_START)})", excerpt(raw), len(raw))
+        latest = self.latest_us()
+        if event_us > latest:
+            return DeadLetter(f"event time {_when(event_us)} ({source}) is more than {self.limits.max_future_s} s "
+                              f"ahead of now (latest accepted {_when(latest)}; TRENDLAB_MAX_FUTURE_S)",
+                              excerpt(raw), len(raw))
+        return post
 
     def _parse(self, data) -> Outcome:
         if data is None:
@@ -211,25 +251,10 @@ class MessageParser:
         try:
             post = parse_post(raw)
         except MalformedPost as exc:
-            if exc.field == "line" and isinstance(exc.value, str):  # not JSON (or not UTF-8)
-                return self._not_json(raw)
-            return DeadLetter(str(exc), excerpt(raw), len(raw))
+            return self._malformed(exc, raw)
         if post is None:
             return NON_POST
-        event_us = post.time_us
-        source = "time_us"
-        if event_us is None:
-            event_us = post.event_time_us
-            source = "createdAt"
-        if event_us < BLUESKY_START_US:
-            return DeadLetter(f"event time {_when(event_us)} ({source}) is before Bluesky existed "
-                              f"({format_time(BLUESKY_START)})", excerpt(raw), len(raw))
-        latest = self.latest_us()
-        if event_us > latest:
-            return DeadLetter(f"event time {_when(event_us)} ({source}) is more than {self.limits.max_future_s} s "
-                              f"ahead of now (latest accepted {_when(latest)}; TRENDLAB_MAX_FUTURE_S)",
-                              excerpt(raw), len(raw))
-        return post
+        return self._in_time(post, raw)
 
     def _too_large(self, data, size: int) -> DeadLetter:
         return DeadLetter(f"message is {size:,} bytes, more than the {self.limits.max_message_bytes:,}-byte "

@@ -33,6 +33,8 @@ __all__ = ["ReadCounts", "check_input", "open_post_file", "read_lines", "read_me
 _BOM = b"\xef\xbb\xbf"
 #: how much of an over-long line is kept for its dead letter's excerpt
 _HEAD_BYTES = 4096
+#: bytes read at a time
+_BLOCK = 1 << 20
 
 
 @dataclass
@@ -143,11 +145,21 @@ def _compression_errors() -> tuple[type[BaseException], ...]:
 
 def read_lines(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | None = None,
                ) -> Iterator[tuple[int, bytes, int]]:
+    """``(line number, line, size)`` for every non-blank line; see :func:`read_line_blocks`."""
+    for block in read_line_blocks(path, max_bytes, byte_range):
+        yield from block
+
+
+def read_line_blocks(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | None = None,
+                     ) -> Iterator[list[tuple[int, bytes, int]]]:
     """``(line number, line, size)`` for every non-blank line (line ends removed). A line longer than
     ``max_bytes`` is not loaded: ``line`` is then its first bytes and ``size`` its full length.
 
     ``byte_range=(start, end)`` reads only the lines that start in it (an uncompressed file cut at line
-    ends, for parallel readers); numbers then count from 1 within the range."""
+    ends, for parallel readers); numbers then count from 1 within the range.
+
+    The file is read in blocks of :data:`_BLOCK` bytes split at line ends (C-speed), so memory stays
+    within a block plus ``max_bytes`` whatever the lines; one list of lines per block."""
     path = Path(path)
     errors = _compression_errors()
     number = 0
@@ -158,33 +170,54 @@ def read_lines(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | N
         left = byte_range[1] - byte_range[0]
     try:
         with fh:
-            readline = fh.readline
-            limit = max_bytes + 2  # room for "\r\n": a line of exactly max_bytes is loaded whole
+            read = fh.read
+            carry = b""
+            skip_head: bytes | None = None  # the start of an over-long line being skipped
+            skip_size = 0
+            first = byte_range is None or byte_range[0] == 0
             while left:
-                line = readline(limit)
-                if not line:
-                    return
-                left -= len(line)
-                number += 1
-                if number == 1 and line.startswith(_BOM):
-                    line = line[3:]
-                if line.endswith(b"\n") or len(line) < limit:
-                    line = line.rstrip(b"\r\n")
-                    if line.strip():
-                        yield number, line, len(line)
-                    continue
-                # over-long: keep the head, skip to the end of the line without holding it
-                head, size = line[:_HEAD_BYTES], len(line)
-                while True:
-                    rest = readline(1 << 20)
-                    if not rest:
-                        break
-                    size += len(rest)
-                    left -= len(rest)
-                    if rest.endswith(b"\n"):
-                        size -= len(rest) - len(rest.rstrip(b"\r\n"))
-                        break
-                yield number, head, size
+                block = read(_BLOCK if left < 0 else min(_BLOCK, left))
+                if not block:
+                    break
+                if left > 0:
+                    left -= len(block)
+                if first:
+                    first = False
+                    if block.startswith(_BOM):
+                        block = block[3:]
+                if skip_head is not None:
+                    end = block.find(b"\n")
+                    if end < 0:
+                        skip_size += len(block)
+                        continue
+                    number += 1
+                    yield [(number, skip_head, skip_size + len(block[:end].rstrip(b"\r")))]
+                    skip_head = None
+                    block = block[end + 1:]
+                lines = (carry + block if carry else block).split(b"\n")
+                carry = lines.pop()
+                out = []
+                add = out.append
+                for line in lines:
+                    number += 1
+                    if line.endswith(b"\r"):
+                        line = line.rstrip(b"\r")
+                    size = len(line)
+                    if size > max_bytes:
+                        add((number, line[:_HEAD_BYTES], size))
+                    elif line and not line.isspace():
+                        add((number, line, size))
+                yield out
+                if len(carry) > max_bytes:
+                    skip_head, skip_size, carry = carry[:_HEAD_BYTES], len(carry), b""
+            if skip_head is not None:
+                yield [(number + 1, skip_head, skip_size)]
+            elif carry:
+                line = carry.rstrip(b"\r")
+                if len(line) > max_bytes:
+                    yield [(number + 1, line[:_HEAD_BYTES], len(line))]
+                elif line and not line.isspace():
+                    yield [(number + 1, line, len(line))]
     except InputError:
         raise
     except errors as exc:
@@ -201,13 +234,22 @@ def read_messages(path: str | Path, parser: MessageParser | None = None, counts:
     parser = parser or MessageParser(Limits.from_env())
     counts = counts if counts is not None else ReadCounts()
     limit = parser.limits.max_message_bytes
-    for number, line, size in read_lines(path, limit, byte_range):
-        counts.lines += 1
-        outcome = parser(line) if size <= limit else parser.oversized(size, line)
-        if outcome.__class__ is PostData:
-            counts.posts += 1
-        elif outcome.__class__ is DeadLetter:
-            counts.dead_letters.append((number, outcome))
-        else:
-            counts.skipped += 1
-        yield number, line, outcome
+    dead = counts.dead_letters
+    posts = skipped = lines = 0
+    try:
+        for block in read_line_blocks(path, limit, byte_range):
+            lines += len(block)
+            for number, line, size in block:
+                outcome = parser(line) if size <= limit else parser.oversized(size, line)
+                cls = outcome.__class__
+                if cls is PostData:
+                    posts += 1
+                elif cls is DeadLetter:
+                    dead.append((number, outcome))
+                else:
+                    skipped += 1
+                yield number, line, outcome
+    finally:
+        counts.lines += lines
+        counts.posts += posts
+        counts.skipped += skipped

@@ -45,7 +45,7 @@ from trendlab.errors import InputError, MissingFile
 from trendlab.extract import KeywordExtractor
 from trendlab.models import PostData, TrendAlert
 from trendlab.parse import DeadLetter, Limits, MessageParser
-from trendlab.postfile import ReadCounts, check_input, read_messages
+from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 from trendlab.windows import WindowSpec, window_counts
@@ -146,19 +146,35 @@ def _no_gc():
 
 
 def _parse_lines(table: PostTable, times: list[int], path: Path, parser: MessageParser, byte_range, bar) -> None:
+    """The reader's blocks of lines through the parser: the hot loop of replay, so it walks
+    :func:`~trendlab.postfile.read_line_blocks` itself (one generator step per block, not per line)
+    and counts exactly as :func:`~trendlab.postfile.read_messages` does."""
     uri, author, text, langs, line_no = table.uri, table.author, table.text, table.langs, table.line
     counts = table.read
-    for number, _line, post in read_messages(path, parser, counts, byte_range):
+    dead = counts.dead_letters
+    limit = parser.limits.max_message_bytes
+    parse = parser.__call__  # bound once: the loop runs per line
+    skipped = 0
+    for block in read_line_blocks(path, limit, byte_range):
+        counts.lines += len(block)
         if bar is not None:
-            bar.update(len(_line) + 1)
-        if post.__class__ is not PostData:
-            continue
-        uri.append(post.uri)
-        author.append(post.author_did)
-        text.append(post.text)
-        langs.append((post.language,) if post.language else ())
-        line_no.append(number)
-        times.append(post.event_time_us // 1000)
+            bar.update(sum(size + 1 for _, _, size in block))
+        for number, line, size in block:
+            post = parse(line) if size <= limit else parser.oversized(size, line)
+            if post.__class__ is not PostData:
+                if post.__class__ is DeadLetter:
+                    dead.append((number, post))
+                else:
+                    skipped += 1
+                continue
+            uri.append(post.uri)
+            author.append(post.author_did)
+            text.append(post.text)
+            langs.append((post.language,) if post.language else ())
+            line_no.append(number)
+            times.append(post.event_time_us // 1000)
+    counts.skipped += skipped
+    counts.posts = counts.lines - counts.skipped - len(dead)
 
 
 def _empty_table() -> PostTable:

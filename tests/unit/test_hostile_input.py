@@ -170,3 +170,24 @@ def test_keyword_cap_makes_a_dead_letter_in_replay(tmp_path, good_lines, monkeyp
     assert [(n, "50 keywords, more than the limit of 40" in dl.reason) for n, dl in result.posts.dead_letters] == [
         (101, True)]
     assert "word1x" not in set(result.counts["keyword"])
+
+
+def test_a_huge_line_is_never_loaded_whole(tmp_path, good_lines):
+    """A 64 MB line costs the reader a bounded buffer (the cap plus 1 MB), not its size."""
+    import tracemalloc
+
+    path = tmp_path / "huge.jsonl"
+    with open(path, "wb") as fh:
+        fh.write(b"\n".join(good_lines[:50]) + b"\n")
+        fh.write(b'{"text": "' + b"a" * (64 * 1024 * 1024) + b'"}\n')
+        fh.write(b"\n".join(good_lines[50:100]) + b"\n")
+    tracemalloc.start()
+    try:
+        table = read_posts(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024, f"peak {peak:,} bytes"
+    [(number, letter)] = table.dead_letters
+    assert number == 51 and letter.size == 64 * 1024 * 1024 + 12 and "67,108,876 bytes" in letter.reason
+    assert table.lines == 101
