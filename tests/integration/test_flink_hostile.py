@@ -190,7 +190,8 @@ def test_produce_reports_refusals_and_loses_nothing(live_stack, stack_settings, 
     lines[100:100] = [big, b"{not json", b"x" * 300_000]
     path = tmp_path / "posts.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    env = {var.env: str(getattr(settings, name)) for name, var in VARIABLES.items() if getattr(settings, name) != ""}
+    env = {var.env: str(getattr(settings, name)) for name, var in VARIABLES.items()
+           if getattr(settings, name) not in (None, "")}
     import os
 
     try:
