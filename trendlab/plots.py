@@ -693,6 +693,29 @@ def static_bundle(fig: go.Figure, png: bytes | None = None) -> dict[str, Any]:
     return bundle
 
 
+#: What to look at in each chart the notebooks keep (the report's captions), by the name given to
+#: :class:`FigureSaver` (a caption passed to it wins).
+CAPTIONS = {
+    "posts per minute": "A steady background is what you want to see: gaps and steps are stream problems; "
+                        "single-keyword bursts are too small to show in the total.",
+    "languages": "The language mix decides the stop words and tokenizers the keyword extractor uses.",
+    "top keywords": "Always-common words lead this list; they are not trends unless they rise above their own baseline.",
+    "top hashtags": "A hashtag bursting from nothing is the clearest kind of trend.",
+    "labelled bursts": "The ground truth: green bursts must alert, grey decoys must not.",
+    "f1 heatmap": "Broad high regions mean a robust choice; the red square is the point written to params.yaml.",
+    "latency heatmap": "Median detection latency in slides: how many window steps after a burst starts its first "
+                       "alert comes.",
+    "precision recall": "Look top right; the red star is the point written to params.yaml.",
+    "alerts vs bursts": "Each red diamond should sit early on a green band; diamonds on the unmatched row are "
+                        "false alerts.",
+    "count vs baseline": "The alert fires where the blue count first clears the dashed orange threshold "
+                         "(and the score and author tests pass).",
+    "top trends": "One row per trend, strongest first, with every keyword its alerts named.",
+    "job alerts vs bursts": "The Flink job's alerts on the labels: the same picture as the replay's when both "
+                            "engines agree.",
+}
+
+
 class FigureSaver:
     """Keeps every figure a notebook shows, for the pipeline's report.
 
@@ -725,6 +748,7 @@ class FigureSaver:
                 png = save_png(fig, self.directory / f"{stem}.png").name
             except Exception as exc:  # noqa: BLE001 — a chart that cannot be a PNG is still in the report
                 log.warning("PNG export of %s failed: %s", stem, str(exc).splitlines()[0] if str(exc) else exc)
+        caption = caption or CAPTIONS.get(name.lower(), "")
         self._record({"name": stem, "notebook": self.prefix, "title": name, "caption": caption,
                       "json": f"{stem}.json", "png": png})
         return self.directory / png if png else None

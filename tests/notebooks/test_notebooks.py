@@ -143,6 +143,13 @@ def test_embedded_pipeline_figures_and_report(embedded_run):
             assert entry["png"] and (out / "figures" / entry["png"]).stat().st_size > 5000, entry["name"]
     report = (out / "report.html").read_text()
     assert "Plotly.newPlot" in report and "02 · Tune windows and thresholds" in report
+    assert "<nav class='toc'>" in report and "href='#02_f1_heatmap'" in report
+    drawn = report.count("<div class='figure'")
+    assert drawn == report.count("<div class='caption'>"), "every chart in the report has a caption"
+    from trendlab.pipeline.report import _chart_key, _read_figure
+
+    keys = [_chart_key(_read_figure(out / "figures" / e["json"])) for e in index]
+    assert drawn == len(set(keys)), "each chart is drawn once (a repeat is named, not drawn)"
 
 
 @pytest.mark.notebooks

@@ -161,7 +161,8 @@ def test_figure_saver_keeps_json_and_index(tmp_path, monkeypatch):
     assert bundle["application/vnd.plotly.v1+json"]["data"][0]["type"] == "bar"
     assert "image/png" not in bundle and "Plotly.newPlot" in bundle["text/html"]
     index = json.loads((tmp_path / "index.json").read_text())
-    assert index == [{"name": "01_posts_per_minute", "notebook": "01", "title": "Posts per minute", "caption": "",
+    assert index == [{"name": "01_posts_per_minute", "notebook": "01", "title": "Posts per minute",
+                      "caption": plots.CAPTIONS["posts per minute"],
                       "json": "01_posts_per_minute.json", "png": None}]
     with pytest.raises(RuntimeError, match="Chromium"):
         plots.save_png(fig, tmp_path / "x.png")
