@@ -227,7 +227,7 @@ class TuningPanel:
         self._write_texts()
         left = W.VBox([*self.controls.values(), self.keyword_box, self.save_button, self.status],
                       layout=W.Layout(min_width="400px"))
-        right = W.VBox([self.metrics, self.figure, self.alerts_html], layout=W.Layout(flex="1"))
+        right = W.VBox([self.metrics, self.figure, self.alerts_html], layout=W.Layout(flex="1 1 0", min_width="0"))
         self.widget = W.HBox([left, right])
         self.widget.add_class("trendlab-tuning-panel")
 
