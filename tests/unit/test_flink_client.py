@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from trendlab.cli import main as cli_main
 from trendlab.config import Settings
 from trendlab.flink.client import FlinkClient, FlinkError, _root_cause
-from trendlab.flink.deploy import PYTHON_DRIVER, flink_python_jar, package_zip, program_args
+from trendlab.flink.deploy import PYTHON_DRIVER, flink_python_jar, program_args
 
 
 def _free_port() -> int:
@@ -42,19 +43,10 @@ def test_flink_python_jar_comes_from_the_wheel():
     assert jar.name.startswith("flink-python") and jar.suffix == ".jar" and jar.is_file()
 
 
-def test_package_zip_is_importable_and_reused(tmp_path):
-    settings = Settings(home=str(tmp_path))
-    first = package_zip(settings)
-    assert package_zip(settings) == first
-    names = zipfile.ZipFile(first).namelist()
-    assert "trendlab/flink/job.py" in names and "trendlab/__init__.py" in names
-    assert not any("__pycache__" in n for n in names)
-
-
 def test_program_args_carry_params_and_settings(tmp_path):
     settings = Settings(kafka_topic_posts="p", flink_parallelism=2, minio_secret_key="s3cret")
-    args = program_args(settings, json.dumps({"window": "10m"}), zip_path=tmp_path / "t.zip", python="/py")
-    assert args[:4] == ["-pym", "trendlab.flink.job", "-pyfs", str(tmp_path / "t.zip")]
+    args = program_args(settings, json.dumps({"window": "10m"}))
+    assert args[:2] == ["-pym", "trendlab.flink.job"]
     shipped = json.loads(args[args.index("--settings-json") + 1])
     assert shipped["kafka_topic_posts"] == "p"
     assert "minio_secret_key" not in shipped  # secrets are not put on a command line
@@ -77,3 +69,19 @@ def test_jobs_without_jobmanager_is_one_line(monkeypatch, capsys):
     assert cli_main(["jobs"]) == 2
     err = capsys.readouterr().err.strip()
     assert "does not answer" in err and "\n" not in err
+
+
+def test_the_submission_names_nothing_on_the_callers_machine():
+    """No executable, package directory or home of the client in what the cluster is sent: the
+    cluster runs the job with its own Python and its own trendlab."""
+    import sys
+
+    import trendlab
+
+    settings = Settings(home="/home/client/.local/share/trendlab", cache_dir="/home/client/.cache/trendlab")
+    args = program_args(settings, json.dumps({"window": "6m"}), extra=["--startup-mode", "earliest-offset"])
+    text = json.dumps(args)
+    for local in (sys.executable, str(Path(sys.executable).resolve()), str(Path(trendlab.__file__).parent),
+                  settings.home, settings.cache_dir, sys.prefix):
+        assert local not in text, local
+    assert not {"-pyfs", "-pyexec", "-pyclientexec", "-pyarch", "-pyreq"} & set(args)

@@ -210,7 +210,7 @@ def test_replay_and_deploy_without_a_params_file_use_one_default(tmp_path):
         client = Settings.from_env(environ)
         params = load_params(None, client)  # replay, tune, evaluate, deploy and POST /flink/deploy all call this
         assert params.window == window
-        args = program_args(client, json.dumps(params.to_dict()), zip_path=tmp_path / "t.zip", python="/py")
+        args = program_args(client, json.dumps(params.to_dict()))
         parsed = job.parse_args(args[args.index("--profile"):])
         cluster = Settings.from_env({"WINDOW_SIZE_MINUTES": "20", "TRENDLAB_SLIDE_MINUTES": "5"})
         assert load_params(job._params_json(parsed.params_json), cluster) == params

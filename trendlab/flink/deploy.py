@@ -1,11 +1,13 @@
 """Submit, list, stop and resume the trendlab job through the Flink REST API.
 
 ``deploy_job`` uploads the ``flink-python`` jar of the ``apache-flink`` wheel (once; it is reused while
-the JobManager keeps it) and runs its ``PythonDriver`` with ``-pym trendlab.flink.job -pyfs
-<zip of the trendlab package>``: the JobManager starts the job's Python entry point, which builds the
-same pipeline as the embedded profile with Kafka tables. Parameters and settings travel as JSON program
-arguments, so the cluster needs no access to the caller's files or environment. The Kafka connector is
-in the stack's Flink ``lib/`` (:mod:`trendlab.stack.flink`), so it is not shipped again.
+the JobManager keeps it) and runs its ``PythonDriver`` with ``-pym trendlab.flink.job``: the JobManager
+starts the job's Python entry point, which builds the same pipeline as the embedded profile with Kafka
+tables. The submission shares nothing with the caller's machine: the cluster runs the job with its own
+Python (``python.executable``/``python.client.executable`` of its configuration,
+:func:`trendlab.conf.flink_cluster_conf`) and the ``trendlab`` installed there (the
+``docker/flink/Dockerfile`` image, or a virtual environment with the trendlab wheel); parameters and
+settings travel as JSON program arguments. The Kafka connector is in the cluster's ``lib/``.
 
 Resuming: ``from_savepoint`` is a checkpoint/savepoint path of a job of the same name in the bucket, or
 ``"latest"`` for the newest completed checkpoint or savepoint of such a job (:mod:`trendlab.flink.restore`).
@@ -13,11 +15,7 @@ Resuming: ``from_savepoint`` is a checkpoint/savepoint path of a job of the same
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
-import sys
-import zipfile
 from pathlib import Path
 
 from trendlab.config import Profile, Settings
@@ -49,25 +47,6 @@ def flink_python_jar() -> Path:
     raise FlinkError(f"no flink-python jar in {root}/opt or {root}/lib; is apache-flink installed?")
 
 
-def package_zip(settings: Settings) -> Path:
-    """A zip of the ``trendlab`` package (sources only), named by its content hash; reused when unchanged."""
-    import trendlab
-
-    root = Path(trendlab.__file__).parent
-    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in files:
-            info = zipfile.ZipInfo(str(Path("trendlab") / path.relative_to(root)), date_time=(2020, 1, 1, 0, 0, 0))
-            zf.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
-    data = buffer.getvalue()
-    target = Path(settings.home) / "deploy" / f"trendlab-{hashlib.sha256(data).hexdigest()[:16]}.zip"
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-    return target
-
-
 def _jar_id(client: FlinkClient, jar: Path) -> str:
     for entry in client.jars():
         if entry.get("name") == jar.name:
@@ -75,15 +54,12 @@ def _jar_id(client: FlinkClient, jar: Path) -> str:
     return client.upload_jar(jar)
 
 
-def program_args(settings: Settings, params_json: str, *, zip_path: Path, python: str | None = None,
-                 extra: list[str] | None = None) -> list[str]:
+def program_args(settings: Settings, params_json: str, *, extra: list[str] | None = None) -> list[str]:
+    """The PythonDriver's arguments: the job module, then the job's own (no path or executable of
+    the caller: the cluster's configuration names its Python, and trendlab is installed there)."""
     job_settings = {name: getattr(settings, name) for name in JOB_SETTINGS}
-    python = python or sys.executable
     return [
         "-pym", JOB_MODULE,
-        "-pyfs", str(zip_path),
-        "-pyexec", python,
-        "-pyclientexec", python,
         "--profile", Profile.REMOTE.value,
         "--params-json", params_json,
         "--settings-json", json.dumps(job_settings, sort_keys=True),
@@ -116,8 +92,7 @@ def deploy_job(
         restore = latest_restore_path(settings)
     else:
         restore = check_restore_path(settings, from_savepoint) if from_savepoint else None
-    args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), zip_path=package_zip(settings),
-                        extra=extra_args)
+    args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), extra=extra_args)
     from trendlab.kafka import ensure_topics, job_topics
 
     # the source fails (UnknownTopicOrPartition) and restarts forever without its topic
