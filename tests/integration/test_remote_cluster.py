@@ -111,8 +111,8 @@ def remote(live_stack, stack_settings: Settings, cluster_python: Path, tmp_path_
         "MINIO_SECRET_KEY": stack_settings.minio_secret_key, "TRENDLAB_BUCKET": stack_settings.minio_bucket,
     })
     trendlab = str(cluster_python.parent / "trendlab")
-    _run([trendlab, "stack", "up", "flink"], cwd=str(home), env=env, timeout=600)
-    try:
+    try:  # stopped even when it fails to start
+        _run([trendlab, "stack", "up", "flink"], cwd=str(home), env=env, timeout=600)
         yield stack_settings.replace(flink_jobmanager_port=rest), env
     finally:
         subprocess.run([trendlab, "stack", "down", "flink"], cwd=str(home), env=env, capture_output=True, timeout=300)

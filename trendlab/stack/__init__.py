@@ -111,7 +111,8 @@ def _cmd_stack(args: argparse.Namespace) -> int:
         print(json.dumps(result.as_dict(), indent=2))
     else:
         print(result.table())
-    if args.action == "up" and not result.running:
+    chosen = _parts(args.parts)  # `stack up flink` against Kafka and MinIO elsewhere succeeds when Flink runs
+    if args.action == "up" and not all(p.running for p in result.parts if p.name.split("-")[0] in chosen):
         return 1
     return 0
 
