@@ -85,7 +85,7 @@ def thread_mode_pythonpath() -> str:
     """
     import sys
 
-    # directories and zip archives (the job's package travels as a zip: deploy's ``-pyfs``)
+    # existing directories and zip archives on this interpreter's path (the cluster's trendlab is installed there)
     return os.pathsep.join(p for p in sys.path if p and os.path.exists(p))
 
 
