@@ -24,9 +24,16 @@ from __future__ import annotations
 from trendlab.config import Settings
 
 __all__ = [
-    "JOB_TRANSACTION_TIMEOUT_MS", "TOPIC_CONFIG", "TRANSACTION_MAX_TIMEOUT_MS", "flink_cluster_conf",
+    "PYFLINK_RUNTIME_VARIABLES", "JOB_TRANSACTION_TIMEOUT_MS", "TOPIC_CONFIG", "TRANSACTION_MAX_TIMEOUT_MS", "flink_cluster_conf",
     "flink_job_conf", "kafka_broker_conf",
 ]
+
+#: Variables PyFlink writes into a process that has run a job in-process (its Python UDF launcher's).
+#: A process started from it must not inherit them: a Jupyter kernel refuses to start its own Java
+#: gateway, and a TaskManager sends every Python worker to the (gone) process's loopback server
+#: (``PYTHON_LOOPBACK_SERVER_ADDRESS``: "failed to connect to all addresses", the job never runs).
+PYFLINK_RUNTIME_VARIABLES = ("PYFLINK_GATEWAY_DISABLED", "PYFLINK_GATEWAY_PORT", "_PYFLINK_CONN_INFO_PATH",
+                             "PYTHON_LOOPBACK_SERVER_ADDRESS")
 
 # -- Kafka ----------------------------------------------------------------------------------------
 

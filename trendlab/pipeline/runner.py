@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trendlab.conf import PYFLINK_RUNTIME_VARIABLES
 from trendlab.config import Profile
 from trendlab.errors import ConfigError, MissingFile, TrendlabError
 from trendlab.pipeline.report import write_report
@@ -59,15 +60,10 @@ def notebook_parameters(step: Step, run: RunInputs, extra: Mapping[str, Mapping[
     return params
 
 
-#: Variables PyFlink writes into a process that has run a job in-process (its Python UDF launcher's).
-#: A kernel that inherits them refuses to start its own Java gateway ("launching the
-#: PythonGatewayServer during Python UDF execution"), so kernels start without them.
-_PYFLINK_RUNTIME_VARIABLES = ("PYFLINK_GATEWAY_DISABLED", "PYFLINK_GATEWAY_PORT", "_PYFLINK_CONN_INFO_PATH")
-
-
 @contextmanager
 def _kernel_environ():
-    saved = {k: os.environ.pop(k) for k in _PYFLINK_RUNTIME_VARIABLES if k in os.environ}
+    """Kernels start without PyFlink's runtime variables (:data:`trendlab.conf.PYFLINK_RUNTIME_VARIABLES`)."""
+    saved = {k: os.environ.pop(k) for k in PYFLINK_RUNTIME_VARIABLES if k in os.environ}
     try:
         yield
     finally:

@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from trendlab.conf import flink_cluster_conf
+from trendlab.conf import PYFLINK_RUNTIME_VARIABLES, flink_cluster_conf
 from trendlab.config import Settings
 from trendlab.stack import artifacts, process
 from trendlab.stack.errors import StackError
@@ -216,7 +216,7 @@ def log_path(settings: Settings, role: str) -> Path:
 
 def _env(settings: Settings) -> dict[str, str]:
     home = flink_home(settings)
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k not in PYFLINK_RUNTIME_VARIABLES}  # see trendlab.conf
     java = java_binary(f"flink {JOBMANAGER}")
     env.setdefault("JAVA_HOME", str(Path(java).resolve().parent.parent))
     env.update(
