@@ -129,7 +129,12 @@ def test_live_tuning_and_labelling_in_jupyterlab(lab, page):
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
 
     panel = page.locator(".trendlab-tuning-panel")
-    panel.wait_for(timeout=240_000)
+    try:
+        panel.wait_for(timeout=420_000)  # the whole notebook runs first (slow on a loaded machine)
+    except Exception:
+        page.screenshot(path=str(shots / "00_no_panel.png"), full_page=True)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+        pytest.fail(f"no tuning panel after running the notebook; stderr outputs: {[e[-500:] for e in errors]}")
     panel.locator(".js-plotly-plot").wait_for()
     panel.locator(".trendlab-alert-count").first.wait_for()
     panel.scroll_into_view_if_needed()
