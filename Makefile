@@ -60,6 +60,7 @@ bench: install
 	$(PY) bench/replay.py
 	$(PY) bench/service.py
 	$(PY) bench/jetstream.py
+	$(PY) bench/tune_panel.py
 
 clean:
 	rm -rf $(VENV) out build *.egg-info
