@@ -245,6 +245,16 @@ def _worker_pool(workers: int, extractor: KeywordExtractor) -> ProcessPoolExecut
     return pool
 
 
+def _pool_map(workers: int, extractor: KeywordExtractor, fn, jobs) -> Iterator:
+    """``fn`` over ``jobs`` on the one worker pool, results in order; a pool whose worker died is
+    dropped, so the next call starts a fresh one."""
+    try:
+        yield from _worker_pool(workers, extractor).map(fn, jobs)
+    except BrokenProcessPool:
+        _POOL.pop(workers, None)
+        raise
+
+
 def read_and_extract(
     path: str | Path,
     extractor: KeywordExtractor | None = None,
@@ -302,16 +312,11 @@ def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParse
     bounds.append(size)
     jobs = [(str(path), a, b, extractor, parser) for a, b in zip(bounds, bounds[1:]) if b > a]
     show = size > 20_000_000 if progress is None else progress
-    pool = _worker_pool(workers, extractor)
     results = []
     with _no_gc(), tqdm(total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr) as bar:
-        try:
-            for res in pool.map(fn, jobs):
-                results.append(res)
-                bar.update(1)
-        except BrokenProcessPool:
-            _POOL.pop(workers, None)  # a worker died (killed?): start fresh next time
-            raise
+        for res in _pool_map(workers, extractor, fn, jobs):
+            results.append(res)
+            bar.update(1)
     return results
 
 
@@ -475,12 +480,10 @@ def extract_keyword_lists(
     jobs = [(extractor, list(t), list(l)) for t, l in zip(_chunks(texts, chunk), _chunks(langs, chunk))]
     with tqdm(total=len(texts), unit="post", desc="extract", disable=not show, file=sys.stderr) as bar:
         out: list[list[str]] = []
-        if workers > 1 and len(texts) >= _PARALLEL_MIN_POSTS:
-            ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                for part in pool.map(_extract_chunk, jobs):
-                    out.extend(part)
-                    bar.update(len(part))
+        if workers > 1 and len(texts) >= _PARALLEL_MIN_POSTS and "fork" in mp.get_all_start_methods():
+            for part in _pool_map(workers, extractor, _extract_chunk, jobs):  # the one pool
+                out.extend(part)
+                bar.update(len(part))
         else:
             for job in jobs:
                 part = _extract_chunk(job)
