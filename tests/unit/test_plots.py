@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from trendlab import explore, plots
+from trendlab import explore, figure_export, plots
 from trendlab.detect import DetectionParams
 from trendlab.evaluate import load_labels
 from trendlab.replay import PostTable, extract_stream, replay_occurrences
@@ -152,7 +152,7 @@ def test_empty_inputs_give_a_figure_not_an_error():
 
 
 def test_figure_saver_keeps_json_and_index(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots, "png_export_available", lambda: False)
+    monkeypatch.setattr(figure_export, "png_export_available", lambda: False)
     save = plots.FigureSaver(tmp_path, "01")
     fig = go.Figure(go.Bar(x=[1], y=[2]))
     shown = save(fig, "Posts per minute")
