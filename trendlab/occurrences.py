@@ -1,0 +1,506 @@
+"""A stream file → its posts and their integer-coded keyword occurrences: what windows and detection need.
+
+* :func:`read_posts` parses Jetstream or flat PostData JSON lines through the one total parser
+  (:mod:`trendlab.parse`); non-post events are skipped, dead letters are counted and kept
+  (``PostTable.dead_letters``), never fatal.
+* :func:`extract_stream` runs :class:`~trendlab.extract.KeywordExtractor` once per post, on every core,
+  and integer-codes keywords and authors; :func:`read_occurrences` does both in the worker processes,
+  part of the file each, so no texts cross the process boundary.
+* :func:`load_stream` picks the right path for a file or an already read :class:`PostTable`.
+
+:mod:`trendlab.replay` turns the occurrences into window counts and alerts.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import itertools
+import mmap
+import os
+import sys
+import time
+from datetime import datetime, timezone
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+import multiprocessing as mp
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from trendlab.extract import KeywordExtractor
+from trendlab.models import PostData
+from trendlab.parse import DeadLetter, Limits, MessageParser
+from trendlab.postfile import ReadCounts, check_input, read_line_blocks
+
+__all__ = ["Occurrences", "PostTable", "extract_keyword_lists", "extract_stream", "load_stream", "read_and_extract",
+           "read_occurrences", "read_posts"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+_PARALLEL_MIN_POSTS = 5_000
+#: below this file size parsing and extraction stay in one process (worker overhead would dominate)
+_PARALLEL_MIN_BYTES = 2_000_000
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+@dataclass
+class PostTable:
+    """The posts of a stream, column-wise, plus what the one reader counted on the way
+    (:class:`trendlab.postfile.ReadCounts`: lines, posts, skipped non-post events, dead letters)."""
+
+    uri: list[str]
+    author: list[str]
+    text: list[str]
+    langs: list[tuple[str, ...]]
+    event_ms: np.ndarray
+    read: ReadCounts = field(default_factory=ReadCounts)
+    #: the input line number of each post (for the dead letter of a post over the keyword cap)
+    line: list[int] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return self.read.lines
+
+    @property
+    def non_posts(self) -> int:
+        return self.read.skipped
+
+    @property
+    def dead_letters(self) -> list[tuple[int, DeadLetter]]:
+        """Every line that is not a usable post: (line number, dead letter); nothing is lost."""
+        return self.read.dead_letters
+
+    @property
+    def malformed(self) -> int:
+        return self.read.malformed
+
+    @property
+    def malformed_examples(self) -> list[tuple[int, str]]:
+        """The first ten dead letters: (line number, reason)."""
+        return [(n, dl.reason) for n, dl in self.dead_letters[:10]]
+
+    def __len__(self) -> int:
+        # event_ms has one entry per post in every table, also in the lean ones of load_stream (which
+        # keep no texts: a day's stream would not fit in memory otherwise)
+        return len(self.event_ms) if len(self.event_ms) or not self.text else len(self.text)
+
+    def report(self) -> str:
+        return self.read.report()
+
+    def drop(self, rows: Sequence[int]) -> None:
+        """Remove posts (rows) from the table, e.g. those over the keyword cap."""
+        gone = set(rows)
+        keep = [i for i in range(len(self.text)) if i not in gone]
+        for name in ("uri", "author", "text", "langs", "line"):
+            column = getattr(self, name)
+            if len(column) == len(self.text):
+                setattr(self, name, [column[i] for i in keep])
+        self.event_ms = self.event_ms[np.asarray(keep, dtype=np.int64)]
+        self.read.posts -= len(gone)
+
+
+def _parse_into(table: PostTable, times: list[int], path: Path, parser: MessageParser,
+                byte_range: tuple[int, int] | None = None, bar=None) -> None:
+    """Read posts into ``table`` through the one reader (the one place that decides post / skip / dead letter)."""
+    # The cyclic garbage collector would run again and again over the growing table while millions
+    # of short-lived dicts are made (3x slower); nothing here makes reference cycles.
+    with _no_gc():
+        _parse_lines(table, times, path, parser, byte_range, bar)
+
+
+@contextmanager
+def _no_gc():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_lines(table: PostTable, times: list[int], path: Path, parser: MessageParser, byte_range, bar) -> None:
+    """The reader's blocks of lines through the parser: the hot loop of replay, so it walks
+    :func:`~trendlab.postfile.read_line_blocks` itself (one generator step per block, not per line)
+    and counts exactly as :func:`~trendlab.postfile.read_messages` does."""
+    uri, author, text, langs, line_no = table.uri, table.author, table.text, table.langs, table.line
+    counts = table.read
+    dead = counts.dead_letters
+    limit = parser.limits.max_message_bytes
+    parse = parser.__call__  # bound once: the loop runs per line
+    skipped = 0
+    for block in read_line_blocks(path, limit, byte_range):
+        counts.lines += len(block)
+        if bar is not None:
+            bar.update(sum(size + 1 for _, _, size in block))
+        for number, line, size in block:
+            post = parse(line) if size <= limit else parser.oversized(size, line)
+            if post.__class__ is not PostData:
+                if post.__class__ is DeadLetter:
+                    dead.append((number, post))
+                else:
+                    skipped += 1
+                continue
+            uri.append(post.uri)
+            author.append(post.author_did)
+            text.append(post.text)
+            langs.append((post.language,) if post.language else ())
+            line_no.append(number)
+            times.append(post.event_time_us // 1000)
+    counts.skipped += skipped
+    counts.posts = counts.lines - counts.skipped - len(dead)
+
+
+def _empty_table() -> PostTable:
+    return PostTable([], [], [], [], np.empty(0, dtype=np.int64))
+
+
+def _file_parser() -> MessageParser:
+    """One parser per file read: one *now* for the whole file (see trendlab.parse)."""
+    return MessageParser(Limits.from_env(), now_us=time.time_ns() // 1000)
+
+
+def read_posts(path: str | Path, progress: bool | None = None, parser: MessageParser | None = None) -> PostTable:
+    """Read a Jetstream or flat PostData JSON-lines file (``.gz``/``.zst`` too) through the one reader."""
+    path = check_input(path)
+    size = path.stat().st_size
+    table = _empty_table()
+    times: list[int] = []
+    show = (size > 20_000_000) if progress is None else progress
+    with tqdm(total=size, unit="B", unit_scale=True, desc="read", disable=not show, file=sys.stderr) as bar:
+        _parse_into(table, times, path, parser or _file_parser(), bar=bar)
+    table.event_ms = np.asarray(times, dtype=np.int64)
+    return table
+
+
+def _read_extract_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]
+                        ) -> tuple[PostTable, list[list[str]], int]:
+    """One part of a file: its posts (lines numbered from 1 within the part), their keywords, and how
+    many lines the part holds."""
+    path, start, end, extractor, parser = args
+    table = _empty_table()
+    times: list[int] = []
+    _parse_into(table, times, Path(path), parser, byte_range=(start, end))
+    table.event_ms = np.asarray(times, dtype=np.int64)
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        lines = _count_lines(fh, end - start)
+    with _no_gc():
+        return table, [extractor.extract(t, l or None) for t, l in zip(table.text, table.langs)], lines
+
+
+def _count_lines(fh, size: int) -> int:
+    """Lines in the next ``size`` bytes of ``fh`` (cut at a line end), reading 1 MB at a time."""
+    lines = 0
+    last = b"\n"
+    while size > 0:
+        block = fh.read(min(size, 1 << 20))
+        if not block:
+            break
+        lines += block.count(b"\n")
+        last = block[-1:]
+        size -= len(block)
+    return lines + (last != b"\n")
+
+
+_POOL: dict[int, ProcessPoolExecutor] = {}
+
+
+def _worker_pool(workers: int, extractor: KeywordExtractor) -> ProcessPoolExecutor:
+    """Worker processes, started once per process and reused by every later replay and sweep (a
+    notebook session pays the start-up once). Forked after loading stop words and MeCab, so workers
+    start warm."""
+    pool = _POOL.get(workers)
+    if pool is None:
+        for lang in ("en", "ja", "pt", "de", "es"):
+            extractor.extract("warm 東京で", (lang,))  # kana: MeCab, not jieba (slow to load, rarely needed)
+        pool = _POOL[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"))
+        atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    return pool
+
+
+def _pool_map(workers: int, extractor: KeywordExtractor, fn, jobs) -> Iterator:
+    """``fn`` over ``jobs`` on the one worker pool, results in order; a pool whose worker died is
+    dropped, so the next call starts a fresh one."""
+    try:
+        yield from _worker_pool(workers, extractor).map(fn, jobs)
+    except BrokenProcessPool:
+        _POOL.pop(workers, None)
+        raise
+
+
+def read_and_extract(
+    path: str | Path,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> tuple[PostTable, list[list[str]]]:
+    """Read a stream file and extract every post's keywords, each worker process taking a part of
+    the file (parse + extract on every core). Same result as ``read_posts`` + ``extract_keyword_lists``."""
+    path = check_input(path)
+    extractor = extractor or KeywordExtractor()
+    workers = workers or os.cpu_count() or 1
+    parser = _file_parser()
+    size = path.stat().st_size
+    if not _parallel(path, workers):
+        table = read_posts(path, progress=progress, parser=parser)
+        lists = extract_keyword_lists(table.text, table.langs, extractor,
+                                      1 if size < _PARALLEL_MIN_BYTES else workers, progress)
+        return _keyword_cap(table, lists, parser)
+    results = _map_parts(path, _read_extract_range, extractor, parser, workers, progress)
+    table = _empty_table()
+    lists: list[list[str]] = []
+    times_parts = []
+    lines_before = 0
+    for part, kws, part_lines in results:
+        table.uri += part.uri
+        table.author += part.author
+        table.text += part.text
+        table.langs += part.langs
+        table.line += [lines_before + n for n in part.line]
+        times_parts.append(part.event_ms)
+        table.read.add(part.read, lines_before)
+        lines_before += part_lines
+        lists += kws
+    table.event_ms = np.concatenate(times_parts) if times_parts else np.empty(0, dtype=np.int64)
+    return _keyword_cap(table, lists, parser)
+
+
+#: a part of a file is at most this many bytes (the workers' memory stays bounded on a day's stream)
+_PART_MAX_BYTES = 64 << 20
+
+
+def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParser, workers: int,
+               progress: bool | None) -> list:
+    """``fn((path, start, end, extractor, parser))`` for parts of the file cut at line ends, on the
+    worker processes, in file order."""
+    size = path.stat().st_size
+    parts = max(workers * 4, -(-size // _PART_MAX_BYTES), 1)
+    bounds = [0]
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        for i in range(1, parts):  # cut at line ends, without reading the file into memory
+            cut = data.find(b"\n", max(bounds[-1], size * i // parts))
+            if cut < 0:
+                break
+            bounds.append(cut + 1)
+    bounds.append(size)
+    jobs = [(str(path), a, b, extractor, parser) for a, b in zip(bounds, bounds[1:]) if b > a]
+    show = size > 20_000_000 if progress is None else progress
+    results = []
+    with _no_gc(), tqdm(total=len(jobs), unit="part", desc="read+extract", disable=not show, file=sys.stderr) as bar:
+        for res in _pool_map(workers, extractor, fn, jobs):
+            results.append(res)
+            bar.update(1)
+    return results
+
+
+def _parallel(path: Path, workers: int) -> bool:
+    return not (path.suffix.lower() in (".gz", ".zst", ".zstd") or workers < 2
+                or path.stat().st_size < _PARALLEL_MIN_BYTES or "fork" not in mp.get_all_start_methods())
+
+
+@dataclass
+class _Coded:
+    """Keyword lists and authors integer-coded in order of first appearance (what a worker sends back
+    instead of the lists of strings: a fraction of the bytes to pickle, and no texts)."""
+
+    keywords: list[str]
+    keyword_code: np.ndarray  # one entry per occurrence
+    lengths: np.ndarray  # keywords per post
+    authors: list[str]
+    author_code: np.ndarray  # one entry per post
+
+    @classmethod
+    def of(cls, lists: Sequence[list[str]], authors: Sequence[str]) -> _Coded:
+        lengths = np.fromiter((len(k) for k in lists), dtype=np.int64, count=len(lists))
+        with _no_gc():  # codes in order of first appearance; a dict is ~10x faster than np.unique on str
+            kw_index: dict[str, int] = {}
+            kw_code = np.fromiter(
+                (kw_index.setdefault(k, len(kw_index)) for k in itertools.chain.from_iterable(lists)),
+                dtype=np.int64, count=int(lengths.sum()),
+            )
+            au_index: dict[str, int] = {}
+            au_code = np.fromiter((au_index.setdefault(a, len(au_index)) for a in authors),
+                                  dtype=np.int64, count=len(authors))
+        return cls(list(kw_index), kw_code, lengths, list(au_index), au_code)
+
+    @classmethod
+    def merge(cls, parts: Sequence[_Coded]) -> _Coded:
+        """One coding of consecutive parts: the same codes as :meth:`of` over their concatenation."""
+        if len(parts) == 1:
+            return parts[0]
+        kw_index: dict[str, int] = {}
+        au_index: dict[str, int] = {}
+        kw_codes, au_codes = [], []
+        for part in parts:
+            kw_map = np.fromiter((kw_index.setdefault(k, len(kw_index)) for k in part.keywords),
+                                 dtype=np.int64, count=len(part.keywords))
+            au_map = np.fromiter((au_index.setdefault(a, len(au_index)) for a in part.authors),
+                                 dtype=np.int64, count=len(part.authors))
+            kw_codes.append(kw_map[part.keyword_code])
+            au_codes.append(au_map[part.author_code])
+        return cls(list(kw_index), _concat(kw_codes), _concat([p.lengths for p in parts]), list(au_index),
+                   _concat(au_codes))
+
+    def occurrences(self, event_ms: np.ndarray) -> Occurrences:
+        post_index = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        return Occurrences(
+            keywords=np.array(self.keywords, dtype=object),
+            authors=np.array(self.authors, dtype=object),
+            keyword_code=self.keyword_code,
+            author_code=self.author_code[post_index],
+            event_ms=event_ms[post_index],
+            post_index=post_index,
+            posts=len(self.lengths),
+        )
+
+
+def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if len(arrays) else np.empty(0, dtype=np.int64)
+
+
+def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]) -> tuple[PostTable, _Coded, int]:
+    """One part of a file read, extracted, capped and coded in the worker; the table comes back
+    without its texts (only event times and what the reader counted)."""
+    table, lists, lines = _read_extract_range(args)
+    table, lists = _keyword_cap(table, lists, args[4])
+    coded = _Coded.of(lists, table.author)
+    return PostTable([], [], [], [], table.event_ms, table.read), coded, lines
+
+
+def read_occurrences(
+    path: str | Path,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> tuple[PostTable, Occurrences]:
+    """A stream file → what the reader counted (a table of event times, without texts) and the
+    integer-coded keyword occurrences. Same occurrences as ``read_and_extract`` + ``extract_stream``;
+    the workers code their part, so the lists of strings never cross a process boundary and the texts
+    are never held all at once."""
+    path = check_input(path)
+    extractor = extractor or KeywordExtractor()
+    workers = workers or os.cpu_count() or 1
+    if not _parallel(path, workers):
+        table, lists = read_and_extract(path, extractor, workers, progress)
+        return table, extract_stream(table, keyword_lists=lists)
+    results = _map_parts(path, _read_code_range, extractor, _file_parser(), workers, progress)
+    table = _empty_table()
+    lines_before = 0
+    for part, _, part_lines in results:
+        table.read.add(part.read, lines_before)
+        lines_before += part_lines
+    table.event_ms = _concat([part.event_ms for part, _, _ in results])
+    coded = _Coded.merge([c for _, c, _ in results])
+    return table, coded.occurrences(table.event_ms)
+
+
+def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
+                 ) -> tuple[PostTable, list[list[str]]]:
+    """Posts with more keywords than ``TRENDLAB_MAX_KEYWORDS`` become dead letters (as in the Flink job)."""
+    cap = parser.limits.max_keywords
+    over = [i for i, kws in enumerate(lists) if len(kws) > cap]
+    if not over:
+        return table, lists
+    posts = [PostData(table.uri[i], table.author[i], table.text[i], _EPOCH) for i in over]
+    letters = [(table.line[i], parser.keyword_cap(post, lists[i])) for i, post in zip(over, posts)]
+    table.read.dead_letters = sorted(table.read.dead_letters + letters, key=lambda x: x[0])
+    table.drop(over)
+    gone = set(over)
+    return table, [kws for i, kws in enumerate(lists) if i not in gone]
+
+
+# -- extraction ---------------------------------------------------------------------------------
+
+@dataclass
+class Occurrences:
+    """(post, keyword) occurrences, integer-coded: what windows and detection need."""
+
+    keywords: np.ndarray  # code -> keyword text (object array)
+    authors: np.ndarray  # code -> author DID
+    keyword_code: np.ndarray  # one entry per occurrence
+    author_code: np.ndarray
+    event_ms: np.ndarray
+    post_index: np.ndarray  # which post (row of the PostTable) the occurrence comes from
+    posts: int = 0
+
+    def __len__(self) -> int:
+        return int(self.keyword_code.size)
+
+
+def _extract_chunk(args: tuple[KeywordExtractor, list[str], list[tuple[str, ...]]]) -> list[list[str]]:
+    extractor, texts, langs = args
+    with _no_gc():
+        return [extractor.extract(t, l or None) for t, l in zip(texts, langs)]
+
+
+def _chunks(seq: Sequence, size: int) -> Iterator[Sequence]:
+    for i in range(0, len(seq), size):
+        yield seq[i : i + size]
+
+
+def extract_keyword_lists(
+    texts: Sequence[str],
+    langs: Sequence[tuple[str, ...]],
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> list[list[str]]:
+    """``extractor.extract`` for every post, on ``workers`` processes (default: every core)."""
+    extractor = extractor or KeywordExtractor()
+    workers = workers or os.cpu_count() or 1
+    show = len(texts) > 50_000 if progress is None else progress
+    chunk = 4096
+    jobs = [(extractor, list(t), list(l)) for t, l in zip(_chunks(texts, chunk), _chunks(langs, chunk))]
+    with tqdm(total=len(texts), unit="post", desc="extract", disable=not show, file=sys.stderr) as bar:
+        out: list[list[str]] = []
+        if workers > 1 and len(texts) >= _PARALLEL_MIN_POSTS and "fork" in mp.get_all_start_methods():
+            for part in _pool_map(workers, extractor, _extract_chunk, jobs):  # the one pool
+                out.extend(part)
+                bar.update(len(part))
+        else:
+            for job in jobs:
+                part = _extract_chunk(job)
+                out.extend(part)
+                bar.update(len(part))
+    return out
+
+
+def extract_stream(
+    table: PostTable,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    keyword_lists: list[list[str]] | None = None,
+) -> Occurrences:
+    """Integer-coded occurrences of a table's posts (``keyword_lists`` when already extracted)."""
+    lists = keyword_lists if keyword_lists is not None else extract_keyword_lists(
+        table.text, table.langs, extractor, workers, progress)
+    return _Coded.of(lists, table.author).occurrences(table.event_ms)
+
+
+
+def load_stream(
+    source: str | Path | PostTable,
+    extractor: KeywordExtractor | None = None,
+    workers: int | None = None,
+    progress: bool | None = None,
+    *,
+    texts: bool = True,
+) -> tuple[PostTable, Occurrences]:
+    """A stream file (or table) → its posts and their integer-coded keyword occurrences.
+
+    ``texts=False`` (replay, tune): the table may come back without texts, URIs and authors (only event
+    times and what the reader counted; :func:`read_occurrences`), faster and in a fraction of the memory."""
+    if isinstance(source, PostTable):
+        return source, extract_stream(source, extractor, workers, progress)
+    if not texts:
+        return read_occurrences(source, extractor, workers, progress)
+    table, lists = read_and_extract(source, extractor, workers, progress)
+    return table, extract_stream(table, keyword_lists=lists)
