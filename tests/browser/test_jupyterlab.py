@@ -60,7 +60,12 @@ def lab(tmp_path_factory):
     (labconfig / "page_config.json").write_text(
         '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"))
+    # start the notebook's kernel without asking (else JupyterLab may hold a "Select Kernel" dialog open)
+    settings = root / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(root / ".jupyter"), JUPYTER_RUNTIME_DIR=str(root / ".runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(root / ".jupyter" / "lab" / "user-settings"))
     log = open(root / "jupyterlab.log", "wb")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", f"--port={port}", "--ip=127.0.0.1",
@@ -118,15 +123,38 @@ def _alert_count(page) -> int:
     return int(match.group(1))
 
 
+def _accept_kernel_dialog(page) -> None:
+    """Answer a "Select Kernel" dialog with the preferred kernel, if one is open."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        dialog.get_by_role("button", name="Select", exact=True).click()
+
+
+def _run_all_cells(page, attempts: int = 3) -> None:
+    """Run > Run All Cells, until a cell prompt shows the kernel took it (``[*]`` or a number)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = page.locator(".jp-InputPrompt", has_text=re.compile(r"\[(\*|\d+)\]")).first
+    for _ in range(attempts):
+        _accept_kernel_dialog(page)
+        page.locator(".jp-Notebook").click()
+        page.keyboard.press("Escape")
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            started.wait_for(timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # close a menu left open, then try again
+    pytest.fail("Run All Cells did not start notebook 02 in JupyterLab")
+
+
 def test_live_tuning_and_labelling_in_jupyterlab(lab, page):
     shots = _shots(lab)
     page.goto(f"{lab['url']}/lab/tree/notebooks/{NOTEBOOK}?token={lab['token']}")
     page.locator(".jp-Notebook").wait_for()
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
-    page.locator(".jp-Notebook").click()
-    page.keyboard.press("Escape")
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    _run_all_cells(page)
 
     panel = page.locator(".trendlab-tuning-panel")
     try:
