@@ -183,6 +183,38 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+def _is_beam_shutdown_race(args) -> bool:
+    """The in-process Python worker's data-plane reader thread, cancelled as a finished local job hangs up
+    its gRPC channel ("Multiplexer hanging up"): a shutdown race in Beam, after every result is out."""
+    if args.thread is None or args.thread.name != "read_grpc_client_inputs":
+        return False
+    try:
+        import grpc
+    except ImportError:  # pragma: no cover
+        return False
+    code = getattr(args.exc_value, "code", None)
+    return isinstance(args.exc_value, grpc.RpcError) and callable(code) and code() == grpc.StatusCode.CANCELLED
+
+
+def _quiet_beam_shutdown() -> None:
+    """Keep that race's traceback (which names the machine's paths) out of terminals and notebooks; every
+    other thread exception still reaches the previous hook. Installed once per process."""
+    import threading
+
+    previous = threading.excepthook
+    if getattr(previous, "_trendlab_quiet_beam", False):
+        return
+
+    def hook(args) -> None:
+        if _is_beam_shutdown_race(args):
+            log.debug("ignored Beam's shutdown race in thread %s: %s", args.thread.name, args.exc_value)
+            return
+        previous(args)
+
+    hook._trendlab_quiet_beam = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
+
+
 def run_embedded(
     input_path: str | Path,
     out_dir: str | Path,
@@ -225,6 +257,7 @@ def run_embedded(
         python_mode=python_mode,
         extra=extra_config,
     )
+    _quiet_beam_shutdown()
     with _client_environ_kept():
         env, t_env = create_table_environment(configuration)
         run(t_env, env, settings, params, sql.file_io(staged.as_uri(), out.as_uri()))
