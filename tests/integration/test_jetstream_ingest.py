@@ -253,3 +253,41 @@ def test_kafka_unavailable_holds_the_cursor_and_resumes_without_loss(ingest_sett
         err = stop_ingest(proc)
     assert "Kafka" in err
     assert_every_post_once(settings, expected_posts)
+
+
+def test_an_abandoned_producer_sends_nothing_when_kafka_returns(ingest_settings):
+    """What the ingester drops when Kafka goes away stays dropped: the records still pending in the
+    abandoned producer are failed, its I/O thread is stopped, and none of them reaches the topic when the
+    broker is back (else the next session, which reads the topic back before resending from its cursor,
+    would be followed by these late copies: duplicates). kafka-python's own ``close(timeout=0)`` left the
+    thread running and delivering."""
+    from trendlab.jetstream.ingest import KafkaSink
+    from trendlab.kafka import producer as make_producer
+    from trendlab.stack import kafka as stack_kafka
+
+    settings, _ = ingest_settings
+    topic = settings.kafka_topic_posts
+    sink = KafkaSink(settings, topic, flush_timeout=3)
+    sink.open()
+    now_ms = int(time.time() * 1000)
+    sink._send(topic, b'{"n": "delivered"}', None, now_ms)
+    sink._flush()
+    stack_kafka.stop(settings)
+    try:
+        for i in range(200):
+            sink._send(topic, orjson.dumps({"n": i}), None, now_ms + i)  # pending: nobody to take them
+        sender = sink.producer._sender
+        assert sender.is_alive()
+        sink.abandon()
+        assert sink.producer is None
+        assert not sender.is_alive(), "the abandoned producer's I/O thread is still running"
+    finally:
+        stack_kafka.start(settings)
+    marker = make_producer(settings)
+    try:
+        marker.send(topic, value=b'{"n": "after"}').get(timeout=60)
+    finally:
+        marker.close()
+    time.sleep(3)  # the old producer retries within its delivery timeout (32 s): give it a chance to show
+    values = sorted(r.value for r in topic_records(settings, topic))
+    assert values == [b'{"n": "after"}', b'{"n": "delivered"}']

@@ -350,13 +350,32 @@ class KafkaSink:
             self.producer = None
 
     def abandon(self) -> None:
-        """Drop the producer without waiting (Kafka is gone); the next :meth:`open` resumes from Kafka."""
+        """Drop the producer without delivering what it still holds (Kafka is gone); the next :meth:`open`
+        resumes from the cursor in Kafka and reads back what is there.
+
+        The producer's I/O thread must be *stopped*, not merely asked to close: kafka-python's
+        ``close(timeout=0)`` first flushes with a zero timeout, which raises while batches are pending and
+        leaves the thread running — it would then deliver those batches when Kafka returns, after the next
+        session has read the topic back and sent the same events again (duplicates). So the sender is
+        force-closed (pending batches fail) and joined before anything else reads Kafka."""
         producer, self.producer = self.producer, None
-        if producer is not None:
-            try:
-                producer.close(timeout=0)
-            except Exception:  # noqa: BLE001 - closing a broken producer must not hide the outage
-                log.debug("closing the abandoned producer failed", exc_info=True)
+        if producer is None:
+            return
+        abandon_producer(producer)
+
+
+def abandon_producer(producer, join_timeout: float = 30.0) -> None:
+    """Stop a kafka-python producer's I/O thread without sending what it still holds; wait for it to end."""
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()  # fails every pending batch, sends nothing more
+        sender.join(join_timeout)
+        if sender.is_alive():
+            log.warning("jetstream ingest: the abandoned Kafka producer's thread did not stop within %.0fs", join_timeout)
+    try:
+        producer.close(timeout=0)  # nothing pending any more: releases metrics and the atexit hook
+    except Exception:  # noqa: BLE001 - closing a broken producer must not hide the outage
+        log.debug("closing the abandoned producer failed", exc_info=True)
 
 
 # -- metrics ------------------------------------------------------------------------------------
