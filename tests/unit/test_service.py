@@ -260,6 +260,24 @@ def test_liveness_answers_while_health_waits_on_hung_parts(hung, hung_settings):
     assert live_status == 200 and still_waiting and health_status == 503
 
 
+def test_a_stale_flink_snapshot_is_served_while_one_thread_refreshes_it(hung, hung_settings):
+    """A scrape never waits on a hung Flink once a first snapshot exists: the stale one is returned while a
+    single background poll runs, and the next scrape after it ends sees the new one."""
+    from trendlab.service.metrics import FlinkWatch
+
+    watch = FlinkWatch(hung_settings, max_age=0.0, timeout=0.5)
+    first = watch.snapshot()  # the only call that waits for Flink
+    assert not first.up and first.error
+    accepted = hung.accepted
+    during = [watch.snapshot() for _ in range(50)]  # stale: each returns at once; one refresh starts
+    assert all(s is first for s in during)
+    deadline = time.monotonic() + 10
+    while watch._snapshot is first and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hung.accepted == accepted + 1, "more than one refresh ran at a time"
+    assert watch.snapshot() is not first
+
+
 def _threads_and_fds() -> tuple[int, int]:
     return threading.active_count(), len(os.listdir("/proc/self/fd"))
 

@@ -13,8 +13,9 @@
 ``trendlab_http_requests_total``, ``trendlab_http_request_seconds``  requests by route and status, latency
 =================================  ========================================================================
 
-Flink is asked at most every :data:`FLINK_POLL_S` seconds (:class:`FlinkWatch`), never by more than one
-scrape at a time, with a short timeout: ``/metrics`` stays fast when Flink hangs.
+Flink is asked at most every :data:`FLINK_POLL_S` seconds (:class:`FlinkWatch`), by one background thread
+at a time, with a short timeout; a scrape takes the snapshot there is: ``/metrics`` stays fast when Flink
+hangs.
 """
 
 from __future__ import annotations
@@ -56,19 +57,22 @@ class FlinkWatch:
         self._snapshot: FlinkSnapshot | None = None
 
     def snapshot(self) -> FlinkSnapshot:
+        """The latest snapshot. Only the very first call waits for Flink (at most ``timeout``); a stale one
+        is returned as it is while one background thread refreshes it, so a scrape never waits on a hung
+        Flink."""
         current = self._snapshot
-        if current is not None and time.monotonic() - current.at < self.max_age:
-            return current
-        if current is not None:
-            if not self._lock.acquire(blocking=False):
-                return current  # another caller is refreshing: the previous snapshot will do
-        else:
-            self._lock.acquire()
-        try:
-            if self._snapshot is not current and self._snapshot is not None:
+        if current is None:
+            with self._lock:
+                if self._snapshot is None:
+                    self._snapshot = self._poll()
                 return self._snapshot
+        if time.monotonic() - current.at >= self.max_age and self._lock.acquire(blocking=False):
+            threading.Thread(target=self._refresh, name="flink-watch", daemon=True).start()
+        return current
+
+    def _refresh(self) -> None:
+        try:
             self._snapshot = self._poll()
-            return self._snapshot
         finally:
             self._lock.release()
 
