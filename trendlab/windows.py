@@ -144,34 +144,92 @@ def window_counts(
     Each input position is one (post, keyword) occurrence — already unique per post and keyword —
     with the post's integer-coded author and event time in ms. Returns a frame with integer columns
     ``keyword_code, end_slot, count, unique_authors``, sorted by ``end_slot, keyword_code``.
+
+    Memory stays bounded whatever the stream's length: when spreading every occurrence over its
+    ``window / slide`` windows at once would take more than :data:`CHUNK_BYTES`, the end slots are
+    taken in consecutive runs, each aggregated from just the occurrences its windows hold (the run's
+    slots plus one window before), so a day's stream costs a chunk's arrays at a time, not the day's.
     """
     kw = np.asarray(keyword_codes, dtype=np.int64)
     au = np.asarray(author_codes, dtype=np.int64)
     ts = np.asarray(event_ms, dtype=np.int64)
-    empty = pd.DataFrame(
-        {c: np.array([], dtype=np.int64) for c in ("keyword_code", "end_slot", "count", "unique_authors")}
-    )
     if kw.size == 0:
-        return empty
+        return _empty_counts()
     n = spec.windows_per_post
     slot = ts // spec.slide_ms  # the post lies in end slots slot+1 … slot+n
     base = int(slot.min())
     rel = slot - base  # small, non-negative
-    n_kw = int(kw.max()) + 1
     width = int(rel.max()) + n + 2  # end slots 0 … rel+n, plus one for the difference arrays
-    check_memory(spec, kw.size, n_kw * (int(au.max()) + 1) * width)
-    if n_kw * width <= DENSE_CELLS:
-        frame = _window_counts_dense(kw, au, rel, n, n_kw, width)
+    check_memory(spec, _densest_window(rel, n), (int(kw.max()) + 1) * (int(au.max()) + 1) * width)
+    max_occurrences = max(1, CHUNK_BYTES // (n * _BYTES_PER_CELL))
+    if kw.size <= max_occurrences:
+        frame = _block_counts(kw, au, rel, n)
     else:
-        frame = _window_counts_sparse(kw, au, rel, n)
+        frame = _chunked_counts(kw, au, rel, n, max_occurrences)
     frame["end_slot"] += base
     return frame
+
+
+def _empty_counts() -> pd.DataFrame:
+    return pd.DataFrame({c: np.array([], dtype=np.int64) for c in ("keyword_code", "end_slot", "count", "unique_authors")})
+
+
+def _densest_window(rel: np.ndarray, n: int) -> int:
+    """The most occurrences any one window holds (what one chunk must hold at least)."""
+    per_slot = np.bincount(rel)
+    if per_slot.size <= n:
+        return int(per_slot.sum())
+    cum = np.concatenate(([0], np.cumsum(per_slot)))
+    return int((cum[n:] - cum[:-n]).max())
+
+
+def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int) -> pd.DataFrame:
+    """All windows of these occurrences (``rel`` >= 0), keyword codes compacted for the dense arrays."""
+    codes, local_kw = np.unique(kw, return_inverse=True)
+    authors, local_au = np.unique(au, return_inverse=True)
+    local_kw = local_kw.astype(np.int64, copy=False)
+    local_au = local_au.astype(np.int64, copy=False)
+    width = int(rel.max()) + n + 2
+    if codes.size * width <= DENSE_CELLS:
+        frame = _window_counts_dense(local_kw, local_au, rel, n, codes.size, width)
+    else:
+        frame = _window_counts_sparse(local_kw, local_au, rel, n)
+    frame["keyword_code"] = codes[frame["keyword_code"].to_numpy()]
+    return frame
+
+
+def _chunked_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, max_occurrences: int) -> pd.DataFrame:
+    """Runs of end slots [lo, hi), each from the occurrences in slots lo-n … hi-1 (about
+    ``max_occurrences`` of them; at least one end slot a run)."""
+    order = np.argsort(rel, kind="stable")
+    sorted_rel = rel[order]
+    total = sorted_rel.size
+    last_end = int(sorted_rel[-1]) + n
+    frames = []
+    lo = int(sorted_rel[0]) + 1
+    while lo <= last_end:
+        i0 = int(np.searchsorted(sorted_rel, lo - n, side="left"))
+        j = i0 + max_occurrences
+        hi = last_end + 1 if j >= total else max(lo + 1, int(sorted_rel[j]) + 1)
+        i1 = int(np.searchsorted(sorted_rel, hi - 1, side="right"))
+        take = order[i0:i1]
+        if take.size:
+            first = int(sorted_rel[i0])
+            part = _block_counts(kw[take], au[take], rel[take] - first, n)
+            part["end_slot"] += first
+            ends = part["end_slot"].to_numpy()
+            frames.append(part[(ends >= lo) & (ends < hi)])
+        lo = hi
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty_counts()
+    return frame.reset_index(drop=True)
 
 
 #: up to this many (keyword × end slot) cells the aggregation uses dense arrays (fast); beyond, sorting
 DENSE_CELLS = 20_000_000
 #: bytes per (occurrence × window) the sparse aggregation holds at its peak (keys, sorts, inverses)
 _BYTES_PER_CELL = 64
+#: the aggregation's working memory at a time: beyond it, end slots are aggregated in runs
+CHUNK_BYTES = 256 << 20
 
 
 def memory_limit_bytes() -> int:
@@ -192,7 +250,8 @@ def _size(nbytes: float) -> str:
 def check_memory(spec: WindowSpec, occurrences: int, key_space: int = 0, limit: int | None = None,
                  dense_cells: int = 0) -> None:
     """Refuse (one line, :class:`~trendlab.errors.ConfigError`) a window shape whose arrays would not
-    fit, before anything is allocated: each occurrence is spread over ``window / slide`` windows.
+    fit, before anything is allocated: each occurrence is spread over ``window / slide`` windows, and the
+    aggregation holds at least the ``occurrences`` of one window at a time.
     ``key_space`` (keywords × authors × slots) must fit the int64 keys of the aggregation;
     ``dense_cells`` (keywords × windows) is the detector's matrix."""
     from trendlab.errors import ConfigError
@@ -208,9 +267,9 @@ def check_memory(spec: WindowSpec, occurrences: int, key_space: int = 0, limit: 
     if need > limit:
         raise ConfigError(
             f"window ({format_duration(spec.window_ms)}) every slide ({format_duration(spec.slide_ms)}) puts each "
-            f"post in {spec.windows_per_post:,} windows: {occurrences:,} keyword occurrences would need "
-            f"{_size(need)}, more than TRENDLAB_REPLAY_MEMORY_MB ({_size(limit)}); use a longer slide or a "
-            "shorter window")
+            f"post in {spec.windows_per_post:,} windows: the {occurrences:,} keyword occurrences of the fullest "
+            f"window would need {_size(need)}, more than TRENDLAB_REPLAY_MEMORY_MB ({_size(limit)}); use a longer "
+            "slide or a shorter window")
     if key_space >= 2**62:
         raise ConfigError(
             f"the stream spans too many slides of {format_duration(spec.slide_ms)} for its keywords and authors "

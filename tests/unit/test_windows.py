@@ -85,3 +85,27 @@ def test_dense_and_sparse_paths_agree(monkeypatch, dense_cells):
            for k, e, c, u in frame[["keyword_code", "end_slot", "count", "unique_authors"]].itertuples(index=False)}
     assert got == reference_counts(kw, au, ts, spec)
     assert list(frame["end_slot"]) == sorted(frame["end_slot"])
+
+
+@pytest.mark.parametrize("chunk_bytes,dense_cells", [(64 * 10 * 300, 20_000_000), (64 * 10 * 300, 0),
+                                                     (64 * 10 * 1, 20_000_000)])
+def test_chunked_aggregation_equals_the_reference(monkeypatch, chunk_bytes, dense_cells):
+    """A stream too big for one pass is aggregated in runs of end slots (each from the occurrences its
+    windows hold): the same counts, in the same order, whatever the run length (down to one end slot
+    a run) and whatever the order of the input (a file is not sorted by time)."""
+    import trendlab.windows as w
+
+    rng = np.random.default_rng(5)
+    spec = WindowSpec.parse("10m", "1m")
+    size = 4000
+    kw = rng.integers(0, 60, size)
+    au = rng.integers(0, 30, size)
+    ts = 1_700_000_000_000 + rng.integers(0, 5 * 3_600_000, size)  # unsorted, with gaps between bursts
+    ts[:500] += 40 * 3_600_000
+    monkeypatch.setattr(w, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(w, "DENSE_CELLS", dense_cells)
+    frame = window_counts(kw, au, ts, spec)
+    got = {(int(k), int(e) * spec.slide_ms): (int(c), int(u))
+           for k, e, c, u in frame[["keyword_code", "end_slot", "count", "unique_authors"]].itertuples(index=False)}
+    assert got == reference_counts(kw, au, ts, spec)
+    assert list(zip(frame["end_slot"], frame["keyword_code"])) == sorted(zip(frame["end_slot"], frame["keyword_code"]))
