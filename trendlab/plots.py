@@ -539,7 +539,7 @@ def update_tuning_figure(fig: go.Figure, series: pd.DataFrame | None, keyword: s
                   for lab in labels.itertuples() if keyword and keyword in {w.strip() for w in lab.keywords.split(",")}]
         if [(str(s.x0), str(s.x1)) for s in fig.layout.shapes] != [(str(s["x0"]), str(s["x1"])) for s in shapes]:
             fig.layout.shapes = shapes
-        titles = (f"“{keyword}”: window count against its baseline (green: its labelled bursts)" if keyword
+        titles = (f"“{keyword}”: count against baseline (green: labelled bursts)" if keyword
                   else "no keyword chosen", f"{len(alerts)} alerts against the labelled bursts")
         for annotation, text in zip(fig.layout.annotations, titles):
             if annotation.text != text:

@@ -227,8 +227,10 @@ class TuningPanel:
         self._write_texts()
         left = W.VBox([*self.controls.values(), self.keyword_box, self.save_button, self.status],
                       layout=W.Layout(min_width="400px"))
-        right = W.VBox([self.metrics, self.figure, self.alerts_html], layout=W.Layout(flex="1 1 0", min_width="0"))
-        self.widget = W.HBox([left, right])
+        # the figure column takes the rest of the row, and goes under the controls when the row is narrow
+        right = W.VBox([self.metrics, self.figure, self.alerts_html],
+                       layout=W.Layout(flex="1 1 520px", min_width="0", overflow="hidden"))
+        self.widget = W.HBox([left, right], layout=W.Layout(flex_flow="row wrap", width="100%"))
         self.widget.add_class("trendlab-tuning-panel")
 
     # -- state ------------------------------------------------------------------------------------
@@ -348,7 +350,7 @@ def alerts_table_html(alerts: list[TrendAlert], max_rows: int = 12) -> str:
         for a in rows
     )
     header = "".join(f"<th>{h}</th>" for h in ("end (UTC)", "keyword", "related", "posts", "authors", "baseline", "score"))
-    return (f"{head}<table class='trendlab-alert-table' style='font-size:12px'><thead><tr>{header}</tr></thead>"
+    return (f"{head}<table class='trendlab-alert-table' style='font-size:12px;width:100%;table-layout:fixed;overflow-wrap:anywhere'><thead><tr>{header}</tr></thead>"
             f"<tbody>{cells}</tbody></table>")
 
 
