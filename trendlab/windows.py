@@ -156,9 +156,9 @@ def window_counts(
     if kw.size == 0:
         return _empty_counts()
     n = spec.windows_per_post
-    slot = ts // spec.slide_ms  # the post lies in end slots slot+1 … slot+n
-    base = int(slot.min())
-    rel = slot - base  # small, non-negative
+    rel = ts // spec.slide_ms  # the post's slot: it lies in end slots slot+1 … slot+n
+    base = int(rel.min())
+    rel -= base  # small, non-negative (in place: one array of the stream's length, not two)
     width = int(rel.max()) + n + 2  # end slots 0 … rel+n, plus one for the difference arrays
     check_memory(spec, _densest_window(rel, n), (int(kw.max()) + 1) * (int(au.max()) + 1) * width)
     max_occurrences = max(1, CHUNK_BYTES // (n * _BYTES_PER_CELL))
@@ -201,8 +201,9 @@ def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int) -> pd
 def _chunked_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, max_occurrences: int) -> pd.DataFrame:
     """Runs of end slots [lo, hi), each from the occurrences in slots lo-n … hi-1 (about
     ``max_occurrences`` of them; at least one end slot a run)."""
-    order = np.argsort(rel, kind="stable")
-    sorted_rel = rel[order]
+    in_order = bool(np.all(rel[1:] >= rel[:-1]))  # a recorded stream usually is: no sort, no copies
+    order = None if in_order else np.argsort(rel, kind="stable")
+    sorted_rel = rel if order is None else rel[order]
     total = sorted_rel.size
     last_end = int(sorted_rel[-1]) + n
     frames = []
@@ -212,8 +213,8 @@ def _chunked_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, max
         j = i0 + max_occurrences
         hi = last_end + 1 if j >= total else max(lo + 1, int(sorted_rel[j]) + 1)
         i1 = int(np.searchsorted(sorted_rel, hi - 1, side="right"))
-        take = order[i0:i1]
-        if take.size:
+        take = slice(i0, i1) if order is None else order[i0:i1]
+        if i1 > i0:
             first = int(sorted_rel[i0])
             part = _block_counts(kw[take], au[take], rel[take] - first, n)
             part["end_slot"] += first

@@ -109,3 +109,19 @@ def test_chunked_aggregation_equals_the_reference(monkeypatch, chunk_bytes, dens
            for k, e, c, u in frame[["keyword_code", "end_slot", "count", "unique_authors"]].itertuples(index=False)}
     assert got == reference_counts(kw, au, ts, spec)
     assert list(zip(frame["end_slot"], frame["keyword_code"])) == sorted(zip(frame["end_slot"], frame["keyword_code"]))
+
+
+def test_chunked_aggregation_of_a_stream_in_time_order(monkeypatch):
+    """The common case of a recorded file (already in time order) takes the path without a sort."""
+    import trendlab.windows as w
+
+    rng = np.random.default_rng(9)
+    spec = WindowSpec.parse("6m", "1m")
+    ts = np.sort(1_700_000_000_000 + rng.integers(0, 3 * 3_600_000, 3000))
+    kw = rng.integers(0, 50, ts.size)
+    au = rng.integers(0, 20, ts.size)
+    monkeypatch.setattr(w, "CHUNK_BYTES", 64 * 6 * 200)
+    frame = window_counts(kw, au, ts, spec)
+    got = {(int(k), int(e) * spec.slide_ms): (int(c), int(u))
+           for k, e, c, u in frame[["keyword_code", "end_slot", "count", "unique_authors"]].itertuples(index=False)}
+    assert got == reference_counts(kw, au, ts, spec)
