@@ -79,14 +79,22 @@ def thread_mode_pythonpath() -> str:
 
     In thread mode PyFlink runs the UDFs in a CPython interpreter embedded in the TaskManager's JVM
     (pemja), started from the base installation's ``libpython``: a virtualenv's ``site-packages`` is not on
-    its ``sys.path`` and the first UDF fails with ``ModuleNotFoundError: No module named 'pemja'`` — which,
-    under the job's restart strategy, looks like a hang. This process's own ``sys.path`` (the interpreter
-    that builds the job: the venv here, the cluster's Python when the JobManager runs ``main()``) fixes it.
+    its ``sys.path`` and the first UDF fails with ``ModuleNotFoundError: No module named 'pemja'`` (or
+    ``'trendlab'``) — which, under the job's restart strategy, looks like a hang. This process's own
+    ``sys.path`` (the interpreter that builds the job: the venv here, the cluster's Python when the
+    JobManager runs ``main()``) plus the directory trendlab was imported from fixes it.
     """
     import sys
 
-    # existing directories and zip archives on this interpreter's path (the cluster's trendlab is installed there)
-    return os.pathsep.join(p for p in sys.path if p and os.path.exists(p))
+    import trendlab
+
+    # where trendlab itself was imported from first: an editable install (pip install -e) puts no directory
+    # on sys.path, only an import hook that a .pth file installs at start-up — and pemja's interpreter
+    # processes no .pth files, so without this the UDF fails with "No module named 'trendlab'"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(trendlab.__file__)))
+    # then the existing directories and zip archives on this interpreter's path (site-packages: pemja, …)
+    paths = [root] + [p for p in sys.path if p and os.path.exists(p)]
+    return os.pathsep.join(dict.fromkeys(paths))
 
 
 def create_table_environment(configuration: Mapping[str, str]):
