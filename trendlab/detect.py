@@ -34,14 +34,25 @@ A window is **hot** for a keyword when all of these hold:
 being hot, and alerts again only after ``cooldown_windows`` windows without being hot. One burst is
 one alert.
 
-**Related keywords:** keywords that start an episode in the same window and whose counts over the
-last ``2 n`` windows correlate at least ``group_correlation`` (Pearson) burst together: they are
-reported as one :class:`~trendlab.models.TrendAlert` — the highest score is the alert's keyword, the
-others are its ``related_keywords``. A keyword that starts its episode a little later (within ``n``
-windows) and correlates with a trend already reported joins that trend: its alert names the trend in
-``trend`` and lists the trend's keywords as related. ``trend`` is the keyword that opened the trend,
-so grouping alerts by ``trend`` shows one row per trend. Grouping uses window counts only, so both
-engines can do it (true co-occurrence would need post-level state in the job).
+**Related keywords:** two keywords are *linked* when their counts over the last ``2 n`` windows
+correlate at least ``group_correlation`` (Pearson) **and** they rise by comparable amounts: the smaller
+``excess`` (count minus baseline, in the current window) is at least ``group_share`` of the larger.
+Correlation alone is not enough: two words that both rise within a few windows correlate whatever they
+are about, and a common word that a trend's posts carry now and then rises *with* the trend, only far
+less (measured on the labelled streams: unrelated words attached by correlation alone rose 7–9 % as
+much as the trend's keywords, a trend's own keywords 56 % or more). Keywords that start an episode in
+the same window and are linked (directly or through each other) are reported as one
+:class:`~trendlab.models.TrendAlert` — the highest score is the alert's keyword, the others are its
+``related_keywords``. A keyword that starts its episode a little later (within ``n`` windows) and is
+linked with a trend already reported joins that trend: its alert names the trend in ``trend`` and
+lists the trend's keywords as related. ``trend`` is the keyword that opened the trend, so grouping
+alerts by ``trend`` shows one row per trend. A hot keyword that correlates with a keyword (opening now,
+or of a trend opened in the last ``n`` windows) whose excess is more than ``1 / group_share`` times its
+own is *carried* by that trend's posts: it starts its episode without an alert and joins nothing. A
+much larger rise does not join a small trend either; it opens its own. ``group_share = 0`` turns both
+off (correlation alone, as before). Grouping uses window counts only (the last ``n +
+baseline_windows`` windows the detector keeps anyway), so both engines can do it (true co-occurrence
+would need post-level state in the job).
 
 Both engines use this module: the replay engine evaluates the hot test on whole count matrices
 (:func:`detect_frame`), the Flink job feeds one window at a time to :class:`TrendDetector`. Both call
@@ -92,6 +103,7 @@ class DetectionParams:
     min_score: float = 5.5
     cooldown_windows: int = 30
     group_correlation: float = 0.8
+    group_share: float = 0.15
 
     def __post_init__(self) -> None:
         window_ms = parse_duration(self.window, "window")
@@ -113,6 +125,10 @@ class DetectionParams:
         if not isinstance(self.group_correlation, (int, float)) or not -1.0 <= self.group_correlation <= 1.0:
             raise ConfigError(f"group_correlation must be between -1 and 1, got {self.group_correlation!r}")
         object.__setattr__(self, "group_correlation", float(self.group_correlation))
+        if (isinstance(self.group_share, bool) or not isinstance(self.group_share, (int, float))
+                or not 0.0 <= self.group_share <= 1.0):
+            raise ConfigError(f"group_share must be between 0 and 1, got {self.group_share!r}")
+        object.__setattr__(self, "group_share", float(self.group_share))
 
     # -- derived ---------------------------------------------------------------------------------
     @property
@@ -247,6 +263,15 @@ def hot_scores(
     return hot, score
 
 
+def _excess(keywords: list[str], series, e: int, n: int, baseline_windows: int) -> np.ndarray:
+    """Each keyword's count in window ``e`` minus its baseline there (the same baseline as the hot
+    test: the mean of the ``baseline_windows`` windows ending ``n`` windows earlier and before)."""
+    now = np.array([e])
+    base_slots = np.arange(e - n - baseline_windows + 1, e - n + 1)
+    return np.array([series(k, now)[0] - series(k, base_slots).sum() / baseline_windows for k in keywords],
+                    dtype=np.float64)
+
+
 def _correlations(keywords: list[str], series, slots: np.ndarray) -> np.ndarray:
     """Pearson correlations between the keywords' count series over ``slots`` (0 where a series is flat)."""
     if len(keywords) < 2:
@@ -330,8 +355,38 @@ class TrendDetector:
         if not opening:
             return []
         opening.sort(key=lambda h: (-h.score, h.keyword))
-        # union-find over strongly correlated pairs
-        parent = list(range(len(opening)))
+        start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
+        # trends opened in the last n windows that a new group may belong to (a late companion word)
+        recent = sorted(
+            ((opened, lead, members) for lead, (opened, members) in self.trends.items() if e - opened <= self._n),
+        )
+        # one correlation matrix over every keyword involved (count series of the last 2n windows), and
+        # every keyword's rise over its baseline in this window; the opening keywords come first
+        names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
+        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        excess = _excess(names_all, series, e, self._n, self.params.baseline_windows)
+        at = {k: i for i, k in enumerate(names_all)}
+        threshold, share = self.params.group_correlation, self.params.group_share
+
+        def linked(a: int, b: int) -> bool:
+            """Same trend: correlated, and the smaller rise at least ``group_share`` of the larger."""
+            if corr[a, b] < threshold:
+                return False
+            low, high = sorted((excess[a], excess[b]))
+            return share <= 0.0 or (low > 0.0 and low >= share * high)
+
+        # A keyword that correlates with one rising more than 1/group_share times as much is carried by
+        # that keyword's posts (a common word of a trend's posts): it opens its episode without an alert.
+        kept = [
+            i for i in range(len(opening))
+            if share <= 0.0 or not any(
+                corr[i, j] >= threshold and excess[i] < share * excess[j] for j in range(len(names_all)) if j != i
+            )
+        ]
+        if not kept:
+            return []
+        # union-find over linked pairs
+        parent = {i: i for i in kept}
 
         def find(i: int) -> int:
             while parent[i] != i:
@@ -339,25 +394,15 @@ class TrendDetector:
                 i = parent[i]
             return i
 
-        start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
-        # trends opened in the last n windows that a new group may belong to (a late companion word)
-        recent = sorted(
-            ((opened, lead, members) for lead, (opened, members) in self.trends.items() if e - opened <= self._n),
-        )
-        # one correlation matrix over every keyword involved (count series of the last 2n windows)
-        names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
-        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
-        at = {k: i for i, k in enumerate(names_all)}
-        threshold = self.params.group_correlation
-        for i in range(len(opening)):
-            for j in range(i + 1, len(opening)):
-                if corr[i, j] >= threshold:
+        for x, i in enumerate(kept):
+            for j in kept[x + 1:]:
+                if linked(i, j):
                     ri, rj = find(i), find(j)
                     if ri != rj:
                         parent[max(ri, rj)] = min(ri, rj)
         groups: dict[int, list[_Hot]] = {}
-        for i, h in enumerate(opening):
-            groups.setdefault(find(i), []).append(h)
+        for i in kept:
+            groups.setdefault(find(i), []).append(opening[i])
         alerts = []
         for root in sorted(groups):
             members = groups[root]
@@ -365,7 +410,7 @@ class TrendDetector:
             names = [m.keyword for m in members]
             trend, joined = lead.keyword, []
             for _opened, t_lead, t_members in recent:
-                if any(corr[at[a], at[b]] >= threshold for a in names for b in t_members):
+                if any(linked(at[a], at[b]) for a in names for b in t_members):
                     trend, joined = t_lead, [k for k in t_members if k not in names]
                     break
             if trend == lead.keyword:

@@ -157,3 +157,60 @@ def test_a_long_gap_costs_no_memory_and_changes_no_alert(stream):
     a = detect_frame(frame, KEYWORDS, params)
     assert [x.to_dict() for x in a] == [x.to_dict() for x in incremental(frame, KEYWORDS, params)]
     assert any(x.window_end.year > 2025 for x in a) and any(x.window_end.year == 2025 for x in a)
+
+
+
+GROUPING_KEYWORDS = np.array([*KEYWORDS, "carried"], dtype=object)
+
+
+@pytest.fixture(scope="module")
+def grouping_stream():
+    rng = np.random.default_rng(7)
+    bursts = [(4, 100, 20, 20.0, 300), (5, 100, 20, 16.0, 300),  # a trend: new hashtag + companion
+              (8, 100, 20, 1.5, 300),                            # a word its posts carry now and then
+              (3, 158, 20, 4.0, 300), (0, 160, 20, 60.0, 300)]   # a small rise, then a big one 2 minutes later
+    return make_stream(rng, bursts=bursts)
+
+
+def _trends_of(alerts, keyword):
+    return {a.trend for a in alerts if keyword in (a.keyword, *a.related_keywords)}
+
+
+def test_grouping_needs_comparable_rises_not_only_correlation(grouping_stream):
+    """Issue 13: a word that rises with a trend but far less (``group_share``) neither joins it nor
+    alerts on its own; a big rise does not join a small trend opened two minutes earlier. Without the
+    rule (``group_share`` 0) both attach: correlation alone cannot tell them apart. Both engines agree."""
+    for params in (DetectionParams(), DetectionParams(group_share=0.0)):
+        frame = window_counts(*grouping_stream, params.spec)
+        alerts = detect_frame(frame, GROUPING_KEYWORDS, params)
+        assert [a.to_dict() for a in alerts] == [a.to_dict() for a in incremental(frame, GROUPING_KEYWORDS, params)]
+        assert _trends_of(alerts, "#newtag") == _trends_of(alerts, "companion") == {"#newtag"}
+        if params.group_share:
+            assert _trends_of(alerts, "carried") == set()
+            assert _trends_of(alerts, "tiny") == {"tiny"} and _trends_of(alerts, "steady") == {"steady"}
+        else:
+            assert _trends_of(alerts, "carried") == {"#newtag"}
+            assert _trends_of(alerts, "steady") == {"tiny"}
+
+
+def test_group_share_is_validated_and_round_trips(tmp_path):
+    p = DetectionParams(group_share=0.3)
+    path = tmp_path / "params.yaml"
+    p.to_yaml(path)
+    assert DetectionParams.from_yaml(path) == p and "group_share: 0.3" in path.read_text()
+    for bad in (-0.1, 1.5, "x", True):
+        with pytest.raises(ValueError, match="group_share must be between 0 and 1"):
+            DetectionParams(group_share=bad)
+
+
+def test_grouping_survives_a_restore_at_every_window(grouping_stream):
+    """The rule needs no state beyond the detector's snapshot: restoring before every window changes no alert."""
+    params = DetectionParams()
+    frame = window_counts(*grouping_stream, params.spec)
+    det, got = TrendDetector(params), []
+    for end_slot, group in frame.groupby("end_slot", sort=True):
+        det = TrendDetector.restore(params, det.snapshot())
+        rows = [{"keyword": GROUPING_KEYWORDS[k], "count": c, "unique_authors": u}
+                for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)]
+        got += det.process_window(int(end_slot) * SLIDE, rows)
+    assert [a.to_dict() for a in got] == [a.to_dict() for a in detect_frame(frame, GROUPING_KEYWORDS, params)]

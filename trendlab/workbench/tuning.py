@@ -147,6 +147,7 @@ RANGES: dict[str, tuple[float, float, float]] = {
     "min_score": (1.0, 12.0, 0.1),
     "cooldown_windows": (0, 120, 1),
     "group_correlation": (-1.0, 1.0, 0.05),
+    "group_share": (0.0, 1.0, 0.05),
 }
 WINDOWS = ["2m", "3m", "4m", "5m", "6m", "8m", "10m", "12m", "15m", "20m", "30m"]
 SLIDES = ["30s", "1m", "2m", "5m"]
@@ -161,6 +162,7 @@ HELP = {
     "min_score": "Poisson z-score a window needs",
     "cooldown_windows": "quiet windows before a keyword alerts again",
     "group_correlation": "count correlation that joins keywords into one trend",
+    "group_share": "smaller rise over baseline / larger rise that still makes one trend (0: off)",
 }
 
 
