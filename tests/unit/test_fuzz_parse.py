@@ -105,19 +105,3 @@ def test_replay_accounts_for_every_line_and_keeps_good_posts(tmp_path, junk):
     alone.write_bytes(b"\n".join(accepted) + b"\n")
     a, b = replay(mixed, progress=False, workers=1), replay(alone, progress=False, workers=1)
     pd.testing.assert_frame_equal(_counts(a.counts), _counts(b.counts))
-
-
-@settings(max_examples=EXAMPLES["bytes"], deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.text(max_size=200), lang=st.sampled_from([None, "en", "ja", "zh", "pt", "de"]))
-def test_no_keyword_holds_the_separator_or_differs_from_its_normal_form(text, lang):
-    """The Flink job sends a post's keywords to the JVM as one string joined by a tab and splits it
-    in SQL (trendlab.flink.sql.KEYWORD_SEPARATOR): no keyword may hold the separator. And the job sends
-    the normalised forms only when they differ, which this checks never happens for the extractor's
-    output (so the column stays NULL)."""
-    from trendlab.extract import extract_keywords
-    from trendlab.flink.sql import KEYWORD_SEPARATOR
-    from trendlab.models import normalize_keyword
-
-    for keyword in extract_keywords(text, lang):
-        assert KEYWORD_SEPARATOR not in keyword and keyword
-        assert normalize_keyword(keyword) == keyword

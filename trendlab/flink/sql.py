@@ -3,10 +3,9 @@
 The pipeline, top to bottom::
 
     posts (message BYTES, event_time rowtime, watermark)            -- Kafka topic or a staged file
-      └─ LATERAL extract_keywords(message)                           -- Python UDTF: parse + KeywordExtractor,
-           │                                                             one row per message (keywords joined)
+      └─ LATERAL extract_keywords(message)                           -- Python UDTF: parse + KeywordExtractor
            ├─ error IS NOT NULL ─► dead_letters (excerpt, error)     -- dead letters (trendlab.parse)
-           └─ UNNEST(SPLIT(keywords)) ─► keyword_occurrences (keyword, author_did, event_time)
+           └─ keyword_occurrences (keyword, author_did, event_time)
                 └─ HOP(event_time, slide, window)  COUNT(*), COUNT(DISTINCT author_did)
                      └─ window_counts ─► counts sink (WindowedKeywordCount JSON)
                                       └─► (DataStream) alert detector ─► alerts sink (TrendAlert JSON)
@@ -207,35 +206,27 @@ def dead_letter_sink_ddl(io: TableIO) -> str | None:
     )
 
 
-#: Separator of a list of keywords in one string: the UDTF's rows (one per message) and the bench's
-#: pre-extracted messages. A keyword never holds it (every keyword is a run of word characters, see
-#: :mod:`trendlab.extract`; a property test holds it).
-KEYWORD_SEPARATOR = "\t"
-#: The bench's pre-extracted messages use the same separator.
-PRESPLIT_SEPARATOR = KEYWORD_SEPARATOR
-
-
 def extracted_view() -> str:
-    """One row per message: a post's keywords (``keywords``, joined by :data:`KEYWORD_SEPARATOR`; their
-    normalised forms in ``normalized_keywords``, NULL when those are the keywords themselves, as they
-    almost always are), or ``error`` (and ``excerpt``, a bounded excerpt of the message) for a dead letter.
-
-    One row per message, not per keyword: every row a Python function gives back crosses to the JVM on
-    its own, and a post has about nine keywords; SQL splits the list (:func:`occurrences_view`)."""
+    """One row per (post, keyword), or one row with ``error`` (and ``excerpt``, a bounded excerpt of
+    the message) set for a dead letter."""
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
-        f"SELECT x.excerpt AS message, p.event_time, x.keywords, x.normalized_keywords, x.author_did, x.error\n"
+        f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.error\n"
         f"FROM {POSTS} AS p, LATERAL TABLE({EXTRACT_FUNCTION}(p.message))"
-        " AS x(keywords, normalized_keywords, author_did, error, excerpt)"
+        " AS x(keyword, normalized_keyword, author_did, error, excerpt)"
     )
 
 
+#: Separator of a pre-extracted message (``<author DID>\t<keyword>\t<keyword>…``, see :func:`presplit_view`).
+PRESPLIT_SEPARATOR = "\t"
+
+
 def presplit_view() -> str:
-    """The bench's ceiling (``bench/flink_job.py``): the same occurrences from messages whose keywords
-    were extracted *before* Kafka, ``<author DID>\\t<keyword>\\t<keyword>…``, split in SQL with no Python
-    in the job. Not a second definition of a keyword: the keywords in the messages come from
-    :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages. A message without
-    a tab (an empty one, the watermark event) gives no row."""
+    """The bench's ceiling (``bench/flink_job.py``): the same rows as :func:`extracted_view` from messages
+    whose keywords were extracted *before* Kafka, ``<author DID>\\t<keyword>\\t<keyword>…``, split in
+    SQL with no Python in the job. Not a second definition of a keyword: the keywords in the messages
+    come from :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages.
+    A message without a tab (an empty one, the watermark event) gives no row."""
     sep = quote(PRESPLIT_SEPARATOR)
     text = "CAST(p.message AS STRING)"  # the source column holds the raw bytes (see kafka_io)
     return (
@@ -247,23 +238,10 @@ def presplit_view() -> str:
     )
 
 
-def occurrences_view(presplit: bool = False) -> str:
-    """One row per (post, keyword): the job's list of keywords split in SQL (the ceiling's view is one
-    row per keyword already)."""
-    if presplit:
-        return (
-            f"CREATE TEMPORARY VIEW {OCCURRENCES} AS\n"
-            f"SELECT keyword, normalized_keyword, author_did, event_time FROM {EXTRACTED} WHERE error IS NULL"
-        )
-    sep = quote(KEYWORD_SEPARATOR)
+def occurrences_view() -> str:
     return (
         f"CREATE TEMPORARY VIEW {OCCURRENCES} AS\n"
-        "SELECT k.keyword,\n"
-        "       CASE WHEN e.normalized_keywords IS NULL THEN k.keyword\n"
-        f"            ELSE SPLIT_INDEX(e.normalized_keywords, {sep}, CAST(k.pos AS INT) - 1) END AS normalized_keyword,\n"
-        "       e.author_did, e.event_time\n"
-        f"FROM {EXTRACTED} AS e CROSS JOIN UNNEST(SPLIT(e.keywords, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
-        "WHERE e.error IS NULL"
+        f"SELECT keyword, normalized_keyword, author_did, event_time FROM {EXTRACTED} WHERE error IS NULL"
     )
 
 
@@ -335,7 +313,7 @@ def job_statements(io: TableIO, window_ms: int, slide_ms: int, max_out_of_ordern
         counts_sink_ddl(io),
         alerts_sink_ddl(io),
         presplit_view() if presplit else extracted_view(),
-        occurrences_view(presplit),
+        occurrences_view(),
         window_counts_view(window_ms, slide_ms),
     ]
     dead = dead_letter_sink_ddl(io)

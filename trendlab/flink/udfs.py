@@ -3,15 +3,10 @@
 :class:`ExtractKeywords` is a table function over the message's **raw bytes** (the Kafka value as it
 is; the job decodes it itself through the total parser :class:`trendlab.parse.MessageParser`, so
 invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
-``(keywords, normalized_keywords, author_did, NULL, NULL)`` for a post with keywords (the keywords
-joined by :data:`trendlab.flink.sql.KEYWORD_SEPARATOR`, split again in SQL; ``normalized_keywords`` is
-NULL when each keyword is its own normalised form), nothing for a post without keywords or a valid event
-that is not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, reason, excerpt)`` for a dead
-letter (malformed, out of the event-time range, over a cap), which the job routes to the dead-letter
-sink. It never raises: a failing record would put the job into a restart loop.
-
-One row per message rather than per keyword: each row a Python function returns is encoded and
-crosses to the JVM on its own, and a post has about nine keywords (``bench/flink_job.py`` measures it).
+``(keyword, normalized_keyword, author_did, NULL, NULL)`` per keyword of a post, nothing for a valid
+event that is not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, reason, excerpt)`` for a
+dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
+dead-letter sink. It never raises: a failing record would put the job into a restart loop.
 
 Counters in the function's metric group (``trendlab.posts``, ``trendlab.malformed``,
 ``trendlab.non_posts``, ``trendlab.keywords``) show up in the Flink web UI and REST API.
@@ -23,7 +18,6 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from trendlab.extract import KeywordExtractor
-from trendlab.flink.sql import KEYWORD_SEPARATOR
 from trendlab.models import PostData, normalize_keyword
 from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
 
@@ -76,11 +70,8 @@ class ExtractKeywords(TableFunction):
         if self._posts is not None:
             self._posts.inc()
             self._keywords.inc(len(keywords))
-        if not keywords:
-            return []
-        normalized = [normalize_keyword(keyword) for keyword in keywords]
-        return [(KEYWORD_SEPARATOR.join(keywords),
-                 None if normalized == keywords else KEYWORD_SEPARATOR.join(normalized), post.author_did, None, None)]
+        author = post.author_did
+        return [(keyword, normalize_keyword(keyword), author, None, None) for keyword in keywords]
 
 
 def extract_keywords_udtf(extractor: KeywordExtractor | None = None, limits: Limits | None = None):
