@@ -216,7 +216,8 @@ class TuningPanel:
                                       description="keyword", style=style, layout=layout)
         self.keyword_box.add_class("trendlab-keyword")
         self.keyword_box.observe(self._on_keyword, names="value")
-        self.save_button = W.Button(description="Save params.yaml", icon="save", button_style="primary")
+        self.save_button = W.Button(description="Save params.yaml", icon="save", button_style="primary",
+                                    layout=W.Layout(width="auto"))
         self.save_button.add_class("trendlab-save")
         self.save_button.on_click(lambda _b: self.save())
         self.status = W.HTML()
@@ -336,6 +337,10 @@ class TuningPanel:
         return bundle
 
 
+#: the related keywords may wrap anywhere; the other columns keep their words whole
+WRAP = " style='overflow-wrap:anywhere'"
+
+
 def alerts_table_html(alerts: list[TrendAlert], max_rows: int = 12) -> str:
     """The alerts as a small HTML table (strongest first), with their number in the caption."""
     head = f"<div class='trendlab-alert-count'><b>{len(alerts)} alerts</b>"
@@ -346,13 +351,13 @@ def alerts_table_html(alerts: list[TrendAlert], max_rows: int = 12) -> str:
         return head
     rows = sorted(alerts, key=lambda a: -a.score)[:max_rows]
     cells = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in (
+        "<tr>" + "".join(f"<td{WRAP if i == 2 else ''}>{html.escape(str(v))}</td>" for i, v in enumerate((
             f"{a.window_end:%H:%M}", a.keyword, ", ".join(a.related_keywords), a.count, a.unique_authors,
-            f"{a.baseline:.1f}", f"{a.score:.1f}")) + "</tr>"
+            f"{a.baseline:.1f}", f"{a.score:.1f}"))) + "</tr>"
         for a in rows
     )
     header = "".join(f"<th>{h}</th>" for h in ("end (UTC)", "keyword", "related", "posts", "authors", "baseline", "score"))
-    return (f"{head}<table class='trendlab-alert-table' style='font-size:12px;width:100%;table-layout:fixed;overflow-wrap:anywhere'><thead><tr>{header}</tr></thead>"
+    return (f"{head}<table class='trendlab-alert-table' style='font-size:12px;width:100%'><thead><tr>{header}</tr></thead>"
             f"<tbody>{cells}</tbody></table>")
 
 
