@@ -133,6 +133,7 @@ def run_pipeline(
                     # Widget state of a kernel that is gone cannot be interactive; without it, nbconvert,
                     # GitHub and nbviewer show each widget's static fallback (a chart's PNG or HTML).
                     store_widget_state=False,
+                    **_kernel_transport(),
                 )
         except PapermillExecutionError as exc:
             raise PipelineError(
@@ -143,6 +144,20 @@ def run_pipeline(
         executed.append(target)
     report = write_report(out, seconds=seconds, profile=chosen.value)
     return PipelineResult(out, executed, report, seconds)
+
+
+def _kernel_transport() -> dict:
+    """The kernel talks to papermill over local sockets (IPC) where there are any: a kernel on TCP
+    without CurveZMQ keys prints a warning about plain-text traffic for every notebook, and a local run
+    needs no network port anyway."""
+    if os.name != "posix":
+        return {}
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        transport = "ipc"
+
+    return {"kernel_manager_class": IPCKernelManager}
 
 
 # -- CLI ----------------------------------------------------------------------------------------
