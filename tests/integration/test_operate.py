@@ -190,12 +190,26 @@ def test_live_page_shows_the_trends_in_chromium(operated, trends, tmp_path):
             # two refreshes: the page keeps itself up to date (polled from here: the page's CSP forbids eval)
             _wait("the page refreshing itself twice",
                   lambda: int(page.get_attribute("#trends", "data-updated") or 0) >= 2, timeout=30, every=0.25)
-            shown = page.eval_on_selector_all("#trends tbody tr", "rows => rows.map(r => r.dataset.topic)")
+
+            def refreshed() -> int:
+                return int(page.get_attribute("#trends", "data-updated") or 0)
+
+            def page_and_a_still_board():
+                """The page after one more refresh of its own, between two reads of /trends that agree:
+                counts keep arriving, so only a board that held still says what the page must show."""
+                before = [t["topic"] for t in http.get("/trends").json()["trends"]]
+                n = refreshed()
+                _wait("the page refreshing itself", lambda: refreshed() > n, timeout=30, every=0.25)
+                shown = page.eval_on_selector_all("#trends tbody tr", "rows => rows.map(r => r.dataset.topic)")
+                after = [t["topic"] for t in http.get("/trends").json()["trends"]]
+                return (shown, after) if before == after else None
+
+            shown, expected = _wait("a board that holds still across one refresh of the page", page_and_a_still_board,
+                                    120, 0.5)
             cells = page.eval_on_selector_all("#trends tbody tr", "rows => rows.map(r => r.innerText)")
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
-    expected = [t["topic"] for t in http.get("/trends").json()["trends"]]
     assert shown == expected and shown, (shown, expected)
     assert all(re.search(r"\b(hot|cooling)\b", c) for c in cells)
     assert not errors, errors
