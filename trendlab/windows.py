@@ -183,12 +183,20 @@ def _densest_window(rel: np.ndarray, n: int) -> int:
     return int((cum[n:] - cum[:-n]).max())
 
 
+def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct codes (ascending) and each code's index among them: ``np.unique(codes,
+    return_inverse=True)`` in linear time (codes are small non-negative integers; no sort)."""
+    present = np.zeros(int(codes.max()) + 1, dtype=bool)
+    present[codes] = True
+    index = np.cumsum(present, dtype=np.int64) - 1
+    return np.flatnonzero(present), index[codes]
+
+
 def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int) -> pd.DataFrame:
-    """All windows of these occurrences (``rel`` >= 0), keyword codes compacted for the dense arrays."""
-    codes, local_kw = np.unique(kw, return_inverse=True)
-    authors, local_au = np.unique(au, return_inverse=True)
-    local_kw = local_kw.astype(np.int64, copy=False)
-    local_au = local_au.astype(np.int64, copy=False)
+    """All windows of these occurrences (``rel`` >= 0), keyword and author codes compacted to the ones
+    present (a chunk of a long stream holds few of the stream's codes: small dense arrays and keys)."""
+    codes, local_kw = _compact(kw)
+    _, local_au = _compact(au)
     width = int(rel.max()) + n + 2
     if codes.size * width <= DENSE_CELLS:
         frame = _window_counts_dense(local_kw, local_au, rel, n, codes.size, width)
