@@ -186,18 +186,7 @@ class MessageParser:
     def __call__(self, data: bytes | bytearray | memoryview | str | None) -> Outcome:
         try:
             if data.__class__ is bytes and len(data) <= self._max_bytes and not data.startswith(_BOM):
-                # the common case, kept short: a line or a Kafka value of normal size
-                try:
-                    post = parse_post(data)
-                except MalformedPost as exc:
-                    return self._malformed(exc, data)
-                if post is None:
-                    return NON_POST
-                event_us = post.time_us
-                latest = self._fixed_latest
-                if event_us is not None and latest is not None and BLUESKY_START_US <= event_us <= latest:
-                    return post
-                return self._in_time(post, data)
+                return self._decoded(data)  # the common case: a line or a Kafka value of normal size
             return self._parse(data)
         except Exception as exc:  # noqa: BLE001 — total by contract; a bug here must not stop a stream
             return DeadLetter(f"could not be read ({type(exc).__name__}: {str(exc)[:200]})",
@@ -248,6 +237,11 @@ class MessageParser:
                 return self._too_large(raw, len(raw))
         if raw.startswith(_BOM):
             raw = raw[3:]
+        return self._decoded(raw)
+
+    def _decoded(self, raw: bytes) -> Outcome:
+        """Bytes of an accepted size, without a BOM: a post within the event-time bounds, a skip or a
+        dead letter."""
         try:
             post = parse_post(raw)
         except MalformedPost as exc:
