@@ -14,7 +14,16 @@ help:
 	@echo "make test      install, start the real local stack, run every test, stop the stack"
 	@echo "make bench     print the benchmarks (ratios against baselines run in the same process)"
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(VENV)/.native
+
+# The compiled kernels (native/, Rust via maturin): replay's scanner and the extractor's tokeniser.
+# Without cargo trendlab runs the same rules in Python (slower); `make test` then skips their tests.
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+CARGO_TARGET_DIR ?= $(HOME)/.cache/trendlab/cargo-target
+$(VENV)/.native: $(VENV)/.installed $(NATIVE_SRC)
+	@if command -v cargo >/dev/null; then \
+	  CARGO_TARGET_DIR=$(CARGO_TARGET_DIR) $(VENV)/bin/pip install --quiet ./native && touch $@; \
+	else echo "make install: cargo not found: the compiled kernels are skipped (same results, replay 2-3x slower; install Rust with rustup)"; fi
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "make install: $(PYTHON) not found (trendlab needs Python 3.11; set PYTHON=...)"; exit 1; }

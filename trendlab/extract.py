@@ -18,13 +18,22 @@ Speed: one compiled regular expression tokenises the text in a single pass (the 
 emoji ideas of nltk's ``TweetTokenizer``, without its per-token Python); CJK segmenters run only on
 posts that contain CJK characters. ``bench/extract.py`` measures it.
 
+The rules are written once, here. When the compiled kernels are installed (``trendlab-native``,
+``native/`` in the repository: ``make install`` builds them), :meth:`KeywordExtractor.extract` runs
+this module's tokeniser and filters in compiled form for texts without CJK (several times faster);
+the regular expression above is then its specification, and tests/unit/test_native.py holds the two
+to the same keywords (golden tests, Hypothesis). Without them, or with ``TRENDLAB_NATIVE=0``, the
+same rules run in Python.
+
 The extractor is cheap to construct and safe to pickle (PyFlink ships it to Python workers): the
 segmenters are created lazily, once per process.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 import threading
 import unicodedata
@@ -119,6 +128,11 @@ def _normalise_lang_key(langs: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out) or ("en",)
 
 
+@lru_cache(maxsize=1024)
+def _native_key(lang_key: tuple[str, ...]) -> str:
+    return "k:" + json.dumps(lang_key)
+
+
 class _Segmenters(threading.local):
     """Lazily built, per thread (MeCab taggers are not thread-safe)."""
 
@@ -129,15 +143,36 @@ class _Segmenters(threading.local):
 _SEG = _Segmenters()
 
 
-def _ja_nouns(run: str) -> list[str]:
-    # tagger.parse() returns MeCab's text output (surface TAB … TAB pos1-pos2-pos3 …), about three
-    # times faster than building a node object per word.
+def prepare(text: str) -> str:
+    """The text the rules read: NFKC-normalised, lower-cased, ’ read as '."""
+    return unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+
+
+def native_module():
+    """The compiled kernels (``trendlab_native``), or ``None`` when they are not installed or
+    ``TRENDLAB_NATIVE=0``."""
+    if os.environ.get("TRENDLAB_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    try:
+        import trendlab_native
+    except ImportError:
+        return None
+    return trendlab_native
+
+
+def _ja_parse(run: str) -> str:
+    """MeCab's text output for a Japanese run (surface TAB … TAB pos1-pos2-pos3 …), about three times
+    faster than building a node object per word."""
     if _SEG.ja is None:
         import fugashi
 
         _SEG.ja = fugashi.Tagger()
+    return _SEG.ja.parse(run)
+
+
+def _ja_nouns(run: str) -> list[str]:
     out = []
-    for line in _SEG.ja.parse(run).split("\n"):
+    for line in _ja_parse(run).split("\n"):
         fields = line.split("\t")
         if len(fields) < 5:
             continue  # EOS or an unexpected line
@@ -164,7 +199,7 @@ def _zh_words(run: str) -> list[str]:
 class KeywordExtractor:
     """Turns a post's text into keywords. See the module documentation for the rules."""
 
-    __slots__ = ("min_length", "max_length", "extra_stopwords")
+    __slots__ = ("min_length", "max_length", "extra_stopwords", "_core")
 
     def __init__(self, min_length: int = 2, max_length: int = 40, extra_stopwords: Iterable[str] = ()) -> None:
         if not isinstance(min_length, int) or min_length < 1:
@@ -174,6 +209,7 @@ class KeywordExtractor:
         self.min_length = min_length
         self.max_length = max_length
         self.extra_stopwords = frozenset(unicodedata.normalize("NFKC", w).lower() for w in extra_stopwords)
+        self._core = None
 
     def __getstate__(self) -> dict:
         return {"min_length": self.min_length, "max_length": self.max_length, "extra_stopwords": self.extra_stopwords}
@@ -181,6 +217,27 @@ class KeywordExtractor:
     def __setstate__(self, state: dict) -> None:
         for key, value in state.items():
             object.__setattr__(self, key, value)
+        self._core = None
+
+    def native_language(self, key: str) -> tuple[frozenset[str], bool, bool]:
+        """What the compiled kernel needs of a language key: the stop words, and whether ``ja`` and
+        ``zh`` are among the languages. A key is ``k:`` + the normalised tags as JSON (from
+        :meth:`extract`) or ``r:`` + a post's first raw language tag (from the stream scanner)."""
+        kind, _, rest = key.partition(":")
+        langs = _normalise_langs((rest,) if rest else None) if kind == "r" else tuple(json.loads(rest))
+        return self.stopwords(langs), "ja" in langs, "zh" in langs
+
+    def native_args(self) -> tuple:
+        """The compiled kernel's rule arguments: lengths, languages and the two segmenters."""
+        return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words
+
+    def _native(self):
+        """This extractor's compiled kernel (made once per process), or ``False`` without one."""
+        core = self._core
+        if core is None:
+            module = native_module()
+            core = self._core = module.Extractor(*self.native_args()) if module is not None else False
+        return core
 
     def __repr__(self) -> str:
         return f"KeywordExtractor(min_length={self.min_length}, max_length={self.max_length})"
@@ -196,10 +253,13 @@ class KeywordExtractor:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         lang_key = _normalise_langs(langs)
+        text = prepare(text)
+        core = self._core if self._core is not None else self._native()
+        if core:
+            return core.extract(text, _native_key(lang_key))
         stop = _stopwords_for(lang_key)
         if self.extra_stopwords:
             stop = stop | self.extra_stopwords
-        text = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
         has_cjk = _CJK_RE.search(text) is not None
         lo, hi = self.min_length, self.max_length
         seen: dict[str, None] = {}  # insertion-ordered set: first appearance wins

@@ -32,9 +32,9 @@ import multiprocessing as mp
 import numpy as np
 from tqdm.auto import tqdm
 
-from trendlab.extract import KeywordExtractor
+from trendlab.extract import KeywordExtractor, native_module, prepare
 from trendlab.models import PostData
-from trendlab.parse import DeadLetter, Limits, MessageParser
+from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 
 __all__ = ["Occurrences", "PostTable", "extract_keyword_lists", "extract_stream", "load_stream", "read_and_extract",
@@ -365,13 +365,60 @@ def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if len(arrays) else np.empty(0, dtype=np.int64)
 
 
-def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]) -> tuple[PostTable, _Coded, int]:
-    """One part of a file read, extracted, capped and coded in the worker; the table comes back
-    without its texts (only event times and what the reader counted)."""
-    table, lists, lines = _read_extract_range(args)
-    table, lists = _keyword_cap(table, lists, args[4])
+def _read_code_range(args: tuple[str, int | None, int | None, KeywordExtractor, MessageParser]
+                     ) -> tuple[PostTable, _Coded, int]:
+    """One part of a file (``start is None``: the whole file) read, extracted, capped and coded in
+    the worker; the table comes back without its texts (only event times and what the reader counted)."""
+    path, start, end, extractor, parser = args
+    native = extractor._native() and native_module()
+    if native:
+        return _scan_code_range(native, Path(path), None if start is None else (start, end), extractor, parser)
+    if start is None:
+        table = read_posts(path, progress=False, parser=parser)
+        lists = extract_keyword_lists(table.text, table.langs, extractor, 1, False)
+        lines = 0
+    else:
+        table, lists, lines = _read_extract_range(args)
+    table, lists = _keyword_cap(table, lists, parser)
     coded = _Coded.of(lists, table.author)
     return PostTable([], [], [], [], table.event_ms, table.read), coded, lines
+
+
+def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, extractor: KeywordExtractor,
+                     parser: MessageParser) -> tuple[PostTable, _Coded, int]:
+    """:func:`_read_code_range` with the compiled scanner (``trendlab_native.Scanner``): it reads the
+    lines that are plainly a Jetstream post creation or a non-post event itself, and hands every
+    other line, in order, to ``fallback``: the one total parser and the extractor; same outcome,
+    line for line."""
+    limits = parser.limits
+    cap = limits.max_keywords
+
+    def fallback(number: int, line: bytes, size: int):
+        post = parser(line) if size <= limits.max_message_bytes else parser.oversized(size, line)
+        if post.__class__ is not PostData:
+            return post if post.__class__ is DeadLetter else None
+        keywords = extractor.extract(post.text, (post.language,) if post.language else None)
+        if len(keywords) > cap:
+            return parser.keyword_cap(post, keywords)
+        return post.author_did, post.event_time_us // 1000, keywords
+
+    scanner = native.Scanner(*extractor.native_args(), prepare, fallback, limits.max_message_bytes, cap,
+                             BLUESKY_START_US, parser.latest_us())
+    with _no_gc():
+        if path.suffix.lower() in (".gz", ".zst", ".zstd"):  # decompressed by the one reader
+            for block in read_line_blocks(path, limits.max_message_bytes, byte_range):
+                scanner.feed(block)
+            lines = 0
+        else:  # the scanner reads the lines itself, as read_line_blocks does
+            lines = scanner.scan_file(path, *(byte_range or (0, None)))
+        out = scanner.result()
+    read = ReadCounts(lines=out["lines"], skipped=out["skipped"], dead_letters=out["dead_letters"])
+    read.posts = read.lines - read.skipped - read.malformed
+    event_ms = np.frombuffer(out["event_ms"], dtype=np.int64)
+    coded = _Coded(out["keywords"], np.frombuffer(out["keyword_code"], dtype=np.int64),
+                   np.frombuffer(out["lengths"], dtype=np.int64), out["authors"],
+                   np.frombuffer(out["author_code"], dtype=np.int64))
+    return PostTable([], [], [], [], event_ms, read), coded, lines
 
 
 def read_occurrences(
@@ -388,6 +435,9 @@ def read_occurrences(
     extractor = extractor or KeywordExtractor()
     workers = workers or os.cpu_count() or 1
     if not _parallel(path, workers):
+        if extractor._native() and native_module():  # the compiled scanner in one process beats fan-out
+            table, coded, _ = _read_code_range((str(path), None, None, extractor, _file_parser()))
+            return table, coded.occurrences(table.event_ms)
         table, lists = read_and_extract(path, extractor, workers, progress)
         return table, extract_stream(table, keyword_lists=lists)
     results = _map_parts(path, _read_code_range, extractor, _file_parser(), workers, progress)

@@ -1,0 +1,528 @@
+//! trendlab's compiled kernels. The rules are trendlab's own, written once in Python
+//! (trendlab/extract.py: what a keyword is; trendlab/parse.py and trendlab/models.py: what a post
+//! is); this crate runs the common case of each faster and hands everything else back to Python:
+//!
+//! * `Extractor.extract(text, key)`: the keywords of an already NFKC-normalised, lower-cased text
+//!   without CJK characters (`None` for a text with CJK: Python segments it with MeCab or jieba);
+//! * `Scanner.feed(block)`: numbered JSON lines of a stream file → integer-coded keyword occurrences,
+//!   for the lines that are plainly a Jetstream post creation (or plainly a non-post event); any
+//!   other line (a flat post, a dead letter, a CJK text, an unusual shape) is passed, in order, to
+//!   the Python callback that runs the one total parser and extractor on it.
+//!
+//! tests/unit/test_native.py holds it to the Python rules (golden tests, Hypothesis).
+
+use std::borrow::Cow;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::sync::Arc;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+use memchr::memchr;
+use serde::Deserialize;
+
+mod tables;
+#[path = "tokens.rs"]
+mod tok;
+
+use tok::{is_cjk, is_digit, scan};
+
+
+/// What a post's languages decide: its stop words, and which segmenter reads its CJK runs.
+struct Lang {
+    stop: HashSet<String>,
+    ja: bool,
+    zh: bool,
+}
+
+/// Python's segmenters: `ja(run)` → MeCab's text output; `zh(run)` → jieba's words.
+struct Segmenters {
+    ja: Py<PyAny>,
+    zh: Py<PyAny>,
+}
+
+/// The keyword rules of trendlab.extract.KeywordExtractor.extract after normalisation.
+struct Rules {
+    min_length: usize,
+    max_length: usize,
+}
+
+/// `s.strip(chars)` of Python, on characters.
+fn strip<'a>(s: &'a [char], chars: &[char]) -> &'a [char] {
+    let mut a = 0;
+    let mut b = s.len();
+    while a < b && chars.contains(&s[a]) {
+        a += 1;
+    }
+    while b > a && chars.contains(&s[b - 1]) {
+        b -= 1;
+    }
+    &s[a..b]
+}
+
+fn all_digits(s: &[char]) -> bool {
+    !s.is_empty() && s.iter().all(|&c| is_digit(c))
+}
+
+fn is_kana(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30ff | 0x31f0..=0x31ff)
+}
+
+const STRIP: &[char] = &['_', '\'', '-'];
+
+/// trendlab.extract._ja_nouns on MeCab's output: nouns, not numerals nor adverb-like or counter nouns.
+fn ja_nouns(parsed: &str, out: &mut Vec<String>) {
+    for line in parsed.split('\n') {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() < 5 {
+            continue;
+        }
+        let pos: Vec<&str> = fields[4].split('-').collect();
+        if pos[0] == "名詞"
+            && (pos.len() < 2 || pos[1] != "数詞")
+            && (pos.len() < 3 || (pos[2] != "副詞可能" && pos[2] != "助数詞可能"))
+        {
+            out.push(fields[0].to_owned());
+        }
+    }
+}
+
+/// Keeps the keywords of a list in order of first appearance.
+struct Seen {
+    out: Vec<String>,
+    set: HashSet<String>,
+}
+
+impl Seen {
+    fn add(&mut self, word: &str) {
+        // a linear scan while the list is short; a hash set once it is long (a hostile post of many words)
+        let fresh = if self.out.len() < 32 {
+            !self.out.iter().any(|w| w == word)
+        } else {
+            if self.set.is_empty() {
+                self.set.extend(self.out.iter().cloned());
+            }
+            self.set.insert(word.to_owned())
+        };
+        if fresh {
+            self.out.push(word.to_owned());
+        }
+    }
+}
+
+impl Rules {
+    /// The keywords of a normalised text in order of first appearance (KeywordExtractor.extract).
+    fn keywords(&self, py: Python<'_>, text: &str, lang: &Lang, seg: &Segmenters, buf: &mut Vec<char>,
+                spans: &mut Vec<Option<(usize, usize)>>) -> PyResult<Vec<String>> {
+        buf.clear();
+        buf.extend(text.chars());
+        let has_cjk = !text.is_ascii() && buf.iter().any(|&c| is_cjk(c));
+        spans.clear();
+        scan(buf, spans);
+        let (lo, hi) = (self.min_length, self.max_length);
+        let keep = |w: &[char]| lo <= w.len() && w.len() <= hi && !all_digits(w);
+        let mut seen = Seen { out: Vec::new(), set: HashSet::default() };
+        let mut word = String::new();
+        let mut words: Vec<String> = Vec::new();
+        for span in spans.iter() {
+            let Some((a, b)) = *span else { continue };
+            let token = &buf[a..b];
+            word.clear();
+            if token[0] == '#' {
+                let body = strip(&token[1..], &['_']);
+                if keep(body) {
+                    word.push('#');
+                    word.extend(body.iter());
+                    seen.add(&word);
+                }
+                continue;
+            }
+            if has_cjk && token.iter().any(|&c| is_cjk(c)) {
+                let japanese = lang.ja || (token.iter().any(|&c| is_kana(c)) && !lang.zh);
+                let run: String = token.iter().collect();
+                words.clear();
+                if japanese {
+                    let parsed = seg.ja.bind(py).call1((run,))?;
+                    ja_nouns(&parsed.extract::<Cow<str>>()?, &mut words);
+                } else {
+                    words.extend(seg.zh.bind(py).call1((run,))?.extract::<Vec<String>>()?);
+                }
+                for w in &words {
+                    let chars: Vec<char> = w.chars().collect();
+                    let w = strip(&chars, STRIP);
+                    if w.is_empty() || !keep(w) {
+                        continue;
+                    }
+                    word.clear();
+                    word.extend(w.iter());
+                    if !lang.stop.contains(word.as_str()) {
+                        seen.add(&word);
+                    }
+                }
+                continue;
+            }
+            let t = strip(token, STRIP);
+            if keep(t) {
+                word.extend(t.iter());
+                if !lang.stop.contains(word.as_str()) {
+                    seen.add(&word);
+                }
+            }
+        }
+        Ok(seen.out)
+    }
+}
+
+/// The languages of a key, asked of Python once per key: `language(key)` → (stop words, ja, zh).
+struct LangCache {
+    fetch: Py<PyAny>,
+    langs: HashMap<String, Arc<Lang>>,
+}
+
+impl LangCache {
+    fn get(&mut self, py: Python<'_>, key: &str) -> PyResult<Arc<Lang>> {
+        if let Some(s) = self.langs.get(key) {
+            return Ok(s.clone());
+        }
+        let (words, ja, zh): (Bound<'_, PyAny>, bool, bool) = self.fetch.bind(py).call1((key,))?.extract()?;
+        let mut stop = HashSet::default();
+        for w in words.try_iter()? {
+            stop.insert(w?.extract::<String>()?);
+        }
+        let lang = Arc::new(Lang { stop, ja, zh });
+        self.langs.insert(key.to_owned(), lang.clone());
+        Ok(lang)
+    }
+}
+
+/// `tokens(text)`: what `_TOKEN_RE.findall(text)` returns ('' for a URL, domain or mention).
+#[pyfunction]
+fn tokens(text: &str) -> Vec<String> {
+    let c: Vec<char> = text.chars().collect();
+    let mut spans = Vec::new();
+    scan(&c, &mut spans);
+    spans
+        .into_iter()
+        .map(|s| s.map(|(a, b)| c[a..b].iter().collect()).unwrap_or_default())
+        .collect()
+}
+
+#[pyclass(module = "trendlab_native")]
+struct Extractor {
+    rules: Rules,
+    lang: LangCache,
+    seg: Segmenters,
+    buf: Vec<char>,
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+#[pymethods]
+impl Extractor {
+    /// `Extractor(min_length, max_length, language, ja, zh)`: `language(key)` → (stop words, ja, zh)
+    /// of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words.
+    #[new]
+    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>) -> Self {
+        Extractor {
+            rules: Rules { min_length, max_length },
+            lang: LangCache { fetch: language, langs: HashMap::default() },
+            seg: Segmenters { ja, zh },
+            buf: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// The keywords of a normalised text for the languages of `key`.
+    fn extract(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<Vec<String>> {
+        let lang = self.lang.get(py, key)?;
+        self.rules.keywords(py, text, &lang, &self.seg, &mut self.buf, &mut self.spans)
+    }
+}
+
+// -- Scanner: stream lines → coded occurrences ---------------------------------------------------
+
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(borrow)]
+    did: Option<Cow<'a, str>>,
+    time_us: Option<i64>,
+    #[serde(borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    commit: Option<Commit<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Commit<'a> {
+    #[serde(borrow)]
+    operation: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    collection: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    rkey: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    record: Option<Record<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow)]
+    text: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    langs: Option<Vec<Cow<'a, str>>>,
+}
+
+enum Line {
+    Skip,
+    Post { author: String, event_ms: i64, keywords: Vec<String> },
+    /// Python decides (flat posts, dead letters, CJK, anything unusual)
+    Python,
+}
+
+#[pyclass(module = "trendlab_native")]
+struct Scanner {
+    rules: Rules,
+    lang: LangCache,
+    seg: Segmenters,
+    /// `prepare(text)` → NFKC, lower-case, ’ → ' (Python's own, for non-ASCII texts)
+    prepare: Py<PyAny>,
+    /// `fallback(number, line, size)` → None (skip), a DeadLetter, or (author, event_ms, keywords)
+    fallback: Py<PyAny>,
+    max_bytes: usize,
+    max_keywords: usize,
+    earliest_us: i64,
+    latest_us: i64,
+    buf: Vec<char>,
+    spans: Vec<Option<(usize, usize)>>,
+    kw_index: HashMap<String, i64>,
+    keywords: Vec<String>,
+    au_index: HashMap<String, i64>,
+    authors: Vec<String>,
+    event_ms: Vec<i64>,
+    author_code: Vec<i64>,
+    keyword_code: Vec<i64>,
+    lengths: Vec<i64>,
+    lines: i64,
+    skipped: i64,
+    python_lines: i64,
+    dead: Vec<(i64, Py<PyAny>)>,
+}
+
+const POST_COLLECTION: &str = "app.bsky.feed.post";
+
+impl Scanner {
+    fn classify(&mut self, py: Python<'_>, line: &[u8], size: usize) -> PyResult<Line> {
+        if size > self.max_bytes || line.starts_with(b"\xef\xbb\xbf") {
+            return Ok(Line::Python);
+        }
+        let Ok(text) = std::str::from_utf8(line) else { return Ok(Line::Python) };
+        let Ok(ev) = serde_json::from_str::<Event>(text) else { return Ok(Line::Python) };
+        match (&ev.kind, &ev.commit) {
+            (Some(kind), _) if kind != "commit" => return Ok(Line::Skip),
+            (Some(_), Some(commit)) => {
+                if commit.collection.as_deref() != Some(POST_COLLECTION) || commit.operation.as_deref() != Some("create") {
+                    return Ok(Line::Skip);
+                }
+            }
+            _ => return Ok(Line::Python),
+        }
+        let commit = ev.commit.as_ref().unwrap();
+        let (Some(did), Some(_rkey), Some(record), Some(time_us)) = (&ev.did, &commit.rkey, &commit.record, ev.time_us)
+        else {
+            return Ok(Line::Python);
+        };
+        let Some(post_text) = &record.text else { return Ok(Line::Python) };
+        if !did.starts_with("did:") || time_us < self.earliest_us || time_us > self.latest_us {
+            return Ok(Line::Python);
+        }
+        let lang = record.langs.as_ref().and_then(|l| l.first()).map(|s| s.as_ref()).unwrap_or("");
+        let prepared: Cow<str> = if post_text.is_ascii() {
+            if post_text.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(post_text.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(post_text.as_ref())
+            }
+        } else {
+            Cow::Owned(self.prepare.bind(py).call1((post_text.as_ref(),))?.extract::<String>()?)
+        };
+        let mut key = String::with_capacity(lang.len() + 2);
+        key.push_str("r:");
+        key.push_str(lang);
+        let lang = self.lang.get(py, &key)?;
+        let keywords = self.rules.keywords(py, &prepared, &lang, &self.seg, &mut self.buf, &mut self.spans)?;
+        if keywords.len() > self.max_keywords {
+            return Ok(Line::Python);
+        }
+        Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords })
+    }
+
+    fn add_post(&mut self, author: String, event_ms: i64, keywords: impl IntoIterator<Item = String>) {
+        let next = self.authors.len() as i64;
+        let code = *self.au_index.entry(author).or_insert_with_key(|a| {
+            self.authors.push(a.clone());
+            next
+        });
+        self.author_code.push(code);
+        self.event_ms.push(event_ms);
+        let mut n = 0;
+        for kw in keywords {
+            let next = self.keywords.len() as i64;
+            let kws = &mut self.keywords;
+            let code = *self.kw_index.entry(kw).or_insert_with_key(|k| {
+                kws.push(k.clone());
+                next
+            });
+            self.keyword_code.push(code);
+            n += 1;
+        }
+        self.lengths.push(n);
+    }
+}
+
+impl Scanner {
+    /// One message (a non-blank line; `line` is only the head of one longer than `max_bytes`).
+    fn line(&mut self, py: Python<'_>, number: i64, line: &[u8], size: usize) -> PyResult<()> {
+        self.lines += 1;
+        match self.classify(py, line, size)? {
+            Line::Skip => self.skipped += 1,
+            Line::Post { author, event_ms, keywords } => self.add_post(author, event_ms, keywords),
+            Line::Python => {
+                self.python_lines += 1;
+                let out = self.fallback.bind(py).call1((number, PyBytes::new(py, line), size))?;
+                if out.is_none() {
+                    self.skipped += 1;
+                } else if let Ok(t) = out.cast::<PyTuple>() {
+                    let (author, event_ms, keywords): (String, i64, Vec<String>) = t.extract()?;
+                    self.add_post(author, event_ms, keywords);
+                } else {
+                    self.dead.push((number, out.unbind()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn i64_bytes<'py>(py: Python<'py>, v: &[i64]) -> Bound<'py, PyBytes> {
+    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
+    PyBytes::new(py, &bytes)
+}
+
+#[pymethods]
+impl Scanner {
+    /// See the class documentation in trendlab/occurrences.py (`_scan_range`).
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
+           prepare: Py<PyAny>, fallback: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64,
+           latest_us: i64) -> Self {
+        Scanner {
+            rules: Rules { min_length, max_length },
+            lang: LangCache { fetch: language, langs: HashMap::default() },
+            seg: Segmenters { ja, zh },
+            prepare,
+            fallback,
+            max_bytes,
+            max_keywords,
+            earliest_us,
+            latest_us,
+            buf: Vec::new(),
+            spans: Vec::new(),
+            kw_index: HashMap::default(),
+            keywords: Vec::new(),
+            au_index: HashMap::default(),
+            authors: Vec::new(),
+            event_ms: Vec::new(),
+            author_code: Vec::new(),
+            keyword_code: Vec::new(),
+            lengths: Vec::new(),
+            lines: 0,
+            skipped: 0,
+            python_lines: 0,
+            dead: Vec::new(),
+        }
+    }
+
+    /// One block of `(number, line, size)` from trendlab.postfile.read_line_blocks (compressed files).
+    fn feed(&mut self, py: Python<'_>, block: &Bound<'_, PyList>) -> PyResult<()> {
+        for item in block.iter() {
+            let (number, line, size): (i64, Bound<'_, PyBytes>, usize) = item.extract()?;
+            self.line(py, number, line.as_bytes(), size)?;
+        }
+        Ok(())
+    }
+
+    /// The lines of an uncompressed file that start in `[start, end)` (cut at line ends; the whole
+    /// file when `end` is None), read as trendlab.postfile.read_line_blocks reads them: a byte-order
+    /// mark at the file's start dropped, lines numbered from 1 within the range (blank ones count but
+    /// are not messages), trailing CRs removed, a line longer than `max_bytes` passed on as its first
+    /// 4096 bytes and its size. Returns how many lines the range holds.
+    #[pyo3(signature = (path, start=0, end=None))]
+    fn scan_file(&mut self, py: Python<'_>, path: std::path::PathBuf, start: usize, end: Option<usize>) -> PyResult<i64> {
+        let file = std::fs::File::open(&path)?;
+        let len = file.metadata()?.len() as usize;
+        if len == 0 || start >= len {
+            return Ok(0);
+        }
+        // SAFETY: the map is only read; a file changed while replay reads it gives wrong lines, not UB
+        // in practice (the same holds for Python's reads).
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        let end = end.unwrap_or(len).min(len);
+        let mut data = &map[start..end];
+        if start == 0 && data.starts_with(b"\xef\xbb\xbf") {
+            data = &data[3..];
+        }
+        let mut number: i64 = 0;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let (line, next) = match memchr(b'\n', rest) {
+                Some(i) => (&rest[..i], &rest[i + 1..]),
+                None => (rest, &rest[rest.len()..]),
+            };
+            rest = next;
+            number += 1;
+            let mut line = line;
+            while let [head @ .., b'\r'] = line {
+                line = head;
+            }
+            let size = line.len();
+            if size <= self.max_bytes && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
+                continue; // blank: numbered, not a message
+            }
+            let head = if size > self.max_bytes { &line[..4096.min(size)] } else { line };
+            self.line(py, number, head, size)?;
+        }
+        Ok(number)
+    }
+
+    /// Everything read so far: a dict of counts, lists and native-endian int64 arrays (as bytes).
+    fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        if self.lengths.len() != self.event_ms.len() {
+            return Err(PyValueError::new_err("scanner state is inconsistent"));
+        }
+        let d = PyDict::new(py);
+        d.set_item("lines", self.lines)?;
+        d.set_item("skipped", self.skipped)?;
+        d.set_item("python_lines", self.python_lines)?;
+        let dead = PyList::empty(py);
+        for (n, dl) in &self.dead {
+            dead.append((n, dl.bind(py)))?;
+        }
+        d.set_item("dead_letters", dead)?;
+        d.set_item("keywords", &self.keywords)?;
+        d.set_item("authors", &self.authors)?;
+        d.set_item("event_ms", i64_bytes(py, &self.event_ms))?;
+        d.set_item("author_code", i64_bytes(py, &self.author_code))?;
+        d.set_item("keyword_code", i64_bytes(py, &self.keyword_code))?;
+        d.set_item("lengths", i64_bytes(py, &self.lengths))?;
+        Ok(d)
+    }
+}
+
+#[pymodule]
+fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(tokens, m)?)?;
+    m.add_class::<Extractor>()?;
+    m.add_class::<Scanner>()?;
+    m.add("UNICODE_VERSION", tables::UNICODE_VERSION)?;
+    Ok(())
+}

@@ -1,0 +1,225 @@
+"""The compiled kernels (native/, ``trendlab_native``) against the rules they compile (issue 14).
+
+The rules are written once in Python (trendlab/extract.py, trendlab/parse.py); the kernels must give
+exactly what the Python gives: the tokeniser what ``_TOKEN_RE.findall`` gives, the extractor the same
+keywords, the stream scanner the same posts, skips, dead letters (line, reason, excerpt) and coded
+occurrences, on the samples and on hostile input (Hypothesis). Each property compares one run with
+the kernels and one with ``TRENDLAB_NATIVE=0``.
+
+Skipped only where the kernels are not built (no cargo: ``make install`` says so); where cargo is
+installed a missing module is a failure.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from trendlab.extract import _TOKEN_RE, KeywordExtractor, native_module
+import trendlab.occurrences as occurrences_module
+from trendlab.occurrences import read_occurrences
+from trendlab.parse import Limits, MessageParser
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / "data" / "samples"
+SCALE = 20 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 1
+
+native = native_module()
+if native is None:
+    if shutil.which("cargo") and os.environ.get("TRENDLAB_NATIVE", "1") != "0":
+        pytest.fail("cargo is installed but trendlab_native is not importable: run make install", pytrace=False)
+    pytest.skip("trendlab_native is not built (no cargo)", allow_module_level=True)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_fuzz_parse import event, flat, message  # noqa: E402  (the parser's own hostile strategies)
+
+
+def python_extractor(**kw) -> KeywordExtractor:
+    ex = KeywordExtractor(**kw)
+    ex._core = False  # this instance runs the rules in Python
+    return ex
+
+
+def test_tables_are_this_pythons_unicode_database():
+    """The tokeniser's character classes were generated from this Python's ``re`` (else: regenerate)."""
+    out = subprocess.run([sys.executable, str(ROOT / "native" / "gen_tables.py"), "--check"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    import unicodedata
+
+    assert native.UNICODE_VERSION == unicodedata.unidata_version
+
+
+FRAGMENTS = ["http://", "https://", "www.", ".", "/", "@", "#", "'", "’", "-", "_", " ", "\t", "\u3000", "\x1c",
+             "com", "co", "uk", "org", "world", "online", "a", "Z", "9", "é", "e\u0301", "ß", "İ", "東京", "ｱ",
+             "\u0915\u093f", "٣", "²", "½", "\u200d", "😀", "foo", "bar", "..", "//", ":", "\n", "\u2028", "\u00a0",
+             "\u2163", "‿", "bsky.social", "example.com/x"]
+texts = st.one_of(
+    st.lists(st.sampled_from(FRAGMENTS), max_size=16).map("".join),
+    st.text(max_size=40),
+    st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.characters()), max_size=20).map("".join),
+)
+
+
+@settings(max_examples=3000 * SCALE, deadline=None)
+@given(texts)
+def test_tokeniser_is_the_regular_expression(text):
+    assert native.tokens(text) == _TOKEN_RE.findall(text)
+
+
+def test_tokeniser_on_the_golden_cases():
+    cases = {
+        "Hello https://x.com/a wörld": ["hello", "", "wörld"],
+        "see example.com, bar.co.uk/x and it's co-op": ["see", "", "", "and", "it's", "co-op"],
+        "@alice.bsky.social #Tag_ 42": ["", "#Tag_", "42"],
+        "example.com's domain": ["example", "com's", "domain"],
+    }
+    for text, expected in cases.items():
+        assert native.tokens(text.lower() if text.startswith("Hello") else text) == [
+            t.lower() if text.startswith("Hello") else t for t in expected], text
+
+
+LANGS = st.one_of(st.none(), st.lists(st.sampled_from(["en", "ja", "zh", "pt-BR", "de", "xx", "", "EN_us"]),
+                                      max_size=2))
+CJK = ["東京で雨が降った", "我们今天去北京", "ラーメン大好き", "２０２５年", "中文", "ひらがな"]
+
+
+@settings(max_examples=1500 * SCALE, deadline=None)
+@given(st.one_of(texts, st.lists(st.one_of(st.sampled_from(FRAGMENTS + CJK), st.text(max_size=6)),
+                                 max_size=10).map(" ".join)), LANGS)
+def test_extractor_gives_the_python_keywords(text, langs):
+    assert KeywordExtractor().extract(text, langs) == python_extractor().extract(text, langs)
+
+
+def test_extractor_settings_and_extra_stop_words_hold():
+    for kw in ({"min_length": 3, "max_length": 5}, {"extra_stopwords": ["Rain", "東京"]}, {"min_length": 1}):
+        text = "Rain in Tokyo 東京で雨 #a #abcdefgh it's 12 ab abcdef ＡＢＣ"
+        for langs in (None, ["ja"], ["zh"]):
+            assert KeywordExtractor(**kw).extract(text, langs) == python_extractor(**kw).extract(text, langs)
+
+
+def test_extractor_on_every_sample_post():
+    parser = MessageParser()
+    fast, slow = KeywordExtractor(), python_extractor()
+    for path in sorted(SAMPLES.glob("*/posts.jsonl")):
+        for line in path.read_bytes().splitlines():
+            post = parser(line)
+            if hasattr(post, "text"):
+                langs = (post.language,) if post.language else None
+                assert fast.extract(post.text, langs) == slow.extract(post.text, langs), post.text
+
+
+def occurrences(path: Path, use_native: bool, monkeypatch, workers: int = 1):
+    monkeypatch.setenv("TRENDLAB_NATIVE", "1" if use_native else "0")
+    monkeypatch.setenv("TRENDLAB_MAX_MESSAGE_BYTES", "4096")
+    monkeypatch.setenv("TRENDLAB_MAX_KEYWORDS", "12")
+    monkeypatch.setattr(occurrences_module, "_file_parser",
+                        lambda: MessageParser(Limits.from_env(), now_us=1_764_000_000_000_000))  # one *now*
+    table, occ = read_occurrences(path, KeywordExtractor(), workers=workers, progress=False)
+    return (table.read.lines, table.read.posts, table.read.skipped,
+            [(n, d.reason, d.excerpt, d.size) for n, d in table.read.dead_letters], table.event_ms.tolist(),
+            occ.keywords.tolist(), occ.authors.tolist(), occ.keyword_code.tolist(), occ.author_code.tolist(),
+            occ.post_index.tolist())
+
+
+def same_both_ways(path: Path, monkeypatch, workers: int = 1) -> tuple:
+    fast = occurrences(path, True, monkeypatch, workers)
+    slow = occurrences(path, False, monkeypatch, workers)
+    assert fast == slow
+    return fast
+
+
+@pytest.mark.parametrize("sample", ["small", "long"])
+def test_scanner_reads_the_samples_as_python_does(sample, monkeypatch):
+    lines, posts, skipped, dead, *_ = same_both_ways(SAMPLES / sample / "posts.jsonl", monkeypatch)
+    assert posts > 1000 and skipped > 0
+
+
+def test_scanner_parts_equal_the_whole_file(monkeypatch):
+    """Two workers, each scanning parts of the file, give the one-process result."""
+    path = SAMPLES / "long" / "posts.jsonl"
+    monkeypatch.setenv("TRENDLAB_NATIVE", "1")
+    assert occurrences(path, True, monkeypatch, workers=2) == occurrences(path, True, monkeypatch, workers=1)
+
+
+NOW_US = 1_739_131_200_000_000
+
+
+def jet(i: int, text, **over) -> bytes:
+    ev = {"did": f"did:plc:a{i % 7}", "time_us": NOW_US + i * 1_000_000, "kind": "commit",
+          "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": f"r{i}",
+                     "record": {"text": text, "langs": ["en"], "createdAt": "2025-02-09T20:00:00Z"}}}
+    ev.update(over)
+    return orjson.dumps(ev)
+
+
+HOSTILE = [
+    jet(1, "Rain in Tokyo today #Weather"),
+    b"",
+    b"   \t",
+    b"\xef\xbb\xbf" + jet(2, "a BOM inside the file is not dropped"),
+    jet(3, "caf\xe9 na\xefve \u00c9T\u00c9 \u2019quoted\u2019 ＦＵＬＬ"),
+    jet(4, "東京で雨が降っています #東京") + b"\r",
+    jet(5, "x", time_us=1),  # before Bluesky
+    jet(6, "x", time_us=NOW_US * 100),  # far in the future
+    jet(7, "x", time_us=None),  # createdAt decides
+    jet(8, "x", did="not-a-did"),
+    jet(9, 42),
+    jet(10, " ".join(f"w{i}x" for i in range(40))),  # over the keyword cap of 12
+    b'{"kind": "commit", "kind": "identity"}',
+    b'{"did":"did:plc:q","time_us":1739131200000000,"kind":"commit","commit":{"operation":"create",'
+    b'"collection":"app.bsky.feed.post","rkey":"r","record":{"text":"dup","text":"second wins"}}}',
+    b'{"kind":"account","account":{}}',
+    b'{"kind":"commit","commit":{"operation":"delete","collection":"app.bsky.feed.post"}}',
+    b'{"kind":"commit"}',
+    b'{"kind":5}',
+    b'{"uri":"at://x","author_did":"did:plc:flat","text":"a flat post","created_at":"2025-02-09T20:00:00Z"}',
+    b"\xff\xfe not utf-8",
+    b"[1, 2]",
+    b'{"kind":"commit","commit":{"operation":"create","collection":"app.bsky.feed.post","record":{"text":"\\ud800"}}}',
+    jet(11, "big " * 2000),  # over 4096 bytes
+    jet(12, "tail without newline"),
+]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_scanner_on_hostile_lines(tmp_path, monkeypatch, compress):
+    data = b"\n".join(HOSTILE)
+    path = tmp_path / ("hostile.jsonl.gz" if compress else "hostile.jsonl")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    lines, posts, skipped, dead, *_ = same_both_ways(path, monkeypatch)
+    assert len(dead) >= 8 and posts >= 4 and lines == posts + skipped + len(dead)
+
+
+GOOD = (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines()[:60]
+
+
+@settings(max_examples=60 * SCALE, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                          HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, len(GOOD)), st.one_of(message, event.map(orjson.dumps),
+                                                               flat.map(orjson.dumps))), max_size=15),
+       st.sampled_from([b"\n", b"\r\n"]))
+def test_scanner_on_hostile_files(tmp_path, monkeypatch, junk, newline):
+    lines = list(GOOD)
+    for at, msg in sorted(junk, key=lambda x: -x[0]):
+        lines.insert(at, msg.replace(b"\n", b" ").replace(b"\r", b" "))
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(newline.join(lines))
+    same_both_ways(path, monkeypatch)
+
+
+def test_scanner_arrays_are_int64_and_aligned(monkeypatch):
+    monkeypatch.setenv("TRENDLAB_NATIVE", "1")
+    table, occ = read_occurrences(SAMPLES / "small" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    assert occ.keyword_code.dtype == np.int64 and len(occ.event_ms) == len(occ.keyword_code)
+    assert len(table.event_ms) == table.read.posts
+    assert Limits().max_keywords == 300  # the defaults the test's caps are below
