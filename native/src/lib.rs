@@ -278,21 +278,26 @@ enum Line {
     Python,
 }
 
-#[pyclass(module = "trendlab_native")]
-struct Scanner {
+/// Reads one message: the common case of trendlab.parse.MessageParser and the extractor.
+struct Reader {
     rules: Rules,
     lang: LangCache,
     seg: Segmenters,
     /// `prepare(text)` → NFKC, lower-case, ’ → ' (Python's own, for non-ASCII texts)
     prepare: Py<PyAny>,
-    /// `fallback(number, line, size)` → None (skip), a DeadLetter, or (author, event_ms, keywords)
-    fallback: Py<PyAny>,
     max_bytes: usize,
     max_keywords: usize,
     earliest_us: i64,
-    latest_us: i64,
     buf: Vec<char>,
     spans: Vec<Option<(usize, usize)>>,
+}
+
+#[pyclass(module = "trendlab_native")]
+struct Scanner {
+    reader: Reader,
+    /// `fallback(number, line, size)` → None (skip), a DeadLetter, or (author, event_ms, keywords)
+    fallback: Py<PyAny>,
+    latest_us: i64,
     kw_index: HashMap<String, i64>,
     keywords: Vec<String>,
     au_index: HashMap<String, i64>,
@@ -309,8 +314,26 @@ struct Scanner {
 
 const POST_COLLECTION: &str = "app.bsky.feed.post";
 
-impl Scanner {
-    fn classify(&mut self, py: Python<'_>, line: &[u8], size: usize) -> PyResult<Line> {
+impl Reader {
+    #[allow(clippy::too_many_arguments)]
+    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
+           prepare: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64) -> Self {
+        Reader {
+            rules: Rules { min_length, max_length },
+            lang: LangCache { fetch: language, langs: HashMap::default() },
+            seg: Segmenters { ja, zh },
+            prepare,
+            max_bytes,
+            max_keywords,
+            earliest_us,
+            buf: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// A skip, a post, or `Python` (the total parser decides) for one message of `size` bytes, with
+    /// event times accepted up to `latest_us`.
+    fn classify(&mut self, py: Python<'_>, line: &[u8], size: usize, latest_us: i64) -> PyResult<Line> {
         if size > self.max_bytes || line.starts_with(b"\xef\xbb\xbf") {
             return Ok(Line::Python);
         }
@@ -331,7 +354,7 @@ impl Scanner {
             return Ok(Line::Python);
         };
         let Some(post_text) = &record.text else { return Ok(Line::Python) };
-        if !did.starts_with("did:") || time_us < self.earliest_us || time_us > self.latest_us {
+        if !did.starts_with("did:") || time_us < self.earliest_us || time_us > latest_us {
             return Ok(Line::Python);
         }
         let lang = record.langs.as_ref().and_then(|l| l.first()).map(|s| s.as_ref()).unwrap_or("");
@@ -354,7 +377,9 @@ impl Scanner {
         }
         Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords })
     }
+}
 
+impl Scanner {
     fn add_post(&mut self, author: String, event_ms: i64, keywords: impl IntoIterator<Item = String>) {
         let next = self.authors.len() as i64;
         let code = *self.au_index.entry(author).or_insert_with_key(|a| {
@@ -382,7 +407,7 @@ impl Scanner {
     /// One message (a non-blank line; `line` is only the head of one longer than `max_bytes`).
     fn line(&mut self, py: Python<'_>, number: i64, line: &[u8], size: usize) -> PyResult<()> {
         self.lines += 1;
-        match self.classify(py, line, size)? {
+        match self.reader.classify(py, line, size, self.latest_us)? {
             Line::Skip => self.skipped += 1,
             Line::Post { author, event_ms, keywords } => self.add_post(author, event_ms, keywords),
             Line::Python => {
@@ -416,17 +441,9 @@ impl Scanner {
            prepare: Py<PyAny>, fallback: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64,
            latest_us: i64) -> Self {
         Scanner {
-            rules: Rules { min_length, max_length },
-            lang: LangCache { fetch: language, langs: HashMap::default() },
-            seg: Segmenters { ja, zh },
-            prepare,
+            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, max_bytes, max_keywords, earliest_us),
             fallback,
-            max_bytes,
-            max_keywords,
-            earliest_us,
             latest_us,
-            buf: Vec::new(),
-            spans: Vec::new(),
             kw_index: HashMap::default(),
             keywords: Vec::new(),
             au_index: HashMap::default(),
@@ -485,10 +502,10 @@ impl Scanner {
                 line = head;
             }
             let size = line.len();
-            if size <= self.max_bytes && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
+            if size <= self.reader.max_bytes && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
                 continue; // blank: numbered, not a message
             }
-            let head = if size > self.max_bytes { &line[..4096.min(size)] } else { line };
+            let head = if size > self.reader.max_bytes { &line[..4096.min(size)] } else { line };
             self.line(py, number, head, size)?;
         }
         Ok(number)
@@ -518,11 +535,48 @@ impl Scanner {
     }
 }
 
+/// One message at a time, for the Flink job's table function: `post(raw)` → `False` for a non-post
+/// event, `(author, keywords)` for a post, `None` when the total parser must decide (anything else).
+/// Event times are accepted up to the clock at each call plus `ahead_us`.
+#[pyclass(module = "trendlab_native")]
+struct Parser {
+    reader: Reader,
+    ahead_us: i64,
+}
+
+#[pymethods]
+impl Parser {
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
+           prepare: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64, ahead_us: i64) -> Self {
+        Parser {
+            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, max_bytes, max_keywords, earliest_us),
+            ahead_us,
+        }
+    }
+
+    fn post<'py>(&mut self, py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let Ok(bytes) = raw.cast::<PyBytes>() else { return Ok(py.None().into_bound(py)) };
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_micros() as i64)
+            .unwrap_or(0);
+        let data = bytes.as_bytes();
+        Ok(match self.reader.classify(py, data, data.len(), now_us + self.ahead_us)? {
+            Line::Skip => pyo3::types::PyBool::new(py, false).to_owned().into_any(),
+            Line::Post { author, keywords, .. } => (author, keywords).into_pyobject(py)?.into_any(),
+            Line::Python => py.None().into_bound(py),
+        })
+    }
+}
+
 #[pymodule]
 fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokens, m)?)?;
     m.add_class::<Extractor>()?;
     m.add_class::<Scanner>()?;
+    m.add_class::<Parser>()?;
     m.add("UNICODE_VERSION", tables::UNICODE_VERSION)?;
     Ok(())
 }

@@ -223,3 +223,33 @@ def test_scanner_arrays_are_int64_and_aligned(monkeypatch):
     assert occ.keyword_code.dtype == np.int64 and len(occ.event_ms) == len(occ.keyword_code)
     assert len(table.event_ms) == table.read.posts
     assert Limits().max_keywords == 300  # the defaults the test's caps are below
+
+
+def udtf_pair():
+    from trendlab.flink.udfs import ExtractKeywords, native_parser
+
+    fast, slow = ExtractKeywords(limits=Limits(max_message_bytes=4096, max_keywords=12)), \
+        ExtractKeywords(extractor=python_extractor(), limits=Limits(max_message_bytes=4096, max_keywords=12))
+    fast._native = native_parser(fast.extractor, fast.limits)
+    assert fast._native is not None and native_parser(slow.extractor, slow.limits) is None
+    return fast, slow
+
+
+def test_flink_table_function_rows_are_the_python_rows():
+    """The job's table function gives the same rows (keywords, dead letters) with the kernels as without."""
+    fast, slow = udtf_pair()
+    lines = (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines() + HOSTILE
+    for raw in lines:
+        assert list(fast.eval(raw)) == list(slow.eval(raw)), raw[:200]
+    assert list(fast.eval(None)) == list(slow.eval(None))
+    assert list(fast.eval(bytearray(HOSTILE[0]))) == list(slow.eval(bytearray(HOSTILE[0])))
+
+
+@settings(max_examples=400 * SCALE, deadline=None)
+@given(st.one_of(message, event.map(orjson.dumps)))
+def test_flink_table_function_on_hostile_messages(raw):
+    fast, slow = FAST_SLOW
+    assert list(fast.eval(raw)) == list(slow.eval(raw))
+
+
+FAST_SLOW = udtf_pair()
