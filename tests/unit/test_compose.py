@@ -133,6 +133,9 @@ def test_dockerfile_matches_pins():
     assert "flink-sql-connector-kafka" in dockerfile and "KAFKA_CONNECTOR_VERSION=5.0.0-2.2" in dockerfile
     assert f"flink-s3-fs-presto-{flink}.jar" in dockerfile and "plugins/s3-fs-presto" in dockerfile
     assert "sha1sum -c" in dockerfile
+    # the compiled kernels are built into the image (the job's Python workers use them)
+    assert "COPY native ./native" in dockerfile and "pip install --no-cache-dir ./native" in dockerfile
+    assert "import trendlab_native" in dockerfile
 
 
 def test_prometheus_scrapes_flinks_reporter_and_the_service(compose):
