@@ -212,12 +212,15 @@ class KeywordExtractor:
         self._core = None
 
     def __getstate__(self) -> dict:
-        return {"min_length": self.min_length, "max_length": self.max_length, "extra_stopwords": self.extra_stopwords}
+        state = {"min_length": self.min_length, "max_length": self.max_length, "extra_stopwords": self.extra_stopwords}
+        if self._core is False or native_module() is None:  # Python rules here: so in every copy (workers)
+            state["_core"] = False
+        return state
 
     def __setstate__(self, state: dict) -> None:
+        object.__setattr__(self, "_core", None)  # a kernel is made where the copy runs
         for key, value in state.items():
             object.__setattr__(self, key, value)
-        self._core = None
 
     def native_language(self, key: str) -> tuple[frozenset[str], bool, bool]:
         """What the compiled kernel needs of a language key: the stop words, and whether ``ja`` and
@@ -228,8 +231,8 @@ class KeywordExtractor:
         return self.stopwords(langs), "ja" in langs, "zh" in langs
 
     def native_args(self) -> tuple:
-        """The compiled kernel's rule arguments: lengths, languages and the two segmenters."""
-        return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words
+        """The compiled kernel's rule arguments: lengths, languages, the two segmenters and :func:`prepare`."""
+        return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare
 
     def _native(self):
         """This extractor's compiled kernel (made once per process), or ``False`` without one."""
@@ -253,10 +256,10 @@ class KeywordExtractor:
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         lang_key = _normalise_langs(langs)
-        text = prepare(text)
         core = self._core if self._core is not None else self._native()
         if core:
             return core.extract(text, _native_key(lang_key))
+        text = prepare(text)
         stop = _stopwords_for(lang_key)
         if self.extra_stopwords:
             stop = stop | self.extra_stopwords

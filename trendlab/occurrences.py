@@ -32,7 +32,7 @@ import multiprocessing as mp
 import numpy as np
 from tqdm.auto import tqdm
 
-from trendlab.extract import KeywordExtractor, native_module, prepare
+from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
 from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
@@ -335,6 +335,14 @@ class _Coded:
         """One coding of consecutive parts: the same codes as :meth:`of` over their concatenation."""
         if len(parts) == 1:
             return parts[0]
+        native = native_module()
+        if native is not None:  # the same codes, from the compiled kernel
+            keywords, kw_maps = native.union([p.keywords for p in parts])
+            authors, au_maps = native.union([p.authors for p in parts])
+            return cls(keywords,
+                       _concat([np.frombuffer(m, dtype=np.int64)[p.keyword_code] for m, p in zip(kw_maps, parts)]),
+                       _concat([p.lengths for p in parts]), authors,
+                       _concat([np.frombuffer(m, dtype=np.int64)[p.author_code] for m, p in zip(au_maps, parts)]))
         kw_index: dict[str, int] = {}
         au_index: dict[str, int] = {}
         kw_codes, au_codes = [], []
@@ -402,7 +410,7 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
             return parser.keyword_cap(post, keywords)
         return post.author_did, post.event_time_us // 1000, keywords
 
-    scanner = native.Scanner(*extractor.native_args(), prepare, fallback, limits.max_message_bytes, cap,
+    scanner = native.Scanner(*extractor.native_args(), fallback, limits.max_message_bytes, cap,
                              BLUESKY_START_US, parser.latest_us())
     with _no_gc():
         if path.suffix.lower() in (".gz", ".zst", ".zstd"):  # decompressed by the one reader

@@ -20,6 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use memchr::memchr;
 use serde::Deserialize;
+use unicode_normalization::UnicodeNormalization;
 
 mod tables;
 #[path = "tokens.rs"]
@@ -35,10 +36,40 @@ struct Lang {
     zh: bool,
 }
 
-/// Python's segmenters: `ja(run)` → MeCab's text output; `zh(run)` → jieba's words.
+/// Python's side of the rules: `ja(run)` → MeCab's text output; `zh(run)` → jieba's words;
+/// `prepare(text)` → NFKC, lower-case, ’ → ' (for a text `prepare_text` leaves to Python).
 struct Segmenters {
     ja: Py<PyAny>,
     zh: Py<PyAny>,
+    prepare: Py<PyAny>,
+}
+
+impl Segmenters {
+    /// trendlab.extract.prepare: in Rust for ASCII and for texts of characters this Python's Unicode
+    /// database assigns (normalisation is stable for those; lower-casing is checked per character by
+    /// the tests), without a capital sigma (its lower case depends on context); else Python's.
+    fn prepare<'a>(&self, py: Python<'_>, text: &'a str) -> PyResult<Cow<'a, str>> {
+        if text.is_ascii() {
+            return Ok(if text.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(text.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(text)
+            });
+        }
+        if text.chars().all(tok::is_assigned) {
+            let normal: String = text.nfkc().collect();
+            if !normal.contains('\u{3a3}') {
+                let mut out = String::with_capacity(normal.len());
+                for c in normal.chars() {
+                    for l in c.to_lowercase() {
+                        out.push(if l == '\u{2019}' { '\'' } else { l });
+                    }
+                }
+                return Ok(Cow::Owned(out));
+            }
+        }
+        Ok(Cow::Owned(self.prepare.bind(py).call1((text,))?.extract::<String>()?))
+    }
 }
 
 /// The keyword rules of trendlab.extract.KeywordExtractor.extract after normalisation.
@@ -218,23 +249,31 @@ struct Extractor {
 
 #[pymethods]
 impl Extractor {
-    /// `Extractor(min_length, max_length, language, ja, zh)`: `language(key)` → (stop words, ja, zh)
-    /// of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words.
+    /// `Extractor(min_length, max_length, language, ja, zh, prepare)`: `language(key)` → (stop words,
+    /// ja, zh) of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words; `prepare(text)`
+    /// → the text the rules read (trendlab.extract.prepare).
     #[new]
-    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>) -> Self {
+    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
+           prepare: Py<PyAny>) -> Self {
         Extractor {
             rules: Rules { min_length, max_length },
             lang: LangCache { fetch: language, langs: HashMap::default() },
-            seg: Segmenters { ja, zh },
+            seg: Segmenters { ja, zh, prepare },
             buf: Vec::new(),
             spans: Vec::new(),
         }
     }
 
-    /// The keywords of a normalised text for the languages of `key`.
+    /// The keywords of a text (normalised here) for the languages of `key`.
     fn extract(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<Vec<String>> {
         let lang = self.lang.get(py, key)?;
-        self.rules.keywords(py, text, &lang, &self.seg, &mut self.buf, &mut self.spans)
+        let text = self.seg.prepare(py, text)?;
+        self.rules.keywords(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans)
+    }
+
+    /// `prepare(text)` as the kernel does it (for the tests).
+    fn prepare(&self, py: Python<'_>, text: &str) -> PyResult<String> {
+        Ok(self.seg.prepare(py, text)?.into_owned())
     }
 }
 
@@ -283,8 +322,6 @@ struct Reader {
     rules: Rules,
     lang: LangCache,
     seg: Segmenters,
-    /// `prepare(text)` → NFKC, lower-case, ’ → ' (Python's own, for non-ASCII texts)
-    prepare: Py<PyAny>,
     max_bytes: usize,
     max_keywords: usize,
     earliest_us: i64,
@@ -321,8 +358,7 @@ impl Reader {
         Reader {
             rules: Rules { min_length, max_length },
             lang: LangCache { fetch: language, langs: HashMap::default() },
-            seg: Segmenters { ja, zh },
-            prepare,
+            seg: Segmenters { ja, zh, prepare },
             max_bytes,
             max_keywords,
             earliest_us,
@@ -358,15 +394,7 @@ impl Reader {
             return Ok(Line::Python);
         }
         let lang = record.langs.as_ref().and_then(|l| l.first()).map(|s| s.as_ref()).unwrap_or("");
-        let prepared: Cow<str> = if post_text.is_ascii() {
-            if post_text.bytes().any(|b| b.is_ascii_uppercase()) {
-                Cow::Owned(post_text.to_ascii_lowercase())
-            } else {
-                Cow::Borrowed(post_text.as_ref())
-            }
-        } else {
-            Cow::Owned(self.prepare.bind(py).call1((post_text.as_ref(),))?.extract::<String>()?)
-        };
+        let prepared = self.seg.prepare(py, post_text)?;
         let mut key = String::with_capacity(lang.len() + 2);
         key.push_str("r:");
         key.push_str(lang);
@@ -535,6 +563,34 @@ impl Scanner {
     }
 }
 
+/// `union(lists)`: the strings of consecutive lists coded in order of first appearance, as
+/// `(distinct strings, [int64 map of each list as bytes])` (list i's string j has code maps[i][j]).
+#[pyfunction]
+fn union<'py>(py: Python<'py>, lists: Vec<Vec<Bound<'py, pyo3::types::PyString>>>)
+              -> PyResult<(Bound<'py, PyList>, Vec<Bound<'py, PyBytes>>)> {
+    let mut index: HashMap<String, i64> = HashMap::default();
+    let out = PyList::empty(py);
+    let mut maps = Vec::with_capacity(lists.len());
+    for list in &lists {
+        let mut map: Vec<i64> = Vec::with_capacity(list.len());
+        for s in list {
+            let key = s.to_str()?;
+            let next = index.len() as i64;
+            let code = match index.get(key) {
+                Some(&c) => c,
+                None => {
+                    index.insert(key.to_owned(), next);
+                    out.append(s)?;
+                    next
+                }
+            };
+            map.push(code);
+        }
+        maps.push(i64_bytes(py, &map));
+    }
+    Ok((out, maps))
+}
+
 /// One message at a time, for the Flink job's table function: `post(raw)` → `False` for a non-post
 /// event, `(author, keywords)` for a post, `None` when the total parser must decide (anything else).
 /// Event times are accepted up to the clock at each call plus `ahead_us`.
@@ -574,6 +630,7 @@ impl Parser {
 #[pymodule]
 fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(union, m)?)?;
     m.add_class::<Extractor>()?;
     m.add_class::<Scanner>()?;
     m.add_class::<Parser>()?;

@@ -12,7 +12,7 @@
 //! deterministic scan its backtracking amounts to (the comments say why); the character classes
 //! are Python's own (tables.rs, generated from the running Python's `re`).
 
-use crate::tables::{DIGIT, SPACE, WORD};
+use crate::tables::{ASSIGNED, DIGIT, SPACE, WORD};
 
 #[inline]
 fn in_table(table: &[(u32, u32)], c: char) -> bool {
@@ -38,6 +38,12 @@ pub fn is_word(c: char) -> bool {
     } else {
         in_table(WORD, c)
     }
+}
+
+/// Assigned in this Python's Unicode database.
+#[inline]
+pub fn is_assigned(c: char) -> bool {
+    c.is_ascii() || in_table(ASSIGNED, c)
 }
 
 /// Python `re`'s `\s`.

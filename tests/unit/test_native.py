@@ -253,3 +253,20 @@ def test_flink_table_function_on_hostile_messages(raw):
 
 
 FAST_SLOW = udtf_pair()
+
+
+def test_prepare_lower_cases_every_character_as_python_does():
+    """The kernel lower-cases a text of assigned characters itself: every such character must lower-case
+    (after NFKC) exactly as this Python's ``str.lower`` does; other texts go to Python's own prepare."""
+    from trendlab.extract import prepare
+
+    import unicodedata
+
+    core = KeywordExtractor()._native()
+    chars = [chr(c) for c in range(0x80, 0x110000)  # assigned ones (others go to Python), no capital sigma
+             if unicodedata.category(chr(c)) not in ("Cn", "Cs") and c != 0x3A3]
+    for start in range(0, len(chars), 4096):  # in blocks, separated by a space (NFKC is stable there)
+        block = " ".join(chars[start:start + 4096])
+        assert core.prepare(block) == prepare(block), start
+    for text in ["ΟΔΟΣ Σ ΣΑ", "İstanbul ǅ ﬃ ｶﾞ", "\U0001d6ba\U0001d6c3x", "e\u0301 \u1e9e ß", "ＡＢＣ’s"]:
+        assert core.prepare(text) == prepare(text), text

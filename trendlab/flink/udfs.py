@@ -21,7 +21,7 @@ from __future__ import annotations
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
-from trendlab.extract import KeywordExtractor, native_module, prepare
+from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData, normalize_keyword
 from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser, excerpt
 
@@ -102,7 +102,7 @@ def native_parser(extractor: KeywordExtractor, limits: Limits):
     module = native_module() if extractor._native() else None
     if module is None:
         return None
-    return module.Parser(*extractor.native_args(), prepare, limits.max_message_bytes, limits.max_keywords,
+    return module.Parser(*extractor.native_args(), limits.max_message_bytes, limits.max_keywords,
                          BLUESKY_START_US, limits.max_future_s * 1_000_000)
 
 
