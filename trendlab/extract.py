@@ -258,7 +258,9 @@ class KeywordExtractor:
         lang_key = _normalise_langs(langs)
         core = self._core if self._core is not None else self._native()
         if core:
-            return core.extract(text, _native_key(lang_key))
+            keywords = core.extract(text, _native_key(lang_key))
+            if keywords is not None:  # None: not valid Unicode (a lone surrogate), the rules below read it
+                return keywords
         text = prepare(text)
         stop = _stopwords_for(lang_key)
         if self.extra_stopwords:

@@ -226,16 +226,18 @@ impl LangCache {
     }
 }
 
-/// `tokens(text)`: what `_TOKEN_RE.findall(text)` returns ('' for a URL, domain or mention).
+/// `tokens(text)`: what `_TOKEN_RE.findall(text)` returns ('' for a URL, domain or mention); `None`
+/// for a text that is not valid Unicode (a lone surrogate: the rules then run in Python).
 #[pyfunction]
-fn tokens(text: &str) -> Vec<String> {
+fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
+    let text = text.to_str().ok()?;
     let c: Vec<char> = text.chars().collect();
     let mut spans = Vec::new();
     scan(&c, &mut spans);
-    spans
+    Some(spans
         .into_iter()
         .map(|s| s.map(|(a, b)| c[a..b].iter().collect()).unwrap_or_default())
-        .collect()
+        .collect())
 }
 
 #[pyclass(module = "trendlab_native")]
@@ -264,11 +266,14 @@ impl Extractor {
         }
     }
 
-    /// The keywords of a text (normalised here) for the languages of `key`.
-    fn extract(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<Vec<String>> {
+    /// The keywords of a text (normalised here) for the languages of `key`; `None` for a text that is
+    /// not valid Unicode (a lone surrogate: the caller runs the rules in Python).
+    fn extract(&mut self, py: Python<'_>, text: &Bound<'_, pyo3::types::PyString>, key: &str)
+               -> PyResult<Option<Vec<String>>> {
+        let Ok(text) = text.to_str() else { return Ok(None) };
         let lang = self.lang.get(py, key)?;
         let text = self.seg.prepare(py, text)?;
-        self.rules.keywords(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans)
+        self.rules.keywords(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans).map(Some)
     }
 
     /// `prepare(text)` as the kernel does it (for the tests).
