@@ -244,16 +244,20 @@ def poisson_z(count: np.ndarray, lam: np.ndarray) -> np.ndarray:
 
 
 def hot_scores(
-    count: np.ndarray, authors: np.ndarray, baseline: np.ndarray, params: DetectionParams
+    count: np.ndarray, authors: np.ndarray, baseline: np.ndarray, params: DetectionParams,
+    score: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vectorised hot test for arrays of (count, unique_authors, baseline) → (hot mask, score).
+    ``score`` is the Poisson z of these counts and baseline when the caller already has it (it does not
+    depend on the thresholds: a sweep computes it once per window shape and baseline).
 
     Warm-up is the caller's business (it depends on where the stream starts).
     """
     count = np.asarray(count, dtype=np.float64)
     authors = np.asarray(authors, dtype=np.float64)
     lam = np.maximum(np.asarray(baseline, dtype=np.float64), params.baseline_floor)
-    score = poisson_z(count, lam)
+    if score is None:
+        score = poisson_z(count, lam)
     hot = (
         (count >= params.min_count)
         & (authors >= params.min_authors)
@@ -506,45 +510,32 @@ def dense_baseline(counts: np.ndarray, params: DetectionParams) -> np.ndarray:
     return (cs[..., hi] - cs[..., lo]) / H
 
 
-def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams) -> list[TrendAlert]:
+def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams,
+                 cache: dict | None = None) -> list[TrendAlert]:
     """All alerts of a whole stream's window counts at once — same result as feeding every window
     to :class:`TrendDetector` in order, much faster.
 
     ``counts`` has integer columns ``keyword_code, end_slot, count, unique_authors`` (see
-    :func:`trendlab.windows.window_counts`); ``keywords[code]`` is the keyword's text.
+    :func:`trendlab.windows.window_counts`); ``keywords[code]`` is the keyword's text. ``cache`` (a
+    dict kept by the caller for one ``counts`` frame, e.g. by a sweep) keeps the dense matrices and
+    scores between calls whose parameters differ only in ``min_ratio``, ``min_score`` or grouping.
     """
     det = TrendDetector(params)
     if counts.empty:
         return []
-    e0 = int(counts["end_slot"].min())
-    e_last = int(counts["end_slot"].max())
-    det.first_end_slot = e0
-    warm_from = e0 + params.warmup_windows()
-    # Rows that could be hot whatever their baseline: the only keywords worth a dense matrix.
-    pre = counts[
-        (counts["count"] >= params.min_count)
-        & (counts["unique_authors"] >= params.min_authors)
-        & (counts["end_slot"] >= warm_from)
-    ]
-    if pre.empty:
+    key = (params.window, params.slide, params.min_count, params.min_authors, params.baseline_windows,
+           params.baseline_floor, params.cooldown_windows)
+    dense = cache.get(key) if cache is not None else None
+    if dense is None:
+        dense = _dense_counts(counts, params)
+        if cache is not None:
+            cache[key] = dense
+    if dense is False:
         return []
-    cand = np.unique(pre["keyword_code"].to_numpy())
-    sub = counts[counts["keyword_code"].isin(cand)]
-    row = np.searchsorted(cand, sub["keyword_code"].to_numpy())
-    # Columns: the candidates' end slots, with every run of empty slots longer than any look-back
-    # (baseline, cooldown, correlation) cut to that length, so memory follows the windows that hold
-    # posts, not the span of the stream (a post a year after the others costs nothing).
-    col_slot = _column_slots(sub["end_slot"].to_numpy(), e0, e_last,
-                             params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
+    e0, warm_from, cand, col_slot, C, A, base, score = dense
     E = col_slot.size
-    check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
-    col = np.searchsorted(col_slot, sub["end_slot"].to_numpy())
-    C = np.zeros((cand.size, E), dtype=np.int64)
-    A = np.zeros((cand.size, E), dtype=np.int64)
-    C[row, col] = sub["count"].to_numpy()
-    A[row, col] = sub["unique_authors"].to_numpy()
-    base = dense_baseline(C, params)
-    hot, score = hot_scores(C, A, base, params)
+    det.first_end_slot = e0
+    hot, score = hot_scores(C, A, base, params, score)
     hot[:, col_slot < warm_from] = False
     hot &= C > 0
     kw_text = np.asarray(keywords, dtype=object)
@@ -568,6 +559,40 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         ]
         alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series))
     return alerts
+
+
+def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
+    """The dense matrices :func:`detect_frame` tests: ``(first end slot, first warm slot, candidate
+    keyword codes, column slots, counts, authors, baseline, score)``, or ``False`` when no row can be hot."""
+    e0 = int(counts["end_slot"].min())
+    e_last = int(counts["end_slot"].max())
+    warm_from = e0 + params.warmup_windows()
+    # Rows that could be hot whatever their baseline: the only keywords worth a dense matrix.
+    pre = counts[
+        (counts["count"] >= params.min_count)
+        & (counts["unique_authors"] >= params.min_authors)
+        & (counts["end_slot"] >= warm_from)
+    ]
+    if pre.empty:
+        return False
+    cand = np.unique(pre["keyword_code"].to_numpy())
+    sub = counts[counts["keyword_code"].isin(cand)]
+    row = np.searchsorted(cand, sub["keyword_code"].to_numpy())
+    # Columns: the candidates' end slots, with every run of empty slots longer than any look-back
+    # (baseline, cooldown, correlation) cut to that length, so memory follows the windows that hold
+    # posts, not the span of the stream (a post a year after the others costs nothing).
+    col_slot = _column_slots(sub["end_slot"].to_numpy(), e0, e_last,
+                             params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
+    E = col_slot.size
+    check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
+    col = np.searchsorted(col_slot, sub["end_slot"].to_numpy())
+    C = np.zeros((cand.size, E), dtype=np.int64)
+    A = np.zeros((cand.size, E), dtype=np.int64)
+    C[row, col] = sub["count"].to_numpy()
+    A[row, col] = sub["unique_authors"].to_numpy()
+    base = dense_baseline(C, params)
+    score = poisson_z(C, np.maximum(base, params.baseline_floor))
+    return e0, warm_from, cand, col_slot, C, A, base, score
 
 
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:

@@ -157,6 +157,7 @@ def sweep(
     if len(occs) != len(labs) or not occs:
         raise ConfigError(f"sweep needs one labels per stream (got {len(occs)} streams, {len(labs)} labels)")
     cache: dict[tuple[int, int, int], pd.DataFrame] = {}
+    dense: dict[tuple[int, int, int], dict] = {}  # detect_frame's matrices per counts frame
     rows = []
     per_point: list[list[Evaluation]] = []
     pooled: list[Evaluation] = []
@@ -168,7 +169,8 @@ def sweep(
             key = (i, spec.window_ms, spec.slide_ms)
             if key not in cache:
                 cache[key] = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
-            alerts = detect_frame(cache[key], occ.keywords, params)
+                dense[key] = {}
+            alerts = detect_frame(cache[key], occ.keywords, params, dense[key])  # matrices kept across thresholds
             evs.append(evaluate(alerts, lab, spec.window_ms, spec.slide_ms))
         ev = pool(evs) if len(evs) > 1 else evs[0]
         per_point.append(evs)
