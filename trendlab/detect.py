@@ -529,6 +529,8 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     if dense is None:
         dense = _dense_counts(counts, params)
         if cache is not None:
+            if len(cache) >= 8:  # bounded: a few floor/baseline settings at a time
+                cache.clear()
             cache[key] = dense
     if dense is False:
         return []

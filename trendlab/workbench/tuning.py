@@ -46,6 +46,8 @@ class _Shape:
     last_slot: int
     by_keyword: np.ndarray  # row order sorted by keyword code
     keyword_sorted: np.ndarray  # keyword codes in that order
+    #: detect_frame's dense matrices, kept while only thresholds move (see detect_frame's ``cache``)
+    dense: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -98,7 +100,7 @@ class TuningSession:
         t0 = time.perf_counter()
         shape = self.shape(params.spec)
         t1 = time.perf_counter()
-        alerts = detect_frame(shape.raw, self.occurrences.keywords, params)
+        alerts = detect_frame(shape.raw, self.occurrences.keywords, params, shape.dense)
         t2 = time.perf_counter()
         ev = None
         if self.labels is not None:
