@@ -436,7 +436,28 @@ impl Scanner {
     }
 }
 
+fn trim_cr(mut line: &[u8]) -> &[u8] {
+    while let [head @ .., b'\r'] = line {
+        line = head;
+    }
+    line
+}
+
 impl Scanner {
+    /// One line of a file (its line end removed): trailing CRs dropped; a blank line is numbered but
+    /// is not a message; one longer than `max_bytes` is passed on as its head and size.
+    fn text_line(&mut self, py: Python<'_>, number: i64, line: &[u8]) -> PyResult<()> {
+        let line = trim_cr(line);
+        let size = line.len();
+        if size > self.reader.max_bytes {
+            return self.line(py, number, &line[..4096.min(size)], size);
+        }
+        if line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
+            return Ok(()); // blank (or empty)
+        }
+        self.line(py, number, line, size)
+    }
+
     /// One message (a non-blank line; `line` is only the head of one longer than `max_bytes`).
     fn line(&mut self, py: Python<'_>, number: i64, line: &[u8], size: usize) -> PyResult<()> {
         self.lines += 1;
@@ -502,44 +523,81 @@ impl Scanner {
     }
 
     /// The lines of an uncompressed file that start in `[start, end)` (cut at line ends; the whole
-    /// file when `end` is None), read as trendlab.postfile.read_line_blocks reads them: a byte-order
-    /// mark at the file's start dropped, lines numbered from 1 within the range (blank ones count but
-    /// are not messages), trailing CRs removed, a line longer than `max_bytes` passed on as its first
-    /// 4096 bytes and its size. Returns how many lines the range holds.
+    /// file when `end` is None), read as trendlab.postfile.read_line_blocks reads them: in blocks (a
+    /// file that changes while it is read gives other lines, never a crash), a byte-order mark at the
+    /// file's start dropped, lines numbered from 1 within the range (blank ones count but are not
+    /// messages), trailing CRs removed, a line longer than `max_bytes` never held whole: it is passed
+    /// on as its first 4096 bytes and its size. Returns how many lines the range holds.
     #[pyo3(signature = (path, start=0, end=None))]
-    fn scan_file(&mut self, py: Python<'_>, path: std::path::PathBuf, start: usize, end: Option<usize>) -> PyResult<i64> {
-        let file = std::fs::File::open(&path)?;
-        let len = file.metadata()?.len() as usize;
-        if len == 0 || start >= len {
-            return Ok(0);
-        }
-        // SAFETY: the map is only read; a file changed while replay reads it gives wrong lines, not UB
-        // in practice (the same holds for Python's reads).
-        let map = unsafe { memmap2::Mmap::map(&file)? };
-        let end = end.unwrap_or(len).min(len);
-        let mut data = &map[start..end];
-        if start == 0 && data.starts_with(b"\xef\xbb\xbf") {
-            data = &data[3..];
-        }
+    fn scan_file(&mut self, py: Python<'_>, path: std::path::PathBuf, start: u64, end: Option<u64>) -> PyResult<i64> {
+        use std::io::{Read, Seek, SeekFrom};
+        const BLOCK: usize = 4 << 20;
+        let mut file = std::fs::File::open(&path)?;
+        file.seek(SeekFrom::Start(start))?;
+        let mut left: u64 = end.map(|e| e.saturating_sub(start)).unwrap_or(u64::MAX);
+        let max = self.reader.max_bytes;
+        let mut buf: Vec<u8> = Vec::new();
+        let mut first = start == 0;
         let mut number: i64 = 0;
-        let mut rest = data;
-        while !rest.is_empty() {
-            let (line, next) = match memchr(b'\n', rest) {
-                Some(i) => (&rest[..i], &rest[i + 1..]),
-                None => (rest, &rest[rest.len()..]),
-            };
-            rest = next;
+        let mut skipping: Option<(Vec<u8>, usize)> = None; // an over-long line: its head, its size so far
+        while left > 0 {
+            let want = (BLOCK as u64).min(left) as usize;
+            let old = buf.len();
+            buf.resize(old + want, 0);
+            let mut got = 0;
+            while got < want {
+                let n = file.read(&mut buf[old + got..])?;
+                if n == 0 {
+                    break;
+                }
+                got += n;
+            }
+            buf.truncate(old + got);
+            if got == 0 {
+                break;
+            }
+            left -= got as u64;
+            if first {
+                first = false;
+                if buf.starts_with(b"\xef\xbb\xbf") {
+                    buf.drain(..3);
+                }
+            }
+            let mut pos = 0;
+            if let Some((head, size)) = skipping.as_mut() {
+                match memchr(b'\n', &buf) {
+                    None => {
+                        *size += buf.len();
+                        buf.clear();
+                        continue;
+                    }
+                    Some(i) => {
+                        let size = *size + trim_cr(&buf[..i]).len();
+                        let head = std::mem::take(head);
+                        skipping = None;
+                        number += 1;
+                        self.line(py, number, &head, size)?;
+                        pos = i + 1;
+                    }
+                }
+            }
+            while let Some(i) = memchr(b'\n', &buf[pos..]) {
+                number += 1;
+                self.text_line(py, number, &buf[pos..pos + i])?;
+                pos += i + 1;
+            }
+            buf.drain(..pos);
+            if buf.len() > max {
+                skipping = Some((buf[..4096.min(buf.len())].to_vec(), buf.len()));
+                buf.clear();
+            }
+        }
+        if let Some((head, size)) = skipping {
             number += 1;
-            let mut line = line;
-            while let [head @ .., b'\r'] = line {
-                line = head;
-            }
-            let size = line.len();
-            if size <= self.reader.max_bytes && line.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
-                continue; // blank: numbered, not a message
-            }
-            let head = if size > self.reader.max_bytes { &line[..4096.min(size)] } else { line };
-            self.line(py, number, head, size)?;
+            self.line(py, number, &head, size)?;
+        } else if !buf.is_empty() {
+            number += 1;
+            self.text_line(py, number, &buf)?;
         }
         Ok(number)
     }

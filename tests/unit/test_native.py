@@ -276,3 +276,16 @@ def test_prepare_lower_cases_every_character_as_python_does():
         assert core.prepare(block) == prepare(block), start
     for text in ["ΟΔΟΣ Σ ΣΑ", "İstanbul ǅ ﬃ ｶﾞ", "\U0001d6ba\U0001d6c3x", "e\u0301 \u1e9e ß", "ＡＢＣ’s"]:
         assert core.prepare(text) == prepare(text), text
+
+
+def test_scanner_reads_over_long_lines_across_its_blocks(tmp_path, monkeypatch):
+    """The kernel reads files in 4 MiB blocks and never holds an over-long line whole: lines that
+    straddle a block end, an over-long one that does, a 6 MB one, CRLF ends and a last line without
+    its newline read as the Python reader reads them (1 MiB blocks)."""
+    good = [jet(i, f"word{i % 50} rain tokyo") for i in range(200)]
+    filler = [jet(1000 + i, "x" * 900) for i in range(4300)]  # ~4.3 MB: the next lines cross 4 MiB
+    lines = good[:100] + filler + [jet(5000, "y " * 3000), good[100]] + [b"z" * 6_000_000] + good[101:]
+    path = tmp_path / "long-lines.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines))
+    lines_read, posts, skipped, dead, *_ = same_both_ways(path, monkeypatch)
+    assert lines_read == len(lines) and posts == 4500 and len(dead) == 2  # the two over-long lines
