@@ -2,12 +2,15 @@
 //! (trendlab/extract.py: what a keyword is; trendlab/parse.py and trendlab/models.py: what a post
 //! is); this crate runs the common case of each faster and hands everything else back to Python:
 //!
-//! * `Extractor.extract(text, key)`: the keywords of an already NFKC-normalised, lower-cased text
-//!   without CJK characters (`None` for a text with CJK: Python segments it with MeCab or jieba);
-//! * `Scanner.feed(block)`: numbered JSON lines of a stream file → integer-coded keyword occurrences,
-//!   for the lines that are plainly a Jetstream post creation (or plainly a non-post event); any
-//!   other line (a flat post, a dead letter, a CJK text, an unusual shape) is passed, in order, to
-//!   the Python callback that runs the one total parser and extractor on it.
+//! * `Extractor.extract(text, key)`: a post's keywords (NFKC, lower case, tokens, stop words,
+//!   lengths, first appearance); CJK runs are segmented by Python's MeCab or jieba, whose output the
+//!   kernel reads; a text of unassigned characters or with a capital sigma is normalised by Python;
+//! * `Scanner.scan_file(path, start, end)` / `Scanner.feed(block)`: the lines of a stream file →
+//!   integer-coded keyword occurrences, for the lines that are plainly a Jetstream post creation (or
+//!   plainly a non-post event); any other line (a flat post, a dead letter, an unusual shape) is
+//!   passed, in order, to the Python callback that runs the one total parser and extractor on it;
+//! * `Parser.post(raw)`: the same for one Kafka message (the Flink job's table function);
+//! * `union(lists)`: codes of consecutive parts merged in order of first appearance.
 //!
 //! tests/unit/test_native.py holds it to the Python rules (golden tests, Hypothesis).
 
@@ -37,7 +40,7 @@ struct Lang {
 }
 
 /// Python's side of the rules: `ja(run)` → MeCab's text output; `zh(run)` → jieba's words;
-/// `prepare(text)` → NFKC, lower-case, ’ → ' (for a text `prepare_text` leaves to Python).
+/// `prepare(text)` → NFKC, lower-case, ’ → ' (for a text `Segmenters::prepare` leaves to Python).
 struct Segmenters {
     ja: Py<PyAny>,
     zh: Py<PyAny>,

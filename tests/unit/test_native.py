@@ -289,3 +289,22 @@ def test_scanner_reads_over_long_lines_across_its_blocks(tmp_path, monkeypatch):
     path.write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(lines))
     lines_read, posts, skipped, dead, *_ = same_both_ways(path, monkeypatch)
     assert lines_read == len(lines) and posts == 4500 and len(dead) == 2  # the two over-long lines
+
+
+def test_the_scanner_reads_plain_lines_itself(monkeypatch):
+    """The comparisons above would pass if the kernel sent every line to Python: it must not. The
+    long sample is all plain Jetstream events (no line for Python); the hostile lines mostly are not."""
+    from trendlab.occurrences import _file_parser
+
+    def python_lines(path: Path) -> int:
+        ex, parser = KeywordExtractor(), _file_parser()
+        scanner = native.Scanner(*ex.native_args(), lambda *a: None, parser.limits.max_message_bytes,
+                                 parser.limits.max_keywords, 1_667_260_800_000_000, parser.latest_us())
+        scanner.scan_file(path)
+        out = scanner.result()
+        assert out["lines"] > 0
+        return out["python_lines"]
+
+    assert python_lines(SAMPLES / "long" / "posts.jsonl") == 0
+    assert isinstance(FAST_SLOW[0]._native.post(jet(1, "plain")), tuple)  # a post, read by the kernel
+    assert FAST_SLOW[0]._native.post(HOSTILE[8]) is None  # not a DID: Python's
