@@ -20,7 +20,8 @@ posts that contain CJK characters. ``bench/extract.py`` measures it.
 
 The rules are written once, here. When the compiled kernels are installed (``trendlab-native``,
 ``native/`` in the repository: ``make install`` builds them), :meth:`KeywordExtractor.extract` runs
-this module's tokeniser and filters in compiled form for texts without CJK (several times faster);
+this module's normalisation, tokeniser and filters in compiled form (CJK runs still go to MeCab and
+jieba here, whose output the kernel reads; a text the kernel cannot read is left to the Python below);
 the regular expression above is then its specification, and tests/unit/test_native.py holds the two
 to the same keywords (golden tests, Hypothesis). Without them, or with ``TRENDLAB_NATIVE=0``, the
 same rules run in Python.

@@ -373,20 +373,14 @@ def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(arrays) if len(arrays) else np.empty(0, dtype=np.int64)
 
 
-def _read_code_range(args: tuple[str, int | None, int | None, KeywordExtractor, MessageParser]
-                     ) -> tuple[PostTable, _Coded, int]:
-    """One part of a file (``start is None``: the whole file) read, extracted, capped and coded in
-    the worker; the table comes back without its texts (only event times and what the reader counted)."""
+def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]) -> tuple[PostTable, _Coded, int]:
+    """One part of a file read, extracted, capped and coded in the worker; the table comes back
+    without its texts (only event times and what the reader counted)."""
     path, start, end, extractor, parser = args
     native = extractor._native() and native_module()
     if native:
-        return _scan_code_range(native, Path(path), None if start is None else (start, end), extractor, parser)
-    if start is None:
-        table = read_posts(path, progress=False, parser=parser)
-        lists = extract_keyword_lists(table.text, table.langs, extractor, 1, False)
-        lines = 0
-    else:
-        table, lists, lines = _read_extract_range(args)
+        return _scan_code_range(native, Path(path), (start, end), extractor, parser)
+    table, lists, lines = _read_extract_range(args)
     table, lists = _keyword_cap(table, lists, parser)
     coded = _Coded.of(lists, table.author)
     return PostTable([], [], [], [], table.event_ms, table.read), coded, lines
@@ -443,8 +437,9 @@ def read_occurrences(
     extractor = extractor or KeywordExtractor()
     workers = workers or os.cpu_count() or 1
     if not _parallel(path, workers):
-        if extractor._native() and native_module():  # the compiled scanner in one process beats fan-out
-            table, coded, _ = _read_code_range((str(path), None, None, extractor, _file_parser()))
+        native = extractor._native() and native_module()
+        if native:  # the compiled scanner in one process beats fan-out
+            table, coded, _ = _scan_code_range(native, path, None, extractor, _file_parser())
             return table, coded.occurrences(table.event_ms)
         table, lists = read_and_extract(path, extractor, workers, progress)
         return table, extract_stream(table, keyword_lists=lists)

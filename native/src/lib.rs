@@ -243,13 +243,38 @@ fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
         .collect())
 }
 
-#[pyclass(module = "trendlab_native")]
-struct Extractor {
+/// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
+struct Kernel {
     rules: Rules,
     lang: LangCache,
     seg: Segmenters,
     buf: Vec<char>,
     spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Kernel {
+    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
+           prepare: Py<PyAny>) -> Self {
+        Kernel {
+            rules: Rules { min_length, max_length },
+            lang: LangCache { fetch: language, langs: HashMap::default() },
+            seg: Segmenters { ja, zh, prepare },
+            buf: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// KeywordExtractor.extract: the keywords of a raw text for the languages of `key`.
+    fn keywords(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<Vec<String>> {
+        let lang = self.lang.get(py, key)?;
+        let text = self.seg.prepare(py, text)?;
+        self.rules.keywords(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans)
+    }
+}
+
+#[pyclass(module = "trendlab_native")]
+struct Extractor {
+    kernel: Kernel,
 }
 
 #[pymethods]
@@ -260,13 +285,7 @@ impl Extractor {
     #[new]
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
            prepare: Py<PyAny>) -> Self {
-        Extractor {
-            rules: Rules { min_length, max_length },
-            lang: LangCache { fetch: language, langs: HashMap::default() },
-            seg: Segmenters { ja, zh, prepare },
-            buf: Vec::new(),
-            spans: Vec::new(),
-        }
+        Extractor { kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare) }
     }
 
     /// The keywords of a text (normalised here) for the languages of `key`; `None` for a text that is
@@ -274,14 +293,12 @@ impl Extractor {
     fn extract(&mut self, py: Python<'_>, text: &Bound<'_, pyo3::types::PyString>, key: &str)
                -> PyResult<Option<Vec<String>>> {
         let Ok(text) = text.to_str() else { return Ok(None) };
-        let lang = self.lang.get(py, key)?;
-        let text = self.seg.prepare(py, text)?;
-        self.rules.keywords(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans).map(Some)
+        self.kernel.keywords(py, text, key).map(Some)
     }
 
     /// `prepare(text)` as the kernel does it (for the tests).
     fn prepare(&self, py: Python<'_>, text: &str) -> PyResult<String> {
-        Ok(self.seg.prepare(py, text)?.into_owned())
+        Ok(self.kernel.seg.prepare(py, text)?.into_owned())
     }
 }
 
@@ -327,14 +344,10 @@ enum Line {
 
 /// Reads one message: the common case of trendlab.parse.MessageParser and the extractor.
 struct Reader {
-    rules: Rules,
-    lang: LangCache,
-    seg: Segmenters,
+    kernel: Kernel,
     max_bytes: usize,
     max_keywords: usize,
     earliest_us: i64,
-    buf: Vec<char>,
-    spans: Vec<Option<(usize, usize)>>,
 }
 
 #[pyclass(module = "trendlab_native")]
@@ -363,16 +376,7 @@ impl Reader {
     #[allow(clippy::too_many_arguments)]
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
            prepare: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64) -> Self {
-        Reader {
-            rules: Rules { min_length, max_length },
-            lang: LangCache { fetch: language, langs: HashMap::default() },
-            seg: Segmenters { ja, zh, prepare },
-            max_bytes,
-            max_keywords,
-            earliest_us,
-            buf: Vec::new(),
-            spans: Vec::new(),
-        }
+        Reader { kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare), max_bytes, max_keywords, earliest_us }
     }
 
     /// A skip, a post, or `Python` (the total parser decides) for one message of `size` bytes, with
@@ -402,12 +406,10 @@ impl Reader {
             return Ok(Line::Python);
         }
         let lang = record.langs.as_ref().and_then(|l| l.first()).map(|s| s.as_ref()).unwrap_or("");
-        let prepared = self.seg.prepare(py, post_text)?;
         let mut key = String::with_capacity(lang.len() + 2);
         key.push_str("r:");
         key.push_str(lang);
-        let lang = self.lang.get(py, &key)?;
-        let keywords = self.rules.keywords(py, &prepared, &lang, &self.seg, &mut self.buf, &mut self.spans)?;
+        let keywords = self.kernel.keywords(py, post_text, &key)?;
         if keywords.len() > self.max_keywords {
             return Ok(Line::Python);
         }
