@@ -566,34 +566,39 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
 def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     """The dense matrices :func:`detect_frame` tests: ``(first end slot, first warm slot, candidate
     keyword codes, column slots, counts, authors, baseline, score)``, or ``False`` when no row can be hot."""
-    e0 = int(counts["end_slot"].min())
-    e_last = int(counts["end_slot"].max())
+    keyword_code, end_slot, count, authors = (
+        counts[c].to_numpy() for c in ("keyword_code", "end_slot", "count", "unique_authors"))
+    e0 = int(end_slot.min())
+    e_last = int(end_slot.max())
     warm_from = e0 + params.warmup_windows()
     # Rows that could be hot whatever their baseline: the only keywords worth a dense matrix.
-    pre = counts[
-        (counts["count"] >= params.min_count)
-        & (counts["unique_authors"] >= params.min_authors)
-        & (counts["end_slot"] >= warm_from)
-    ]
-    if pre.empty:
+    eligible = (count >= params.min_count) & (authors >= params.min_authors)
+    cand = np.unique(keyword_code[eligible & (end_slot >= warm_from)])
+    if cand.size == 0:
         return False
-    cand = np.unique(pre["keyword_code"].to_numpy())
-    sub = counts[counts["keyword_code"].isin(cand)]
-    row = np.searchsorted(cand, sub["keyword_code"].to_numpy())
+    row_of = np.full(int(keyword_code.max()) + 1, -1, dtype=np.int64)
+    row_of[cand] = np.arange(cand.size)
+    row = row_of[keyword_code]
+    sub = row >= 0
+    row, sub_end = row[sub], end_slot[sub]
     # Columns: the candidates' end slots, with every run of empty slots longer than any look-back
     # (baseline, cooldown, correlation) cut to that length, so memory follows the windows that hold
     # posts, not the span of the stream (a post a year after the others costs nothing).
-    col_slot = _column_slots(sub["end_slot"].to_numpy(), e0, e_last,
+    col_slot = _column_slots(sub_end, e0, e_last,
                              params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
     E = col_slot.size
     check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
-    col = np.searchsorted(col_slot, sub["end_slot"].to_numpy())
+    col = np.searchsorted(col_slot, sub_end)
     C = np.zeros((cand.size, E), dtype=np.int64)
     A = np.zeros((cand.size, E), dtype=np.int64)
-    C[row, col] = sub["count"].to_numpy()
-    A[row, col] = sub["unique_authors"].to_numpy()
+    C[row, col] = count[sub]
+    A[row, col] = authors[sub]
     base = dense_baseline(C, params)
-    score = poisson_z(C, np.maximum(base, params.baseline_floor))
+    # the score only where the cheap tests pass: elsewhere no cell is hot whatever its score
+    score = np.full(C.shape, -np.inf)
+    cells = np.zeros(C.shape, dtype=bool)
+    cells[row[eligible[sub]], col[eligible[sub]]] = True
+    score[cells] = poisson_z(C[cells], np.maximum(base[cells], params.baseline_floor))
     return e0, warm_from, cand, col_slot, C, A, base, score
 
 

@@ -171,6 +171,24 @@ def _ja_parse(run: str) -> str:
     return _SEG.ja.parse(run)
 
 
+@lru_cache(maxsize=1)
+def _mecab_library() -> tuple[str, tuple[str, ...]] | None:
+    """``(path, arguments)``: the MeCab library fugashi loaded and the arguments ``fugashi.Tagger()``
+    gives it (``-r mecabrc -d dicdir`` of unidic-lite's dictionary), for the compiled kernel to call that MeCab directly; ``None``
+    where either cannot be found (the kernel then calls :func:`_ja_parse`)."""
+    try:
+        import fugashi
+
+        dicdir = fugashi.try_import_unidic()
+        with open("/proc/self/maps") as fh:  # the library as loaded (a wheel bundles its own copy)
+            libs = {line.split(None, 5)[5].strip() for line in fh if "libmecab" in line and "/" in line}
+    except (ImportError, OSError, IndexError):
+        return None
+    if not dicdir or len(libs) != 1:
+        return None
+    return libs.pop(), ("-r", os.path.join(dicdir, "mecabrc"), "-d", dicdir)
+
+
 def _ja_nouns(run: str) -> list[str]:
     out = []
     for line in _ja_parse(run).split("\n"):
@@ -232,8 +250,9 @@ class KeywordExtractor:
         return self.stopwords(langs), "ja" in langs, "zh" in langs
 
     def native_args(self) -> tuple:
-        """The compiled kernel's rule arguments: lengths, languages, the two segmenters and :func:`prepare`."""
-        return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare
+        """The compiled kernel's rule arguments: lengths, languages, the two segmenters, :func:`prepare`
+        and the MeCab library the kernel may call directly (:func:`_mecab_library`)."""
+        return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare, _mecab_library()
 
     def _native(self):
         """This extractor's compiled kernel (made once per process), or ``False`` without one."""

@@ -274,6 +274,7 @@ def read_and_extract(
 
 #: a part of a file is at most this many bytes (the workers' memory stays bounded on a day's stream)
 _PART_MAX_BYTES = 64 << 20
+_PARTS_PER_WORKER = 4
 
 
 def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParser, workers: int,
@@ -281,7 +282,7 @@ def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParse
     """``fn((path, start, end, extractor, parser))`` for parts of the file cut at line ends, on the
     worker processes, in file order."""
     size = path.stat().st_size
-    parts = max(workers * 4, -(-size // _PART_MAX_BYTES), 1)
+    parts = max(workers * _PARTS_PER_WORKER, -(-size // _PART_MAX_BYTES), 1)
     bounds = [0]
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         for i in range(1, parts):  # cut at line ends, without reading the file into memory

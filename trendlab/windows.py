@@ -170,8 +170,11 @@ def window_counts(
     return frame
 
 
+_COLUMNS = ("keyword_code", "end_slot", "count", "unique_authors")
+
+
 def _empty_counts() -> pd.DataFrame:
-    return pd.DataFrame({c: np.array([], dtype=np.int64) for c in ("keyword_code", "end_slot", "count", "unique_authors")})
+    return pd.DataFrame({c: np.array([], dtype=np.int64) for c in _COLUMNS})
 
 
 def _densest_window(rel: np.ndarray, n: int) -> int:
@@ -195,6 +198,14 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int) -> pd.DataFrame:
     """All windows of these occurrences (``rel`` >= 0), keyword and author codes compacted to the ones
     present (a chunk of a long stream holds few of the stream's codes: small dense arrays and keys)."""
+    from trendlab.extract import native_module
+
+    native = native_module()
+    if native is not None:  # the same rows from the compiled kernel: one sort and a sweep per keyword
+        columns = native.window_counts(kw.astype(np.int64, copy=False).tobytes(),
+                                       au.astype(np.int64, copy=False).tobytes(),
+                                       rel.astype(np.int64, copy=False).tobytes(), n)
+        return pd.DataFrame({name: np.frombuffer(col, dtype=np.int64) for name, col in zip(_COLUMNS, columns)})
     codes, local_kw = _compact(kw)
     _, local_au = _compact(au)
     width = int(rel.max()) + n + 2

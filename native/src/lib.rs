@@ -28,6 +28,8 @@ use unicode_normalization::UnicodeNormalization;
 mod tables;
 #[path = "tokens.rs"]
 mod tok;
+mod mecab;
+mod windows;
 
 use tok::{is_cjk, is_digit, scan};
 
@@ -43,6 +45,8 @@ struct Lang {
 /// `prepare(text)` → NFKC, lower-case, ’ → ' (for a text `Segmenters::prepare` leaves to Python).
 struct Segmenters {
     ja: Py<PyAny>,
+    /// MeCab called directly (`mecab::Mecab`) when Python found its library; else `ja` is called
+    mecab: Option<Arc<mecab::Mecab>>,
     zh: Py<PyAny>,
     prepare: Py<PyAny>,
 }
@@ -108,14 +112,7 @@ const STRIP: &[char] = &['_', '\'', '-'];
 fn ja_nouns(parsed: &str, out: &mut Vec<String>) {
     for line in parsed.split('\n') {
         let fields: Vec<&str> = line.split('\t').collect();
-        if fields.len() < 5 {
-            continue;
-        }
-        let pos: Vec<&str> = fields[4].split('-').collect();
-        if pos[0] == "名詞"
-            && (pos.len() < 2 || pos[1] != "数詞")
-            && (pos.len() < 3 || (pos[2] != "副詞可能" && pos[2] != "助数詞可能"))
-        {
+        if fields.len() >= 5 && mecab::is_kept_noun(fields[4]) {
             out.push(fields[0].to_owned());
         }
     }
@@ -175,7 +172,9 @@ impl Rules {
                 let japanese = lang.ja || (token.iter().any(|&c| is_kana(c)) && !lang.zh);
                 let run: String = token.iter().collect();
                 words.clear();
-                if japanese {
+                if let (true, Some(m)) = (japanese, &seg.mecab) {
+                    m.nouns(&run, &mut words).map_err(PyValueError::new_err)?;
+                } else if japanese {
                     let parsed = seg.ja.bind(py).call1((run,))?;
                     ja_nouns(&parsed.extract::<Cow<str>>()?, &mut words);
                 } else {
@@ -254,14 +253,18 @@ struct Kernel {
 
 impl Kernel {
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>) -> Self {
-        Kernel {
+           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>) -> PyResult<Self> {
+        let mecab = match mecab {
+            Some((path, args)) => Some(mecab::Mecab::open(&path, &args).map_err(PyValueError::new_err)?),
+            None => None,
+        };
+        Ok(Kernel {
             rules: Rules { min_length, max_length },
             lang: LangCache { fetch: language, langs: HashMap::default() },
-            seg: Segmenters { ja, zh, prepare },
+            seg: Segmenters { ja, mecab, zh, prepare },
             buf: Vec::new(),
             spans: Vec::new(),
-        }
+        })
     }
 
     /// KeywordExtractor.extract: the keywords of a raw text for the languages of `key`.
@@ -284,8 +287,8 @@ impl Extractor {
     /// → the text the rules read (trendlab.extract.prepare).
     #[new]
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>) -> Self {
-        Extractor { kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare) }
+           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>) -> PyResult<Self> {
+        Ok(Extractor { kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare, mecab)? })
     }
 
     /// The keywords of a text (normalised here) for the languages of `key`; `None` for a text that is
@@ -375,8 +378,14 @@ const POST_COLLECTION: &str = "app.bsky.feed.post";
 impl Reader {
     #[allow(clippy::too_many_arguments)]
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64) -> Self {
-        Reader { kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare), max_bytes, max_keywords, earliest_us }
+           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>, max_bytes: usize, max_keywords: usize,
+           earliest_us: i64) -> PyResult<Self> {
+        Ok(Reader {
+            kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare, mecab)?,
+            max_bytes,
+            max_keywords,
+            earliest_us,
+        })
     }
 
     /// A skip, a post, or `Python` (the total parser decides) for one message of `size` bytes, with
@@ -497,10 +506,11 @@ impl Scanner {
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, fallback: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64,
-           latest_us: i64) -> Self {
-        Scanner {
-            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, max_bytes, max_keywords, earliest_us),
+           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>, fallback: Py<PyAny>, max_bytes: usize,
+           max_keywords: usize, earliest_us: i64, latest_us: i64) -> PyResult<Self> {
+        Ok(Scanner {
+            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, mecab, max_bytes, max_keywords,
+                                earliest_us)?,
             fallback,
             latest_us,
             kw_index: HashMap::default(),
@@ -515,7 +525,7 @@ impl Scanner {
             skipped: 0,
             python_lines: 0,
             dead: Vec::new(),
-        }
+        })
     }
 
     /// One block of `(number, line, size)` from trendlab.postfile.read_line_blocks (compressed files).
@@ -659,6 +669,37 @@ fn union<'py>(py: Python<'py>, lists: Vec<Vec<Bound<'py, pyo3::types::PyString>>
     Ok((out, maps))
 }
 
+fn i64s(data: &[u8], name: &str) -> PyResult<Vec<i64>> {
+    if data.len() % 8 != 0 {
+        return Err(PyValueError::new_err(format!("{name} is not an int64 array")));
+    }
+    Ok(data.chunks_exact(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect())
+}
+
+/// `window_counts(keyword_codes, author_codes, slots, n)` (native-endian int64 arrays as bytes; slots
+/// >= 0; `n` windows per occurrence) → `(keyword_code, end_slot, count, unique_authors)` as int64
+/// bytearrays, sorted by end slot, then keyword: trendlab.windows' aggregation (see windows.rs).
+#[pyfunction]
+fn window_counts<'py>(py: Python<'py>, keyword_codes: &[u8], author_codes: &[u8], slots: &[u8], n: i64)
+                      -> PyResult<Vec<Bound<'py, pyo3::types::PyByteArray>>> {
+    let (kw, au, rel) = (i64s(keyword_codes, "keyword_codes")?, i64s(author_codes, "author_codes")?,
+                         i64s(slots, "slots")?);
+    if kw.len() != au.len() || kw.len() != rel.len() {
+        return Err(PyValueError::new_err("keyword_codes, author_codes and slots differ in length"));
+    }
+    if n < 1 || rel.iter().any(|&s| s < 0) {
+        return Err(PyValueError::new_err("n must be >= 1 and slots >= 0"));
+    }
+    let columns = py.detach(|| windows::window_counts(&kw, &au, &rel, n));
+    Ok(columns
+        .iter()
+        .map(|c| {
+            let bytes: Vec<u8> = c.iter().flat_map(|x| x.to_ne_bytes()).collect();
+            pyo3::types::PyByteArray::new(py, &bytes)
+        })
+        .collect())
+}
+
 /// One message at a time, for the Flink job's table function: `post(raw)` → `False` for a non-post
 /// event, `(author, keywords)` for a post, `None` when the total parser must decide (anything else).
 /// Event times are accepted up to the clock at each call plus `ahead_us`.
@@ -673,11 +714,13 @@ impl Parser {
     #[new]
     #[allow(clippy::too_many_arguments)]
     fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64, ahead_us: i64) -> Self {
-        Parser {
-            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, max_bytes, max_keywords, earliest_us),
+           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>, max_bytes: usize, max_keywords: usize,
+           earliest_us: i64, ahead_us: i64) -> PyResult<Self> {
+        Ok(Parser {
+            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, mecab, max_bytes, max_keywords,
+                                earliest_us)?,
             ahead_us,
-        }
+        })
     }
 
     fn post<'py>(&mut self, py: Python<'py>, raw: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
@@ -699,6 +742,7 @@ impl Parser {
 fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokens, m)?)?;
     m.add_function(wrap_pyfunction!(union, m)?)?;
+    m.add_function(wrap_pyfunction!(window_counts, m)?)?;
     m.add_class::<Extractor>()?;
     m.add_class::<Scanner>()?;
     m.add_class::<Parser>()?;

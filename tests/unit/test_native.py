@@ -308,3 +308,108 @@ def test_the_scanner_reads_plain_lines_itself(monkeypatch):
     assert python_lines(SAMPLES / "long" / "posts.jsonl") == 0
     assert isinstance(FAST_SLOW[0]._native.post(jet(1, "plain")), tuple)  # a post, read by the kernel
     assert FAST_SLOW[0]._native.post(HOSTILE[8]) is None  # not a DID: Python's
+
+
+# -- MeCab called directly (native/src/mecab.rs) --------------------------------------------------
+
+KANA_KANJI = st.text(alphabet=st.sampled_from(list("東京大阪雨花火会社今日明日年月一二三十百万円人時分です"
+                                                  "ましたがのにをはでとへもやかなりーアイウカキクサシスタナニ"
+                                                  "ハマラワン々〆ヶ〇ｱｲ１２３abc")), min_size=1, max_size=24)
+
+
+def test_the_kernel_calls_mecab_itself():
+    """Where fugashi's library is found the kernel reads MeCab's nodes instead of calling Python; the
+    comparisons below would pass trivially without it."""
+    from trendlab.extract import _mecab_library
+
+    spec = _mecab_library()
+    assert spec is not None and "libmecab" in spec[0]
+    calls = []
+    ex = KeywordExtractor()
+    args = list(ex.native_args())
+    args[3] = lambda run: calls.append(run) or ""  # the Python segmenter: must not be called
+    assert native.Extractor(*args).extract("東京で花火大会がありました", "k:[\"ja\"]") == ["東京", "花火", "大会"]
+    assert calls == []
+    args[6] = None  # without the library: Python's MeCab output, read by the kernel
+    args[3] = lambda run: calls.append(run) or ""
+    native.Extractor(*args).extract("東京で花火", "k:[\"ja\"]")
+    assert calls == ["東京で花火"]
+
+
+@settings(max_examples=2000 * SCALE, deadline=None)
+@given(KANA_KANJI)
+def test_direct_mecab_keeps_the_nouns_python_keeps(run):
+    ex = KeywordExtractor(min_length=1, max_length=64)
+    args = list(ex.native_args())
+    direct = native.Extractor(*args)
+    args[6] = None
+    through_python = native.Extractor(*args)
+    key = "k:[\"ja\"]"
+    assert direct.extract(run, key) == through_python.extract(run, key) == python_extractor(
+        min_length=1, max_length=64).extract(run, ["ja"])
+
+
+def test_direct_mecab_on_every_japanese_run_of_the_long_sample():
+    from trendlab.extract import _TOKEN_RE, _ja_nouns, prepare
+
+    ex = KeywordExtractor(min_length=1, max_length=64)
+    args = list(ex.native_args())
+    direct = native.Extractor(*args)
+    runs = set()
+    for line in (SAMPLES / "long" / "posts.jsonl").read_bytes().splitlines():
+        text = orjson.loads(line).get("commit", {}).get("record", {}).get("text") or ""
+        runs.update(t for t in _TOKEN_RE.findall(prepare(text))
+                    if t and not t.startswith("#") and any("\u3040" <= c <= "\u9fff" for c in t))
+    assert len(runs) > 3000
+    for run in sorted(runs):
+        expected = [w.strip("_'-") for w in _ja_nouns(run)]
+        expected = list(dict.fromkeys(w for w in expected if w and not w.isdigit()))
+        assert direct.extract(run, "k:[\"ja\"]") == [w for w in expected if w not in ex.stopwords(["ja"])], run
+
+
+# -- window counts (native/src/windows.rs) ----------------------------------------------------------
+
+def numpy_window_counts(kw, au, ms, spec, monkeypatch):
+    from trendlab.windows import window_counts
+
+    with monkeypatch.context() as m:
+        m.setenv("TRENDLAB_NATIVE", "0")
+        return window_counts(kw, au, ms, spec)
+
+
+@settings(max_examples=400 * SCALE, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(occ=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4), st.integers(0, 40)), min_size=1, max_size=120),
+       shape=st.sampled_from([(60_000, 60_000), (180_000, 60_000), (600_000, 60_000), (120_000, 30_000)]),
+       chunked=st.booleans())
+def test_window_counts_are_the_numpy_counts(occ, shape, chunked, monkeypatch):
+    """Any occurrences (out of time order, the same author twice in a slot, gaps longer than a window),
+    any shape, whole or in chunks: the kernel's rows are the numpy rows, in the same order."""
+    import trendlab.windows as windows
+    from trendlab.windows import WindowSpec, window_counts
+
+    kw = np.array([o[0] for o in occ], dtype=np.int64)
+    au = np.array([o[1] for o in occ], dtype=np.int64)
+    ms = np.array([1_764_000_000_000 + o[2] * 29_000 for o in occ], dtype=np.int64)
+    spec = WindowSpec(*shape)
+    if chunked:  # a few occurrences a chunk: the runs of end slots of a day's stream
+        monkeypatch.setattr(windows, "CHUNK_BYTES", spec.windows_per_post * 64 * 7)
+    fast = window_counts(kw, au, ms, spec)
+    slow = numpy_window_counts(kw, au, ms, spec, monkeypatch)
+    pd_equal(fast, slow)
+
+
+def pd_equal(a, b):
+    assert list(a.columns) == list(b.columns)
+    assert all(a[c].dtype == np.int64 for c in a.columns)
+    assert a.reset_index(drop=True).equals(b.reset_index(drop=True))
+
+
+def test_window_counts_of_the_long_sample(monkeypatch):
+    from trendlab.windows import WindowSpec, window_counts
+
+    _, occ = read_occurrences(SAMPLES / "long" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    for shape in ((360_000, 60_000), (600_000, 120_000)):
+        spec = WindowSpec(*shape)
+        fast = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
+        assert len(fast) > 10_000
+        pd_equal(fast, numpy_window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec, monkeypatch))
