@@ -274,7 +274,8 @@ def read_and_extract(
 
 #: a part of a file is at most this many bytes (the workers' memory stays bounded on a day's stream)
 _PART_MAX_BYTES = 64 << 20
-_PARTS_PER_WORKER = 4
+#: the smallest part is 1/(workers × this) of the file (at least 64 KiB)
+_TAIL_PARTS_PER_WORKER = 16
 
 
 def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParser, workers: int,
@@ -282,11 +283,15 @@ def _map_parts(path: Path, fn, extractor: KeywordExtractor, parser: MessageParse
     """``fn((path, start, end, extractor, parser))`` for parts of the file cut at line ends, on the
     worker processes, in file order."""
     size = path.stat().st_size
-    parts = max(workers * _PARTS_PER_WORKER, -(-size // _PART_MAX_BYTES), 1)
     bounds = [0]
+    # Guided: large parts first, shrinking towards the end (each a share of what is left, down to a
+    # floor), so a worker that finishes early takes the small tail parts and all finish together
+    # (parts of equal bytes take unequal times: Japanese posts cost MeCab).
+    smallest = max(size // (workers * _TAIL_PARTS_PER_WORKER), 1 << 16)
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        for i in range(1, parts):  # cut at line ends, without reading the file into memory
-            cut = data.find(b"\n", max(bounds[-1], size * i // parts))
+        while True:  # cut at line ends, without reading the file into memory
+            step = min(_PART_MAX_BYTES, max((size - bounds[-1]) // (2 * workers), smallest))
+            cut = data.find(b"\n", bounds[-1] + step - 1) if bounds[-1] + step < size else -1
             if cut < 0:
                 break
             bounds.append(cut + 1)

@@ -23,7 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use memchr::memchr;
 use serde::Deserialize;
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{is_nfkc_quick, IsNormalized, UnicodeNormalization};
 
 mod tables;
 #[path = "tokens.rs"]
@@ -64,8 +64,23 @@ impl Segmenters {
             });
         }
         if text.chars().all(tok::is_assigned) {
-            let normal: String = text.nfkc().collect();
+            // most non-ASCII text is already NFKC (the quick check says so without normalising)
+            let normal: Cow<str> = if is_nfkc_quick(text.chars()) == IsNormalized::Yes {
+                Cow::Borrowed(text)
+            } else {
+                Cow::Owned(text.nfkc().collect())
+            };
             if !normal.contains('\u{3a3}') {
+                let unchanged = |c: char| {
+                    let mut l = c.to_lowercase();
+                    c != '\u{2019}' && l.next() == Some(c) && l.next().is_none()
+                };
+                if normal.chars().all(unchanged) {
+                    return Ok(match normal {
+                        Cow::Borrowed(_) => Cow::Borrowed(text),
+                        Cow::Owned(s) => Cow::Owned(s),
+                    });
+                }
                 let mut out = String::with_capacity(normal.len());
                 for c in normal.chars() {
                     for l in c.to_lowercase() {
