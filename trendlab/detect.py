@@ -573,11 +573,13 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     warm_from = e0 + params.warmup_windows()
     # Rows that could be hot whatever their baseline: the only keywords worth a dense matrix.
     eligible = (count >= params.min_count) & (authors >= params.min_authors)
-    cand = np.unique(keyword_code[eligible & (end_slot >= warm_from)])
+    is_cand = np.zeros(int(keyword_code.max()) + 1, dtype=bool)  # codes are small: no sort
+    is_cand[keyword_code[eligible & (end_slot >= warm_from)]] = True
+    cand = np.flatnonzero(is_cand)
     if cand.size == 0:
         return False
-    row_of = np.full(int(keyword_code.max()) + 1, -1, dtype=np.int64)
-    row_of[cand] = np.arange(cand.size)
+    row_of = np.cumsum(is_cand) - 1
+    row_of[~is_cand] = -1
     row = row_of[keyword_code]
     sub = row >= 0
     row, sub_end = row[sub], end_slot[sub]
@@ -588,7 +590,12 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
                              params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
     E = col_slot.size
     check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
-    col = np.searchsorted(col_slot, sub_end)
+    if _short_range(e_last - e0, sub_end.size):  # slot → column by a table, else by a search
+        col_of = np.zeros(e_last - e0 + 1, dtype=np.int64)
+        col_of[col_slot - e0] = np.arange(E)
+        col = col_of[sub_end - e0]
+    else:
+        col = np.searchsorted(col_slot, sub_end)
     C = np.zeros((cand.size, E), dtype=np.int64)
     A = np.zeros((cand.size, E), dtype=np.int64)
     C[row, col] = count[sub]
@@ -602,10 +609,21 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     return e0, warm_from, cand, col_slot, C, A, base, score
 
 
+def _short_range(span: int, values: int) -> bool:
+    """A table over ``span`` slots costs no more than sorting ``values`` of them."""
+    return span <= 8 * values + 4096
+
+
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:
     """Every slot from ``first`` to ``last``, except that a run of slots without a count longer than
     ``keep`` keeps only its first ``keep`` (all zero, like the ones left out)."""
-    occupied = np.unique(np.concatenate([end_slots, [first, last]]))
+    if _short_range(last - first, end_slots.size):  # the slots with a count, without a sort
+        present = np.zeros(last - first + 1, dtype=bool)
+        present[end_slots - first] = True
+        present[[0, -1]] = True
+        occupied = np.flatnonzero(present) + first
+    else:  # a stream with long gaps (a post a year after the others)
+        occupied = np.unique(np.concatenate([end_slots, [first, last]]))
     gaps = np.diff(occupied) - 1  # empty slots after each occupied one
     if not (gaps > keep).any():
         return np.arange(first, last + 1, dtype=np.int64)

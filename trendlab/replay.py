@@ -108,8 +108,11 @@ def alerts_to_frame(alerts: Iterable[TrendAlert]) -> pd.DataFrame:
 def counts_frame(raw: pd.DataFrame, keywords: np.ndarray, spec: WindowSpec) -> pd.DataFrame:
     """Integer-coded window counts → the public frame (keyword text, UTC window bounds)."""
     end_ms = raw["end_slot"].to_numpy() * spec.slide_ms
-    ends = pd.Series((end_ms).astype("datetime64[ms]")).dt.tz_localize("UTC")
-    starts = pd.Series((end_ms - spec.window_ms).astype("datetime64[ms]")).dt.tz_localize("UTC")
+
+    def utc(ms: np.ndarray) -> pd.Series:  # an index localises in one pass (a Series' .dt is ~3x slower)
+        return pd.Series(pd.DatetimeIndex(ms.astype("datetime64[ms]")).tz_localize("UTC"))
+
+    ends, starts = utc(end_ms), utc(end_ms - spec.window_ms)
     return pd.DataFrame(
         {
             "keyword": keywords[raw["keyword_code"].to_numpy()] if len(raw) else np.empty(0, dtype=object),

@@ -85,10 +85,17 @@ pub fn window_counts(kw: &[i64], au: &[i64], rel: &[i64], n: i64) -> [Vec<i64>; 
             }
         }
     }
-    // rows are by keyword, then end: a stable bucketing by end gives (end, keyword) order
+    // rows are by keyword, then end: a stable bucketing by end gives (end, keyword) order (or a
+    // stable sort, when the ends span far more slots than there are rows: a post years later)
     let lo = *cols[1].iter().min().unwrap();
     let shifted: Vec<i64> = cols[1].iter().map(|e| e - lo).collect();
     let span = *shifted.iter().max().unwrap() as usize;
-    let (by_end, _) = buckets(&shifted, span);
+    let by_end = if span <= 4 * shifted.len() + 4096 {
+        buckets(&shifted, span).0
+    } else {
+        let mut order: Vec<u32> = (0..shifted.len() as u32).collect();
+        order.sort_by_key(|&i| shifted[i as usize]);
+        order
+    };
     cols.map(|col| by_end.iter().map(|&i| col[i as usize]).collect())
 }
