@@ -31,6 +31,11 @@ mod tok;
 mod mecab;
 mod windows;
 
+/// The kernels allocate a few small strings per post (keywords, authors); mimalloc serves those
+/// faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use tok::{is_cjk, is_digit, scan};
 
 
@@ -72,6 +77,9 @@ impl Segmenters {
             };
             if !normal.contains('\u{3a3}') {
                 let unchanged = |c: char| {
+                    if matches!(c as u32, 0x3000..=0x9fff | 0xac00..=0xd7a3) {
+                        return true; // kana, CJK, Hangul: no case (a table lookup each, otherwise)
+                    }
                     let mut l = c.to_lowercase();
                     c != '\u{2019}' && l.next() == Some(c) && l.next().is_none()
                 };

@@ -113,7 +113,7 @@ impl Mecab {
                 if n.stat == EOS_NODE {
                     break;
                 }
-                pos_column(CStr::from_ptr(n.feature).to_bytes(), &mut pos);
+                pos_column(leading_fields(n.feature.cast::<u8>()), &mut pos);
                 if is_kept_noun(&pos) {
                     let surface = std::slice::from_raw_parts(n.surface.cast::<u8>(), n.length as usize);
                     out.push(String::from_utf8_lossy(surface).into_owned());
@@ -122,6 +122,30 @@ impl Mecab {
         }
         Ok(())
     }
+}
+
+/// The start of a NUL-terminated feature string up to its fourth field's end (UniDic's features run
+/// to 26 fields: no need to measure them all).
+///
+/// # Safety
+/// `feature` points at a NUL-terminated string that outlives the slice.
+unsafe fn leading_fields<'a>(feature: *const u8) -> &'a [u8] {
+    let (mut len, mut fields, mut quoted) = (0usize, 0, false);
+    loop {
+        match *feature.add(len) {
+            0 => break,
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                fields += 1;
+                if fields == 4 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        len += 1;
+    }
+    std::slice::from_raw_parts(feature, len)
 }
 
 /// MeCab's `%F-[0,1,2,3]` of a feature string: its first four CSV fields (MeCab's quoting) joined by
