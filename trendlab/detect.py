@@ -504,10 +504,13 @@ def dense_baseline(counts: np.ndarray, params: DetectionParams) -> np.ndarray:
     E = counts.shape[-1]
     cs = np.zeros(counts.shape[:-1] + (E + 1,), dtype=np.int64)
     np.cumsum(counts, axis=-1, out=cs[..., 1:])
-    j = np.arange(E)
-    hi = np.clip(j - n + 1, 0, E)
-    lo = np.clip(j - n - H + 1, 0, E)
-    return (cs[..., hi] - cs[..., lo]) / H
+    # out[j] = cs[hi] - cs[lo] with hi = clip(j-n+1, 0, E), lo = clip(j-n-H+1, 0, E): by slices
+    out = np.zeros(counts.shape, dtype=np.float64)
+    a, b = min(n - 1, E), min(n + H - 1, E)  # before a: 0; a … b: a window still filling; then H wide
+    out[..., a:b] = cs[..., 0:b - a]
+    out[..., b:] = cs[..., b - n + 1:E - n + 1] - cs[..., b - n - H + 1:E - n - H + 1]
+    out /= H
+    return out
 
 
 def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams,
@@ -534,12 +537,14 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
             cache[key] = dense
     if dense is False:
         return []
-    e0, warm_from, cand, col_slot, C, A, base, score = dense
+    e0, warm_from, cand, col_slot, C, A, base, cells, score = dense
     E = col_slot.size
     det.first_end_slot = e0
-    hot, score = hot_scores(C, A, base, params, score)
-    hot[:, col_slot < warm_from] = False
-    hot &= C > 0
+    # the hot test on the cells that pass the count and author tests (the others cannot be hot)
+    hot, score = hot_scores(C.ravel()[cells], A.ravel()[cells], base.ravel()[cells], params, score)
+    hot_cells, hot_score = cells[hot], score[hot]
+    row, col = np.divmod(hot_cells, E)
+    warm = (col_slot[col] >= warm_from) & (C.ravel()[hot_cells] > 0)
     kw_text = np.asarray(keywords, dtype=object)
     cand_kw = kw_text[cand]
     index = {kw: i for i, kw in enumerate(cand_kw)}
@@ -551,21 +556,20 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         out[ok] = C[index[keyword], cols[ok]]
         return out
 
+    by_column: dict[int, list[_Hot]] = {}
+    for r, c, z in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist()):
+        by_column.setdefault(c, []).append(_Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), float(base[r, c]), z))
     alerts: list[TrendAlert] = []
-    cols = np.flatnonzero(hot.any(axis=0))
-    for c in cols:
-        rows_hot = np.flatnonzero(hot[:, c])
-        hot_rows = [
-            _Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), float(base[r, c]), float(score[r, c]))
-            for r in sorted(rows_hot, key=lambda r: cand_kw[r])
-        ]
+    for c in sorted(by_column):
+        hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
         alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series))
     return alerts
 
 
 def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     """The dense matrices :func:`detect_frame` tests: ``(first end slot, first warm slot, candidate
-    keyword codes, column slots, counts, authors, baseline, score)``, or ``False`` when no row can be hot."""
+    keyword codes, column slots, counts, authors, baseline, eligible cells, their scores)``, or ``False``
+    when no row can be hot."""
     keyword_code, end_slot, count, authors = (
         counts[c].to_numpy() for c in ("keyword_code", "end_slot", "count", "unique_authors"))
     e0 = int(end_slot.min())
@@ -581,7 +585,7 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     row_of = np.cumsum(is_cand) - 1
     row_of[~is_cand] = -1
     row = row_of[keyword_code]
-    sub = row >= 0
+    sub = np.flatnonzero(row >= 0)  # the candidates' rows (positions: gathers, not masks, from here)
     row, sub_end = row[sub], end_slot[sub]
     # Columns: the candidates' end slots, with every run of empty slots longer than any look-back
     # (baseline, cooldown, correlation) cut to that length, so memory follows the windows that hold
@@ -596,17 +600,18 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
         col = col_of[sub_end - e0]
     else:
         col = np.searchsorted(col_slot, sub_end)
-    C = np.zeros((cand.size, E), dtype=np.int64)
-    A = np.zeros((cand.size, E), dtype=np.int64)
-    C[row, col] = count[sub]
-    A[row, col] = authors[sub]
+    flat = row * E + col
+    C = np.zeros(cand.size * E, dtype=np.int64)
+    A = np.zeros(cand.size * E, dtype=np.int64)
+    C[flat] = count[sub]
+    A[flat] = authors[sub]
+    C, A = C.reshape(cand.size, E), A.reshape(cand.size, E)
     base = dense_baseline(C, params)
-    # the score only where the cheap tests pass: elsewhere no cell is hot whatever its score
-    score = np.full(C.shape, -np.inf)
-    cells = np.zeros(C.shape, dtype=bool)
-    cells[row[eligible[sub]], col[eligible[sub]]] = True
-    score[cells] = poisson_z(C[cells], np.maximum(base[cells], params.baseline_floor))
-    return e0, warm_from, cand, col_slot, C, A, base, score
+    # the cells that pass the count and author tests (flat indices): only these can be hot,
+    # so only these get a score
+    cells = flat[eligible[sub]]
+    score = poisson_z(C.ravel()[cells], np.maximum(base.ravel()[cells], params.baseline_floor))
+    return e0, warm_from, cand, col_slot, C, A, base, cells, score
 
 
 def _short_range(span: int, values: int) -> bool:

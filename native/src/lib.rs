@@ -518,9 +518,14 @@ impl Scanner {
     }
 }
 
+/// The bytes of an int64 array in native order (one copy).
+fn ne_bytes(v: &[i64]) -> &[u8] {
+    // SAFETY: any i64 is 8 initialised bytes; u8 has no alignment requirement
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
 fn i64_bytes<'py>(py: Python<'py>, v: &[i64]) -> Bound<'py, PyBytes> {
-    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_ne_bytes()).collect();
-    PyBytes::new(py, &bytes)
+    PyBytes::new(py, ne_bytes(v))
 }
 
 #[pymethods]
@@ -714,13 +719,7 @@ fn window_counts<'py>(py: Python<'py>, keyword_codes: &[u8], author_codes: &[u8]
         return Err(PyValueError::new_err("n must be >= 1 and slots >= 0"));
     }
     let columns = py.detach(|| windows::window_counts(&kw, &au, &rel, n));
-    Ok(columns
-        .iter()
-        .map(|c| {
-            let bytes: Vec<u8> = c.iter().flat_map(|x| x.to_ne_bytes()).collect();
-            pyo3::types::PyByteArray::new(py, &bytes)
-        })
-        .collect())
+    Ok(columns.iter().map(|c| pyo3::types::PyByteArray::new(py, ne_bytes(c))).collect())
 }
 
 /// One message at a time, for the Flink job's table function: `post(raw)` → `False` for a non-post
