@@ -163,9 +163,8 @@ def window_counts(
     check_memory(spec, _densest_window(rel, n), (int(kw.max()) + 1) * (int(au.max()) + 1) * width)
     max_occurrences = max(1, CHUNK_BYTES // (n * _BYTES_PER_CELL))
     if kw.size <= max_occurrences:
-        frame = _block_counts(kw, au, rel, n)
-    else:
-        frame = _chunked_counts(kw, au, rel, n, max_occurrences)
+        return _block_counts(kw, au, rel, n, base)
+    frame = _chunked_counts(kw, au, rel, n, max_occurrences)
     frame["end_slot"] += base
     return frame
 
@@ -200,17 +199,20 @@ def _compact(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(present), index[codes]
 
 
-def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int) -> pd.DataFrame:
-    """All windows of these occurrences (``rel`` >= 0), keyword and author codes compacted to the ones
-    present (a chunk of a long stream holds few of the stream's codes: small dense arrays and keys)."""
+def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, base: int = 0) -> pd.DataFrame:
+    """All windows of these occurrences (``rel`` >= 0; end slots reported plus ``base``), keyword and
+    author codes compacted to the ones present (a chunk of a long stream holds few of the stream's
+    codes: small dense arrays and keys)."""
     from trendlab.extract import native_module
 
     native = native_module()
     if native is not None:  # the same rows from the compiled kernel: one sort and a sweep per keyword
-        columns = native.window_counts(kw.astype(np.int64, copy=False).tobytes(),
-                                       au.astype(np.int64, copy=False).tobytes(),
-                                       rel.astype(np.int64, copy=False).tobytes(), n)
-        return pd.DataFrame({name: np.frombuffer(col, dtype=np.int64) for name, col in zip(_COLUMNS, columns)})
+        columns = np.frombuffer(native.window_counts(kw.astype(np.int64, copy=False).tobytes(),
+                                                     au.astype(np.int64, copy=False).tobytes(),
+                                                     rel.astype(np.int64, copy=False).tobytes(), n),
+                                dtype=np.int64).reshape(len(_COLUMNS), -1)
+        columns[1] += base
+        return pd.DataFrame(columns.T, columns=list(_COLUMNS), copy=False)  # one block, no copy
     codes, local_kw = _compact(kw)
     _, local_au = _compact(au)
     width = int(rel.max()) + n + 2
@@ -219,6 +221,8 @@ def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int) -> pd
     else:
         frame = _window_counts_sparse(local_kw, local_au, rel, n)
     frame["keyword_code"] = codes[frame["keyword_code"].to_numpy()]
+    if base:
+        frame["end_slot"] += base
     return frame
 
 

@@ -705,11 +705,12 @@ fn i64s(data: &[u8], name: &str) -> PyResult<Vec<i64>> {
 }
 
 /// `window_counts(keyword_codes, author_codes, slots, n)` (native-endian int64 arrays as bytes; slots
-/// >= 0; `n` windows per occurrence) → `(keyword_code, end_slot, count, unique_authors)` as int64
-/// bytearrays, sorted by end slot, then keyword: trendlab.windows' aggregation (see windows.rs).
+/// >= 0; `n` windows per occurrence) → one int64 bytearray holding the columns keyword_code, end_slot,
+/// count and unique_authors one after the other, rows sorted by end slot, then keyword:
+/// trendlab.windows' aggregation (see windows.rs).
 #[pyfunction]
 fn window_counts<'py>(py: Python<'py>, keyword_codes: &[u8], author_codes: &[u8], slots: &[u8], n: i64)
-                      -> PyResult<Vec<Bound<'py, pyo3::types::PyByteArray>>> {
+                      -> PyResult<Bound<'py, pyo3::types::PyByteArray>> {
     let (kw, au, rel) = (i64s(keyword_codes, "keyword_codes")?, i64s(author_codes, "author_codes")?,
                          i64s(slots, "slots")?);
     if kw.len() != au.len() || kw.len() != rel.len() {
@@ -719,7 +720,7 @@ fn window_counts<'py>(py: Python<'py>, keyword_codes: &[u8], author_codes: &[u8]
         return Err(PyValueError::new_err("n must be >= 1 and slots >= 0"));
     }
     let columns = py.detach(|| windows::window_counts(&kw, &au, &rel, n));
-    Ok(columns.iter().map(|c| pyo3::types::PyByteArray::new(py, ne_bytes(c))).collect())
+    Ok(pyo3::types::PyByteArray::new(py, ne_bytes(&columns)))
 }
 
 /// One message at a time, for the Flink job's table function: `post(raw)` → `False` for a non-post

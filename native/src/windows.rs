@@ -26,14 +26,8 @@ fn buckets(keys: &[i64], max: usize) -> (Vec<u32>, Vec<usize>) {
     (order, start)
 }
 
-/// One row per (keyword, end slot) with a count: `[keyword, end, count, authors]` as four columns,
-/// sorted by end slot, then keyword. Codes and slots are >= 0 (and fewer than 2^32 occurrences), `n`
-/// windows per occurrence >= 1.
-pub fn window_counts(kw: &[i64], au: &[i64], rel: &[i64], n: i64) -> [Vec<i64>; 4] {
-    let mut cols: [Vec<i64>; 4] = Default::default();
-    if kw.is_empty() {
-        return cols;
-    }
+/// Every (keyword, end, count, authors) row, keyword by keyword (ascending), each keyword's rows by end.
+fn sweep(kw: &[i64], au: &[i64], rel: &[i64], n: i64, mut emit: impl FnMut(i64, i64, i64, i64)) {
     let max_kw = *kw.iter().max().unwrap() as usize;
     let max_au = *au.iter().max().unwrap() as usize;
     let (order, start) = buckets(kw, max_kw);
@@ -73,10 +67,7 @@ pub fn window_counts(kw: &[i64], au: &[i64], rel: &[i64], n: i64) -> [Vec<i64>; 
                 dropped += 1;
             }
             if count > 0 {
-                cols[0].push(k as i64);
-                cols[1].push(end);
-                cols[2].push(count);
-                cols[3].push(authors);
+                emit(k as i64, end, count, authors);
                 end += 1;
             } else if added < group.len() {
                 end = group[added].0 + 1; // skip the empty windows
@@ -85,17 +76,47 @@ pub fn window_counts(kw: &[i64], au: &[i64], rel: &[i64], n: i64) -> [Vec<i64>; 
             }
         }
     }
-    // rows are by keyword, then end: a stable bucketing by end gives (end, keyword) order (or a
-    // stable sort, when the ends span far more slots than there are rows: a post years later)
-    let lo = *cols[1].iter().min().unwrap();
-    let shifted: Vec<i64> = cols[1].iter().map(|e| e - lo).collect();
-    let span = *shifted.iter().max().unwrap() as usize;
-    let by_end = if span <= 4 * shifted.len() + 4096 {
-        buckets(&shifted, span).0
-    } else {
-        let mut order: Vec<u32> = (0..shifted.len() as u32).collect();
-        order.sort_by_key(|&i| shifted[i as usize]);
-        order
-    };
-    cols.map(|col| by_end.iter().map(|&i| col[i as usize]).collect())
+}
+
+/// One row per (keyword, end slot) with a count: the columns keyword, end, count and authors one
+/// after the other in one array (`4 × rows`), rows sorted by end slot, then keyword. Codes and slots
+/// are >= 0 (and fewer than 2^32 occurrences), `n` windows per occurrence >= 1.
+pub fn window_counts(kw: &[i64], au: &[i64], rel: &[i64], n: i64) -> Vec<i64> {
+    if kw.is_empty() {
+        return Vec::new();
+    }
+    let lo = rel.iter().min().unwrap() + 1; // the first and last end slots
+    let span = (rel.iter().max().unwrap() + n - lo + 1) as usize;
+    if span <= 4 * kw.len() * n as usize + 4096 {
+        // two sweeps: rows per end slot, then each row written where the (end, keyword) order puts it
+        let mut start = vec![0usize; span + 1];
+        sweep(kw, au, rel, n, |_, end, _, _| start[(end - lo) as usize + 1] += 1);
+        for j in 1..start.len() {
+            start[j] += start[j - 1];
+        }
+        let rows = start[span];
+        let mut out = vec![0i64; 4 * rows];
+        sweep(kw, au, rel, n, |k, end, count, authors| {
+            let at = &mut start[(end - lo) as usize];
+            out[*at] = k;
+            out[rows + *at] = end;
+            out[2 * rows + *at] = count;
+            out[3 * rows + *at] = authors;
+            *at += 1;
+        });
+        return out;
+    }
+    // ends spread over far more slots than there are rows (a post years later): collect, then sort
+    let mut found: Vec<(i64, i64, i64, i64)> = Vec::new();
+    sweep(kw, au, rel, n, |k, end, count, authors| found.push((end, k, count, authors)));
+    found.sort_by_key(|r| (r.0, r.1));
+    let rows = found.len();
+    let mut out = vec![0i64; 4 * rows];
+    for (i, (end, k, count, authors)) in found.into_iter().enumerate() {
+        out[i] = k;
+        out[rows + i] = end;
+        out[2 * rows + i] = count;
+        out[3 * rows + i] = authors;
+    }
+    out
 }
