@@ -68,6 +68,12 @@ impl Segmenters {
                 Cow::Borrowed(text)
             });
         }
+        // the common case, in one pass: ASCII and characters prepare leaves alone (most emoji, kana,
+        // CJK, punctuation): only the ASCII letters change
+        let mut upper = false;
+        if text.chars().all(|c| if c.is_ascii() { upper |= c.is_ascii_uppercase(); true } else { tok::is_stable(c) }) {
+            return Ok(if upper { Cow::Owned(text.to_ascii_lowercase()) } else { Cow::Borrowed(text) });
+        }
         if text.chars().all(tok::is_assigned) {
             // most non-ASCII text is already NFKC (the quick check says so without normalising)
             let normal: Cow<str> = if is_nfkc_quick(text.chars()) == IsNormalized::Yes {

@@ -12,7 +12,7 @@
 //! deterministic scan its backtracking amounts to (the comments say why); the character classes
 //! are Python's own (tables.rs, generated from the running Python's `re`).
 
-use crate::tables::{ASSIGNED, DIGIT, SPACE, WORD};
+use crate::tables::{ASSIGNED, DIGIT, SPACE, STABLE, WORD};
 
 #[inline]
 fn in_table(table: &[(u32, u32)], c: char) -> bool {
@@ -38,6 +38,12 @@ pub fn is_word(c: char) -> bool {
     } else {
         in_table(WORD, c)
     }
+}
+
+/// Left as it is by extract.prepare wherever it stands (not ASCII; see gen_tables.py's STABLE).
+#[inline]
+pub fn is_stable(c: char) -> bool {
+    in_table(STABLE, c)
 }
 
 /// Assigned in this Python's Unicode database.

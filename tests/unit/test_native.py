@@ -278,6 +278,20 @@ def test_prepare_lower_cases_every_character_as_python_does():
         assert core.prepare(text) == prepare(text), text
 
 
+def test_prepare_of_every_character_where_it_stands():
+    """Each character between ASCII letters, after a Hangul initial: the kernel's prepare (which leaves
+    a text of "stable" characters as it is) must give what Python's does; a character wrongly taken
+    as stable (one NFKC or lower-casing changes, or that composes with the one before it) fails here."""
+    from trendlab.extract import prepare
+
+    core = KeywordExtractor()._native()
+    for cp in range(0x80, 0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        text = "a\u1100" + chr(cp) + "x"
+        assert core.prepare(text) == prepare(text), hex(cp)
+
+
 def test_scanner_reads_over_long_lines_across_its_blocks(tmp_path, monkeypatch):
     """The kernel reads files in 4 MiB blocks and never holds an over-long line whole: lines that
     straddle a block end, an over-long one that does, a 6 MB one, CRLF ends and a last line without
