@@ -16,7 +16,7 @@ help:
 
 install: $(VENV)/.installed $(VENV)/.native
 
-# The compiled kernels (native/, Rust via maturin): replay's scanner and the extractor's tokeniser.
+# The compiled kernels (native/, Rust via maturin): replay's scanner and window counts, the extractor.
 # Without cargo trendlab runs the same rules in Python (slower); `make test` then skips their tests.
 NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
 CARGO_TARGET_DIR ?= $(HOME)/.cache/trendlab/cargo-target

@@ -20,8 +20,10 @@ posts that contain CJK characters. ``bench/extract.py`` measures it.
 
 The rules are written once, here. When the compiled kernels are installed (``trendlab-native``,
 ``native/`` in the repository: ``make install`` builds them), :meth:`KeywordExtractor.extract` runs
-this module's normalisation, tokeniser and filters in compiled form (CJK runs still go to MeCab and
-jieba here, whose output the kernel reads; a text the kernel cannot read is left to the Python below);
+this module's normalisation, tokeniser and filters in compiled form (Japanese runs go to the MeCab
+library fugashi loaded, called by the kernel with the same dictionary and read node by node for the
+nouns :func:`_ja_nouns` keeps; Chinese runs to jieba here; a text the kernel cannot read is left to
+the Python below);
 the regular expression above is then its specification, and tests/unit/test_native.py holds the two
 to the same keywords (golden tests, Hypothesis). Without them, or with ``TRENDLAB_NATIVE=0``, the
 same rules run in Python.

@@ -3,14 +3,17 @@
 //! is); this crate runs the common case of each faster and hands everything else back to Python:
 //!
 //! * `Extractor.extract(text, key)`: a post's keywords (NFKC, lower case, tokens, stop words,
-//!   lengths, first appearance); CJK runs are segmented by Python's MeCab or jieba, whose output the
-//!   kernel reads; a text of unassigned characters or with a capital sigma is normalised by Python;
+//!   lengths, first appearance); Japanese runs go to MeCab, called directly (`mecab.rs`: the library
+//!   and dictionary fugashi uses), Chinese runs to Python's jieba; a text of unassigned characters or
+//!   with a capital sigma is normalised by Python;
 //! * `Scanner.scan_file(path, start, end)` / `Scanner.feed(block)`: the lines of a stream file →
 //!   integer-coded keyword occurrences, for the lines that are plainly a Jetstream post creation (or
 //!   plainly a non-post event); any other line (a flat post, a dead letter, an unusual shape) is
 //!   passed, in order, to the Python callback that runs the one total parser and extractor on it;
 //! * `Parser.post(raw)`: the same for one Kafka message (the Flink job's table function);
-//! * `union(lists)`: codes of consecutive parts merged in order of first appearance.
+//! * `union(lists)`: codes of consecutive parts merged in order of first appearance;
+//! * `window_counts(keywords, authors, slots, n)`: replay's sliding-window counts and distinct
+//!   authors (`windows.rs`; trendlab/windows.py defines them).
 //!
 //! tests/unit/test_native.py holds it to the Python rules (golden tests, Hypothesis).
 
