@@ -399,18 +399,15 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
     other line, in order, to ``fallback``: the one total parser and the extractor; same outcome,
     line for line."""
     limits = parser.limits
-    cap = limits.max_keywords
 
     def fallback(number: int, line: bytes, size: int):
-        post = parser(line) if size <= limits.max_message_bytes else parser.oversized(size, line)
-        if post.__class__ is not PostData:
-            return post if post.__class__ is DeadLetter else None
-        keywords = extractor.extract(post.text, (post.language,) if post.language else None)
-        if len(keywords) > cap:
-            return parser.keyword_cap(post, keywords)
+        out = parser.post_keywords(line, extractor, size)
+        if out is None or out.__class__ is DeadLetter:
+            return out
+        post, keywords = out
         return post.author_did, post.event_time_us // 1000, keywords
 
-    scanner = native.Scanner(*extractor.native_args(), fallback, limits.max_message_bytes, cap,
+    scanner = native.Scanner(*extractor.native_args(), fallback, limits.max_message_bytes, limits.max_keywords,
                              BLUESKY_START_US, parser.latest_us())
     with _no_gc():
         if path.suffix.lower() in (".gz", ".zst", ".zstd"):  # decompressed by the one reader

@@ -274,6 +274,22 @@ class MessageParser:
                           f"{self.limits.max_keywords:,} (TRENDLAB_MAX_KEYWORDS)",
                           excerpt(post.text), len(post.text.encode("utf-8", "replace")))
 
+    def post_keywords(self, data, extractor, size: int | None = None
+                      ) -> DeadLetter | tuple[PostData, list[str]] | None:
+        """One message all the way to keywords, as every reader takes it: a dead letter (malformed, or
+        more keywords than ``max_keywords``), ``None`` for a non-post event, else the post and
+        ``extractor``'s keywords for its language. ``size``: the real size of a line too long to load,
+        when ``data`` is only its head (a dead letter then)."""
+        outcome = self.oversized(size, data) if size is not None and size > self._max_bytes else self(data)
+        if outcome.__class__ is DeadLetter:
+            return outcome  # type: ignore[return-value]
+        if outcome.__class__ is not PostData:
+            return None
+        post: PostData = outcome  # type: ignore[assignment]
+        keywords = extractor.extract(post.text, post.langs or None)
+        over = self.keyword_cap(post, keywords)
+        return over if over is not None else (post, keywords)
+
     def oversized(self, size: int, head: bytes) -> DeadLetter:
         """The dead letter of a line a reader did not load whole (``head``: its first bytes)."""
         return self._too_large(head, size)

@@ -22,7 +22,7 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from trendlab.extract import KeywordExtractor, native_module
-from trendlab.models import PostData, normalize_keyword
+from trendlab.models import normalize_keyword
 from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser, excerpt
 
 RESULT_TYPES = [DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING(), DataTypes.STRING()]
@@ -74,18 +74,14 @@ class ExtractKeywords(TableFunction):
                 return []
             author, keywords = fast
             return self._post_rows(author, keywords)
-        outcome = self.parser(raw)
-        if outcome.__class__ is DeadLetter:
-            return [self._dead(outcome)]  # type: ignore[arg-type]
-        if outcome.__class__ is not PostData:
+        outcome = self.parser.post_keywords(raw, self.extractor)
+        if outcome is None:
             if self._non_posts is not None:
                 self._non_posts.inc()
             return []
-        post: PostData = outcome  # type: ignore[assignment]
-        keywords = self.extractor.extract(post.text, post.langs)
-        over = self.parser.keyword_cap(post, keywords)
-        if over is not None:
-            return [self._dead(over)]
+        if outcome.__class__ is DeadLetter:
+            return [self._dead(outcome)]  # type: ignore[arg-type]
+        post, keywords = outcome  # type: ignore[misc]
         return self._post_rows(post.author_did, keywords)
 
     def _post_rows(self, author: str, keywords: list[str]) -> list[tuple]:
