@@ -176,8 +176,8 @@ def _ja_parse(run: str) -> str:
 @lru_cache(maxsize=1)
 def _mecab_library() -> tuple[str, tuple[str, ...]] | None:
     """``(path, arguments)``: the MeCab library fugashi loaded and the arguments ``fugashi.Tagger()``
-    gives it (``-r mecabrc -d dicdir`` of unidic-lite's dictionary), for the compiled kernel to call that MeCab directly; ``None``
-    where either cannot be found (the kernel then calls :func:`_ja_parse`)."""
+    gives it (``-r mecabrc -d dicdir`` of unidic-lite's dictionary), for the compiled kernel to call
+    that MeCab directly; ``None`` where either cannot be found (the kernel then calls :func:`_ja_parse`)."""
     try:
         import fugashi
 
@@ -252,8 +252,9 @@ class KeywordExtractor:
         return self.stopwords(langs), "ja" in langs, "zh" in langs
 
     def native_args(self) -> tuple:
-        """The compiled kernel's rule arguments: lengths, languages, the two segmenters, :func:`prepare`
-        and the MeCab library the kernel may call directly (:func:`_mecab_library`)."""
+        """The compiled kernels' rule arguments, one tuple every kernel class takes first: lengths,
+        languages, the two segmenters, :func:`prepare` and the MeCab library the kernel may call
+        directly (:func:`_mecab_library`)."""
         return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare, _mecab_library()
 
     def _native(self):
@@ -261,7 +262,7 @@ class KeywordExtractor:
         core = self._core
         if core is None:
             module = native_module()
-            core = self._core = module.Extractor(*self.native_args()) if module is not None else False
+            core = self._core = module.Extractor(self.native_args()) if module is not None else False
         return core
 
     def __repr__(self) -> str:

@@ -407,7 +407,7 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
         post, keywords = out
         return post.author_did, post.event_time_us // 1000, keywords
 
-    scanner = native.Scanner(*extractor.native_args(), fallback, limits.max_message_bytes, limits.max_keywords,
+    scanner = native.Scanner(extractor.native_args(), fallback, limits.max_message_bytes, limits.max_keywords,
                              BLUESKY_START_US, parser.latest_us())
     with _no_gc():
         if path.suffix.lower() in (".gz", ".zst", ".zstd"):  # decompressed by the one reader

@@ -86,9 +86,6 @@ impl Segmenters {
             };
             if !normal.contains('\u{3a3}') {
                 let unchanged = |c: char| {
-                    if matches!(c as u32, 0x3000..=0x9fff | 0xac00..=0xd7a3) {
-                        return true; // kana, CJK, Hangul: no case (a table lookup each, otherwise)
-                    }
                     let mut l = c.to_lowercase();
                     c != '\u{2019}' && l.next() == Some(c) && l.next().is_none()
                 };
@@ -274,6 +271,13 @@ fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
         .collect())
 }
 
+/// The rule arguments every kernel class takes first, as one tuple (KeywordExtractor.native_args):
+/// `(min_length, max_length, language, ja, zh, prepare, mecab)`: `language(key)` → (stop words, ja,
+/// zh) of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words; `prepare(text)` → the
+/// text the rules read (trendlab.extract.prepare); `mecab`: (library path, tagger arguments) for
+/// calling MeCab directly, or None.
+type RuleArgs = (usize, usize, Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>, Option<(String, Vec<String>)>);
+
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
     rules: Rules,
@@ -284,8 +288,8 @@ struct Kernel {
 }
 
 impl Kernel {
-    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>) -> PyResult<Self> {
+    fn new(rules: RuleArgs) -> PyResult<Self> {
+        let (min_length, max_length, language, ja, zh, prepare, mecab) = rules;
         let mecab = match mecab {
             Some((path, args)) => Some(mecab::Mecab::open(&path, &args).map_err(PyValueError::new_err)?),
             None => None,
@@ -314,13 +318,10 @@ struct Extractor {
 
 #[pymethods]
 impl Extractor {
-    /// `Extractor(min_length, max_length, language, ja, zh, prepare)`: `language(key)` → (stop words,
-    /// ja, zh) of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words; `prepare(text)`
-    /// → the text the rules read (trendlab.extract.prepare).
+    /// `Extractor(rules)`: `rules` as `RuleArgs` (KeywordExtractor.native_args()).
     #[new]
-    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>) -> PyResult<Self> {
-        Ok(Extractor { kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare, mecab)? })
+    fn new(rules: RuleArgs) -> PyResult<Self> {
+        Ok(Extractor { kernel: Kernel::new(rules)? })
     }
 
     /// The keywords of a text (normalised here) for the languages of `key`; `None` for a text that is
@@ -408,12 +409,9 @@ struct Scanner {
 const POST_COLLECTION: &str = "app.bsky.feed.post";
 
 impl Reader {
-    #[allow(clippy::too_many_arguments)]
-    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>, max_bytes: usize, max_keywords: usize,
-           earliest_us: i64) -> PyResult<Self> {
+    fn new(rules: RuleArgs, max_bytes: usize, max_keywords: usize, earliest_us: i64) -> PyResult<Self> {
         Ok(Reader {
-            kernel: Kernel::new(min_length, max_length, language, ja, zh, prepare, mecab)?,
+            kernel: Kernel::new(rules)?,
             max_bytes,
             max_keywords,
             earliest_us,
@@ -541,13 +539,10 @@ fn i64_bytes<'py>(py: Python<'py>, v: &[i64]) -> Bound<'py, PyBytes> {
 impl Scanner {
     /// See the class documentation in trendlab/occurrences.py (`_scan_range`).
     #[new]
-    #[allow(clippy::too_many_arguments)]
-    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>, fallback: Py<PyAny>, max_bytes: usize,
-           max_keywords: usize, earliest_us: i64, latest_us: i64) -> PyResult<Self> {
+    fn new(rules: RuleArgs, fallback: Py<PyAny>, max_bytes: usize, max_keywords: usize, earliest_us: i64,
+           latest_us: i64) -> PyResult<Self> {
         Ok(Scanner {
-            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, mecab, max_bytes, max_keywords,
-                                earliest_us)?,
+            reader: Reader::new(rules, max_bytes, max_keywords, earliest_us)?,
             fallback,
             latest_us,
             kw_index: HashMap::default(),
@@ -744,13 +739,10 @@ struct Parser {
 #[pymethods]
 impl Parser {
     #[new]
-    #[allow(clippy::too_many_arguments)]
-    fn new(min_length: usize, max_length: usize, language: Py<PyAny>, ja: Py<PyAny>, zh: Py<PyAny>,
-           prepare: Py<PyAny>, mecab: Option<(String, Vec<String>)>, max_bytes: usize, max_keywords: usize,
-           earliest_us: i64, ahead_us: i64) -> PyResult<Self> {
+    fn new(rules: RuleArgs, max_bytes: usize, max_keywords: usize, earliest_us: i64, ahead_us: i64)
+           -> PyResult<Self> {
         Ok(Parser {
-            reader: Reader::new(min_length, max_length, language, ja, zh, prepare, mecab, max_bytes, max_keywords,
-                                earliest_us)?,
+            reader: Reader::new(rules, max_bytes, max_keywords, earliest_us)?,
             ahead_us,
         })
     }

@@ -312,7 +312,7 @@ def test_the_scanner_reads_plain_lines_itself(monkeypatch):
 
     def python_lines(path: Path) -> int:
         ex, parser = KeywordExtractor(), _file_parser()
-        scanner = native.Scanner(*ex.native_args(), lambda *a: None, parser.limits.max_message_bytes,
+        scanner = native.Scanner(ex.native_args(), lambda *a: None, parser.limits.max_message_bytes,
                                  parser.limits.max_keywords, 1_667_260_800_000_000, parser.latest_us())
         scanner.scan_file(path)
         out = scanner.result()
@@ -342,11 +342,11 @@ def test_the_kernel_calls_mecab_itself():
     ex = KeywordExtractor()
     args = list(ex.native_args())
     args[3] = lambda run: calls.append(run) or ""  # the Python segmenter: must not be called
-    assert native.Extractor(*args).extract("東京で花火大会がありました", "k:[\"ja\"]") == ["東京", "花火", "大会"]
+    assert native.Extractor(tuple(args)).extract("東京で花火大会がありました", "k:[\"ja\"]") == ["東京", "花火", "大会"]
     assert calls == []
     args[6] = None  # without the library: Python's MeCab output, read by the kernel
     args[3] = lambda run: calls.append(run) or ""
-    native.Extractor(*args).extract("東京で花火", "k:[\"ja\"]")
+    native.Extractor(tuple(args)).extract("東京で花火", "k:[\"ja\"]")
     assert calls == ["東京で花火"]
 
 
@@ -355,9 +355,9 @@ def test_the_kernel_calls_mecab_itself():
 def test_direct_mecab_keeps_the_nouns_python_keeps(run):
     ex = KeywordExtractor(min_length=1, max_length=64)
     args = list(ex.native_args())
-    direct = native.Extractor(*args)
+    direct = native.Extractor(tuple(args))
     args[6] = None
-    through_python = native.Extractor(*args)
+    through_python = native.Extractor(tuple(args))
     key = "k:[\"ja\"]"
     assert direct.extract(run, key) == through_python.extract(run, key) == python_extractor(
         min_length=1, max_length=64).extract(run, ["ja"])
@@ -368,7 +368,7 @@ def test_direct_mecab_on_every_japanese_run_of_the_long_sample():
 
     ex = KeywordExtractor(min_length=1, max_length=64)
     args = list(ex.native_args())
-    direct = native.Extractor(*args)
+    direct = native.Extractor(tuple(args))
     runs = set()
     for line in (SAMPLES / "long" / "posts.jsonl").read_bytes().splitlines():
         text = orjson.loads(line).get("commit", {}).get("record", {}).get("text") or ""

@@ -98,7 +98,7 @@ def native_parser(extractor: KeywordExtractor, limits: Limits):
     module = native_module() if extractor._native() else None
     if module is None:
         return None
-    return module.Parser(*extractor.native_args(), limits.max_message_bytes, limits.max_keywords,
+    return module.Parser(extractor.native_args(), limits.max_message_bytes, limits.max_keywords,
                          BLUESKY_START_US, limits.max_future_s * 1_000_000)
 
 
