@@ -75,7 +75,9 @@ import yaml
 
 from trendlab.models import TrendAlert, WindowedKeywordCount
 from trendlab.errors import ConfigError, InputError
-from trendlab.windows import DEFAULT_SLIDE, DEFAULT_WINDOW, WindowSpec, check_memory, format_duration, parse_duration
+from trendlab.windows import (
+    DEFAULT_SLIDE, DEFAULT_WINDOW, WindowSpec, check_memory, format_duration, parse_duration, short_range,
+)
 
 if TYPE_CHECKING:
     from trendlab.config import Settings
@@ -594,7 +596,7 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
                              params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
     E = col_slot.size
     check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
-    if _short_range(e_last - e0, sub_end.size):  # slot → column by a table, else by a search
+    if short_range(e_last - e0, sub_end.size):  # slot → column by a table, else by a search
         col_of = np.zeros(e_last - e0 + 1, dtype=np.int64)
         col_of[col_slot - e0] = np.arange(E)
         col = col_of[sub_end - e0]
@@ -614,15 +616,10 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     return e0, warm_from, cand, col_slot, C, A, base, cells, score
 
 
-def _short_range(span: int, values: int) -> bool:
-    """A table over ``span`` slots costs no more than sorting ``values`` of them."""
-    return span <= 8 * values + 4096
-
-
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:
     """Every slot from ``first`` to ``last``, except that a run of slots without a count longer than
     ``keep`` keeps only its first ``keep`` (all zero, like the ones left out)."""
-    if _short_range(last - first, end_slots.size):  # the slots with a count, without a sort
+    if short_range(last - first, end_slots.size):  # the slots with a count, without a sort
         present = np.zeros(last - first + 1, dtype=bool)
         present[end_slots - first] = True
         present[[0, -1]] = True

@@ -176,9 +176,15 @@ def _empty_counts() -> pd.DataFrame:
     return pd.DataFrame({c: np.array([], dtype=np.int64) for c in _COLUMNS})
 
 
+def short_range(span: int, values: int) -> bool:
+    """A table over ``span`` slots costs no more than sorting ``values`` of them (else: a stream with
+    long gaps, a post years after the others, and a sort is the cheaper way)."""
+    return span <= 8 * values + 4096
+
+
 def _densest_window(rel: np.ndarray, n: int) -> int:
     """The most occurrences any one window holds (what one chunk must hold at least)."""
-    if int(rel.max()) > 8 * rel.size + 4096:  # few slots over a long span (a post years later): no table
+    if not short_range(int(rel.max()), rel.size):  # few slots over a long span: no table
         slots, per = np.unique(rel, return_counts=True)
         cum = np.concatenate(([0], np.cumsum(per)))
         first = np.searchsorted(slots, slots - n + 1)  # the window of n slots ending at each slot
@@ -206,7 +212,7 @@ def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, base:
     from trendlab.extract import native_module
 
     native = native_module()
-    if native is not None:  # the same rows from the compiled kernel: one sort and a sweep per keyword
+    if native is not None:  # the same rows from the compiled kernel: a sliding window per keyword
         columns = np.frombuffer(native.window_counts(kw.astype(np.int64, copy=False).tobytes(),
                                                      au.astype(np.int64, copy=False).tobytes(),
                                                      rel.astype(np.int64, copy=False).tobytes(), n),
