@@ -133,12 +133,14 @@ def sustained_rate(samples: list[tuple[float, float]], total: float) -> float | 
 
 def presplit_records(records):
     """The ceiling's input: every record with its keywords extracted *before* Kafka, by the same parser
-    and extractor (``<author DID>\\t<keyword>\\t…``; a dead letter becomes an empty message). Same keys,
+    and extractor, with the post's content key and the volume row's empty keyword
+    (``<author DID>\\t<content key>\\t\\t<keyword>\\t…``; a dead letter becomes an empty message). Same keys,
     timestamps and order, so both jobs read the same number of records into the same partitions."""
     import dataclasses
 
     from trendlab.extract import KeywordExtractor
-    from trendlab.flink.sql import PRESPLIT_SEPARATOR
+    from trendlab.content import content_key
+    from trendlab.flink.sql import PRESPLIT_SEPARATOR, VOLUME_KEY
     from trendlab.models import PostData
     from trendlab.parse import Limits, MessageParser
 
@@ -150,7 +152,8 @@ def presplit_records(records):
             out.append(r if r.dlq else dataclasses.replace(r, value=b""))
             continue
         keywords = extractor.extract(post.text, post.langs)
-        out.append(dataclasses.replace(r, value=PRESPLIT_SEPARATOR.join([post.author_did, *keywords]).encode()))
+        fields = [post.author_did, content_key(keywords, post.author_did), VOLUME_KEY, *keywords]
+        out.append(dataclasses.replace(r, value=PRESPLIT_SEPARATOR.join(fields).encode()))
     return out
 
 

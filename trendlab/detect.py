@@ -66,6 +66,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from statistics import NormalDist
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,7 +83,8 @@ from trendlab.windows import (
 if TYPE_CHECKING:
     from trendlab.config import Settings
 
-__all__ = ["DetectionParams", "load_params", "TrendDetector", "hot_scores", "poisson_z", "dense_baseline", "detect_frame"]
+__all__ = ["DetectionParams", "load_params", "TrendDetector", "hot_scores", "poisson_z", "score_threshold",
+           "expected_counts", "dense_baseline", "detect_frame"]
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class DetectionParams:
     cooldown_windows: int = 30
     group_correlation: float = 0.8
     group_share: float = 0.15
+    false_alarm_rate: float = 0.01
+    min_distinct: float = 0.5
 
     def __post_init__(self) -> None:
         window_ms = parse_duration(self.window, "window")
@@ -131,6 +135,11 @@ class DetectionParams:
                 or not 0.0 <= self.group_share <= 1.0):
             raise ConfigError(f"group_share must be between 0 and 1, got {self.group_share!r}")
         object.__setattr__(self, "group_share", float(self.group_share))
+        for name in ("false_alarm_rate", "min_distinct"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+                raise ConfigError(f"{name} must be a number in (0, 1], got {value!r}")
+            object.__setattr__(self, name, float(value))
 
     # -- derived ---------------------------------------------------------------------------------
     @property
@@ -245,37 +254,61 @@ def poisson_z(count: np.ndarray, lam: np.ndarray) -> np.ndarray:
     return np.sign(c - lam) * np.sqrt(deviance)
 
 
+def score_threshold(keywords_in_window: int | np.ndarray, params: DetectionParams) -> np.ndarray:
+    """The score a keyword must reach in a window where ``keywords_in_window`` keywords occur: the
+    z-score whose upper tail is ``false_alarm_rate / keywords_in_window`` (so that, by Poisson noise,
+    any keyword of the window alerts with odds ``false_alarm_rate``, whether the stream carries 50
+    keywords a window or 500,000), and never below ``min_score``."""
+    m = np.maximum(np.asarray(keywords_in_window, dtype=np.float64), 1.0)
+    p = params.false_alarm_rate / m
+    z = np.array([-_NORMAL.inv_cdf(float(x)) for x in np.atleast_1d(p).ravel()]).reshape(np.shape(p))
+    return np.maximum(z, params.min_score)
+
+
+_NORMAL = NormalDist()
+
+
+def expected_counts(base_count: np.ndarray, base_volume: np.ndarray, volume: np.ndarray) -> np.ndarray:
+    """A keyword's expected count in a window of ``volume`` posts, from its baseline windows: its share
+    of their posts (``base_count / base_volume``) times ``volume``; 0 where the baseline holds no post."""
+    base_count = np.asarray(base_count, dtype=np.float64)
+    base_volume = np.asarray(base_volume, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(base_volume > 0, base_count / np.where(base_volume > 0, base_volume, 1.0), 0.0)
+    return rate * np.asarray(volume, dtype=np.float64)
+
+
 def hot_scores(
-    count: np.ndarray, authors: np.ndarray, baseline: np.ndarray, params: DetectionParams,
-    score: np.ndarray | None = None,
+    count: np.ndarray, authors: np.ndarray, expected: np.ndarray, params: DetectionParams,
+    score: np.ndarray | None = None, *, contents: np.ndarray | None = None,
+    expected_contents: np.ndarray | None = None, threshold: float | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Vectorised hot test for arrays of (count, unique_authors, baseline) → (hot mask, score).
-    ``score`` is the Poisson z of these counts and baseline when the caller already has it (it does not
-    depend on the thresholds: a sweep computes it once per window shape and baseline).
+    """Vectorised hot test → (hot mask, score), for arrays of counts, distinct authors and the expected
+    count (:func:`expected_counts`; ``baseline_floor`` is applied here), and optionally distinct
+    contents with their expected value (when given, the rise over the expectation must be made of
+    distinct contents: ``contents - expected_contents >= min_distinct * (count - expected)``) and the
+    window's score threshold (:func:`score_threshold`; default ``min_score``). ``score`` is the Poisson
+    z of these counts when the caller already has it.
 
     Warm-up is the caller's business (it depends on where the stream starts).
     """
     count = np.asarray(count, dtype=np.float64)
     authors = np.asarray(authors, dtype=np.float64)
-    lam = np.maximum(np.asarray(baseline, dtype=np.float64), params.baseline_floor)
+    expected = np.asarray(expected, dtype=np.float64)
+    lam = np.maximum(expected, params.baseline_floor)
     if score is None:
         score = poisson_z(count, lam)
     hot = (
         (count >= params.min_count)
         & (authors >= params.min_authors)
         & (count >= params.min_ratio * lam)
-        & (score >= params.min_score)
+        & (score >= (params.min_score if threshold is None else threshold))
     )
+    if contents is not None:
+        rise = count - expected
+        distinct_rise = np.asarray(contents, dtype=np.float64) - np.asarray(expected_contents, dtype=np.float64)
+        hot &= distinct_rise >= params.min_distinct * rise
     return hot, score
-
-
-def _excess(keywords: list[str], series, e: int, n: int, baseline_windows: int) -> np.ndarray:
-    """Each keyword's count in window ``e`` minus its baseline there (the same baseline as the hot
-    test: the mean of the ``baseline_windows`` windows ending ``n`` windows earlier and before)."""
-    now = np.array([e])
-    base_slots = np.arange(e - n - baseline_windows + 1, e - n + 1)
-    return np.array([series(k, now)[0] - series(k, base_slots).sum() / baseline_windows for k in keywords],
-                    dtype=np.float64)
 
 
 def _correlations(keywords: list[str], series, slots: np.ndarray) -> np.ndarray:
@@ -302,9 +335,10 @@ class _Hot:
 class TrendDetector:
     """Incremental detector: feed it every window's counts in window order, get the alerts.
 
-    ``process_window(window_end_ms, counts)`` takes all :class:`WindowedKeywordCount` rows of one window
-    end (rows of other keywords are implicitly 0) and returns the alerts that window raises. Window
-    ends must not go backwards. State is a few plain dicts and is picklable (Flink checkpoints it).
+    ``process_window(window_end_ms, counts, volume)`` takes all :class:`WindowedKeywordCount` rows of one
+    window end (rows of other keywords are implicitly 0) and the number of posts in that window (a
+    window that is never fed held no post: a capture gap, which enters no baseline). Window ends must
+    not go backwards. State is a few plain dicts and is picklable (Flink checkpoints it).
     """
 
     def __init__(self, params: DetectionParams | None = None) -> None:
@@ -317,11 +351,16 @@ class TrendDetector:
         self.first_end_slot: int | None = None
         self.last_end_slot: int | None = None
         self.history: dict[str, dict[int, int]] = {}  # keyword -> {end_slot: count}
+        self.contents: dict[str, dict[int, int]] = {}  # keyword -> {end_slot: unique_contents}
+        self.volume: dict[int, int] = {}  # end_slot -> posts in the window
         self.last_hot: dict[str, int] = {}  # keyword -> last end slot it was hot
         self.trends: dict[str, tuple[int, list[str]]] = {}  # trend lead -> (opened end slot, keywords)
 
     # -- the streaming entry point -----------------------------------------------------------------
-    def process_window(self, window_end_ms: int, counts: Iterable[WindowedKeywordCount | Mapping]) -> list[TrendAlert]:
+    def process_window(self, window_end_ms: int, counts: Iterable[WindowedKeywordCount | Mapping],
+                       volume: int | None = None) -> list[TrendAlert]:
+        """``volume``: posts in the window (the engines' volume row); ``None`` counts the window as
+        one unit, so that windows are weighed alike (counts alone, e.g. read back from a topic)."""
         e = int(window_end_ms) // self._slide_ms
         if self.last_end_slot is not None and e <= self.last_end_slot:
             raise ValueError(f"window_end {window_end_ms} is not after the previous window end")
@@ -329,27 +368,37 @@ class TrendDetector:
             self.first_end_slot = e
         self.last_end_slot = e
         rows = [_as_row(r) for r in counts]
-        for kw, c, _a in rows:
+        self.volume[e] = 1 if volume is None else int(volume)
+        for kw, c, _a, u in rows:
             self.history.setdefault(kw, {})[e] = c
+            self.contents.setdefault(kw, {})[e] = u
         alerts: list[TrendAlert] = []
         if rows and self.is_warm(e):
             kws = [r[0] for r in rows]
             cnt = np.array([r[1] for r in rows], dtype=np.int64)
             aut = np.array([r[2] for r in rows], dtype=np.int64)
-            base = np.array([self._baseline(kw, e) for kw in kws], dtype=np.float64)
-            hot, score = hot_scores(cnt, aut, base, self.params)
+            con = np.array([r[3] for r in rows], dtype=np.int64)
+            base_volume, now_volume = self._base_volume(e), self.volume[e]
+            expect = expected_counts([self._base_sum(self.history, kw, e) for kw in kws], base_volume, now_volume)
+            expect_c = expected_counts([self._base_sum(self.contents, kw, e) for kw in kws], base_volume, now_volume)
+            hot, score = hot_scores(cnt, aut, expect, self.params, contents=con, expected_contents=expect_c,
+                                    threshold=score_threshold(len(rows), self.params))
+            lam = np.maximum(expect, self.params.baseline_floor)
             hot_rows = [
-                _Hot(kws[i], int(cnt[i]), int(aut[i]), float(base[i]), float(score[i])) for i in np.flatnonzero(hot)
+                _Hot(kws[i], int(cnt[i]), int(aut[i]), float(lam[i]), float(score[i])) for i in np.flatnonzero(hot)
             ]
-            alerts = self._open_episodes(e, hot_rows, self._series)
+            alerts = self._open_episodes(e, hot_rows, self._series, self._volume_series)
         self._prune(e)
         return alerts
 
     # -- shared by both engines --------------------------------------------------------------------
     def is_warm(self, end_slot: int) -> bool:
-        return self.first_end_slot is not None and end_slot - self.first_end_slot >= self.params.warmup_windows()
+        """The baseline is made of full windows of stream, and holds posts (not only a gap)."""
+        return (self.first_end_slot is not None
+                and end_slot - self.first_end_slot >= self.params.warmup_windows()
+                and self._base_volume(end_slot) > 0)
 
-    def _open_episodes(self, e: int, hot: list[_Hot], series) -> list[TrendAlert]:
+    def _open_episodes(self, e: int, hot: list[_Hot], series, volume_series) -> list[TrendAlert]:
         """Episode bookkeeping and grouping for the hot keywords of window ``e``."""
         cooldown = self.params.cooldown_windows
         opening = []
@@ -367,10 +416,10 @@ class TrendDetector:
             ((opened, lead, members) for lead, (opened, members) in self.trends.items() if e - opened <= self._n),
         )
         # one correlation matrix over every keyword involved (count series of the last 2n windows), and
-        # every keyword's rise over its baseline in this window; the opening keywords come first
+        # every keyword's rise over its expected count in this window; the opening keywords come first
         names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
         corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
-        excess = _excess(names_all, series, e, self._n, self.params.baseline_windows)
+        excess = _excess(names_all, series, volume_series, e, self._n, self.params.baseline_windows)
         at = {k: i for i, k in enumerate(names_all)}
         threshold, share = self.params.group_correlation, self.params.group_share
 
@@ -440,24 +489,35 @@ class TrendDetector:
         return alerts
 
     # -- internals ---------------------------------------------------------------------------------
-    def _baseline(self, keyword: str, e: int) -> float:
-        hist = self.history.get(keyword, {})
-        lo, hi = e - self._n - self.params.baseline_windows + 1, e - self._n
-        total = sum(c for s, c in hist.items() if lo <= s <= hi)
-        return total / self.params.baseline_windows
+    def _base_slots(self, e: int) -> tuple[int, int]:
+        return e - self._n - self.params.baseline_windows + 1, e - self._n
+
+    def _base_sum(self, table: dict[str, dict[int, int]], keyword: str, e: int) -> int:
+        lo, hi = self._base_slots(e)
+        return sum(c for s, c in table.get(keyword, {}).items() if lo <= s <= hi)
+
+    def _base_volume(self, e: int) -> int:
+        lo, hi = self._base_slots(e)
+        return sum(v for s, v in self.volume.items() if lo <= s <= hi)
 
     def _series(self, keyword: str, slots: np.ndarray) -> np.ndarray:
         hist = self.history.get(keyword, {})
         return np.array([hist.get(int(s), 0) for s in slots], dtype=np.float64)
 
+    def _volume_series(self, slots: np.ndarray) -> np.ndarray:
+        return np.array([self.volume.get(int(s), 0) for s in slots], dtype=np.float64)
+
     def _prune(self, e: int) -> None:
         oldest = e - self._keep + 1
-        for kw in list(self.history):
-            hist = self.history[kw]
-            for s in [s for s in hist if s < oldest]:
-                del hist[s]
-            if not hist:
-                del self.history[kw]
+        for table in (self.history, self.contents):
+            for kw in list(table):
+                hist = table[kw]
+                for s in [s for s in hist if s < oldest]:
+                    del hist[s]
+                if not hist:
+                    del table[kw]
+        for s in [s for s in self.volume if s < oldest]:
+            del self.volume[s]
         horizon = e - self.params.cooldown_windows - 1
         for kw in [k for k, s in self.last_hot.items() if s < horizon]:
             del self.last_hot[kw]
@@ -470,6 +530,8 @@ class TrendDetector:
             "first_end_slot": self.first_end_slot,
             "last_end_slot": self.last_end_slot,
             "history": {k: dict(v) for k, v in self.history.items()},
+            "contents": {k: dict(v) for k, v in self.contents.items()},
+            "volume": dict(self.volume),
             "last_hot": dict(self.last_hot),
             "trends": {k: [opened, list(members)] for k, (opened, members) in self.trends.items()},
         }
@@ -480,15 +542,32 @@ class TrendDetector:
         det.first_end_slot = state.get("first_end_slot")
         det.last_end_slot = state.get("last_end_slot")
         det.history = {k: {int(s): int(c) for s, c in v.items()} for k, v in state.get("history", {}).items()}
+        det.contents = {k: {int(s): int(c) for s, c in v.items()} for k, v in state.get("contents", {}).items()}
+        det.volume = {int(s): int(v) for s, v in state.get("volume", {}).items()}
         det.last_hot = {k: int(v) for k, v in state.get("last_hot", {}).items()}
         det.trends = {k: (int(v[0]), list(v[1])) for k, v in state.get("trends", {}).items()}
         return det
 
 
-def _as_row(r: WindowedKeywordCount | Mapping) -> tuple[str, int, int]:
+def _excess(keywords: list[str], series, volume_series, e: int, n: int, baseline_windows: int) -> np.ndarray:
+    """Each keyword's count in window ``e`` minus its expected count there (the same expectation as
+    the hot test: its share of the baseline windows' posts times the window's posts)."""
+    now = np.array([e])
+    base_slots = np.arange(e - n - baseline_windows + 1, e - n + 1)
+    base_volume, volume = volume_series(base_slots).sum(), volume_series(now)[0]
+    return np.array([series(k, now)[0] - expected_counts(series(k, base_slots).sum(), base_volume, volume)
+                     for k in keywords], dtype=np.float64)
+
+
+def _as_row(r: WindowedKeywordCount | Mapping) -> tuple[str, int, int, int]:
+    """(keyword, count, unique_authors, unique_contents); a row without contents counts every post as
+    its own content."""
     if isinstance(r, WindowedKeywordCount):
-        return r.keyword, int(r.count), int(r.unique_authors)
-    return str(r["keyword"]), int(r["count"]), int(r["unique_authors"])
+        contents = r.unique_contents
+        return r.keyword, int(r.count), int(r.unique_authors), int(r.count if contents is None else contents)
+    contents = r.get("unique_contents")
+    return (str(r["keyword"]), int(r["count"]), int(r["unique_authors"]),
+            int(r["count"] if contents is None else contents))
 
 
 def _dt(ms: int) -> datetime:
@@ -498,9 +577,11 @@ def _dt(ms: int) -> datetime:
 # -- the vectorised path (replay) ---------------------------------------------------------------
 
 def dense_baseline(counts: np.ndarray, params: DetectionParams) -> np.ndarray:
-    """The detector's baseline for dense count series: the last axis holds consecutive window ends
-    from the stream's first; ``out[..., j] = sum(counts[..., j-n-H+1 .. j-n]) / H`` with zeros before
-    the stream (``n`` windows per post, ``H = baseline_windows``)."""
+    """The sum of dense count series over each window's baseline windows, divided by ``H``: the last
+    axis holds consecutive window ends from the stream's first; ``out[..., j] = sum(counts[...,
+    j-n-H+1 .. j-n]) / H`` with zeros before the stream (``n`` windows per post, ``H =
+    baseline_windows``). With the window volumes' own :func:`dense_baseline`, :func:`expected_counts`
+    of the two (the ``H`` cancels) is the detector's expectation."""
     counts = np.asarray(counts, dtype=np.int64)
     n, H = params.n, params.baseline_windows
     E = counts.shape[-1]
@@ -515,15 +596,26 @@ def dense_baseline(counts: np.ndarray, params: DetectionParams) -> np.ndarray:
     return out
 
 
-def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams,
-                 cache: dict | None = None) -> list[TrendAlert]:
-    """All alerts of a whole stream's window counts at once — same result as feeding every window
-    to :class:`TrendDetector` in order, much faster.
+def window_volume_series(volume: pd.DataFrame | None, counts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(end_slots, posts)`` of a stream's windows: from ``volume`` (:func:`trendlab.windows.window_volume`)
+    or, without it, one unit for every window that has a count (as :class:`TrendDetector` does)."""
+    if volume is not None:
+        return volume["end_slot"].to_numpy(dtype=np.int64), volume["volume"].to_numpy(dtype=np.int64)
+    slots = np.unique(counts["end_slot"].to_numpy(dtype=np.int64))
+    return slots, np.ones(slots.size, dtype=np.int64)
 
-    ``counts`` has integer columns ``keyword_code, end_slot, count, unique_authors`` (see
-    :func:`trendlab.windows.window_counts`); ``keywords[code]`` is the keyword's text. ``cache`` (a
-    dict kept by the caller for one ``counts`` frame, e.g. by a sweep) keeps the dense matrices and
-    scores between calls whose parameters differ only in ``min_ratio``, ``min_score`` or grouping.
+
+def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams,
+                 cache: dict | None = None, volume: pd.DataFrame | None = None) -> list[TrendAlert]:
+    """All alerts of a whole stream's window counts at once — same result as feeding every window
+    to :class:`TrendDetector` in order (with its volume), much faster.
+
+    ``counts`` has integer columns ``keyword_code, end_slot, count, unique_authors`` and, when the
+    stream's contents were keyed, ``unique_contents`` (see :func:`trendlab.windows.window_counts`);
+    ``keywords[code]`` is the keyword's text; ``volume`` has ``end_slot, volume`` (posts per window,
+    :func:`trendlab.windows.window_volume`). ``cache`` (a dict kept by the caller for one ``counts``
+    frame, e.g. by a sweep) keeps the dense matrices and scores between calls whose parameters differ
+    only in the thresholds applied after them.
     """
     det = TrendDetector(params)
     if counts.empty:
@@ -532,49 +624,73 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
            params.baseline_floor, params.cooldown_windows)
     dense = cache.get(key) if cache is not None else None
     if dense is None:
-        dense = _dense_counts(counts, params)
+        dense = _dense_counts(counts, params, volume)
         if cache is not None:
             if len(cache) >= 8:  # bounded: a few floor/baseline settings at a time
                 cache.clear()
             cache[key] = dense
     if dense is False:
         return []
-    e0, warm_from, cand, col_slot, C, A, base, cells, score = dense
+    e0, warm_from, cand, col_slot, C, A, U, V, base_volume, expect, expect_c, rows_per_col, cells, score = dense
     E = col_slot.size
     det.first_end_slot = e0
     # the hot test on the cells that pass the count and author tests (the others cannot be hot)
-    hot, score = hot_scores(C.ravel()[cells], A.ravel()[cells], base.ravel()[cells], params, score)
+    col_of_cell = cells % E
+    thresholds = _column_thresholds(rows_per_col, params)
+    hot, score = hot_scores(C.ravel()[cells], A.ravel()[cells], expect.ravel()[cells], params, score,
+                            contents=U.ravel()[cells], expected_contents=expect_c.ravel()[cells],
+                            threshold=thresholds[col_of_cell])
     hot_cells, hot_score = cells[hot], score[hot]
     row, col = np.divmod(hot_cells, E)
-    warm = (col_slot[col] >= warm_from) & (C.ravel()[hot_cells] > 0)
+    warm = (col_slot[col] >= warm_from) & (C.ravel()[hot_cells] > 0) & (base_volume[col] > 0)
     kw_text = np.asarray(keywords, dtype=object)
     cand_kw = kw_text[cand]
     index = {kw: i for i, kw in enumerate(cand_kw)}
 
-    def series(keyword: str, slots: np.ndarray) -> np.ndarray:
+    def columns(slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cols = np.minimum(np.searchsorted(col_slot, slots), E - 1)
-        ok = col_slot[cols] == slots
+        return cols, col_slot[cols] == slots
+
+    def series(keyword: str, slots: np.ndarray) -> np.ndarray:
+        cols, ok = columns(slots)
         out = np.zeros(slots.size, dtype=np.float64)
         out[ok] = C[index[keyword], cols[ok]]
         return out
 
+    def volume_series(slots: np.ndarray) -> np.ndarray:
+        cols, ok = columns(slots)
+        out = np.zeros(slots.size, dtype=np.float64)
+        out[ok] = V[cols[ok]]
+        return out
+
+    floor = params.baseline_floor
     by_column: dict[int, list[_Hot]] = {}
     for r, c, z in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist()):
-        by_column.setdefault(c, []).append(_Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), float(base[r, c]), z))
+        by_column.setdefault(c, []).append(
+            _Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), max(float(expect[r, c]), floor), z))
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
-        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, volume_series))
     return alerts
 
 
-def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
+def _column_thresholds(rows_per_col: np.ndarray, params: DetectionParams) -> np.ndarray:
+    """:func:`score_threshold` of every column (one inverse-normal per distinct keyword count)."""
+    distinct, inverse = np.unique(rows_per_col, return_inverse=True)
+    return score_threshold(distinct, params)[inverse]
+
+
+def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.DataFrame | None):
     """The dense matrices :func:`detect_frame` tests: ``(first end slot, first warm slot, candidate
-    keyword codes, column slots, counts, authors, baseline, eligible cells, their scores)``, or ``False``
-    when no row can be hot."""
+    keyword codes, column slots, counts, authors, contents, volume, baseline volume, expected counts,
+    expected contents, keywords per column, eligible cells, their scores)``, or ``False`` when no row
+    can be hot."""
     keyword_code, end_slot, count, authors = (
         counts[c].to_numpy() for c in ("keyword_code", "end_slot", "count", "unique_authors"))
-    e0 = int(end_slot.min())
+    contents = counts["unique_contents"].to_numpy() if "unique_contents" in counts else count
+    vol_slot, vol = window_volume_series(volume, counts)
+    e0 = int(min(end_slot.min(), vol_slot.min())) if vol_slot.size else int(end_slot.min())
     e_last = int(end_slot.max())
     warm_from = e0 + params.warmup_windows()
     # Rows that could be hot whatever their baseline: the only keywords worth a dense matrix.
@@ -592,7 +708,8 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     # Columns: the candidates' end slots, with every run of empty slots longer than any look-back
     # (baseline, cooldown, correlation) cut to that length, so memory follows the windows that hold
     # posts, not the span of the stream (a post a year after the others costs nothing).
-    col_slot = _column_slots(sub_end, e0, e_last,
+    vol_slot, vol = vol_slot[vol_slot <= e_last], vol[vol_slot <= e_last]
+    col_slot = _column_slots(np.concatenate([sub_end, vol_slot[vol_slot >= e0]]), e0, e_last,
                              params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
     E = col_slot.size
     check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
@@ -605,15 +722,27 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams):
     flat = row * E + col
     C = np.zeros(cand.size * E, dtype=np.int64)
     A = np.zeros(cand.size * E, dtype=np.int64)
+    U = np.zeros(cand.size * E, dtype=np.int64)
     C[flat] = count[sub]
     A[flat] = authors[sub]
-    C, A = C.reshape(cand.size, E), A.reshape(cand.size, E)
-    base = dense_baseline(C, params)
+    U[flat] = contents[sub]
+    C, A, U = C.reshape(cand.size, E), A.reshape(cand.size, E), U.reshape(cand.size, E)
+    # posts per window and keywords per window, by column (columns cut from a long empty run hold none)
+    V = np.zeros(E, dtype=np.int64)
+    vcol = np.searchsorted(col_slot, vol_slot)
+    present = (vcol < E) & (col_slot[np.minimum(vcol, E - 1)] == vol_slot)
+    V[vcol[present]] = vol[present]
+    all_cols = np.searchsorted(col_slot, end_slot)
+    in_cols = (all_cols < E) & (col_slot[np.minimum(all_cols, E - 1)] == end_slot)
+    rows_per_col = np.bincount(all_cols[in_cols], minlength=E)
+    base_volume = dense_baseline(V, params)
+    expect = expected_counts(dense_baseline(C, params), base_volume, V)
+    expect_c = expected_counts(dense_baseline(U, params), base_volume, V)
     # the cells that pass the count and author tests (flat indices): only these can be hot,
     # so only these get a score
     cells = flat[eligible[sub]]
-    score = poisson_z(C.ravel()[cells], np.maximum(base.ravel()[cells], params.baseline_floor))
-    return e0, warm_from, cand, col_slot, C, A, base, cells, score
+    score = poisson_z(C.ravel()[cells], np.maximum(expect.ravel()[cells], params.baseline_floor))
+    return e0, warm_from, cand, col_slot, C, A, U, V, base_volume, expect, expect_c, rows_per_col, cells, score
 
 
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:

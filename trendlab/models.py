@@ -304,6 +304,8 @@ class WindowedKeywordCount:
     window_end: datetime
     unique_authors: int
     normalized_keyword: str = ""
+    #: distinct contents among the keyword's posts (:mod:`trendlab.content`); ``None`` when unknown
+    unique_contents: int | None = None
 
     def __post_init__(self) -> None:
         if not self.normalized_keyword:
@@ -317,6 +319,7 @@ class WindowedKeywordCount:
             "window_end": format_time(self.window_end),
             "count": self.count,
             "unique_authors": self.unique_authors,
+            **({} if self.unique_contents is None else {"unique_contents": self.unique_contents}),
         }
 
     def to_json(self) -> str:
@@ -331,6 +334,7 @@ class WindowedKeywordCount:
             window_end=parse_time(obj["window_end"], "window_end"),
             unique_authors=int(obj["unique_authors"]),
             normalized_keyword=obj.get("normalized_keyword", ""),
+            unique_contents=None if obj.get("unique_contents") is None else int(obj["unique_contents"]),
         )
 
     @classmethod

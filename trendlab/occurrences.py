@@ -32,10 +32,14 @@ import multiprocessing as mp
 import numpy as np
 from tqdm.auto import tqdm
 
+import pandas as pd
+
+from trendlab.content import keyword_hashes, post_content_codes
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
 from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
+from trendlab.windows import WindowSpec, window_counts, window_volume
 
 __all__ = ["Occurrences", "PostTable", "extract_keyword_lists", "extract_stream", "load_stream", "read_and_extract",
            "read_occurrences", "read_posts"]
@@ -364,6 +368,7 @@ class _Coded:
 
     def occurrences(self, event_ms: np.ndarray) -> Occurrences:
         post_index = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        contents = post_content_codes(self.keyword_code, self.lengths, keyword_hashes(self.keywords), self.author_code)
         return Occurrences(
             keywords=np.array(self.keywords, dtype=object),
             authors=np.array(self.authors, dtype=object),
@@ -372,6 +377,8 @@ class _Coded:
             event_ms=event_ms[post_index],
             post_index=post_index,
             posts=len(self.lengths),
+            content_code=contents[post_index],
+            post_event_ms=np.asarray(event_ms, dtype=np.int64),
         )
 
 
@@ -485,6 +492,23 @@ class Occurrences:
     event_ms: np.ndarray
     post_index: np.ndarray  # which post (row of the PostTable) the occurrence comes from
     posts: int = 0
+    #: the post's content key, integer-coded (:mod:`trendlab.content`), one entry per occurrence
+    content_code: np.ndarray | None = None
+    #: every post's event time (ms), keywords or not: the windows' volume
+    post_event_ms: np.ndarray | None = None
+
+    def window_counts(self, spec: WindowSpec) -> pd.DataFrame:
+        """Window counts with distinct authors and contents (:func:`trendlab.windows.window_counts`)."""
+        return window_counts(self.keyword_code, self.author_code, self.event_ms, spec, self.content_code)
+
+    def window_volume(self, spec: WindowSpec) -> pd.DataFrame:
+        """Posts per window (:func:`trendlab.windows.window_volume`)."""
+        times = self.post_event_ms
+        if times is None:  # posts with keywords only
+            times = np.zeros(self.posts, dtype=np.int64)
+            times[self.post_index] = self.event_ms
+            times = times[np.isin(np.arange(self.posts), self.post_index)]
+        return window_volume(times, spec)
 
     def __len__(self) -> int:
         return int(self.keyword_code.size)

@@ -37,7 +37,7 @@ from trendlab.occurrences import (
     Occurrences, PostTable, extract_keyword_lists, extract_stream, load_stream, read_and_extract, read_occurrences,
     read_posts,
 )
-from trendlab.windows import WindowSpec, window_counts
+from trendlab.windows import WindowSpec
 
 __all__ = [
     "extract_keyword_lists",
@@ -53,7 +53,7 @@ __all__ = [
     "write_outputs",
 ]
 
-COUNT_COLUMNS = ["keyword", "window_start", "window_end", "count", "unique_authors"]
+COUNT_COLUMNS = ["keyword", "window_start", "window_end", "count", "unique_authors", "unique_contents"]
 
 
 # -- windows and detection ----------------------------------------------------------------------
@@ -120,6 +120,7 @@ def counts_frame(raw: pd.DataFrame, keywords: np.ndarray, spec: WindowSpec) -> p
             "window_end": ends,
             "count": raw["count"].to_numpy(dtype=np.int64),
             "unique_authors": raw["unique_authors"].to_numpy(dtype=np.int64),
+            **({"unique_contents": raw["unique_contents"].to_numpy(dtype=np.int64)} if "unique_contents" in raw else {}),
         }
     )
 
@@ -134,9 +135,10 @@ def replay_occurrences(
     spec = params.spec
     t0 = time.perf_counter()
     if raw_counts is None:
-        raw_counts = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
+        raw_counts = occ.window_counts(spec)
+    volume = occ.window_volume(spec)
     t1 = time.perf_counter()
-    alerts = detect_frame(raw_counts, occ.keywords, params)
+    alerts = detect_frame(raw_counts, occ.keywords, params, volume=volume)
     t2 = time.perf_counter()
     counts = counts_frame(raw_counts, occ.keywords, spec) if with_counts else pd.DataFrame(columns=COUNT_COLUMNS)
     return ReplayResult(params, counts, alerts, seconds={"windows": t1 - t0, "detect": t2 - t1})

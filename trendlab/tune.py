@@ -41,7 +41,7 @@ from trendlab.errors import ConfigError, InputError
 from trendlab.evaluate import TARGETS, Evaluation, Targets, evaluate, pool
 from trendlab.labels import Labels, load_labels
 from trendlab.replay import Occurrences, PostTable, load_stream
-from trendlab.windows import WindowShapeError, window_counts
+from trendlab.windows import WindowShapeError
 
 __all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "stream_paths", "tune"]
 
@@ -156,7 +156,7 @@ def sweep(
     labs = [labels] if isinstance(labels, Labels) else list(labels)
     if len(occs) != len(labs) or not occs:
         raise ConfigError(f"sweep needs one labels per stream (got {len(occs)} streams, {len(labs)} labels)")
-    cache: dict[tuple[int, int, int], pd.DataFrame] = {}
+    cache: dict[tuple[int, int, int], tuple[pd.DataFrame, pd.DataFrame]] = {}  # (counts, volume)
     dense: dict[tuple[int, int, int], dict] = {}  # detect_frame's matrices per counts frame
     rows = []
     per_point: list[list[Evaluation]] = []
@@ -168,9 +168,10 @@ def sweep(
         for i, (occ, lab) in enumerate(zip(occs, labs)):
             key = (i, spec.window_ms, spec.slide_ms)
             if key not in cache:
-                cache[key] = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
+                cache[key] = (occ.window_counts(spec), occ.window_volume(spec))
                 dense[key] = {}
-            alerts = detect_frame(cache[key], occ.keywords, params, dense[key])  # matrices kept across thresholds
+            raw, volume = cache[key]
+            alerts = detect_frame(raw, occ.keywords, params, dense[key], volume)  # matrices kept across thresholds
             evs.append(evaluate(alerts, lab, spec.window_ms, spec.slide_ms))
         ev = pool(evs) if len(evs) > 1 else evs[0]
         per_point.append(evs)

@@ -37,6 +37,7 @@ __all__ = [
     "parse_duration",
     "format_duration",
     "window_counts",
+    "window_volume",
     "windows_of",
     "check_memory",
 ]
@@ -138,18 +139,25 @@ def window_counts(
     author_codes: np.ndarray,
     event_ms: np.ndarray,
     spec: WindowSpec,
+    content_codes: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Aggregate occurrences into sliding-window counts.
 
     Each input position is one (post, keyword) occurrence — already unique per post and keyword —
     with the post's integer-coded author and event time in ms. Returns a frame with integer columns
-    ``keyword_code, end_slot, count, unique_authors``, sorted by ``end_slot, keyword_code``.
+    ``keyword_code, end_slot, count, unique_authors``, sorted by ``end_slot, keyword_code``; with the
+    posts' integer-coded content keys (:mod:`trendlab.content`), also ``unique_contents``: the same
+    distinct count over contents instead of authors.
 
     Memory stays bounded whatever the stream's length: when spreading every occurrence over its
     ``window / slide`` windows at once would take more than :data:`CHUNK_BYTES`, the end slots are
     taken in consecutive runs, each aggregated from just the occurrences its windows hold (the run's
     slots plus one window before), so a day's stream costs a chunk's arrays at a time, not the day's.
     """
+    if content_codes is not None:  # the same rows in the same order, distinct over contents
+        frame = window_counts(keyword_codes, author_codes, event_ms, spec)
+        frame["unique_contents"] = window_counts(keyword_codes, content_codes, event_ms, spec)["unique_authors"].to_numpy()
+        return frame
     kw = np.asarray(keyword_codes, dtype=np.int64)
     au = np.asarray(author_codes, dtype=np.int64)
     ts = np.asarray(event_ms, dtype=np.int64)
@@ -170,6 +178,23 @@ def window_counts(
 
 
 _COLUMNS = ("keyword_code", "end_slot", "count", "unique_authors")
+
+
+def window_volume(event_ms: np.ndarray, spec: WindowSpec) -> pd.DataFrame:
+    """Posts per window: integer columns ``end_slot, volume`` for every window holding a post (one
+    entry per post's event time in ms, every post, with keywords or without). Detection weighs a
+    keyword's counts by it: a window the stream did not fill (a capture gap) is missing data, not a
+    drop, and a stream-wide bump is not a rise of each word."""
+    ts = np.asarray(event_ms, dtype=np.int64)
+    if ts.size == 0:
+        return pd.DataFrame({"end_slot": np.array([], dtype=np.int64), "volume": np.array([], dtype=np.int64)})
+    slots, per_slot = np.unique(ts // spec.slide_ms, return_counts=True)
+    n = spec.windows_per_post
+    # each slot's posts lie in end slots slot+1 … slot+n: spread, then sum per end slot
+    ends = (slots[:, None] + np.arange(1, n + 1)[None, :]).ravel()
+    end_slots, inverse = np.unique(ends, return_inverse=True)
+    volume = np.bincount(inverse, weights=np.repeat(per_slot, n)).astype(np.int64)
+    return pd.DataFrame({"end_slot": end_slots, "volume": volume})
 
 
 def _empty_counts() -> pd.DataFrame:

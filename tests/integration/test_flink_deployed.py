@@ -68,7 +68,7 @@ def expected(sample, params):
     frame = result.counts.copy()
     for col in ("window_start", "window_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    counts = frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index()
+    counts = frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]].sort_index()
     assert result.alerts, "the sample should contain trends"
     return counts, [a.to_dict() for a in result.alerts]
 
@@ -140,8 +140,8 @@ def committed_counts(settings: Settings) -> pd.DataFrame:
 
     rows = consume_json(settings, settings.kafka_topic_trends, from_beginning=True, timeout=3)
     frame = pd.DataFrame(rows, columns=["keyword", "normalized_keyword", "window_start", "window_end", "count",
-                                        "unique_authors"])
-    return frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]]
+                                        "unique_authors", "unique_contents"])
+    return frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]]
 
 
 def wait_for_counts(settings: Settings, n_expected: int, timeout: float = RESULT_TIMEOUT_S) -> pd.DataFrame:
@@ -165,7 +165,8 @@ def assert_same_output(settings: Settings, expected, n_malformed: int) -> None:
     assert len(duplicated) == 0, f"{len(duplicated)} duplicated windows, e.g. {list(duplicated[:5])}"
     joined = counts.join(actual.sort_index(), how="outer", lsuffix="_replay", rsuffix="_flink")
     diff = joined[(joined.count_replay != joined.count_flink)
-                  | (joined.unique_authors_replay != joined.unique_authors_flink)]
+                  | (joined.unique_authors_replay != joined.unique_authors_flink)
+                  | (joined.unique_contents_replay != joined.unique_contents_flink)]
     assert diff.empty, f"{len(diff)} of {len(counts)} window counts differ (NaN = missing), e.g.\n{diff.head(10)}"
 
     got = consume_json(settings, settings.kafka_topic_alerts, from_beginning=True, timeout=3)
@@ -225,7 +226,7 @@ def test_deployed_job_without_params_equals_replay_without_params(job_settings, 
     frame = result.counts.copy()
     for col in ("window_start", "window_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    expected = (frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index(),
+    expected = (frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]].sort_index(),
                 [a.to_dict() for a in result.alerts])
     produced = produce(settings, sample, progress=False)
     job_id = json.loads(cli(settings, "deploy", "--json"))["job_id"]

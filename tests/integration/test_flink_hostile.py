@@ -125,7 +125,7 @@ def expected_output(corpus, params):
     frame = result.counts.copy()
     for col in ("window_start", "window_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    counts = frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index()
+    counts = frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]].sort_index()
     return counts, [a.to_dict() for a in result.alerts]
 
 

@@ -34,19 +34,20 @@ def _replay_counts(result) -> pd.DataFrame:
     frame = result.counts.copy()
     for col in ("window_start", "window_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index()
+    return frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]].sort_index()
 
 
 def _job_counts(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["keyword", "normalized_keyword", "window_start", "window_end", "count",
-                                        "unique_authors"])
-    return frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index()
+                                        "unique_authors", "unique_contents"])
+    return frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]].sort_index()
 
 
 def assert_same_counts(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
     joined = expected.join(actual, how="outer", lsuffix="_replay", rsuffix="_flink")
     diff = joined[(joined.count_replay != joined.count_flink)
-                  | (joined.unique_authors_replay != joined.unique_authors_flink)]
+                  | (joined.unique_authors_replay != joined.unique_authors_flink)
+                  | (joined.unique_contents_replay != joined.unique_contents_flink)]
     assert diff.empty, f"{len(diff)} window counts differ, e.g.\n{diff.head(10)}"
 
 

@@ -141,7 +141,7 @@ def test_deploy_to_a_cluster_that_shares_nothing(remote, cluster_python: Path, t
     frame = result.counts.copy()
     for col in ("window_start", "window_end"):
         frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    expected = (frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors"]].sort_index(),
+    expected = (frame.set_index(["keyword", "window_start", "window_end"])[["count", "unique_authors", "unique_contents"]].sort_index(),
                 [a.to_dict() for a in result.alerts])
 
     ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)

@@ -79,13 +79,13 @@ def test_statements_and_hub_columns_line_up():
     ]
     hub = sql.hub_query()
     first = hub.split("UNION ALL")[0]
-    # the detector reads columns by position: keyword 0, count 4, unique_authors 5, error 7
-    for name in ("keyword", "`count`", "unique_authors", "AS error", "AS rowtime"):
-        assert name in first
-    assert sql.HUB_COLUMNS.index("keyword") == 0
-    assert sql.HUB_COLUMNS.index("count") == 4
-    assert sql.HUB_COLUMNS.index("unique_authors") == 5
-    assert sql.HUB_COLUMNS.index("error") == 7
+    # the detector reads columns by their index in HUB_COLUMNS: the query selects them in that order
+    select = first.split("FROM")[0]
+    spelled = {"count": "`count`", "window_start": "AS window_start", "window_end": "AS window_end",
+               "message": "AS message", "error": "AS error", "event_time": "AS event_time", "rowtime": "AS rowtime"}
+    at = [select.index(spelled.get(c, c)) for c in sql.HUB_COLUMNS]
+    assert at == sorted(at), list(zip(sql.HUB_COLUMNS, at))
+    assert select.count(",") == len(sql.HUB_COLUMNS) - 1 + select.count("DATE_FORMAT(")
     assert "'yyyy-MM-dd''T''HH:mm:ss''Z'''" in hub
 
 

@@ -182,7 +182,7 @@ def test_tune_over_several_streams_scores_each_and_pools(tmp_path, capsys):
     other = tmp_path / "other"
     generate(other, hours=1.5, rate=2.0, seed=5, progress=False)
     grid = tmp_path / "grid.yaml"
-    grid.write_text("window: [5m]\nmin_score: [2.0, 5.0]\n")
+    grid.write_text("window: [5m]\nmin_score: [2.0, 5.0]\nfalse_alarm_rate: [1.0]\n")
     out = tmp_path / "params.yaml"
     # a directory stands for its posts.jsonl + labels.json
     assert main(["tune", str(SMALL), str(other), "--grid", str(grid), "--out", str(out)]) == 0

@@ -68,7 +68,7 @@ def test_panel_redraws_on_a_control_and_saves_what_it_shows(stream, tmp_path):
     panel = TuningPanel(TuningSession(occ, labels), PARAMS, save_to=tmp_path / "params.yaml")
     n_traces = len(panel.figure.data)
     before = len(panel.run.alerts)
-    panel.set(min_score=1.5, min_ratio=1.0)  # far below the shipped bar: noise alerts too
+    panel.set(min_score=1.5, min_ratio=1.0, false_alarm_rate=1.0)  # far below the shipped bar: noise alerts too
     assert len(panel.run.alerts) > before and panel.redraws == 1
     assert f"{len(panel.run.alerts)} alerts" in panel.alerts_html.value
     assert len(panel.figure.data) == n_traces and panel.last_redraw_s > 0
@@ -77,7 +77,7 @@ def test_panel_redraws_on_a_control_and_saves_what_it_shows(stream, tmp_path):
     assert "multiple" in panel.status.value and panel.params.slide == "1m" and panel.redraws == 1
     panel.controls["slide"].value = "1m"
     path = panel.save()
-    assert DetectionParams.from_yaml(path) == panel.params == PARAMS.replace(min_score=1.5, min_ratio=1.0)
+    assert DetectionParams.from_yaml(path) == panel.params == PARAMS.replace(min_score=1.5, min_ratio=1.0, false_alarm_rate=1.0)
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "image/png" in bundle or "text/html" in bundle  # a static picture for nbconvert and GitHub

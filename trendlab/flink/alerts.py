@@ -18,7 +18,13 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from trendlab.detect import DetectionParams, TrendDetector
+from trendlab.flink.sql import HUB_COLUMNS, VOLUME_KEY
 from trendlab.models import WindowedKeywordCount, micros_to_datetime
+
+
+# the hub's columns this function reads, by name
+_KEYWORD, _COUNT, _AUTHORS, _CONTENTS, _ERROR = (
+    HUB_COLUMNS.index(c) for c in ("keyword", "count", "unique_authors", "unique_contents", "error"))
 
 
 class DetectTrends(KeyedProcessFunction):
@@ -45,14 +51,14 @@ class DetectTrends(KeyedProcessFunction):
 
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):
         # a row of the job's output stream (trendlab.flink.sql.HUB_COLUMNS); dead letters are skipped
-        if value[7] is not None:
+        if value[_ERROR] is not None:
             return iter(())
         window_end_ms = ctx.timestamp() + 1
         rows = self._pending.get(window_end_ms)
         if rows is None:
             rows = []
             ctx.timer_service().register_event_time_timer(window_end_ms - 1)
-        rows.append((value[0], int(value[4]), int(value[5])))
+        rows.append((value[_KEYWORD], int(value[_COUNT]), int(value[_AUTHORS]), int(value[_CONTENTS])))
         self._pending.put(window_end_ms, rows)
         return iter(())
 
@@ -64,11 +70,13 @@ class DetectTrends(KeyedProcessFunction):
         spec = self.params.spec
         start = micros_to_datetime((window_end_ms - spec.window_ms) * 1000)
         end = micros_to_datetime(window_end_ms * 1000)
+        volume = sum(c for k, c, _a, _u in rows if k == VOLUME_KEY)
         counts = [
-            WindowedKeywordCount(keyword=k, count=c, window_start=start, window_end=end, unique_authors=a)
-            for k, c, a in sorted(rows)
+            WindowedKeywordCount(keyword=k, count=c, window_start=start, window_end=end, unique_authors=a,
+                                 unique_contents=u)
+            for k, c, a, u in sorted(rows) if k != VOLUME_KEY
         ]
-        alerts = detector.process_window(window_end_ms, counts)
+        alerts = detector.process_window(window_end_ms, counts, volume)
         self._detector_state.update(detector.snapshot())
         for alert in alerts:
             if self._alerts is not None:

@@ -188,7 +188,7 @@ def counts_sink_ddl(io: TableIO) -> str:
     return (
         f"CREATE TEMPORARY TABLE {COUNTS_SINK} (\n"
         "  keyword STRING,\n  normalized_keyword STRING,\n  window_start STRING,\n  window_end STRING,\n"
-        "  `count` BIGINT,\n  unique_authors BIGINT\n"
+        "  `count` BIGINT,\n  unique_authors BIGINT,\n  unique_contents BIGINT\n"
         f") {with_clause(io.counts_options)}"
     )
 
@@ -207,14 +207,20 @@ def dead_letter_sink_ddl(io: TableIO) -> str | None:
 
 
 def extracted_view() -> str:
-    """One row per (post, keyword), or one row with ``error`` (and ``excerpt``, a bounded excerpt of
-    the message) set for a dead letter."""
+    """One row per (post, keyword) and one volume row per post (keyword :data:`VOLUME_KEY`), or one
+    row with ``error`` (and ``excerpt``, a bounded excerpt of the message) set for a dead letter."""
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
-        f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.error\n"
+        f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.content_key, x.error\n"
         f"FROM {POSTS} AS p, LATERAL TABLE({EXTRACT_FUNCTION}(p.message))"
-        " AS x(keyword, normalized_keyword, author_did, error, excerpt)"
+        " AS x(keyword, normalized_keyword, author_did, content_key, error, excerpt)"
     )
+
+
+#: The keyword of a post's volume row: every post gives one, so its window "count" is the window's
+#: posts (the detector's volume, :func:`trendlab.windows.window_volume`). No keyword is empty, and
+#: the counts sink leaves it out.
+VOLUME_KEY = ""
 
 
 #: Separator of a pre-extracted message (``<author DID>\t<keyword>\t<keyword>…``, see :func:`presplit_view`).
@@ -223,25 +229,28 @@ PRESPLIT_SEPARATOR = "\t"
 
 def presplit_view() -> str:
     """The bench's ceiling (``bench/flink_job.py``): the same rows as :func:`extracted_view` from messages
-    whose keywords were extracted *before* Kafka, ``<author DID>\\t<keyword>\\t<keyword>…``, split in
-    SQL with no Python in the job. Not a second definition of a keyword: the keywords in the messages
-    come from :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages.
-    A message without a tab (an empty one, the watermark event) gives no row."""
+    whose keywords and content key were computed *before* Kafka, ``<author DID>\\t<content key>\\t\\t<keyword>…``
+    (the empty field is the volume row's keyword), split in SQL with no Python in the job. Not a second
+    definition of a keyword: the keywords in the messages come from
+    :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages. A message without
+    a tab (an empty one, the watermark event) gives no row."""
     sep = quote(PRESPLIT_SEPARATOR)
     text = "CAST(p.message AS STRING)"  # the source column holds the raw bytes (see kafka_io)
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
         f"SELECT {text} AS message, p.event_time, k.keyword, LOWER(TRIM(k.keyword)) AS normalized_keyword,\n"
-        f"       SPLIT_INDEX({text}, {sep}, 0) AS author_did, CAST(NULL AS STRING) AS error\n"
+        f"       SPLIT_INDEX({text}, {sep}, 0) AS author_did,\n"
+        f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS STRING) ELSE SPLIT_INDEX({text}, {sep}, 1) END"
+        " AS content_key, CAST(NULL AS STRING) AS error\n"
         f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT({text}, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
-        "WHERE k.pos > 1"
+        "WHERE k.pos > 2"
     )
 
 
 def occurrences_view() -> str:
     return (
         f"CREATE TEMPORARY VIEW {OCCURRENCES} AS\n"
-        f"SELECT keyword, normalized_keyword, author_did, event_time FROM {EXTRACTED} WHERE error IS NULL"
+        f"SELECT keyword, normalized_keyword, author_did, content_key, event_time FROM {EXTRACTED} WHERE error IS NULL"
     )
 
 
@@ -252,7 +261,8 @@ def window_counts_view(window_ms: int, slide_ms: int) -> str:
     return (
         f"CREATE TEMPORARY VIEW {WINDOW_COUNTS} AS\n"
         "SELECT keyword, normalized_keyword, window_start, window_end, window_time,\n"
-        "       COUNT(*) AS `count`, COUNT(DISTINCT author_did) AS unique_authors\n"
+        "       COUNT(*) AS `count`, COUNT(DISTINCT author_did) AS unique_authors,\n"
+        "       COUNT(DISTINCT content_key) AS unique_contents\n"
         f"FROM TABLE(HOP(TABLE {OCCURRENCES}, DESCRIPTOR(event_time), {interval(slide_ms)}, {interval(window_ms)}))\n"
         "GROUP BY keyword, normalized_keyword, window_start, window_end, window_time"
     )
@@ -264,7 +274,7 @@ _ISO_MS = "'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''"
 #: The job's outputs as one stream (window counts and dead letters; see :func:`hub_query`).
 HUB = "job_outputs"
 HUB_COLUMNS = (
-    "keyword", "normalized_keyword", "window_start", "window_end", "count", "unique_authors",
+    "keyword", "normalized_keyword", "window_start", "window_end", "count", "unique_authors", "unique_contents",
     "message", "error", "event_time", "rowtime",
 )
 
@@ -281,11 +291,11 @@ def hub_query() -> str:
     null = "CAST(NULL AS STRING)"
     return (
         f"SELECT keyword, normalized_keyword, DATE_FORMAT(window_start, {_ISO}) AS window_start,\n"
-        f"       DATE_FORMAT(window_end, {_ISO}) AS window_end, `count`, unique_authors,\n"
+        f"       DATE_FORMAT(window_end, {_ISO}) AS window_end, `count`, unique_authors, unique_contents,\n"
         f"       {null} AS message, {null} AS error, {null} AS event_time, window_time AS rowtime\n"
         f"FROM {WINDOW_COUNTS}\n"
         "UNION ALL\n"
-        f"SELECT {null}, {null}, {null}, {null}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),\n"
+        f"SELECT {null}, {null}, {null}, {null}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),\n"
         f"       message, error, DATE_FORMAT(event_time, {_ISO_MS}), event_time\n"
         f"FROM {EXTRACTED} WHERE error IS NOT NULL"
     )
@@ -295,8 +305,8 @@ def insert_counts() -> str:
     """Window counts as :class:`~trendlab.models.WindowedKeywordCount` JSON (whole-second windows)."""
     return (
         f"INSERT INTO {COUNTS_SINK}\n"
-        "SELECT keyword, normalized_keyword, window_start, window_end, `count`, unique_authors\n"
-        f"FROM {HUB} WHERE error IS NULL"
+        "SELECT keyword, normalized_keyword, window_start, window_end, `count`, unique_authors, unique_contents\n"
+        f"FROM {HUB} WHERE error IS NULL AND keyword <> {quote(VOLUME_KEY)}"
     )
 
 

@@ -31,7 +31,7 @@ from trendlab.explore import keyword_series, labels_frame
 from trendlab.labels import Labels
 from trendlab.models import TrendAlert
 from trendlab.replay import Occurrences, alerts_to_frame
-from trendlab.windows import WindowSpec, window_counts
+from trendlab.windows import WindowSpec
 
 __all__ = ["TuningSession", "TuningRun", "TuningPanel"]
 
@@ -46,6 +46,7 @@ class _Shape:
     last_slot: int
     by_keyword: np.ndarray  # row order sorted by keyword code
     keyword_sorted: np.ndarray  # keyword codes in that order
+    volume: pd.DataFrame | None = None  # posts per window (window_volume's frame)
     #: detect_frame's dense matrices, kept while only thresholds move (see detect_frame's ``cache``)
     dense: dict = field(default_factory=dict)
 
@@ -87,12 +88,12 @@ class TuningSession:
         key = (spec.window_ms, spec.slide_ms)
         if key not in self._shapes:
             occ = self.occurrences
-            raw = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
+            raw = occ.window_counts(spec)
             order = np.argsort(raw["keyword_code"].to_numpy(), kind="stable")
             self._shapes[key] = _Shape(
                 spec, raw,
                 int(raw["end_slot"].min()) if len(raw) else 0, int(raw["end_slot"].max()) if len(raw) else -1,
-                order, raw["keyword_code"].to_numpy()[order],
+                order, raw["keyword_code"].to_numpy()[order], occ.window_volume(spec),
             )
         return self._shapes[key]
 
@@ -100,7 +101,7 @@ class TuningSession:
         t0 = time.perf_counter()
         shape = self.shape(params.spec)
         t1 = time.perf_counter()
-        alerts = detect_frame(shape.raw, self.occurrences.keywords, params, shape.dense)
+        alerts = detect_frame(shape.raw, self.occurrences.keywords, params, shape.dense, shape.volume)
         t2 = time.perf_counter()
         ev = None
         if self.labels is not None:
@@ -150,6 +151,8 @@ RANGES: dict[str, tuple[float, float, float]] = {
     "cooldown_windows": (0, 120, 1),
     "group_correlation": (-1.0, 1.0, 0.05),
     "group_share": (0.0, 1.0, 0.05),
+    "false_alarm_rate": (0.001, 1.0, 0.001),
+    "min_distinct": (0.05, 1.0, 0.05),
 }
 WINDOWS = ["2m", "3m", "4m", "5m", "6m", "8m", "10m", "12m", "15m", "20m", "30m"]
 SLIDES = ["30s", "1m", "2m", "5m"]
@@ -161,10 +164,12 @@ HELP = {
     "min_count": "posts a window needs",
     "min_authors": "distinct authors a window needs",
     "min_ratio": "count / baseline a window needs",
-    "min_score": "Poisson z-score a window needs",
+    "min_score": "Poisson z-score a window needs at least (the false-alarm rate may ask more)",
     "cooldown_windows": "quiet windows before a keyword alerts again",
     "group_correlation": "count correlation that joins keywords into one trend",
     "group_share": "smaller rise over baseline / larger rise that still makes one trend (0: off)",
+    "false_alarm_rate": "odds per window that noise alerts some keyword: the score needed grows with the keywords a window holds",
+    "min_distinct": "share of a rise that must be distinct contents (copy-paste campaigns count once)",
 }
 
 
