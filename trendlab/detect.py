@@ -108,7 +108,7 @@ class DetectionParams:
     cooldown_windows: int = 30
     group_correlation: float = 0.8
     group_share: float = 0.15
-    false_alarm_rate: float = 0.01
+    false_alarm_rate: float = 0.0001
     min_distinct: float = 0.5
 
     def __post_init__(self) -> None:
@@ -347,7 +347,8 @@ class TrendDetector:
         self._slide_ms = spec.slide_ms
         self._window_ms = spec.window_ms
         self._n = spec.windows_per_post
-        self._keep = max(self._n + self.params.baseline_windows, 2 * self._n)
+        # the baseline may reach back over windows without posts (a capture gap): up to 2H windows
+        self._keep = max(self._n + 2 * self.params.baseline_windows, 2 * self._n)
         self.first_end_slot: int | None = None
         self.last_end_slot: int | None = None
         self.history: dict[str, dict[int, int]] = {}  # keyword -> {end_slot: count}
@@ -379,15 +380,16 @@ class TrendDetector:
             aut = np.array([r[2] for r in rows], dtype=np.int64)
             con = np.array([r[3] for r in rows], dtype=np.int64)
             base_volume, now_volume = self._base_volume(e), self.volume[e]
-            expect = expected_counts([self._base_sum(self.history, kw, e) for kw in kws], base_volume, now_volume)
-            expect_c = expected_counts([self._base_sum(self.contents, kw, e) for kw in kws], base_volume, now_volume)
+            lo, hi = self._base_slots(e)
+            expect = expected_counts([_sum_slots(self.history.get(kw), lo, hi) for kw in kws], base_volume, now_volume)
+            expect_c = expected_counts([_sum_slots(self.contents.get(kw), lo, hi) for kw in kws], base_volume, now_volume)
             hot, score = hot_scores(cnt, aut, expect, self.params, contents=con, expected_contents=expect_c,
                                     threshold=score_threshold(len(rows), self.params))
             lam = np.maximum(expect, self.params.baseline_floor)
             hot_rows = [
                 _Hot(kws[i], int(cnt[i]), int(aut[i]), float(lam[i]), float(score[i])) for i in np.flatnonzero(hot)
             ]
-            alerts = self._open_episodes(e, hot_rows, self._series, self._volume_series)
+            alerts = self._open_episodes(e, hot_rows, self._series, self._expected)
         self._prune(e)
         return alerts
 
@@ -398,7 +400,7 @@ class TrendDetector:
                 and end_slot - self.first_end_slot >= self.params.warmup_windows()
                 and self._base_volume(end_slot) > 0)
 
-    def _open_episodes(self, e: int, hot: list[_Hot], series, volume_series) -> list[TrendAlert]:
+    def _open_episodes(self, e: int, hot: list[_Hot], series, expected) -> list[TrendAlert]:
         """Episode bookkeeping and grouping for the hot keywords of window ``e``."""
         cooldown = self.params.cooldown_windows
         opening = []
@@ -419,7 +421,7 @@ class TrendDetector:
         # every keyword's rise over its expected count in this window; the opening keywords come first
         names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
         corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
-        excess = _excess(names_all, series, volume_series, e, self._n, self.params.baseline_windows)
+        excess = np.array([series(k, np.array([e]))[0] - expected(k, e) for k in names_all], dtype=np.float64)
         at = {k: i for i, k in enumerate(names_all)}
         threshold, share = self.params.group_correlation, self.params.group_share
 
@@ -490,22 +492,34 @@ class TrendDetector:
 
     # -- internals ---------------------------------------------------------------------------------
     def _base_slots(self, e: int) -> tuple[int, int]:
-        return e - self._n - self.params.baseline_windows + 1, e - self._n
-
-    def _base_sum(self, table: dict[str, dict[int, int]], keyword: str, e: int) -> int:
-        lo, hi = self._base_slots(e)
-        return sum(c for s, c in table.get(keyword, {}).items() if lo <= s <= hi)
+        """The baseline of window ``e``: the slots ``lo … hi`` (``hi = e - n``) that hold the last
+        ``baseline_windows`` windows with posts, reaching back over windows without any (a capture gap:
+        missing data) to ``2 * baseline_windows`` windows at most."""
+        H = self.params.baseline_windows
+        hi = e - self._n
+        cap = hi - 2 * H + 1
+        found, s = 0, hi
+        while s >= cap:
+            if self.volume.get(s, 0) > 0:
+                found += 1
+                if found == H:
+                    return s, hi
+            s -= 1
+        return cap, hi
 
     def _base_volume(self, e: int) -> int:
         lo, hi = self._base_slots(e)
-        return sum(v for s, v in self.volume.items() if lo <= s <= hi)
+        return _sum_slots(self.volume, lo, hi)
+
+    def _expected(self, keyword: str, e: int) -> float:
+        """The keyword's expected count in window ``e`` (before the floor)."""
+        lo, hi = self._base_slots(e)
+        return float(expected_counts(_sum_slots(self.history.get(keyword), lo, hi), self._base_volume(e),
+                                     self.volume.get(e, 0)))
 
     def _series(self, keyword: str, slots: np.ndarray) -> np.ndarray:
         hist = self.history.get(keyword, {})
         return np.array([hist.get(int(s), 0) for s in slots], dtype=np.float64)
-
-    def _volume_series(self, slots: np.ndarray) -> np.ndarray:
-        return np.array([self.volume.get(int(s), 0) for s in slots], dtype=np.float64)
 
     def _prune(self, e: int) -> None:
         oldest = e - self._keep + 1
@@ -549,14 +563,8 @@ class TrendDetector:
         return det
 
 
-def _excess(keywords: list[str], series, volume_series, e: int, n: int, baseline_windows: int) -> np.ndarray:
-    """Each keyword's count in window ``e`` minus its expected count there (the same expectation as
-    the hot test: its share of the baseline windows' posts times the window's posts)."""
-    now = np.array([e])
-    base_slots = np.arange(e - n - baseline_windows + 1, e - n + 1)
-    base_volume, volume = volume_series(base_slots).sum(), volume_series(now)[0]
-    return np.array([series(k, now)[0] - expected_counts(series(k, base_slots).sum(), base_volume, volume)
-                     for k in keywords], dtype=np.float64)
+def _sum_slots(table: Mapping[int, int] | None, lo: int, hi: int) -> int:
+    return sum(c for s, c in table.items() if lo <= s <= hi) if table else 0
 
 
 def _as_row(r: WindowedKeywordCount | Mapping) -> tuple[str, int, int, int]:
@@ -657,11 +665,9 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         out[ok] = C[index[keyword], cols[ok]]
         return out
 
-    def volume_series(slots: np.ndarray) -> np.ndarray:
-        cols, ok = columns(slots)
-        out = np.zeros(slots.size, dtype=np.float64)
-        out[ok] = V[cols[ok]]
-        return out
+    def expected(keyword: str, e: int) -> float:
+        cols, ok = columns(np.array([e]))
+        return float(expect[index[keyword], cols[0]]) if ok[0] else 0.0
 
     floor = params.baseline_floor
     by_column: dict[int, list[_Hot]] = {}
@@ -671,8 +677,38 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
-        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, volume_series))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, expected))
     return alerts
+
+
+def _baseline_columns(V: np.ndarray, col_slot: np.ndarray, params: DetectionParams) -> tuple[np.ndarray, np.ndarray]:
+    """For every column ``j``, the columns ``lo[j] … hi[j]`` (inclusive; empty when ``hi < lo``) of its
+    baseline, as :meth:`TrendDetector._base_slots` chooses them: up to ``j - n``, the last
+    ``baseline_windows`` windows with posts, reaching back no further than ``2 * baseline_windows``
+    windows (in slots: columns cut from a long empty run hold no posts and count as such)."""
+    n, H = params.n, params.baseline_windows
+    E = V.size
+    j = np.arange(E)
+    hi = j - n  # columns are consecutive slots except inside long empty runs, longer than any look-back
+    # hi as a slot, and the slot cap, mapped to columns
+    hi_slot = np.where(hi >= 0, col_slot[np.maximum(hi, 0)], col_slot[0] - 1)
+    cap = np.searchsorted(col_slot, col_slot - n - 2 * H + 1)
+    valid = np.flatnonzero(V > 0)
+    rank = np.searchsorted(valid, np.maximum(hi, -1), side="right")  # valid columns <= hi
+    hth = np.where(rank >= H, valid[np.maximum(rank - H, 0)] if valid.size else 0, 0)
+    lo = np.maximum(hth, cap)
+    hi = np.where(hi_slot >= col_slot[0], hi, -1)
+    return lo, hi
+
+
+def _column_sums(M: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """``M[..., lo[j]:hi[j]+1].sum(-1)`` for every column ``j`` (0 where empty), by a cumulative sum."""
+    M = np.asarray(M, dtype=np.int64)
+    cs = np.zeros(M.shape[:-1] + (M.shape[-1] + 1,), dtype=np.int64)
+    np.cumsum(M, axis=-1, out=cs[..., 1:])
+    ok = hi >= lo
+    top, bottom = np.where(ok, hi + 1, 0), np.where(ok, lo, 0)
+    return (cs[..., top] - cs[..., bottom]).astype(np.float64)
 
 
 def _column_thresholds(rows_per_col: np.ndarray, params: DetectionParams) -> np.ndarray:
@@ -710,7 +746,7 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     # posts, not the span of the stream (a post a year after the others costs nothing).
     vol_slot, vol = vol_slot[vol_slot <= e_last], vol[vol_slot <= e_last]
     col_slot = _column_slots(np.concatenate([sub_end, vol_slot[vol_slot >= e0]]), e0, e_last,
-                             params.n + params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
+                             params.n + 2 * params.baseline_windows + params.cooldown_windows + 2 * params.n + 2)
     E = col_slot.size
     check_memory(params.spec, 0, limit=None, dense_cells=cand.size * E)
     if short_range(e_last - e0, sub_end.size):  # slot → column by a table, else by a search
@@ -735,9 +771,10 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     all_cols = np.searchsorted(col_slot, end_slot)
     in_cols = (all_cols < E) & (col_slot[np.minimum(all_cols, E - 1)] == end_slot)
     rows_per_col = np.bincount(all_cols[in_cols], minlength=E)
-    base_volume = dense_baseline(V, params)
-    expect = expected_counts(dense_baseline(C, params), base_volume, V)
-    expect_c = expected_counts(dense_baseline(U, params), base_volume, V)
+    lo, hi = _baseline_columns(V, col_slot, params)
+    base_volume = _column_sums(V, lo, hi)
+    expect = expected_counts(_column_sums(C, lo, hi), base_volume, V)
+    expect_c = expected_counts(_column_sums(U, lo, hi), base_volume, V)
     # the cells that pass the count and author tests (flat indices): only these can be hot,
     # so only these get a score
     cells = flat[eligible[sub]]

@@ -1,0 +1,210 @@
+"""Detection on the failure classes of the real network (DESIGN.md, "What the real network carries"):
+copy-paste campaigns and reply spam count once, a capture gap is missing data, a stream-wide bump is
+not a rise, the score bar follows how many keywords a window tests, and organic stories still alert.
+Each stream is posts (keyword lists, authors, times) run through the replay engine's own path
+(content keys, window counts, volume, detect_frame) and, for parity, through TrendDetector."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trendlab.content import MIN_KEYWORDS, content_key, keyword_hashes, post_content_codes
+from trendlab.detect import DetectionParams, TrendDetector, score_threshold
+from trendlab.models import WindowedKeywordCount
+from trendlab.occurrences import _Coded
+from trendlab.replay import replay_occurrences
+
+MIN = 60_000
+T0 = 1_736_000_000_000 - (1_736_000_000_000 % MIN)
+VOCAB = [f"word{i}" for i in range(3000)]
+WEIGHTS = 1.0 / np.arange(1, len(VOCAB) + 1) ** 1.05
+WEIGHTS /= WEIGHTS.sum()
+
+
+class Stream:
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.lists: list[list[str]] = []
+        self.authors: list[str] = []
+        self.times: list[int] = []
+
+    def post(self, t_ms: int, author: str, words: list[str]) -> None:
+        self.lists.append(list(dict.fromkeys(words)))
+        self.authors.append(author)
+        self.times.append(int(t_ms))
+
+    def background(self, minutes: int, per_min: float, *, skip=(), bump_at=(), bump=0.35) -> None:
+        """Posts of 4-13 Zipf-drawn words at ``per_min`` a minute (none in ``skip`` ranges, +``bump`` in
+        the ``bump_at`` minutes), from 5,000 authors."""
+        rng = self.rng
+        rate = np.array([0.0 if any(lo <= m < hi for lo, hi in skip) else per_min * (1 + bump if m in bump_at else 1)
+                         for m in range(minutes)])
+        per_minute = rng.poisson(rate)
+        n = int(per_minute.sum())
+        times = T0 + np.repeat(np.arange(minutes), per_minute) * MIN + rng.integers(0, MIN, n)
+        sizes = rng.integers(4, 14, n)
+        words = np.array(VOCAB, dtype=object)[rng.choice(len(VOCAB), size=int(sizes.sum()), p=WEIGHTS)]
+        authors = rng.integers(0, 5000, n)
+        at = 0
+        for t, k, a in zip(times.tolist(), sizes.tolist(), authors.tolist()):
+            self.post(t, f"did:plc:bg{a}", list(words[at:at + k]))
+            at += k
+
+    def occurrences(self):
+        order = np.argsort(np.array(self.times), kind="stable")
+        lists = [self.lists[i] for i in order]
+        authors = [self.authors[i] for i in order]
+        times = np.array(self.times, dtype=np.int64)[order]
+        return _Coded.of(lists, authors).occurrences(times)
+
+
+PARAMS = DetectionParams()
+
+
+def alerted(occ, params=PARAMS) -> set[str]:
+    result = replay_occurrences(occ, params)
+    return {k for a in result.alerts for k in (a.keyword, *a.related_keywords)}
+
+
+def campaign(stream: Stream, start: int, minutes: int, per_min: float, accounts: int, words: list[str],
+             swaps: dict[int, list[str]], reply: bool = False) -> None:
+    """One template from many accounts: other mentions (not keywords), a swapped word, hashtags reordered."""
+    rng = stream.rng
+    for m in range(start, start + minutes):
+        for _ in range(rng.poisson(per_min)):
+            text = list(words)
+            for slot, options in swaps.items():
+                text[slot] = options[int(rng.integers(0, len(options)))]
+            tags = ["#freedomnow", "#act"]
+            rng.shuffle(tags)
+            stream.post(T0 + m * MIN + int(rng.integers(0, MIN)), f"did:plc:camp{rng.integers(0, accounts)}",
+                        text + tags)
+
+
+TEMPLATE = ("urgent campaignword sign petition today share everyone support cause justice "
+            "families deserve answers now please help spread").split()
+
+
+def test_a_campaign_of_many_accounts_never_alerts_but_an_organic_story_does():
+    s = Stream(1)
+    s.background(240, 120)
+    # 110 accounts, 35 posts a minute, starting mid-stream (its words go from 0 to 35 a minute)
+    campaign(s, 120, 120, 35, 110, TEMPLATE, {3: ["petition", "letter", "pledge"], 9: ["justice", "fairness"]})
+    # a story: 300 people, their own words, around a name whose words are common in the background
+    story = ["word40", "word41", "storyname"]
+    for m in range(150, 170):
+        for _ in range(s.rng.poisson(15)):
+            own = list(s.rng.choice(VOCAB, size=int(s.rng.integers(5, 12)), p=WEIGHTS))
+            s.post(T0 + m * MIN + int(s.rng.integers(0, MIN)), f"did:plc:story{s.rng.integers(0, 300)}",
+                   list(s.rng.choice(story, size=2, replace=False)) + own)
+    got = alerted(s.occurrences())
+    assert not got & {*TEMPLATE, "#freedomnow", "#act", "letter", "pledge", "fairness"}, got
+    assert "storyname" in got
+
+
+def test_reply_spam_from_hundreds_of_accounts_never_alerts():
+    s = Stream(2)
+    s.background(200, 80)
+    plea = "please help my family need money surgery hospital bills anything helps thank kindness".split()
+    campaign(s, 100, 60, 40, 400, plea, {})
+    got = alerted(s.occurrences())
+    assert not got & set(plea), got
+
+
+def test_without_contents_the_same_campaign_alerts():
+    """The campaign test above can fail: counted by authors alone, the campaign is a trend."""
+    s = Stream(1)
+    s.background(240, 120)
+    campaign(s, 120, 120, 35, 110, TEMPLATE, {3: ["petition", "letter", "pledge"]})
+    occ = s.occurrences()
+    occ.content_code = None  # every post its own content
+    assert alerted(occ) & set(TEMPLATE)
+
+
+@pytest.mark.parametrize("gap", [2, 20])
+def test_a_capture_gap_is_missing_data_not_a_surge(gap):
+    s = Stream(3)
+    s.background(300, 150, skip=[(150, 150 + gap)])
+    occ = s.occurrences()
+    assert alerted(occ) == set()
+
+
+def test_a_gap_counted_as_zeros_would_alert():
+    """The gap test can fail: the same stream without the volume (every window weighs one, and the
+    gap's windows are zeros in the baseline) alerts on common words after the gap."""
+    from trendlab.detect import detect_frame
+
+    s = Stream(3)
+    s.background(300, 150, skip=[(150, 170)])
+    occ = s.occurrences()
+    raw = occ.window_counts(PARAMS.spec)
+    slots = np.arange(raw["end_slot"].min(), raw["end_slot"].max() + 1)
+    zeros = pd.DataFrame({"end_slot": slots, "volume": np.ones(slots.size, dtype=np.int64)})
+    assert detect_frame(raw, occ.keywords, PARAMS, volume=zeros)
+
+
+def test_a_top_of_the_hour_bump_of_every_word_does_not_alert():
+    s = Stream(4)
+    s.background(300, 150, bump_at=(60, 120, 180, 240), bump=0.35)
+    assert alerted(s.occurrences()) == set()
+
+
+def test_the_score_bar_rises_with_the_keywords_a_window_tests():
+    params = DetectionParams(min_score=1.0)
+    few, many = score_threshold(np.array([50, 500_000]), params)
+    assert 4.0 < few < 5.0 and 6.0 < many < 6.5
+    assert score_threshold(50, DetectionParams(min_score=5.0)) == 5.0  # never below min_score
+
+
+def test_a_small_burst_in_a_one_post_a_minute_stream_alerts():
+    s = Stream(5)
+    s.background(24 * 60, 1.0)
+    for i in range(9):  # 9 people within six minutes
+        s.post(T0 + (600 * MIN) + i * 40_000, f"did:plc:flyer{i}", ["delayed", "gate", *s.rng.choice(VOCAB, 4)])
+    got = alerted(s.occurrences())
+    assert "delayed" in got or "gate" in got, got
+
+
+def test_frame_and_incremental_agree_with_contents_gaps_and_volume():
+    s = Stream(6)
+    s.background(260, 90, skip=[(140, 152)], bump_at=(60, 120))
+    campaign(s, 100, 100, 30, 120, TEMPLATE, {2: ["sign", "read"]})
+    for m in range(200, 215):
+        for _ in range(s.rng.poisson(8)):
+            s.post(T0 + m * MIN + int(s.rng.integers(0, MIN)), f"did:plc:new{s.rng.integers(0, 200)}",
+                   ["#newthing", *s.rng.choice(VOCAB, 9, p=WEIGHTS)])
+    occ = s.occurrences()
+    result = replay_occurrences(occ, PARAMS)
+    raw, volume = occ.window_counts(PARAMS.spec), occ.window_volume(PARAMS.spec)
+    det, got = TrendDetector(PARAMS), []
+    vol = dict(zip(volume["end_slot"], volume["volume"]))
+    by_end = {e: g for e, g in raw.groupby("end_slot")}
+    T = pd.Timestamp(0, tz="UTC").to_pydatetime()
+    for e in sorted(vol):
+        group = by_end.get(e)
+        rows = [] if group is None else [
+            WindowedKeywordCount(str(occ.keywords[k]), int(c), T, T, int(a), unique_contents=int(u))
+            for k, c, a, u in group[["keyword_code", "count", "unique_authors", "unique_contents"]].itertuples(index=False)]
+        got += det.process_window(int(e) * MIN, rows, int(vol[e]))
+    assert [a.to_dict() for a in got] == [a.to_dict() for a in result.alerts]
+    assert any(a.keyword == "#newthing" or "#newthing" in a.related_keywords for a in got)
+
+
+def test_content_key_is_one_definition_in_both_engines():
+    rng = np.random.default_rng(7)
+    lists = [list(dict.fromkeys(rng.choice(VOCAB[:60], size=int(rng.integers(0, 16))))) for _ in range(3000)]
+    authors = [f"did:plc:a{rng.integers(0, 40)}" for _ in lists]
+    coded = _Coded.of(lists, authors)
+    codes = post_content_codes(coded.keyword_code, coded.lengths, keyword_hashes(coded.keywords), coded.author_code)
+    keys = [content_key(k, a) for k, a in zip(lists, authors)]
+    # equal codes exactly where the per-post keys (the job's column) are equal
+    first_code: dict[str, int] = {}
+    for key, code in zip(keys, codes.tolist()):
+        assert first_code.setdefault(key, code) == code
+    assert len(first_code) == len(set(codes.tolist()))
+    assert all(k.startswith("a") == (len(l) < MIN_KEYWORDS) for k, l in zip(keys, lists))
+    # edits that are not keywords, or reorder them, keep the key
+    template = TEMPLATE + ["#freedomnow", "#act"]
+    assert content_key(template, "x") == content_key(list(reversed(template)), "y")
