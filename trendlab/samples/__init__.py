@@ -50,14 +50,15 @@ from pathlib import Path
 
 import orjson
 
-from trendlab.labels import TrendLabel
+from trendlab.labels import Gap, TrendLabel
 from trendlab.models import format_time
-from trendlab.samples.plan import DEFAULT_START, SampleStream, iter_events
+from trendlab.samples.plan import DEFAULT_START, GENERATOR_VERSION, GENERATOR_VERSIONS, SampleStream, iter_events
 from trendlab.samples.vocabularies import EN_NEW_GROUPS, NON_EN_GROUPS, SPAM_CAMPAIGNS, STEADY_HASHTAG
 
 __all__ = [
     "DEFAULT_START",
     "EN_NEW_GROUPS",
+    "GENERATOR_VERSION",
     "NON_EN_GROUPS",
     "SPAM_CAMPAIGNS",
     "STEADY_HASHTAG",
@@ -83,6 +84,7 @@ class SampleSummary:
     seconds: float
     trends: list[TrendLabel] = field(default_factory=list)
     decoys: list[TrendLabel] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.events} events ({self.posts} posts), {len(self.trends)} trends, "
@@ -106,11 +108,14 @@ def sample_paths(out: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 5.0, seed: int = 42,
              start: str | datetime = DEFAULT_START, non_post_share: float = 0.5,
-             progress: bool | None = None) -> SampleSummary:
+             progress: bool | None = None, version: int = GENERATOR_VERSION,
+             gaps: int | None = None) -> SampleSummary:
     """Write ``out_dir/posts.jsonl`` and ``out_dir/labels.json``. ``progress``: a tqdm bar (``None``:
-    on large streams when stderr is a terminal)."""
+    on large streams when stderr is a terminal). ``version`` 1 makes the stream of the committed
+    samples (no real-network cases); ``gaps``: capture gaps (version 2; default one in a stream of
+    1.5 hours or more)."""
     began = time.perf_counter()
-    stream = SampleStream(hours, rate, seed, start, non_post_share)
+    stream = SampleStream(hours, rate, seed, start, non_post_share, version, gaps)
     posts_path, labels_path = sample_paths(out_dir)
     posts_path.parent.mkdir(parents=True, exist_ok=True)
     if progress is None:
@@ -143,21 +148,26 @@ def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 
         bar.close()
     stream.label_set.write(labels_path)
     return SampleSummary(posts_path, labels_path, len(stream), stream.n_posts, written,
-                         time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys))
+                         time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys),
+                         list(stream.label_set.gaps))
 
 
 # -- CLI -----------------------------------------------------------------------------------------
 
 def cmd_generate(args: argparse.Namespace) -> int:
     summary = generate(args.out, hours=args.hours, rate=args.rate, seed=args.seed, start=args.start,
-                       non_post_share=args.non_post_share, progress=None if not args.quiet else False)
+                       non_post_share=args.non_post_share, progress=None if not args.quiet else False,
+                       version=args.generator_version, gaps=args.gaps)
     if not args.quiet:
         print(summary)
         for t in summary.trends:
+            phrases = "".join(f' "{p}"' for p in t.phrases)
             print(f"  {t.id} {t.kind:<13} {t.language} {format_time(t.start)}..{format_time(t.end)} "
-                  f"peak {t.peak_rate:.1f}/min {' '.join(t.keywords)}")
+                  f"peak {t.peak_rate:.1f}/min {' '.join(t.keywords)}{phrases}")
         for d in summary.decoys:
             print(f"  {d.id} {d.kind:<13}    {format_time(d.start)}..{format_time(d.end)} {' '.join(d.keywords)}")
+        for g in summary.gaps:
+            print(f"  gap              {format_time(g.start)}..{format_time(g.end)} (no events)")
     return 0
 
 
@@ -175,5 +185,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--start", default=DEFAULT_START, help=f"stream start, ISO 8601 UTC (default {DEFAULT_START})")
     g.add_argument("--non-post-share", type=float, default=0.5,
                    help="share of events that are not posts: likes, follows, deletes... (default 0.5)")
+    g.add_argument("--gaps", type=int, choices=(0, 1, 2), default=None,
+                   help="whole-stream capture gaps of 2-20 minutes, labelled in labels.json "
+                        "(default: 1 in a stream of 1.5 hours or more, else 0)")
+    g.add_argument("--generator-version", type=int, choices=GENERATOR_VERSIONS, default=GENERATOR_VERSION,
+                   help=f"{GENERATOR_VERSION} (default): with what the real network carries (campaigns, reply "
+                        "spam, gaps, mis-tagged posts, hourly bumps, steady giants, stories); 1: the stream of "
+                        "the committed samples in data/samples")
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     g.set_defaults(func=cmd_generate)
