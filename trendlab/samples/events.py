@@ -302,8 +302,9 @@ class EventBuilder:
             if not lead:
                 add(" ")
                 for k, (handle, did) in enumerate(mentions):
-                    add(("" if k == 0 else " ") + "@" + handle, {"$type": "app.bsky.richtext.facet#mention",
-                                                                "did": did})
+                    if k:
+                        add(" ")
+                    add("@" + handle, {"$type": "app.bsky.richtext.facet#mention", "did": did})
             if rnd.random() < 0.25:
                 shown, uri = self._link()
                 add(" ")

@@ -344,7 +344,8 @@ class SampleStream:
             self.author_lang.append("en")
             self.spams.append(PlannedSpam(
                 TrendLabel(f"d{len(self.decoys) + 1}", "spam_author", tuple(keywords), at(t0), at(t0 + dur)),
-                len(self.author_dids) - 1, tag, texts, float(rng.uniform(6, 15))))
+                len(self.author_dids) - 1, tag, texts,
+                float(rng.uniform(6, 15)) * (max(1.0, 0.5 / self.rate) if self.version >= 2 else 1.0)))
             self.decoys.append(self.spams[-1].label)
 
     # -- version 2: what the real network carries ---------------------------------------------------
