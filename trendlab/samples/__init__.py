@@ -11,30 +11,55 @@ dicts, for streams too large to keep or for feeding Kafka directly::
 
 What is in the stream
 ---------------------
+``version`` 2 (the default) is all of the below; ``version=1`` (``--generator-version 1``) is the
+stream of the committed samples in ``data/samples``: no campaigns, reply spam, gaps, bumps, giants,
+stories or mis-tags, 2 % + a few per cent untagged posts, and no low-rate bursts.
+
 * **Background posts**: Poisson arrivals at ``rate`` posts/s with a mild diurnal wave (±12 % over a
-  day, peak at 21:00 UTC). Languages en 60 %, ja 15 %, pt 10 %, de 5 %, es 5 %, fr/ko 3 % and 2 %
-  English-looking posts without ``langs``; a few en posts omit ``langs`` too. Text is made of
-  content words drawn with Zipf-like weights from :mod:`trendlab.vocab`, glued with the language's
-  function words, plus hashtags (``#tag`` facets), @mentions of handles with dots (mention facets),
-  links with and without a scheme (link facets), emoji, image embeds and replies (~30 %). Authors
-  have a log-normal activity: a few heavy posters, many light ones, each with a home language.
+  day, peak at 21:00 UTC). Languages en 58 %, ja 15 %, pt 10 %, de 5 %, es 5 %, fr 2 %, ko 1 % and 4 %
+  English-looking posts without ``langs``; 5-8 % of each language's posts omit ``langs`` too (about
+  10 % of all posts untagged), and 5 % of English posts are **mis-tagged** as de, fr, ar, pt, es, ja,
+  it or nl. Text is made of content words drawn with Zipf-like weights from :mod:`trendlab.vocab`,
+  glued with the language's function words, plus hashtags (``#tag`` facets), @mentions of handles
+  with dots (mention facets), links with and without a scheme (link facets), emoji, image embeds and
+  replies (~30 %). Authors have a log-normal activity: a few heavy posters, many light ones, each
+  with a home language. **Steady giants** (Trump 5 %, Musk 3 %, Gaza 2 % of English posts) run all
+  the time.
 * **Non-post events** (``non_post_share`` of all events, default 0.5): likes, reposts, follows,
   blocks, profile updates, deletes and ``identity`` / ``account`` events.
-* **Trends** (labelled, after a 40 minute warm-up, ~3.5 per hour): ``new_hashtag`` (a new hashtag
-  with 2-3 companion words posted together), ``rising_common`` (an already common word whose rate
-  jumps 4-6x), ``weak`` (a less common word rising 3-4x: modest counts) and ``non_english``
-  (ja, pt, es, de groups). Each ramps up abruptly, over 0.5-1.5 minutes (breaking news), lasts 10-40
-  minutes in all, comes from many distinct authors, and its words co-occur in the same posts. Posts
-  of a hashtag burst carry few other words, spread evenly over the vocabulary; posts of a rising or
-  weak word are otherwise ordinary posts (Zipf weights), so they lift other words only by their
-  share of the language's posts.
+* **Top-of-hour bump**: on every hh:00, bots post ordinary-looking posts in every language for one
+  minute, +35 % of the stream (non-post events too): every word rises by about a third.
+* **Capture gaps** (``gaps``; default one in a stream of 1.5 hours or more): the whole stream,
+  posts and non-posts, is silent for 2-20 minutes, then back at its normal rate. Listed in
+  ``labels.json`` under ``"gaps"``; no trend starts within 10 minutes after a gap.
+* **Trends** (labelled, after a warm-up of 40 minutes or ~60 background posts, whichever is longer):
+  ``new_hashtag`` (a new hashtag with 2-3 companion words posted together), ``rising_common`` (an
+  already common word whose rate jumps 4-6x), ``weak`` (a less common word rising 3-4x: modest
+  counts) and ``non_english`` (ja, pt, es, de groups), ~3.5 per hour. Each ramps up abruptly, over
+  0.5-1.5 minutes (breaking news), lasts 10-40 minutes in all, comes from many distinct authors, and
+  its words co-occur in the same posts. Below 0.1 posts/s they are ``small_burst`` instead: ~1 per
+  hour, 7-12 posts from distinct authors over 4-10 minutes (like hand-labelled bursts in a filtered
+  feed). **Stories** (``story``, two at a time, starting within 3 minutes of each other, one pair per
+  ~3 hours, from 0.1 posts/s): 40-400 distinct authors (60 per post/s of rate), one post each, each
+  with the story's name (a 2-word phrase such as "winter storm", labelled under ``phrases``), a
+  random subset of 3-5 story words and ordinary words. Story words are common background words chosen
+  so that they rise ~11-14x over their own baselines (6-15x measured); the phrase's own words are
+  keywords only when the story lifts them 3x or more.
 * **Decoys** (labelled, must not alert): ``spam_author`` (one account posting the same pitch every
-  few seconds for 20-50 minutes), ``steady_common`` (the most common word, all the time) and
-  ``steady_hashtag`` (``#nowplaying`` from many authors, all the time).
+  few seconds for 20-50 minutes; rarer at low rates), ``steady_common`` (the most common word, all the
+  time), ``steady_hashtag`` (``#nowplaying`` from many authors), ``steady_giant`` (each giant),
+  ``mistagged_stop_words`` (the English function words that mis-tagged posts carry), ``after_gap``
+  (three steady common words in the 30 minutes after the first gap), ``hourly_bump`` (three steady
+  common words, over the bumps), ``campaign`` (copy-paste campaigns: 110 accounts posting one
+  paragraph template with one or two words swapped, other @mentions, hashtags in another order,
+  sometimes a link or emoji, at 35 posts/min at 5 posts/s and above, proportionally fewer below; one
+  from the start, one rising from nothing over 8-15 minutes later on) and ``reply_spam`` (one plea
+  sent as replies to other accounts' posts, by 1-3 authors or 40, for 60-100 minutes).
 
 Every label keyword is exactly what :class:`trendlab.extract.KeywordExtractor` outputs for the
-posts that carry it; trend words never occur in the background except the ``rising_common`` and
-``weak`` words, which are background words by definition. Output is byte-identical for a seed.
+posts that carry it; trend, campaign, reply-spam and giant words never occur in the background; the
+``rising_common``, ``weak``, story and common-decoy words are background words by definition.
+Output is byte-identical for a seed (and version).
 """
 
 from __future__ import annotations
