@@ -7,13 +7,18 @@ labelling of alerts in the notebooks::
     {"generator": {...},                                   # optional: how a sample was made
      "trends": [{"id": "t1", "kind": "new_hashtag", "language": "en",
                  "keywords": ["#superbowllix", "halftime"],
-                 "start": "2025-02-09T20:43:33Z", "end": "2025-02-09T20:54:57Z", "peak_rate": 15.0}],
+                 "start": "2025-02-09T20:43:33Z", "end": "2025-02-09T20:54:57Z", "peak_rate": 15.0},
+                {"id": "t7", "kind": "story", "language": "en", "keywords": ["episode", "plot"],
+                 "phrases": ["season finale"], "start": "...", "end": "..."}],
      "decoys": [{"id": "d1", "kind": "steady_common", "keywords": ["people"],
-                 "start": "...", "end": "..."}]}
+                 "start": "...", "end": "..."}],
+     "gaps": [{"start": "2025-02-09T20:51:10Z", "end": "2025-02-09T21:03:40Z"}]}   # optional
 
 A trend is a group of keywords that burst together between ``start`` and ``end``; a decoy is a
 keyword set that must not alert at any time (steady words, spam). ``language`` and ``peak_rate``
-are optional. A file that does not fit is refused with :class:`~trendlab.errors.InputError` naming
+are optional. ``phrases`` (optional) are the trend's names as people write them, word pairs such as
+"season finale"; ``keywords`` stay single words. ``gaps`` (optional) are spans in which the whole
+stream is silent (a recorder or ingester lost it): missing data, not zero counts. A file that does not fit is refused with :class:`~trendlab.errors.InputError` naming
 the entry and the field, e.g. ``labels: trends[2].start is missing``; unknown keys are refused.
 """
 
@@ -29,7 +34,7 @@ from typing import Any
 from trendlab.errors import InputError
 from trendlab.models import format_time, parse_time
 
-__all__ = ["Labels", "TrendLabel", "load_labels"]
+__all__ = ["Gap", "Labels", "TrendLabel", "load_labels"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +48,21 @@ class TrendLabel:
     end: datetime
     language: str | None = None
     peak_rate: float | None = None  # posts per minute at the burst's peak (generated samples)
+    phrases: tuple[str, ...] = ()   # the trend's names as written: word pairs ("season finale")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "keywords", tuple(self.keywords))
+        object.__setattr__(self, "phrases", tuple(self.phrases))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``labels.json`` form (optional fields only when set; this key order)."""
         out: dict[str, Any] = {"id": self.id, "kind": self.kind}
         if self.language is not None:
             out["language"] = self.language
-        out.update(keywords=list(self.keywords), start=format_time(self.start), end=format_time(self.end))
+        out["keywords"] = list(self.keywords)
+        if self.phrases:
+            out["phrases"] = list(self.phrases)
+        out.update(start=format_time(self.start), end=format_time(self.end))
         if self.peak_rate is not None:
             out["peak_rate"] = round(self.peak_rate, 1)
         return out
@@ -70,6 +80,9 @@ class TrendLabel:
         keywords = obj["keywords"]
         if not isinstance(keywords, list) or not keywords or not all(isinstance(k, str) and k for k in keywords):
             raise InputError(f"labels: {where}.keywords must be a non-empty list of words, got {_short(keywords)}")
+        phrases = obj.get("phrases", [])
+        if not isinstance(phrases, list) or not all(isinstance(k, str) and k for k in phrases):
+            raise InputError(f"labels: {where}.phrases must be a list of phrases, got {_short(phrases)}")
         language = obj.get("language")
         if language is not None and not isinstance(language, str):
             raise InputError(f"labels: {where}.language must be a string, got {_short(language)}")
@@ -84,12 +97,44 @@ class TrendLabel:
         if end <= start:
             raise InputError(f"labels: {where} ends ({format_time(end)}) before it starts ({format_time(start)})")
         return cls(id=str(obj.get("id", where)), kind=str(obj.get("kind", "")), keywords=tuple(keywords),
-                   start=start, end=end, language=language, peak_rate=float(peak) if peak is not None else None)
+                   start=start, end=end, language=language, peak_rate=float(peak) if peak is not None else None,
+                   phrases=tuple(phrases))
 
 
 #: What a label may say; anything else is refused (a typo like ``"strat"`` must not pass silently).
-LABEL_KEYS = frozenset({"id", "kind", "language", "keywords", "start", "end", "peak_rate"})
-LABELS_KEYS = frozenset({"generator", "trends", "decoys"})
+LABEL_KEYS = frozenset({"id", "kind", "language", "keywords", "phrases", "start", "end", "peak_rate"})
+LABELS_KEYS = frozenset({"generator", "trends", "decoys", "gaps"})
+GAP_KEYS = frozenset({"start", "end"})
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A span ``[start, end)`` in which the whole stream is silent: missing data, not zero counts."""
+
+    start: datetime
+    end: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": format_time(self.start), "end": format_time(self.end)}
+
+    @classmethod
+    def from_dict(cls, obj: Any, where: str = "gap") -> Gap:
+        if not isinstance(obj, Mapping):
+            raise InputError(f"labels: {where} must be an object with start and end, got {_short(obj)}")
+        unknown = sorted(set(obj) - GAP_KEYS)
+        if unknown:
+            raise InputError(f"labels: {where} has unknown key {unknown[0]!r} (known: end, start)")
+        for key in ("start", "end"):
+            if key not in obj:
+                raise InputError(f"labels: {where}.{key} is missing")
+        try:
+            start = parse_time(obj["start"], f"{where}.start")
+            end = parse_time(obj["end"], f"{where}.end")
+        except ValueError as exc:
+            raise InputError(f"labels: {exc}") from None
+        if end <= start:
+            raise InputError(f"labels: {where} ends ({format_time(end)}) before it starts ({format_time(start)})")
+        return cls(start, end)
 
 
 def _short(value: Any) -> str:
@@ -104,6 +149,13 @@ def _label_list(data: Mapping[str, Any], key: str) -> list:
     return items
 
 
+def _gap_list(data: Mapping[str, Any]) -> list:
+    items = data.get("gaps", [])
+    if not isinstance(items, list):
+        raise InputError(f"labels: gaps must be a list of {{start, end}} objects, got {_short(items)}")
+    return items
+
+
 @dataclass(frozen=True)
 class Labels:
     """The trends and decoys of one stream; ``start``/``end``: the stream's span when known."""
@@ -113,10 +165,12 @@ class Labels:
     start: datetime | None = None
     end: datetime | None = None
     generator: Mapping[str, Any] = field(default_factory=dict)  # how a generated sample was made
+    gaps: tuple[Gap, ...] = ()  # spans with no data at all (the stream was lost)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trends", tuple(self.trends))
         object.__setattr__(self, "decoys", tuple(self.decoys))
+        object.__setattr__(self, "gaps", tuple(self.gaps))
 
     @property
     def hours(self) -> float:
@@ -136,6 +190,8 @@ class Labels:
             out["generator"] = {"start": format_time(self.start), "end": format_time(self.end)}
         out["trends"] = [t.to_dict() for t in self.trends]
         out["decoys"] = [d.to_dict() for d in self.decoys]
+        if self.gaps:
+            out["gaps"] = [g.to_dict() for g in self.gaps]
         return out
 
     def to_json(self) -> bytes:
@@ -172,6 +228,7 @@ class Labels:
             trends=tuple(TrendLabel.from_dict(t, f"trends[{i}]") for i, t in enumerate(_label_list(data, "trends"))),
             decoys=tuple(TrendLabel.from_dict(d, f"decoys[{i}]") for i, d in enumerate(_label_list(data, "decoys"))),
             start=start, end=end, generator=dict(gen),
+            gaps=tuple(Gap.from_dict(g, f"gaps[{i}]") for i, g in enumerate(_gap_list(data))),
         )
 
 

@@ -180,7 +180,7 @@ def test_posts_have_the_features_of_real_ones(sample):
     assert 0.06 < langs["pt"] / n < 0.14
     for code in ("de", "es"):
         assert 0.02 < langs[code] / n < 0.09
-    assert 0.01 < langs[None] / n < 0.08        # langs sometimes missing
+    assert 0.07 < langs[None] / n < 0.14        # langs often missing (~10 % on the real network)
     assert 0.22 < sum(p.reply_to is not None for p in posts) / n < 0.38
     assert sum(bool(p.hashtags) for p in posts) / n > 0.08
     assert sum(bool(p.mentions) for p in posts) / n > 0.05
@@ -198,25 +198,29 @@ def test_posts_have_the_features_of_real_ones(sample):
 
 def test_labels_have_the_documented_format(sample):
     labels = sample["labels"]
-    assert set(labels) == {"generator", "trends", "decoys"}
+    assert set(labels) == {"generator", "trends", "decoys", "gaps"}
     g = labels["generator"]
     assert g == {"seed": SEED, "hours": HOURS, "rate": RATE, "start": "2025-02-09T20:00:00Z",
-                 "end": "2025-02-09T22:00:00Z", "version": 1}
+                 "end": "2025-02-09T22:00:00Z", "version": 2, "non_post_share": 0.5, "gaps": 1}
     start = _t(g["start"])
-    assert 5 <= len(labels["trends"]) <= 6  # ~3.5 per hour after the warm-up
+    assert 6 <= len(labels["trends"]) <= 8  # ~3.5 per hour after the warm-up, and two stories
     for t in labels["trends"]:
-        assert set(t) == {"id", "kind", "language", "keywords", "start", "end", "peak_rate"}
-        assert t["kind"] in {"new_hashtag", "rising_common", "weak", "non_english"}
+        story = t["kind"] == "story"
+        assert set(t) == {"id", "kind", "language", "keywords", "start", "end", "peak_rate"} | (
+            {"phrases"} if story else set())
+        assert t["kind"] in {"new_hashtag", "rising_common", "weak", "non_english", "story"}
         assert ISO_Z.match(t["start"]) and ISO_Z.match(t["end"])
         assert _t(t["start"]) >= start + timedelta(minutes=30)
         assert timedelta(minutes=10) <= _t(t["end"]) - _t(t["start"]) <= timedelta(minutes=40)
         assert t["peak_rate"] > 0 and t["keywords"]
     kinds = {t["kind"] for t in labels["trends"]}
-    assert kinds == {"new_hashtag", "rising_common", "weak", "non_english"}
+    assert kinds == {"new_hashtag", "rising_common", "weak", "non_english", "story"}
     assert {t["language"] for t in labels["trends"] if t["kind"] == "non_english"} >= {"ja", "pt"}
     for d in labels["decoys"]:
         assert set(d) == {"id", "kind", "keywords", "start", "end"}
-    assert {d["kind"] for d in labels["decoys"]} == {"spam_author", "steady_common", "steady_hashtag"}
+    assert {d["kind"] for d in labels["decoys"]} == {
+        "spam_author", "steady_common", "steady_hashtag", "steady_giant", "mistagged_stop_words", "after_gap",
+        "hourly_bump", "campaign", "reply_spam"}
     ids = [x["id"] for x in labels["trends"] + labels["decoys"]]
     assert len(ids) == len(set(ids))
     all_keywords = [k for x in labels["trends"] + labels["decoys"] for k in x["keywords"]]
@@ -226,6 +230,8 @@ def test_labels_have_the_documented_format(sample):
 def test_trend_keywords_burst_inside_their_interval(sample):
     keyed = sample["keyed"]
     for t in sample["labels"]["trends"]:
+        if t["kind"] == "story":
+            continue  # test_stories_are_common_words_rising_from_many_authors
         lo, hi = _t(t["start"]), _t(t["end"])
         for kw in t["keywords"]:
             inside, authors = _count(keyed, kw, lo, hi)
@@ -251,7 +257,7 @@ def test_trend_keywords_burst_inside_their_interval(sample):
 def test_group_words_co_occur(sample):
     keyed = sample["keyed"]
     for t in sample["labels"]["trends"]:
-        if len(t["keywords"]) < 2:
+        if len(t["keywords"]) < 2 or t["kind"] == "story":  # a story's posts: each its own subset
             continue
         with_any = [kws for _, kws in keyed if kws & set(t["keywords"])]
         together = sum(len(kws & set(t["keywords"])) >= 2 for kws in with_any)
@@ -269,11 +275,14 @@ def test_decoys_behave_as_described(sample):
                 inside, authors = _count(keyed, kw, lo, hi)
                 everywhere, _ = _count(keyed, kw, start, start + timedelta(hours=HOURS))
                 assert inside >= 60 and len(authors) == 1 and everywhere == inside, (d["id"], kw)
-        else:
+        elif d["kind"] in ("steady_common", "steady_hashtag", "steady_giant"):
             (kw,) = d["keywords"]
             minutes = int((hi - lo).total_seconds() // 60)
+            gaps = [(_t(g["start"]), _t(g["end"])) for g in sample["labels"]["gaps"]]
             blocks = [_count(keyed, kw, lo + timedelta(minutes=m), lo + timedelta(minutes=m + 20))
-                      for m in range(0, minutes - 19, 20)]
+                      for m in range(0, minutes - 19, 20)
+                      if not any(g0 < lo + timedelta(minutes=m + 20) and g1 > lo + timedelta(minutes=m)
+                                 for g0, g1 in gaps)]
             counts = [n for n, _ in blocks]
             mean = sum(counts) / len(counts)
             assert mean >= 30, (kw, counts)
@@ -327,7 +336,7 @@ def test_background_never_uses_reserved_words():
 def test_trend_count_scales_with_hours():
     short = samples.SampleStream(hours=0.4, rate=0.5, seed=1)
     assert short.labels["trends"] == []
-    long = samples.SampleStream(hours=6, rate=0.2, seed=1)
+    long = samples.SampleStream(hours=6, rate=0.2, seed=1, version=1)
     assert 18 <= len(long.labels["trends"]) <= 21
     assert sum(d["kind"] == "spam_author" for d in long.labels["decoys"]) == 3
 
@@ -339,7 +348,9 @@ def test_committed_small_sample_is_what_the_generator_makes(name, args, tmp_path
     committed = REPO / "data" / "samples" / name
     if not (committed / "posts.jsonl").exists():
         pytest.skip(f"data/samples/{name} not generated")
-    samples.generate(tmp_path, progress=False, **args)
+    # the generator block says which generator made it (version 1: before the real-network cases)
+    version = orjson.loads((committed / "labels.json").read_bytes())["generator"]["version"]
+    samples.generate(tmp_path, progress=False, version=version, **args)
     assert (tmp_path / "labels.json").read_bytes() == (committed / "labels.json").read_bytes()
     assert (tmp_path / "posts.jsonl").read_bytes() == (committed / "posts.jsonl").read_bytes()
 
@@ -353,3 +364,200 @@ def test_committed_samples_fit_the_budget():
     for f in files:
         labels = load_labels(f.parent / "labels.json")  # the one labels reader (trendlab.labels)
         assert labels.trends and labels.decoys
+
+
+# -- what the real network carries (generator version 2) -------------------------------------------
+
+def _sample_at(tmp_path_factory, hours, rate, seed, **kw):
+    out = tmp_path_factory.mktemp(f"s{rate}-{seed}")
+    samples.generate(out, hours=hours, rate=rate, seed=seed, progress=False, **kw)
+    lines = (out / "posts.jsonl").read_bytes().splitlines()
+    labels = orjson.loads((out / "labels.json").read_bytes())
+    posts = [p for p in (parse_post(line) for line in lines) if p is not None]
+    ex = KeywordExtractor()
+    return {"labels": labels, "events": [orjson.loads(x) for x in lines],
+            "keyed": [(p, set(ex.extract(p.text, p.langs))) for p in posts]}
+
+
+@pytest.fixture(scope="module", params=[(2.0, 2.0, 7), (1.6, 5.0, 3)], ids=["rate2", "rate5"])
+def network(request, sample, tmp_path_factory):
+    hours, rate, seed = request.param
+    if (hours, rate, seed) == (HOURS, RATE, SEED):
+        return {**sample, "rate": rate}
+    return {**_sample_at(tmp_path_factory, hours, rate, seed), "rate": rate}
+
+
+def _labels_of(s, kind):
+    return [x for x in s["labels"]["trends"] + s["labels"]["decoys"] if x["kind"] == kind]
+
+
+def _bare(text):
+    """A post's words without mentions, links, hashtags, emoji and punctuation."""
+    text = re.sub(r"@\S+|#\S+|https?://\S+|\S+\.\S+/\S*", " ", text)
+    return set(re.findall(r"[a-z][a-z-]*", text.lower()))
+
+
+def test_every_label_keyword_is_what_the_extractor_outputs_for_posts_carrying_it(network):
+    seen = set().union(*(kws for _, kws in network["keyed"]))
+    for x in network["labels"]["trends"] + network["labels"]["decoys"]:
+        assert set(x["keywords"]) <= seen, (x["id"], set(x["keywords"]) - seen)
+
+
+def test_campaigns_are_many_accounts_posting_one_template(network):
+    keyed, rate = network["keyed"], network["rate"]
+    campaigns = _labels_of(network, "campaign")
+    assert len(campaigns) == 2 and {c["start"] for c in campaigns} >= {network["labels"]["generator"]["start"]}
+    for c in campaigns:
+        words = set(c["keywords"])
+        posts = [(p, kws) for p, kws in keyed if kws & words]
+        assert all(len(kws & words) >= 8 for _, kws in posts), c["id"]  # never outside the campaign
+        authors = {p.author_did for p, _ in posts}
+        texts = [_bare(p.text) for p, _ in posts]
+        first = texts[0]
+        assert sum(len(t & first) / len(t | first) >= 0.6 for t in texts) / len(texts) > 0.95  # near-identical
+        assert len({p.text for p, _ in posts}) > 0.8 * len(posts)                          # but not equal
+        assert sum(bool(p.mentions) for p, _ in posts) / len(posts) > 0.95
+        lo, hi = _t(c["start"]), _t(c["end"])
+        last_20 = sum(hi - timedelta(minutes=20) <= p.event_time < hi for p, _ in posts) / 20
+        assert abs(last_20 - 35 * min(1, rate / 5)) < 0.3 * 35 * min(1, rate / 5) + 1, (c["id"], last_20)
+        if c["start"] == network["labels"]["generator"]["start"]:
+            assert len(authors) >= 100, len(authors)
+        else:  # rising: from nothing
+            assert sum(lo <= p.event_time < lo + timedelta(minutes=2) for p, _ in posts) < 0.3 * last_20 * 2 + 2
+            assert len(authors) >= 60
+
+
+def test_reply_spam_replies_to_hundreds_of_accounts(network):
+    (d,) = _labels_of(network, "reply_spam")
+    words = set(d["keywords"])
+    posts = [p for p, kws in network["keyed"] if len(kws & words) >= 6]
+    assert posts and all(p.reply_to is not None for p in posts)
+    records = [e["commit"]["record"] for e in network["events"]
+               if e.get("commit", {}).get("collection") == "app.bsky.feed.post" and "record" in e["commit"]]
+    parents = {r["reply"]["parent"]["uri"].split("/")[2] for r in records if len(_bare(r["text"]) & words) >= 6}
+    assert len(parents) >= 100 and not parents & {p.author_did for p in posts}
+    assert all(_t(d["start"]) <= p.event_time < _t(d["end"]) for p in posts)
+
+
+def test_gap_is_silent_and_the_stream_returns_at_its_rate(network):
+    (gap,) = network["labels"]["gaps"]
+    g0, g1 = _t(gap["start"]).timestamp() * 1e6, _t(gap["end"]).timestamp() * 1e6
+    assert timedelta(minutes=2) <= _t(gap["end"]) - _t(gap["start"]) <= timedelta(minutes=20)
+    times = [e["time_us"] for e in network["events"]]
+    assert not [t for t in times if g0 <= t < g1]
+    assert any(g0 - 60e6 <= t < g0 for t in times) and any(g1 <= t < g1 + 60e6 for t in times)
+    (after,) = _labels_of(network, "after_gap")
+    lo, hi = _t(after["start"]), _t(after["start"]) + timedelta(minutes=10)
+    start, end = _t(network["labels"]["generator"]["start"]), _t(network["labels"]["generator"]["end"])
+    minutes = (end - start).total_seconds() / 60 - (g1 - g0) / 60e6
+    for kw in after["keywords"]:
+        overall = _count(network["keyed"], kw, start, end)[0] / minutes
+        assert _count(network["keyed"], kw, lo, hi)[0] / 10 < 1.6 * overall + 1, kw
+
+
+def test_mistagged_and_untagged_shares(network):
+    posts = [p for p, _ in network["keyed"]]
+    # only mis-tagged English posts carry ar, it or nl (3 of the 8 wrong tags)
+    odd = [p for p in posts if p.langs and p.langs[0] in ("ar", "it", "nl")]
+    assert {p.langs[0] for p in odd} == {"ar", "it", "nl"}
+    assert 0.015 < len(odd) * 8 / 3 / len(posts) < 0.045      # ~5 % of English posts
+    en_words = set(samples.vocabularies.languages()["en"].content)
+    assert sum(bool(_bare(p.text) & en_words) for p in odd) > 0.9 * len(odd)
+    assert 0.07 < sum(not p.langs for p in posts) / len(posts) < 0.14
+
+
+def test_top_of_hour_bump_lifts_the_stream_a_third(network):
+    (d,) = _labels_of(network, "hourly_bump")
+    start = _t(network["labels"]["generator"]["start"])
+    per_min = Counter(int((p.event_time - start).total_seconds() // 60) for p, _ in network["keyed"])
+    ratios = []
+    for m in range(int((_t(d["start"]) - start).total_seconds() // 60),
+                   int((_t(d["end"]) - start).total_seconds() // 60), 60):
+        around = [per_min[k] for k in range(m - 10, m + 11) if k != m and k >= 0 and per_min[k]]
+        ratios.append(per_min[m] / (sum(around) / len(around)))
+    assert len(ratios) >= 1 and 1.15 < sum(ratios) / len(ratios) < 1.6, ratios
+
+
+def test_stories_are_common_words_rising_from_many_authors(network):
+    keyed, rate = network["keyed"], network["rate"]
+    stories = _labels_of(network, "story")
+    assert len(stories) == 2
+    a, b = stories
+    assert _t(a["start"]) < _t(b["end"]) and _t(b["start"]) < _t(a["end"])  # bursting in the same minutes
+    assert not set(a["keywords"]) & set(b["keywords"])
+    start, end = _t(network["labels"]["generator"]["start"]), _t(network["labels"]["generator"]["end"])
+    for s in stories:
+        lo, hi = _t(s["start"]), _t(s["end"])
+        (phrase,) = s["phrases"]
+        posts = [p for p, _ in keyed if phrase in p.text.lower() and lo <= p.event_time < hi]
+        assert len(posts) >= 0.7 * min(400, max(40, 60 * rate))
+        assert len({p.author_did for p in posts}) == len(posts)                    # every post its own author
+        assert len({frozenset(_bare(p.text)) for p in posts}) > 0.95 * len(posts)  # their own words
+        assert len(s["keywords"]) >= 3 and ex_words(s) <= set(s["keywords"])
+        for kw in s["keywords"]:
+            if kw in phrase.split():
+                continue
+            before = _count(keyed, kw, lo - timedelta(minutes=30), lo)[0]
+            outside = (_count(keyed, kw, start, lo)[0] + _count(keyed, kw, hi, end)[0])
+            base = outside / (((lo - start) + (end - hi)).total_seconds() / 60)
+            peak = max(_count(keyed, kw, lo + timedelta(minutes=m), lo + timedelta(minutes=m + 10))[0]
+                       for m in range(0, int((hi - lo).total_seconds() // 60) - 9))
+            assert before >= 2, (s["id"], kw)                       # common before the story
+            assert peak >= 6 * 10 * base, (s["id"], kw, peak, base)
+
+
+def ex_words(story):
+    """A story's single-word keywords that are not its phrase's words."""
+    return set(story["keywords"]) - set(story["phrases"][0].split())
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_low_rate_streams_have_small_organic_bursts(seed, tmp_path_factory):
+    s = _sample_at(tmp_path_factory, 6.0, 0.02, seed)
+    times = [e["time_us"] for e in s["events"]]
+    assert all(x < y for x, y in zip(times, times[1:]))
+    posts = len(s["keyed"])
+    assert posts < 6 * 60 * 0.02 * 60 * 1.6            # the background, not the spam, makes the stream
+    bursts = _labels_of(s, "small_burst")
+    assert 3 <= len(bursts) <= 6 and {t["kind"] for t in s["labels"]["trends"]} == {"small_burst"}
+    start = _t(s["labels"]["generator"]["start"])
+    for t in bursts:
+        lo, hi = _t(t["start"]), _t(t["end"])
+        assert lo >= start + timedelta(minutes=40) and timedelta(minutes=3) <= hi - lo <= timedelta(minutes=10)
+        ids = [p for p, kws in s["keyed"] if kws & set(t["keywords"])]
+        assert 7 <= len(ids) <= 12 and len({p.author_did for p in ids}) == len(ids)
+        assert all(lo <= p.event_time < hi for p in ids)
+
+
+def test_version_2_is_byte_identical_per_seed_with_gaps(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for d in (a, b):
+        samples.generate(d, hours=1.6, rate=0.5, seed=5, gaps=2, progress=False)
+    for name in ("posts.jsonl", "labels.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    labels = load_labels(a / "labels.json")
+    assert len(labels.gaps) == 2 and labels.generator["gaps"] == 2
+    assert labels.to_dict() == orjson.loads((a / "labels.json").read_bytes())
+
+
+def test_labels_schema_takes_phrases_and_gaps_and_refuses_the_rest():
+    from trendlab.errors import InputError
+
+    base = {"trends": [{"keywords": ["plot"], "phrases": ["season finale"], "start": "2025-01-01T00:00:00Z",
+                        "end": "2025-01-01T00:10:00Z"}],
+            "gaps": [{"start": "2025-01-01T00:20:00Z", "end": "2025-01-01T00:25:00Z"}]}
+    labels = load_labels(base)
+    assert labels.trends[0].phrases == ("season finale",) and labels.gaps[0].end == _t("2025-01-01T00:25:00Z")
+    assert load_labels(labels.to_dict()) == labels
+    for bad, match in [({"gaps": {"start": "x"}}, "gaps must be a list"),
+                       ({"gaps": [{"start": "2025-01-01T00:20:00Z"}]}, r"gaps\[0\].end is missing"),
+                       ({"gaps": [{"start": "2025-01-01T00:20:00Z", "end": "2025-01-01T00:30:00Z", "why": 1}]},
+                        "unknown key 'why'"),
+                       ({"gaps": [{"start": "2025-01-01T00:20:00Z", "end": "2025-01-01T00:10:00Z"}]}, "ends"),
+                       ({"trends": [{**base["trends"][0], "phrases": "season finale"}]}, "phrases must be a list")]:
+        with pytest.raises(InputError, match=match):
+            load_labels({**base, **bad})
+    with pytest.raises(ValueError, match="^gaps"):
+        samples.SampleStream(hours=1, rate=1, gaps=3)
+    with pytest.raises(ValueError, match="^version"):
+        samples.SampleStream(hours=1, rate=1, version=3)

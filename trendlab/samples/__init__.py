@@ -11,30 +11,55 @@ dicts, for streams too large to keep or for feeding Kafka directly::
 
 What is in the stream
 ---------------------
+``version`` 2 (the default) is all of the below; ``version=1`` (``--generator-version 1``) is the
+stream of the committed samples in ``data/samples``: no campaigns, reply spam, gaps, bumps, giants,
+stories or mis-tags, 2 % + a few per cent untagged posts, and no low-rate bursts.
+
 * **Background posts**: Poisson arrivals at ``rate`` posts/s with a mild diurnal wave (±12 % over a
-  day, peak at 21:00 UTC). Languages en 60 %, ja 15 %, pt 10 %, de 5 %, es 5 %, fr/ko 3 % and 2 %
-  English-looking posts without ``langs``; a few en posts omit ``langs`` too. Text is made of
-  content words drawn with Zipf-like weights from :mod:`trendlab.vocab`, glued with the language's
-  function words, plus hashtags (``#tag`` facets), @mentions of handles with dots (mention facets),
-  links with and without a scheme (link facets), emoji, image embeds and replies (~30 %). Authors
-  have a log-normal activity: a few heavy posters, many light ones, each with a home language.
+  day, peak at 21:00 UTC). Languages en 58 %, ja 15 %, pt 10 %, de 5 %, es 5 %, fr 2 %, ko 1 % and 4 %
+  English-looking posts without ``langs``; 5-8 % of each language's posts omit ``langs`` too (about
+  10 % of all posts untagged), and 5 % of English posts are **mis-tagged** as de, fr, ar, pt, es, ja,
+  it or nl. Text is made of content words drawn with Zipf-like weights from :mod:`trendlab.vocab`,
+  glued with the language's function words, plus hashtags (``#tag`` facets), @mentions of handles
+  with dots (mention facets), links with and without a scheme (link facets), emoji, image embeds and
+  replies (~30 %). Authors have a log-normal activity: a few heavy posters, many light ones, each
+  with a home language. **Steady giants** (Trump 5 %, Musk 3 %, Gaza 2 % of English posts) run all
+  the time.
 * **Non-post events** (``non_post_share`` of all events, default 0.5): likes, reposts, follows,
   blocks, profile updates, deletes and ``identity`` / ``account`` events.
-* **Trends** (labelled, after a 40 minute warm-up, ~3.5 per hour): ``new_hashtag`` (a new hashtag
-  with 2-3 companion words posted together), ``rising_common`` (an already common word whose rate
-  jumps 4-6x), ``weak`` (a less common word rising 3-4x: modest counts) and ``non_english``
-  (ja, pt, es, de groups). Each ramps up abruptly, over 0.5-1.5 minutes (breaking news), lasts 10-40
-  minutes in all, comes from many distinct authors, and its words co-occur in the same posts. Posts
-  of a hashtag burst carry few other words, spread evenly over the vocabulary; posts of a rising or
-  weak word are otherwise ordinary posts (Zipf weights), so they lift other words only by their
-  share of the language's posts.
+* **Top-of-hour bump**: on every hh:00, bots post ordinary-looking posts in every language for one
+  minute, +35 % of the stream (non-post events too): every word rises by about a third.
+* **Capture gaps** (``gaps``; default one in a stream of 1.5 hours or more): the whole stream,
+  posts and non-posts, is silent for 2-20 minutes, then back at its normal rate. Listed in
+  ``labels.json`` under ``"gaps"``; no trend starts within 10 minutes after a gap.
+* **Trends** (labelled, after a warm-up of 40 minutes or ~60 background posts, whichever is longer):
+  ``new_hashtag`` (a new hashtag with 2-3 companion words posted together), ``rising_common`` (an
+  already common word whose rate jumps 4-6x), ``weak`` (a less common word rising 3-4x: modest
+  counts) and ``non_english`` (ja, pt, es, de groups), ~3.5 per hour. Each ramps up abruptly, over
+  0.5-1.5 minutes (breaking news), lasts 10-40 minutes in all, comes from many distinct authors, and
+  its words co-occur in the same posts. Below 0.1 posts/s they are ``small_burst`` instead: ~1 per
+  hour, 7-12 posts from distinct authors over 4-10 minutes (like hand-labelled bursts in a filtered
+  feed). **Stories** (``story``, two at a time, starting within 3 minutes of each other, one pair per
+  ~3 hours, from 0.1 posts/s): 40-400 distinct authors (60 per post/s of rate), one post each, each
+  with the story's name (a 2-word phrase such as "winter storm", labelled under ``phrases``), a
+  random subset of 3-5 story words and ordinary words. Story words are common background words chosen
+  so that they rise ~11-14x over their own baselines (6-15x measured); the phrase's own words are
+  keywords only when the story lifts them 3x or more.
 * **Decoys** (labelled, must not alert): ``spam_author`` (one account posting the same pitch every
-  few seconds for 20-50 minutes), ``steady_common`` (the most common word, all the time) and
-  ``steady_hashtag`` (``#nowplaying`` from many authors, all the time).
+  few seconds for 20-50 minutes; rarer at low rates), ``steady_common`` (the most common word, all the
+  time), ``steady_hashtag`` (``#nowplaying`` from many authors), ``steady_giant`` (each giant),
+  ``mistagged_stop_words`` (the English function words that mis-tagged posts carry), ``after_gap``
+  (three steady common words in the 30 minutes after the first gap), ``hourly_bump`` (three steady
+  common words, over the bumps), ``campaign`` (copy-paste campaigns: 110 accounts posting one
+  paragraph template with one or two words swapped, other @mentions, hashtags in another order,
+  sometimes a link or emoji, at 35 posts/min at 5 posts/s and above, proportionally fewer below; one
+  from the start, one rising from nothing over 8-15 minutes later on) and ``reply_spam`` (one plea
+  sent as replies to other accounts' posts, by 1-3 authors or 40, for 60-100 minutes).
 
 Every label keyword is exactly what :class:`trendlab.extract.KeywordExtractor` outputs for the
-posts that carry it; trend words never occur in the background except the ``rising_common`` and
-``weak`` words, which are background words by definition. Output is byte-identical for a seed.
+posts that carry it; trend, campaign, reply-spam and giant words never occur in the background; the
+``rising_common``, ``weak``, story and common-decoy words are background words by definition.
+Output is byte-identical for a seed (and version).
 """
 
 from __future__ import annotations
@@ -50,14 +75,15 @@ from pathlib import Path
 
 import orjson
 
-from trendlab.labels import TrendLabel
+from trendlab.labels import Gap, TrendLabel
 from trendlab.models import format_time
-from trendlab.samples.plan import DEFAULT_START, SampleStream, iter_events
+from trendlab.samples.plan import DEFAULT_START, GENERATOR_VERSION, GENERATOR_VERSIONS, SampleStream, iter_events
 from trendlab.samples.vocabularies import EN_NEW_GROUPS, NON_EN_GROUPS, SPAM_CAMPAIGNS, STEADY_HASHTAG
 
 __all__ = [
     "DEFAULT_START",
     "EN_NEW_GROUPS",
+    "GENERATOR_VERSION",
     "NON_EN_GROUPS",
     "SPAM_CAMPAIGNS",
     "STEADY_HASHTAG",
@@ -83,6 +109,7 @@ class SampleSummary:
     seconds: float
     trends: list[TrendLabel] = field(default_factory=list)
     decoys: list[TrendLabel] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (f"{self.events} events ({self.posts} posts), {len(self.trends)} trends, "
@@ -106,11 +133,14 @@ def sample_paths(out: str | os.PathLike[str]) -> tuple[Path, Path]:
 
 def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 5.0, seed: int = 42,
              start: str | datetime = DEFAULT_START, non_post_share: float = 0.5,
-             progress: bool | None = None) -> SampleSummary:
+             progress: bool | None = None, version: int = GENERATOR_VERSION,
+             gaps: int | None = None) -> SampleSummary:
     """Write ``out_dir/posts.jsonl`` and ``out_dir/labels.json``. ``progress``: a tqdm bar (``None``:
-    on large streams when stderr is a terminal)."""
+    on large streams when stderr is a terminal). ``version`` 1 makes the stream of the committed
+    samples (no real-network cases); ``gaps``: capture gaps (version 2; default one in a stream of
+    1.5 hours or more)."""
     began = time.perf_counter()
-    stream = SampleStream(hours, rate, seed, start, non_post_share)
+    stream = SampleStream(hours, rate, seed, start, non_post_share, version, gaps)
     posts_path, labels_path = sample_paths(out_dir)
     posts_path.parent.mkdir(parents=True, exist_ok=True)
     if progress is None:
@@ -143,21 +173,26 @@ def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 
         bar.close()
     stream.label_set.write(labels_path)
     return SampleSummary(posts_path, labels_path, len(stream), stream.n_posts, written,
-                         time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys))
+                         time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys),
+                         list(stream.label_set.gaps))
 
 
 # -- CLI -----------------------------------------------------------------------------------------
 
 def cmd_generate(args: argparse.Namespace) -> int:
     summary = generate(args.out, hours=args.hours, rate=args.rate, seed=args.seed, start=args.start,
-                       non_post_share=args.non_post_share, progress=None if not args.quiet else False)
+                       non_post_share=args.non_post_share, progress=None if not args.quiet else False,
+                       version=args.generator_version, gaps=args.gaps)
     if not args.quiet:
         print(summary)
         for t in summary.trends:
+            phrases = "".join(f' "{p}"' for p in t.phrases)
             print(f"  {t.id} {t.kind:<13} {t.language} {format_time(t.start)}..{format_time(t.end)} "
-                  f"peak {t.peak_rate:.1f}/min {' '.join(t.keywords)}")
+                  f"peak {t.peak_rate:.1f}/min {' '.join(t.keywords)}{phrases}")
         for d in summary.decoys:
             print(f"  {d.id} {d.kind:<13}    {format_time(d.start)}..{format_time(d.end)} {' '.join(d.keywords)}")
+        for g in summary.gaps:
+            print(f"  gap              {format_time(g.start)}..{format_time(g.end)} (no events)")
     return 0
 
 
@@ -175,5 +210,12 @@ def add_cli(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--start", default=DEFAULT_START, help=f"stream start, ISO 8601 UTC (default {DEFAULT_START})")
     g.add_argument("--non-post-share", type=float, default=0.5,
                    help="share of events that are not posts: likes, follows, deletes... (default 0.5)")
+    g.add_argument("--gaps", type=int, choices=(0, 1, 2), default=None,
+                   help="whole-stream capture gaps of 2-20 minutes, labelled in labels.json "
+                        "(default: 1 in a stream of 1.5 hours or more, else 0)")
+    g.add_argument("--generator-version", type=int, choices=GENERATOR_VERSIONS, default=GENERATOR_VERSION,
+                   help=f"{GENERATOR_VERSION} (default): with what the real network carries (campaigns, reply "
+                        "spam, gaps, mis-tagged posts, hourly bumps, steady giants, stories); 1: the stream of "
+                        "the committed samples in data/samples")
     g.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     g.set_defaults(func=cmd_generate)

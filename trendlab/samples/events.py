@@ -17,17 +17,20 @@ from trendlab import vocab
 from trendlab.samples.ids import b32, iso_ms, random_cid, random_did, tid
 from trendlab.samples.vocabularies import (
     CONTENT_MEAN,
-    LANG_SHARES,
-    LANGS_MISSING,
+    MISTAG_LANGS,
+    MISTAGGED_SHARE,
     REPLY_SHARE,
     STEADY_HASHTAG,
     STEADY_HASHTAG_SHARE,
     Language,
     ja_predicates,
+    render_template,
+    slot_options,
 )
+from trendlab.samples.plan import BUMP_SRC, CAMPAIGN_SRC
 
 if TYPE_CHECKING:
-    from trendlab.samples.plan import SampleStream
+    from trendlab.samples.plan import PlannedCampaign, SampleStream
 
 
 class EventBuilder:
@@ -37,7 +40,8 @@ class EventBuilder:
         self.s = stream
         self.rnd = random.Random(stream.seed * 2_654_435_761 % (2**61 - 1) + 3)
         self.langs = stream.langs
-        self.codes = list(LANG_SHARES)
+        self.codes = list(stream.lang_shares)
+        self.v2 = stream.version >= 2
         self.recent: list[tuple[str, str]] = []   # (uri, cid) of recent posts, for replies and likes
         self.seq = 4_200_000_000 + stream.seed * 1000
         self.ja_predicates = ja_predicates()
@@ -47,7 +51,7 @@ class EventBuilder:
     def _content(self, lang: Language, k: int, burst: str | None) -> list[str]:
         """``k`` content words of ``lang`` for a background post (``burst`` None) or a post of a burst
         of that kind."""
-        if burst in ("new_hashtag", "non_english"):
+        if burst in ("new_hashtag", "non_english", "small_burst"):
             # A post about a new hashtag is carried by the trend's own words; its few other words
             # spread over the whole vocabulary, so a burst in a small language does not lift that
             # language's common words (at 1 post/s a burst can outnumber the language's own posts).
@@ -106,8 +110,10 @@ class EventBuilder:
     def post(self, t_us: int, author: int, lang_code: str, src: int) -> dict[str, Any]:
         rnd = self.rnd
         s = self.s
+        if src <= CAMPAIGN_SRC and src > BUMP_SRC:
+            return self.campaign_post(t_us, author, s.campaigns[CAMPAIGN_SRC - src])
         trend = s.trends[src - 1] if src > 0 else None
-        spam = s.spams[-src - 1] if src < 0 else None
+        spam = s.spams[-src - 1] if CAMPAIGN_SRC < src < 0 else None
         text_lang = lang_code or "en"
         lang = self.langs[text_lang]
         ja = text_lang == "ja"
@@ -146,7 +152,7 @@ class EventBuilder:
             add(" ")
 
         burst = trend is not None
-        if burst and trend.label.kind in ("new_hashtag", "non_english"):
+        if burst and trend.label.kind in ("new_hashtag", "non_english", "small_burst"):
             n_content = _poisson(rnd, 1.5)  # the trend's own words carry the post
         else:
             n_content = 1 + _poisson(rnd, CONTENT_MEAN)
@@ -158,9 +164,17 @@ class EventBuilder:
             kind = trend.label.kind
             if kind in ("rising_common", "weak"):
                 words.insert(rnd.randrange(len(words) + 1), trend.words[0])
+            elif kind == "story":
+                # people's own words: the name, some of the story's words, ordinary words around them
+                phrase = trend.phrase if rnd.random() < 0.6 else trend.phrase.title()
+                own = [w for w, q in zip(trend.story_words, trend.story_q) if rnd.random() < q]
+                for w in [phrase, *own]:
+                    words.insert(rnd.randrange(len(words) + 1), w)
             else:
                 chosen = [w for w in trend.words if rnd.random() < 0.75]
                 has_tag = rnd.random() < 0.9
+                if trend.hashtag is None:
+                    has_tag = False
                 if not chosen or (not has_tag and len(chosen) < 2):
                     chosen = trend.words[:2] if not has_tag else trend.words[:1]
                 if ja:
@@ -226,6 +240,11 @@ class EventBuilder:
                                                    k=rnd.choice((1, 1, 2))))
         if text_lang == "en" and trend is None and rnd.random() < STEADY_HASHTAG_SHARE:
             tags.append(STEADY_HASHTAG if rnd.random() < 0.7 else STEADY_HASHTAG.lower())
+        if self.v2 and text_lang == "en" and trend is None:
+            # steady giants: names in a steady share of ordinary English posts
+            names = [name for name, share in s.giants if rnd.random() < share]
+            if names:
+                add(" " + " ".join(rnd.choice((n, n, n.lower())) for n in names) + rnd.choice(("", "...", "!", "?")))
         rnd.shuffle(tags)
         seen: set[str] = set()
         for t in tags:
@@ -237,8 +256,10 @@ class EventBuilder:
 
         if not lang_code:
             langs: list[str] | None = None
-        elif rnd.random() < LANGS_MISSING.get(lang_code, 0.0):
+        elif rnd.random() < s.langs_missing.get(lang_code, 0.0):
             langs = None
+        elif self.v2 and lang_code == "en" and rnd.random() < MISTAGGED_SHARE:
+            langs = [rnd.choice(MISTAG_LANGS)]  # English text under another language's tag
         elif lang_code == "en" and rnd.random() < 0.02:
             langs = ["en", rnd.choice(("es", "de", "fr", "ja"))]
         else:
@@ -246,6 +267,60 @@ class EventBuilder:
         return self._post_event(t_us, author, "".join(parts), facets, langs,
                                 reply=rnd.random() < (REPLY_SHARE if trend is None else 0.2),
                                 embed=rnd.random() < 0.08)
+
+    def campaign_post(self, t_us: int, author: int, c: PlannedCampaign) -> dict[str, Any]:
+        """A post of a copy-paste campaign (mentions, one or two swapped words, hashtags in another
+        order, sometimes a link or emoji) or a reply-spam plea (a reply to another account's post)."""
+        rnd = self.rnd
+        parts: list[str] = []
+        facets: list[dict[str, Any]] = []
+        pos = 0
+
+        def add(piece: str, feature: dict[str, Any] | None = None) -> None:
+            nonlocal pos
+            n = len(piece.encode("utf-8"))
+            if feature is not None:
+                facets.append({"index": {"byteStart": pos, "byteEnd": pos + n}, "features": [feature]})
+            parts.append(piece)
+            pos += n
+
+        slots = slot_options(c.template)
+        choice = [0] * len(slots)
+        for i in rnd.sample(range(len(slots)), k=min(len(slots), rnd.choice((1, 1, 2)))):
+            choice[i] = rnd.randrange(len(slots[i]))
+        text = render_template(c.template, choice)
+        if c.reply:
+            add(text)
+        else:
+            mentions = [self._handle_for_mention() for _ in range(rnd.choice((1, 2, 2, 3)))]
+            lead = rnd.random() < 0.5
+            if lead:
+                for handle, did in mentions:
+                    add("@" + handle, {"$type": "app.bsky.richtext.facet#mention", "did": did})
+                    add(" ")
+            add(text)
+            if not lead:
+                add(" ")
+                for k, (handle, did) in enumerate(mentions):
+                    if k:
+                        add(" ")
+                    add("@" + handle, {"$type": "app.bsky.richtext.facet#mention", "did": did})
+            if rnd.random() < 0.25:
+                shown, uri = self._link()
+                add(" ")
+                add(shown, {"$type": "app.bsky.richtext.facet#link", "uri": uri})
+            if rnd.random() < 0.3:
+                add(" " + rnd.choice(("✊", "📢", "🔁", "‼️", "🙏")))
+            tags = list(c.hashtags)
+            rnd.shuffle(tags)
+            add("\n\n" if rnd.random() < 0.5 else " ")
+            for k, t in enumerate(tags):
+                if k:
+                    add(" ")
+                add("#" + t, {"$type": "app.bsky.richtext.facet#tag", "tag": t})
+        langs = ["en"] if rnd.random() < 0.9 else None
+        return self._post_event(t_us, author, "".join(parts), facets, langs, reply=c.reply, embed=False,
+                                others_only=c.reply)
 
     def _created_at(self, t_us: int) -> int:
         rnd = self.rnd
@@ -257,7 +332,7 @@ class EventBuilder:
         return t_us - int(rnd.lognormvariate(-0.4, 0.8) * 1e6)
 
     def _post_event(self, t_us: int, author: int, text: str, facets: list[dict[str, Any]],
-                    langs: list[str] | None, reply: bool, embed: bool) -> dict[str, Any]:
+                    langs: list[str] | None, reply: bool, embed: bool, others_only: bool = False) -> dict[str, Any]:
         rnd = self.rnd
         did = self.s.author_dids[author]
         created = self._created_at(t_us)
@@ -276,12 +351,19 @@ class EventBuilder:
             record["langs"] = langs
         if reply and self.recent:
             parent = self.recent[rnd.randrange(len(self.recent))]
-            root = parent if rnd.random() < 0.5 else self.recent[rnd.randrange(len(self.recent))]
+            if others_only:  # reply spam: to other accounts' posts, each a thread of its own
+                while parent[0].startswith(f"at://{did}/"):
+                    parent = self.recent[rnd.randrange(len(self.recent))]
+                root = parent
+            else:
+                root = parent if rnd.random() < 0.5 else self.recent[rnd.randrange(len(self.recent))]
             record["reply"] = {"parent": {"cid": parent[1], "uri": parent[0]},
                                "root": {"cid": root[1], "uri": root[0]}}
         record["text"] = text
         uri = f"at://{did}/app.bsky.feed.post/{rkey}"
-        if len(self.recent) < 4096:
+        if others_only:  # nobody replies to the spam
+            pass
+        elif len(self.recent) < 4096:
             self.recent.append((uri, cid))
         else:
             self.recent[rnd.randrange(4096)] = (uri, cid)

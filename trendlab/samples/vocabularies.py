@@ -122,7 +122,18 @@ def trend_words() -> dict[str, set[str]]:
             out[lang] |= {tag.lower(), *words}
     for _tag, _handle, _texts, keywords in SPAM_CAMPAIGNS:
         out["en"] |= {k.lstrip("#") for k in keywords}
+    out["en"] |= {name.lower() for name, _share in STEADY_GIANTS}
+    for template, tags in CAMPAIGN_TEMPLATES:
+        out["en"] |= set(_words(template)) | {t.lower() for t in tags}
+    for template in REPLY_SPAM_TEMPLATES:
+        out["en"] |= set(_words(template))
     return out
+
+
+def _words(template: str) -> list[str]:
+    import re
+
+    return [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*", template)]
 
 
 @dataclass(slots=True)
@@ -196,3 +207,91 @@ CONTENT_MEAN = 4.0
 def presence_probability(p: np.ndarray | float) -> np.ndarray | float:
     """P(a word with per-draw probability p occurs in a post of 1 + Poisson(mu) content draws)."""
     return 1.0 - (1.0 - p) * np.exp(-CONTENT_MEAN * p)
+
+
+# -- what the real network carries (generator version 2) --------------------------------------------
+# Measured on an hour of the full firehose (docs: DESIGN.md, "What the real network carries").
+
+#: Version 2 language shares: the same English total as version 1, more of it without ``langs``.
+LANG_SHARES_V2: dict[str, float] = {"en": 0.58, "ja": 0.15, "pt": 0.10, "de": 0.05, "es": 0.05,
+                                    "fr": 0.02, "ko": 0.01, "": 0.04}
+#: Version 2: share of posts in a language that omit ``langs`` (with the ``""`` share: ~10 % of posts).
+LANGS_MISSING_V2 = {"en": 0.08, "ja": 0.05, "pt": 0.05, "de": 0.05, "es": 0.05, "fr": 0.05, "ko": 0.05}
+#: Version 2: share of English posts tagged as another language, and the tags they get.
+MISTAGGED_SHARE = 0.05
+MISTAG_LANGS = ("de", "fr", "ar", "pt", "es", "ja", "it", "nl")
+#: English function words that mis-tagged posts carry (a decoy: they must never be keywords).
+MISTAGGED_STOP_WORDS = ["the", "and", "to", "of", "you"]
+
+#: Steady giants: (name as typed, share of English background posts carrying it), all the time.
+STEADY_GIANTS: list[tuple[str, float]] = [("Trump", 0.05), ("Musk", 0.03), ("Gaza", 0.02)]
+
+#: Copy-paste campaigns: a paragraph with ``{default|alternative|...}`` slots (a post swaps one or two
+#: slots), and hashtags (as typed) that each post carries in its own order. Every word is reserved.
+CAMPAIGN_TEMPLATES: list[tuple[str, list[str]]] = [
+    ("{Urgent|Breaking}: the Halvorsen {inquest|commission} is {silencing|muzzling} whistleblowers. "
+     "{Demand|Insist} they publish the Halvorsen dossier unredacted. {Retweet|Amplify} and notify "
+     "your {representatives|legislators}!",
+     ["FreeTheDossier", "HalvorsenFiles", "TransparencyNow"]),
+    ("Stop the Brackmoor pipeline! {Telephone|Fax} your {governor|assemblyman} and {oppose|reject} permit "
+     "seventy-seven. Brackmoor wetlands are {irreplaceable|priceless}, {sign|endorse} the petition",
+     ["StopBrackmoor", "WetlandDefenders", "NoPipelines"]),
+    ("{Attention|Reminder}: Veltrana {pensioners|retirees} deserve {justice|restitution}. Contact "
+     "the ombudsman, {claim|seek} compensation for the Veltrana collapse",
+     ["VeltranaJustice", "PensionersUnite"]),
+]
+
+#: Reply-spam pleas: one template sent as replies; ``{a|b}`` slots as for campaigns.
+REPLY_SPAM_TEMPLATES: list[str] = [
+    "{Dear|Kind} stranger, {kindly|humbly} consider donating, our tarpaulin shelter {collapsed|flooded} "
+    "and medicines ran {out|dry}. Fundraiser {linked|pinned} on profile 🙏",
+    "{Greetings|Salutations} neighbour, {respectfully|urgently} requesting assistance: scholarship tuition overdue, "
+    "{landlord|lender} threatening eviction. Donations {appreciated|welcome} 🙏",
+]
+
+#: Real stories: (the phrase as typed, words people write about it). The phrase's words and the
+#: story words are ordinary background words; the generator picks story words whose baselines let
+#: them rise 6-15x.
+STORY_MATERIAL: list[tuple[str, list[str]]] = [
+    ("season finale", ["episode", "series", "plot", "character", "characters", "actor", "actress", "drama",
+                       "director", "cinema", "trailer", "chapter"]),
+    ("winter storm", ["snow", "wind", "airport", "flight", "school", "bus", "train", "heat", "street",
+                      "car", "plane", "neighborhood"]),
+    ("election night", ["vote", "politics", "president", "congress", "senate", "government", "court",
+                        "law", "policy", "country", "data", "question"]),
+    ("concert tour", ["band", "singer", "guitar", "ticket", "songs", "lyrics", "drums", "vinyl",
+                      "rapper", "playlist", "piano"]),
+    ("hockey playoffs", ["coach", "player", "players", "score", "goal", "goals", "league", "match", "fans",
+                         "trade", "fight", "lose"]),
+]
+
+#: Accounts that post on the hour (the top-of-hour bump).
+BOT_HANDLE_STEMS = ["hourly-chime", "clockbot", "newsbot-hourly", "tidebot", "quakewatch", "sunbot"]
+
+
+def slot_options(template: str) -> list[list[str]]:
+    """The alternatives of each ``{a|b}`` slot of a template."""
+    import re
+
+    return [m.split("|") for m in re.findall(r"\{([^{}]*)\}", template)]
+
+
+def render_template(template: str, choice: list[int]) -> str:
+    """The template with slot ``i`` replaced by its alternative ``choice[i]``."""
+    import re
+
+    it = iter(choice)
+    return re.sub(r"\{([^{}]*)\}", lambda m: m.group(1).split("|")[next(it)], template)
+
+
+def template_texts(template: str) -> list[str]:
+    """The default text and, per slot, the text with each alternative (enough to see every word)."""
+    slots = slot_options(template)
+    base = [0] * len(slots)
+    out = [render_template(template, base)]
+    for i, opts in enumerate(slots):
+        for k in range(1, len(opts)):
+            choice = list(base)
+            choice[i] = k
+            out.append(render_template(template, choice))
+    return out
