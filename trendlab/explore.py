@@ -240,14 +240,17 @@ def keywords_to_watch(alerts: pd.DataFrame, n: int = 4) -> list[str]:
     return list(dict.fromkeys(ordered))[:n]
 
 
-def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParams) -> pd.DataFrame:
+def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParams,
+                      volume: pd.DataFrame | None = None) -> pd.DataFrame:
     """One keyword's window counts next to its baseline, window end by window end.
 
     ``window_end, count, unique_authors, baseline, threshold``: every window end of the stream (the
-    keyword's missing windows count 0); ``baseline`` is the detector's (:mod:`trendlab.detect`): the
-    mean count over the ``baseline_windows`` most recent windows that do not overlap the current one,
-    ``NaN`` until the stream is warm; ``threshold`` is the count the ratio test needs,
-    ``min_ratio * max(baseline, baseline_floor)`` (the score and author tests come on top).
+    keyword's missing windows count 0); ``baseline`` is the detector's (:mod:`trendlab.detect`) when
+    the stream's ``volume`` is given (``ReplayResult.volume``: its expected count, the keyword's share
+    of its baseline windows' posts times the window's posts), else the mean count over the
+    ``baseline_windows`` most recent windows that do not overlap the current one; ``NaN`` until the
+    stream is warm; ``threshold`` is the count the ratio test needs,
+    ``min_ratio * max(baseline, baseline_floor)`` (the score, author and content tests come on top).
     """
     spec = params.spec
     slide = spec.slide_ms
@@ -264,14 +267,26 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
     idx = slot(mine["window_end"]) - first
     dense[idx] = mine["count"].to_numpy()
     authors[idx] = mine["unique_authors"].to_numpy()
-    return keyword_series(slots, dense, authors, params)
+    return keyword_series(slots, dense, authors, params, volume)
 
 
-def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, params: DetectionParams) -> pd.DataFrame:
+def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, params: DetectionParams,
+                   volume: pd.DataFrame | None = None) -> pd.DataFrame:
     """One keyword's dense counts and authors at consecutive window end ``slots`` (from the stream's
-    first) → ``window_end, count, unique_authors, baseline, threshold`` (see :func:`count_vs_baseline`)."""
+    first) → ``window_end, count, unique_authors, baseline, threshold`` (see :func:`count_vs_baseline`;
+    ``volume``: ``end_slot, volume``, posts per window)."""
     slide = params.spec.slide_ms
-    baseline = dense_baseline(dense, params)
+    if volume is None:
+        baseline = dense_baseline(dense, params)
+    else:
+        from trendlab.detect import _baseline_columns, _column_sums, expected_counts
+
+        posts = np.zeros(slots.size, dtype=np.int64)
+        at = volume["end_slot"].to_numpy(dtype=np.int64) - slots[0]
+        inside = (at >= 0) & (at < slots.size)
+        posts[at[inside]] = volume["volume"].to_numpy(dtype=np.int64)[inside]
+        lo, hi = _baseline_columns(posts, slots, params)
+        baseline = expected_counts(_column_sums(dense, lo, hi), _column_sums(posts, lo, hi), posts)
     warm = np.arange(slots.size) >= params.warmup_windows()
     baseline = np.where(warm, baseline, np.nan)
     return pd.DataFrame(

@@ -65,6 +65,8 @@ class ReplayResult:
     alerts: list[TrendAlert]
     posts: PostTable | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    #: posts per window (``end_slot, volume``: :func:`trendlab.windows.window_volume`)
+    volume: pd.DataFrame | None = None
 
     def alerts_frame(self) -> pd.DataFrame:
         return alerts_to_frame(self.alerts)
@@ -141,7 +143,7 @@ def replay_occurrences(
     alerts = detect_frame(raw_counts, occ.keywords, params, volume=volume)
     t2 = time.perf_counter()
     counts = counts_frame(raw_counts, occ.keywords, spec) if with_counts else pd.DataFrame(columns=COUNT_COLUMNS)
-    return ReplayResult(params, counts, alerts, seconds={"windows": t1 - t0, "detect": t2 - t1})
+    return ReplayResult(params, counts, alerts, seconds={"windows": t1 - t0, "detect": t2 - t1}, volume=volume)
 
 
 def replay(

@@ -62,7 +62,7 @@ def test_count_vs_baseline_is_the_detectors_baseline(stream):
     _, occ, params, result, _ = stream
     assert result.alerts, "the burst must alert"
     alert = next(a for a in result.alerts if a.keyword == "eclipse")
-    frame = explore.count_vs_baseline(result.counts, "eclipse", params)
+    frame = explore.count_vs_baseline(result.counts, "eclipse", params, result.volume)
     row = frame[frame["window_end"] == pd.Timestamp(alert.window_end)].iloc[0]
     assert row["count"] == alert.count and row["baseline"] == pytest.approx(alert.baseline)
     assert row["threshold"] == pytest.approx(params.min_ratio * max(alert.baseline, params.baseline_floor))

@@ -59,7 +59,7 @@ def test_session_detects_like_a_replay_and_caches_window_counts(stream):
     assert len(session._shapes) == 2  # 5m and 10m: one aggregation each
     replayed = replay_occurrences(occ, PARAMS)
     mine = session.series("eclipse", PARAMS)
-    theirs = explore.count_vs_baseline(replayed.counts, "eclipse", PARAMS)
+    theirs = explore.count_vs_baseline(replayed.counts, "eclipse", PARAMS, replayed.volume)
     pd.testing.assert_frame_equal(mine.reset_index(drop=True), theirs.reset_index(drop=True))
 
 

@@ -123,7 +123,7 @@ class TuningSession:
             idx = shape.raw["end_slot"].to_numpy()[rows] - shape.first_slot
             dense[idx] = shape.raw["count"].to_numpy()[rows]
             authors[idx] = shape.raw["unique_authors"].to_numpy()[rows]
-        return keyword_series(slots, dense, authors, params)
+        return keyword_series(slots, dense, authors, params, shape.volume)
 
     def keywords_to_offer(self, limit: int = 60) -> list[str]:
         """Keywords worth a look: those of the labelled bursts and decoys, then the most frequent."""
