@@ -260,7 +260,7 @@ def score_threshold(keywords_in_window: int | np.ndarray, params: DetectionParam
     any keyword of the window alerts with odds ``false_alarm_rate``, whether the stream carries 50
     keywords a window or 500,000), and never below ``min_score``."""
     m = np.maximum(np.asarray(keywords_in_window, dtype=np.float64), 1.0)
-    p = params.false_alarm_rate / m
+    p = np.minimum(params.false_alarm_rate / m, 0.5)  # a rate of 1 over one keyword: z 0, the floor rules
     z = np.array([-_NORMAL.inv_cdf(float(x)) for x in np.atleast_1d(p).ravel()]).reshape(np.shape(p))
     return np.maximum(z, params.min_score)
 

@@ -180,7 +180,7 @@ def test_targets_and_pooling_of_several_streams():
 
 def test_tune_over_several_streams_scores_each_and_pools(tmp_path, capsys):
     other = tmp_path / "other"
-    generate(other, hours=1.5, rate=2.0, seed=5, progress=False)
+    generate(other, hours=1.5, rate=2.0, seed=5, progress=False, version=1)
     grid = tmp_path / "grid.yaml"
     grid.write_text("window: [5m]\nmin_score: [2.0, 5.0]\nfalse_alarm_rate: [1.0]\n")
     out = tmp_path / "params.yaml"

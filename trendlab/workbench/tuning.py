@@ -151,7 +151,7 @@ RANGES: dict[str, tuple[float, float, float]] = {
     "cooldown_windows": (0, 120, 1),
     "group_correlation": (-1.0, 1.0, 0.05),
     "group_share": (0.0, 1.0, 0.05),
-    "false_alarm_rate": (0.00001, 0.01, 0.00001),
+    "false_alarm_rate": (0.00001, 1.0, 0.00001),
     "min_distinct": (0.05, 1.0, 0.05),
 }
 WINDOWS = ["2m", "3m", "4m", "5m", "6m", "8m", "10m", "12m", "15m", "20m", "30m"]
