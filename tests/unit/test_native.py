@@ -129,7 +129,8 @@ def occurrences(path: Path, use_native: bool, monkeypatch, workers: int = 1):
     monkeypatch.setenv("TRENDLAB_MAX_MESSAGE_BYTES", "4096")
     monkeypatch.setenv("TRENDLAB_MAX_KEYWORDS", "12")
     monkeypatch.setattr(occurrences_module, "_file_parser",
-                        lambda: MessageParser(Limits.from_env(), now_us=1_764_000_000_000_000))  # one *now*
+                        lambda limits=None: MessageParser(limits or Limits.from_env(),
+                                                          now_us=1_764_000_000_000_000))  # one *now*
     table, occ = read_occurrences(path, KeywordExtractor(), workers=workers, progress=False)
     return (table.read.lines, table.read.posts, table.read.skipped,
             [(n, d.reason, d.excerpt, d.size) for n, d in table.read.dead_letters], table.event_ms.tolist(),
