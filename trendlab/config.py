@@ -94,6 +94,8 @@ VARIABLES: dict[str, _Var] = {
     "max_message_bytes": _Var("TRENDLAB_MAX_MESSAGE_BYTES", int, 262_144, help="larger messages are dead letters"),
     "max_keywords": _Var("TRENDLAB_MAX_KEYWORDS", int, 300, help="posts with more keywords are dead letters"),
     "max_future_s": _Var("TRENDLAB_MAX_FUTURE_S", int, 600, help="event times further ahead of now are dead letters"),
+    "min_event_time": _Var("TRENDLAB_MIN_EVENT_TIME", str, "2022-11-01",
+                           help="event times before this date (UTC) are dead letters; e.g. 2006-01-01 for older archives"),
     "replay_memory_mb": _Var("TRENDLAB_REPLAY_MEMORY_MB", int, 4096, help="replay refuses windows whose arrays need more"),
 }
 
@@ -148,6 +150,7 @@ class Settings:
     max_message_bytes: int = 262_144
     max_keywords: int = 300
     max_future_s: int = 600
+    min_event_time: str = "2022-11-01"  # trendlab.parse.BLUESKY_START; see min_event_time_us
     replay_memory_mb: int = 4096
 
     def __post_init__(self) -> None:
@@ -169,6 +172,7 @@ class Settings:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.log_level!r}")
         self.flink_metrics_port_range  # refuses a malformed range
+        self.min_event_time_us  # refuses a value that is not a date, or is after now
         if not self.home:
             object.__setattr__(self, "home", str(Path(os.path.expanduser("~")) / ".local" / "share" / "trendlab"))
         if not self.cache_dir:
@@ -222,6 +226,13 @@ class Settings:
             raise ConfigError(f"TRENDLAB_FLINK_METRICS_PORTS must be a port range like 9249-9258, "
                               f"got {self.flink_metrics_ports!r}")
         return low, high
+
+    @property
+    def min_event_time_us(self) -> int:
+        """``TRENDLAB_MIN_EVENT_TIME`` in µs since 1970 (:func:`trendlab.parse.min_event_time_us`)."""
+        from trendlab.parse import min_event_time_us
+
+        return min_event_time_us(self.min_event_time)
 
     @property
     def checkpoint_dir(self) -> str:

@@ -7,12 +7,33 @@
 * hashtags keep their ``#`` (``#SuperBowl`` → ``#superbowl``); they are never stop words;
 * URLs, with or without a scheme (``https://…``, ``www.…``, ``example.com/path``, ``bsky.app``),
   ``@mentions`` (Bluesky handles with dots included), emoji, punctuation and bare numbers are dropped;
-* stop words of the post's languages are dropped (English when no language is given), from the
-  ``stopwordsiso`` lists that install with pip — nothing is downloaded at run time;
+* stop words are dropped, from the ``stopwordsiso`` lists that install with pip (nothing is
+  downloaded at run time): those of the post's tagged languages, and those of the language its words
+  show it is written in, whatever the tag says (see *Stop words whatever the tag* below);
 * words shorter than ``min_length`` (2) or longer than ``max_length`` (40) characters are dropped
   (for a hashtag, the length of the tag without its ``#``);
 * Japanese runs are segmented with MeCab (``fugashi`` + ``unidic-lite``) and keep their nouns,
   Chinese runs with ``jieba``; both dictionaries install with pip.
+
+**Stop words whatever the tag.** A post's language tag is often wrong (English posts tagged ``de``,
+``fr``, ``ar``…) or missing (about 10 % of the firehose), so the tag alone cannot say whose function
+words to drop. The post's own words say it: :data:`trendlab.function_words.EVIDENCE` holds the most
+frequent, most telling function words of the major Latin- and Cyrillic-script languages (each a stop
+word of its language). Of the post's distinct keyword candidates (the words that pass the length and
+digit rules; hashtags are not words here), count those that are evidence for each language. The
+languages with the most hits are *detected* when that count is at least :data:`MIN_EVIDENCE` (2; 1
+when no tagged language has evidence words: a ``ja`` or ``ar`` tag cannot speak for a Latin word) and
+more than the best count among the tagged languages. The stop words applied are then
+
+* a tagged post: its tagged languages' ∪ the detected languages';
+* an untagged post: the detected languages', else English's (as before).
+
+So an English post tagged ``de`` drops "the", "and", "to" (and German's), a German post tagged ``en``
+drops "der", "und", "ist", and a post whose tag is right keeps exactly its own language's rules: no
+union of every language's list is applied, which would drop real content words ("war" and "die" are
+German stop words, "come" Italian, "son" French). Counting costs one hash look-up per distinct word in
+the same pass, no model and no second tokenisation; tests/unit/test_language_evidence.py measures the
+leaks on mis-tagged and untagged posts and that content words survive.
 
 Speed: one compiled regular expression tokenises the text in a single pass (the URL, handle and
 emoji ideas of nltk's ``TweetTokenizer``, without its per-token Python); CJK segmenters run only on
@@ -44,8 +65,9 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from trendlab.errors import ConfigError
+from trendlab.function_words import EVIDENCE
 
-__all__ = ["KeywordExtractor", "default_extractor", "extract_keywords"]
+__all__ = ["MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages", "extract_keywords"]
 
 # Common top-level domains for URLs written without a scheme ("example.com/path", "bsky.app").
 _TLDS = (
@@ -100,6 +122,62 @@ _JA_DROP_POS2 = {"数詞"}
 _JA_DROP_POS3 = {"副詞可能", "助数詞可能"}
 
 
+#: A language is detected from at least this many of its distinct function words in a post …
+MIN_EVIDENCE = 2
+#: … or this many in a post tagged only with languages that have no evidence words (``ja``, ``ar``,
+#: ``ko``… or a tag stopwordsiso does not know): that tag cannot speak for a Latin or Cyrillic word.
+MIN_EVIDENCE_UNTOLD = 1
+#: The languages with evidence words, in a fixed order: language i is bit i of the kernel's masks.
+EVIDENCE_LANGS: tuple[str, ...] = tuple(EVIDENCE)
+#: word → the languages it is evidence for (a few words count for several: "que", "de", "en"…)
+_EVIDENCE_OF: dict[str, tuple[str, ...]] = {}
+for _lang in EVIDENCE_LANGS:
+    for _word in EVIDENCE[_lang]:
+        _EVIDENCE_OF[_word] = _EVIDENCE_OF.get(_word, ()) + (_lang,)
+assert len(EVIDENCE_LANGS) <= 32  # the kernel keeps a language set in a u32
+
+
+def _min_evidence(tagged: tuple[str, ...]) -> int:
+    """How many evidence words a detection needs in a post tagged ``tagged`` (``()``: untagged)."""
+    return MIN_EVIDENCE_UNTOLD if tagged and not _mask(tagged) else MIN_EVIDENCE
+
+
+def detected_languages(words: Iterable[str], tagged: tuple[str, ...]) -> tuple[str, ...]:
+    """The languages a post's distinct keyword candidates ``words`` (hashtags excluded) show it is
+    written in beyond its ``tagged`` languages (normalised, ``()`` for an untagged post): those with
+    the most evidence words, when that is at least :data:`MIN_EVIDENCE` (:data:`MIN_EVIDENCE_UNTOLD`
+    when no tagged language has evidence words) and more than any tagged language has; ``()``
+    otherwise. In :data:`EVIDENCE_LANGS` order."""
+    hits: dict[str, int] = {}
+    for word in words:
+        for lang in _EVIDENCE_OF.get(word, ()):
+            hits[lang] = hits.get(lang, 0) + 1
+    if not hits:
+        return ()
+    best = max(hits.values())
+    if best < _min_evidence(tagged) or best <= max((hits.get(lang, 0) for lang in tagged), default=0):
+        return ()
+    return tuple(lang for lang in EVIDENCE_LANGS if hits.get(lang) == best)
+
+
+def _applied(tagged: tuple[str, ...], detected: tuple[str, ...]) -> tuple[str, ...]:
+    """The languages whose stop words apply: tagged ∪ detected; untagged: detected, else English."""
+    if not tagged:
+        return detected or ("en",)
+    return tagged + tuple(lang for lang in detected if lang not in tagged)
+
+
+def _mask(langs: Iterable[str]) -> int:
+    """``langs`` as a mask over :data:`EVIDENCE_LANGS` (bit i: language i); others are not in it."""
+    return sum(1 << i for i, lang in enumerate(EVIDENCE_LANGS) if lang in langs)
+
+
+@lru_cache(maxsize=1)
+def _evidence_masks() -> dict[str, int]:
+    """Each evidence word → the mask of the languages it is evidence for (for the kernel)."""
+    return {word: _mask(langs) for word, langs in _EVIDENCE_OF.items()}
+
+
 @lru_cache(maxsize=256)
 def _stopwords_for(langs: tuple[str, ...]) -> frozenset[str]:
     import stopwordsiso
@@ -112,8 +190,9 @@ def _stopwords_for(langs: tuple[str, ...]) -> frozenset[str]:
 
 
 def _normalise_langs(langs: str | Iterable[str] | None) -> tuple[str, ...]:
+    """The primary subtags of a post's language tags, each once, in order; ``()`` for an untagged post."""
     if not langs:
-        return ("en",)
+        return ()
     if isinstance(langs, (str, tuple)):
         return _normalise_lang_key(langs if isinstance(langs, tuple) else (langs,))
     return _normalise_lang_key(tuple(langs))
@@ -128,7 +207,7 @@ def _normalise_lang_key(langs: tuple[str, ...]) -> tuple[str, ...]:
         primary = str(lang).strip().lower().replace("_", "-").split("-")[0]
         if primary and primary not in out:
             out.append(primary)
-    return tuple(out) or ("en",)
+    return tuple(out)
 
 
 @lru_cache(maxsize=1024)
@@ -243,19 +322,28 @@ class KeywordExtractor:
         for key, value in state.items():
             object.__setattr__(self, key, value)
 
-    def native_language(self, key: str) -> tuple[frozenset[str], bool, bool]:
-        """What the compiled kernel needs of a language key: the stop words, and whether ``ja`` and
-        ``zh`` are among the languages. A key is ``k:`` + the normalised tags as JSON (from
-        :meth:`extract`) or ``r:`` + a post's first raw language tag (from the stream scanner)."""
+    def native_language(self, key: str, detected: int = 0) -> tuple[frozenset[str], bool, bool, int, int, bool]:
+        """What the compiled kernel needs of a language key and the languages detected in a post
+        (``detected``: a mask over :data:`EVIDENCE_LANGS`, bit i for language i): the stop words
+        applied (:func:`_applied`), whether ``ja`` and ``zh`` are among the tagged languages, the
+        mask of the tagged languages that have evidence words, how many evidence words a detection
+        needs (:func:`_min_evidence`) and whether the post is tagged at all. A key is ``k:`` + the normalised tags
+        as JSON (from :meth:`extract`) or ``r:`` + a post's first raw language tag (from the stream
+        scanner)."""
         kind, _, rest = key.partition(":")
-        langs = _normalise_langs((rest,) if rest else None) if kind == "r" else tuple(json.loads(rest))
-        return self.stopwords(langs), "ja" in langs, "zh" in langs
+        tagged = _normalise_langs((rest,) if rest else None) if kind == "r" else tuple(json.loads(rest))
+        found = tuple(lang for i, lang in enumerate(EVIDENCE_LANGS) if detected >> i & 1)
+        stop = _stopwords_for(_applied(tagged, found))
+        return ((stop | self.extra_stopwords if self.extra_stopwords else stop), "ja" in tagged, "zh" in tagged,
+                _mask(tagged), _min_evidence(tagged), bool(tagged))
 
     def native_args(self) -> tuple:
         """The compiled kernels' rule arguments, one tuple every kernel class takes first: lengths,
-        languages, the two segmenters, :func:`prepare` and the MeCab library the kernel may call
-        directly (:func:`_mecab_library`)."""
-        return self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare, _mecab_library()
+        languages, the two segmenters, :func:`prepare`, the MeCab library the kernel may call
+        directly (:func:`_mecab_library`) and the language evidence (word → mask over
+        :data:`EVIDENCE_LANGS`)."""
+        return (self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare,
+                _mecab_library(), _evidence_masks())
 
     def _native(self):
         """This extractor's compiled kernel (made once per process), or ``False`` without one."""
@@ -269,7 +357,9 @@ class KeywordExtractor:
         return f"KeywordExtractor(min_length={self.min_length}, max_length={self.max_length})"
 
     def stopwords(self, langs: str | Sequence[str] | None = None) -> frozenset[str]:
-        words = _stopwords_for(_normalise_langs(langs))
+        """The stop words of ``langs`` (English when none), plus ``extra_stopwords``; :meth:`extract`
+        adds those of the languages it detects in a post."""
+        words = _stopwords_for(_normalise_langs(langs) or ("en",))
         return words | self.extra_stopwords if self.extra_stopwords else words
 
     def extract(self, text: str | None, langs: str | Sequence[str] | None = None) -> list[str]:
@@ -285,12 +375,10 @@ class KeywordExtractor:
             if keywords is not None:  # None: not valid Unicode (a lone surrogate), the rules below read it
                 return keywords
         text = prepare(text)
-        stop = _stopwords_for(lang_key)
-        if self.extra_stopwords:
-            stop = stop | self.extra_stopwords
         has_cjk = _CJK_RE.search(text) is not None
         lo, hi = self.min_length, self.max_length
-        seen: dict[str, None] = {}  # insertion-ordered set: first appearance wins
+        # the candidates, each once, in order of first appearance (only a hashtag starts with "#")
+        seen: dict[str, None] = {}
         for token in _tokens(text):
             if not token:
                 continue  # URL or mention
@@ -301,13 +389,17 @@ class KeywordExtractor:
                 continue
             if has_cjk and _CJK_RE.search(token):
                 for word in self._segment(token, lang_key):
-                    if lo <= len(word) <= hi and word not in stop and not word.isdigit():
+                    if lo <= len(word) <= hi and not word.isdigit():
                         seen[word] = None
                 continue
             token = token.strip("_'-")
-            if lo <= len(token) <= hi and token not in stop and not token.isdigit():
+            if lo <= len(token) <= hi and not token.isdigit():
                 seen[token] = None
-        return list(seen)
+        detected = detected_languages((w for w in seen if w[0] != "#"), lang_key)
+        stop = _stopwords_for(_applied(lang_key, detected))
+        if self.extra_stopwords:
+            stop = stop | self.extra_stopwords
+        return [w for w in seen if w[0] == "#" or w not in stop]
 
     @staticmethod
     def _segment(token: str, langs: tuple[str, ...]) -> list[str]:

@@ -42,7 +42,7 @@ from trendlab.conf import TOPIC_CONFIG
 from trendlab.config import Settings
 from trendlab.errors import ConfigError, ServiceUnavailable
 from trendlab.models import PostData
-from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
+from trendlab.parse import DeadLetter, Limits, MessageParser, add_min_event_time_flag, excerpt, min_event_time_flag
 from trendlab.postfile import ReadCounts, read_messages
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,8 @@ def produce(
     if rate < 0:
         raise ConfigError(f"--rate must be >= 0, got {rate!r}")
     topic = topic or settings.kafka_topic_posts
-    records, stats = read_stream(input_path, keep_malformed=not skip_malformed)
+    parser = MessageParser(Limits.from_settings(settings), now_us=time.time_ns() // 1000)
+    records, stats = read_stream(input_path, keep_malformed=not skip_malformed, parser=parser)
     ensure_topics(settings, [topic, settings.kafka_topic_dead_letter])  # not auto-creation: see TOPIC_CONFIG
     return send_records(settings, records, topic, rate, stats=stats, progress=progress)
 
@@ -467,7 +468,7 @@ def consume_json(settings: Settings, topic: str, **kwargs) -> list[dict]:
 
 def cmd_produce(args) -> int:
     """Exit 0 when the broker took every record, 1 when it refused some (reported, dead-lettered)."""
-    settings = Settings.from_env()
+    settings = Settings.from_env(min_event_time=min_event_time_flag(args.min_event_time))
     result = produce(settings, args.input, args.topic, args.rate, skip_malformed=args.skip_malformed)
     print(result.report(), file=sys.stderr)
     return 1 if result.refused else 0
@@ -503,6 +504,7 @@ def add_cli(sub) -> None:
     p.add_argument("--topic", help="topic (default KAFKA_TOPIC_POSTS)")
     p.add_argument("--rate", type=str, default="0", help="records per second; 0 = as fast as possible")
     p.add_argument("--skip-malformed", action="store_true", help="do not send malformed lines")
+    add_min_event_time_flag(p)
     p.set_defaults(func=lambda a: cmd_produce(_coerce(a, "rate", "--rate")))
 
     c = sub.add_parser("consume", help="print a topic's committed records as JSON lines")

@@ -37,7 +37,7 @@ import pandas as pd
 from trendlab.content import keyword_hashes, post_content_codes
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
-from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser
+from trendlab.parse import DeadLetter, Limits, MessageParser
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 from trendlab.windows import WindowSpec, window_counts, window_volume
 
@@ -165,20 +165,23 @@ def _empty_table() -> PostTable:
     return PostTable([], [], [], [], np.empty(0, dtype=np.int64))
 
 
-def _file_parser() -> MessageParser:
-    """One parser per file read: one *now* for the whole file (see trendlab.parse)."""
-    return MessageParser(Limits.from_env(), now_us=time.time_ns() // 1000)
+def _file_parser(limits: Limits | None = None) -> MessageParser:
+    """One parser per file read: one *now* for the whole file (see trendlab.parse); ``limits``
+    ``None``: the environment's (:meth:`Limits.from_env`)."""
+    return MessageParser(limits or Limits.from_env(), now_us=time.time_ns() // 1000)
 
 
-def read_posts(path: str | Path, progress: bool | None = None, parser: MessageParser | None = None) -> PostTable:
-    """Read a Jetstream or flat PostData JSON-lines file (``.gz``/``.zst`` too) through the one reader."""
+def read_posts(path: str | Path, progress: bool | None = None, parser: MessageParser | None = None,
+               *, limits: Limits | None = None) -> PostTable:
+    """Read a Jetstream or flat PostData JSON-lines file (``.gz``/``.zst`` too) through the one reader
+    (``parser``, else one with ``limits``, else the environment's limits)."""
     path = check_input(path)
     size = path.stat().st_size
     table = _empty_table()
     times: list[int] = []
     show = (size > 20_000_000) if progress is None else progress
     with tqdm(total=size, unit="B", unit_scale=True, desc="read", disable=not show, file=sys.stderr) as bar:
-        _parse_into(table, times, path, parser or _file_parser(), bar=bar)
+        _parse_into(table, times, path, parser or _file_parser(limits), bar=bar)
     table.event_ms = np.asarray(times, dtype=np.int64)
     return table
 
@@ -244,13 +247,16 @@ def read_and_extract(
     extractor: KeywordExtractor | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    *,
+    limits: Limits | None = None,
 ) -> tuple[PostTable, list[list[str]]]:
     """Read a stream file and extract every post's keywords, each worker process taking a part of
-    the file (parse + extract on every core). Same result as ``read_posts`` + ``extract_keyword_lists``."""
+    the file (parse + extract on every core). Same result as ``read_posts`` + ``extract_keyword_lists``.
+    ``limits``: the parser's (``None``: the environment's)."""
     path = check_input(path)
     extractor = extractor or KeywordExtractor()
     workers = workers or os.cpu_count() or 1
-    parser = _file_parser()
+    parser = _file_parser(limits)
     size = path.stat().st_size
     if not _parallel(path, workers):
         table = read_posts(path, progress=progress, parser=parser)
@@ -415,7 +421,7 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
         return post.author_did, post.event_time_us // 1000, keywords
 
     scanner = native.Scanner(extractor.native_args(), fallback, limits.max_message_bytes, limits.max_keywords,
-                             BLUESKY_START_US, parser.latest_us())
+                             limits.min_event_time_us, parser.latest_us())
     with _no_gc():
         if path.suffix.lower() in (".gz", ".zst", ".zstd"):  # decompressed by the one reader
             for block in read_line_blocks(path, limits.max_message_bytes, byte_range):
@@ -438,22 +444,24 @@ def read_occurrences(
     extractor: KeywordExtractor | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    *,
+    limits: Limits | None = None,
 ) -> tuple[PostTable, Occurrences]:
     """A stream file → what the reader counted (a table of event times, without texts) and the
     integer-coded keyword occurrences. Same occurrences as ``read_and_extract`` + ``extract_stream``;
     the workers code their part, so the lists of strings never cross a process boundary and the texts
-    are never held all at once."""
+    are never held all at once. ``limits``: the parser's (``None``: the environment's)."""
     path = check_input(path)
     extractor = extractor or KeywordExtractor()
     workers = workers or os.cpu_count() or 1
     if not _parallel(path, workers):
         native = extractor._native() and native_module()
         if native:  # the compiled scanner in one process beats fan-out
-            table, coded, _ = _scan_code_range(native, path, None, extractor, _file_parser())
+            table, coded, _ = _scan_code_range(native, path, None, extractor, _file_parser(limits))
             return table, coded.occurrences(table.event_ms)
-        table, lists = read_and_extract(path, extractor, workers, progress)
+        table, lists = read_and_extract(path, extractor, workers, progress, limits=limits)
         return table, extract_stream(table, keyword_lists=lists)
-    results = _map_parts(path, _read_code_range, extractor, _file_parser(), workers, progress)
+    results = _map_parts(path, _read_code_range, extractor, _file_parser(limits), workers, progress)
     table = _empty_table()
     lines_before = 0
     for part, _, part_lines in results:
@@ -573,14 +581,16 @@ def load_stream(
     progress: bool | None = None,
     *,
     texts: bool = True,
+    limits: Limits | None = None,
 ) -> tuple[PostTable, Occurrences]:
     """A stream file (or table) → its posts and their integer-coded keyword occurrences.
 
     ``texts=False`` (replay, tune): the table may come back without texts, URIs and authors (only event
-    times and what the reader counted; :func:`read_occurrences`), faster and in a fraction of the memory."""
+    times and what the reader counted; :func:`read_occurrences`), faster and in a fraction of the memory.
+    ``limits``: what the parser accepts when a file is read (``None``: :meth:`Limits.from_env`)."""
     if isinstance(source, PostTable):
         return source, extract_stream(source, extractor, workers, progress)
     if not texts:
-        return read_occurrences(source, extractor, workers, progress)
-    table, lists = read_and_extract(source, extractor, workers, progress)
+        return read_occurrences(source, extractor, workers, progress, limits=limits)
+    table, lists = read_and_extract(source, extractor, workers, progress, limits=limits)
     return table, extract_stream(table, keyword_lists=lists)

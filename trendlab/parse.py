@@ -28,14 +28,16 @@ and never raises, whatever the input (any bytes, any JSON, any size, any nesting
 **Event-time policy** (docs/architecture.md, README "Event time"): the event time is the Jetstream ``time_us``
 (the server's clock) when present — then ``createdAt`` (whatever a client wrote) is not used at all,
 and a missing or unreadable one does not cost the post; ``createdAt`` is the event time only without
-``time_us``. An event time before :data:`BLUESKY_START` (before Bluesky existed) or more than
-``Limits.max_future_s`` seconds ahead of *now* is a dead letter. *Now* is the wall clock at each call,
+``time_us``. An event time before ``Limits.min_event_time_us`` (by default :data:`BLUESKY_START`:
+before Bluesky existed; ``TRENDLAB_MIN_EVENT_TIME`` or a command's ``--min-event-time`` moves it back
+for older archives, see :func:`min_event_time_us`) or more than ``Limits.max_future_s`` seconds ahead
+of *now* is a dead letter. *Now* is the wall clock at each call,
 or fixed with ``MessageParser(now_us=…)`` (a whole file is read against one *now*). So no accepted post
 can make an engine allocate by a wild timestamp, and no accepted post has a timestamp Kafka's broker
 refuses (it refuses records more than an hour ahead by default; keep ``max_future_s`` below that).
 
 **Caps** (:class:`Limits`, from ``TRENDLAB_MAX_MESSAGE_BYTES``, ``TRENDLAB_MAX_KEYWORDS``,
-``TRENDLAB_MAX_FUTURE_S``): a message larger than ``max_message_bytes`` is a dead letter before any
+``TRENDLAB_MAX_FUTURE_S``, ``TRENDLAB_MIN_EVENT_TIME``): a message larger than ``max_message_bytes`` is a dead letter before any
 decoding; a post with more than ``max_keywords`` keywords is a dead letter where keywords are
 extracted (:meth:`MessageParser.keyword_cap`, used by replay and the Flink job). The defaults are far
 above any real post (a Bluesky post is at most 300 graphemes; its Jetstream event a few KB).
@@ -48,7 +50,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Union
 
 import orjson
@@ -61,17 +63,23 @@ __all__ = [
     "EXCERPT_CHARS",
     "DeadLetter",
     "Limits",
+    "MIN_EVENT_TIME_FLAG",
     "MessageParser",
     "NON_POST",
     "Outcome",
     "Skip",
+    "add_min_event_time_flag",
     "excerpt",
+    "limits_from_flags",
+    "min_event_time_flag",
+    "min_event_time_us",
     "parse_message",
 ]
 
 #: Nothing on Bluesky is older: the network's first posts are from November 2022.
 BLUESKY_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
 BLUESKY_START_US = int(BLUESKY_START.timestamp()) * 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: A dead letter keeps this many characters of its message at most.
 EXCERPT_CHARS = 300
 _BOM = b"\xef\xbb\xbf"
@@ -87,6 +95,8 @@ class Limits:
     max_keywords: int = 300
     #: event times further ahead of now are dead letters (TRENDLAB_MAX_FUTURE_S)
     max_future_s: int = 600
+    #: earlier event times (µs since 1970) are dead letters (TRENDLAB_MIN_EVENT_TIME, ``--min-event-time``)
+    min_event_time_us: int = BLUESKY_START_US
 
     def __post_init__(self) -> None:
         from trendlab.errors import ConfigError
@@ -96,16 +106,70 @@ class Limits:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{env} must be a positive integer, got {value!r}")
+        value = self.min_event_time_us
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= time.time_ns() // 1000:
+            raise ConfigError(f"min_event_time_us must be µs since 1970 and not after now, got {value!r}")
 
     @classmethod
     def from_settings(cls, settings) -> Limits:
-        return cls(settings.max_message_bytes, settings.max_keywords, settings.max_future_s)
+        return cls(settings.max_message_bytes, settings.max_keywords, settings.max_future_s,
+                   min_event_time_us(settings.min_event_time))
 
     @classmethod
     def from_env(cls) -> Limits:
         from trendlab.config import Settings
 
         return cls.from_settings(Settings.from_env())
+
+
+def min_event_time_us(text: str | None, name: str = "TRENDLAB_MIN_EVENT_TIME") -> int:
+    """The lower event-time bound a setting or flag (``name``) gives, in µs since 1970: a date
+    (``2006-01-01``) or an ISO 8601 time (``2006-01-01T12:00:00Z``; UTC when it names no zone). Empty or
+    ``None``: :data:`BLUESKY_START`. A value that is not a date, is before 1970 or is after now is
+    refused with a one-line :class:`~trendlab.errors.ConfigError` naming ``name`` and the value."""
+    from trendlab.errors import ConfigError
+
+    if text is None or not str(text).strip():
+        return BLUESKY_START_US
+    raw = str(text).strip()
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date like 2006-01-01 (or an ISO 8601 time), got {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    if when < _EPOCH:
+        raise ConfigError(f"{name} must not be before 1970-01-01, got {text!r}")
+    us = (when - _EPOCH) // timedelta(microseconds=1)
+    if us > time.time_ns() // 1000:
+        raise ConfigError(f"{name} must not be in the future, got {text!r}")
+    return us
+
+
+#: The flag every command that parses a post file or stream takes (replay, tune, produce, deploy).
+MIN_EVENT_TIME_FLAG = "--min-event-time"
+
+
+def add_min_event_time_flag(parser) -> None:
+    """Add ``--min-event-time DATE`` to an argparse (sub)parser."""
+    parser.add_argument(MIN_EVENT_TIME_FLAG, metavar="DATE", default=None,
+                        help="accept event times from DATE on (UTC, e.g. 2006-01-01 for another network's archive; "
+                             "default TRENDLAB_MIN_EVENT_TIME, else 2022-11-01, when Bluesky began)")
+
+
+def min_event_time_flag(value: str | None) -> str | None:
+    """The ``--min-event-time`` value, checked (a bad one is refused naming the flag), for
+    ``Settings.from_env(min_event_time=…)``; ``None`` when the flag was not given."""
+    if value is not None:
+        min_event_time_us(value, MIN_EVENT_TIME_FLAG)
+    return value
+
+
+def limits_from_flags(min_event_time: str | None = None) -> Limits:
+    """:meth:`Limits.from_env`, with ``--min-event-time`` (when given) over ``TRENDLAB_MIN_EVENT_TIME``."""
+    from trendlab.config import Settings
+
+    return Limits.from_settings(Settings.from_env(min_event_time=min_event_time_flag(min_event_time)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,11 +233,12 @@ class MessageParser:
     gives the same result); ``None`` reads the clock at each call (live streams, the Flink job).
     """
 
-    __slots__ = ("limits", "_fixed_latest", "_ahead_us", "_max_bytes")
+    __slots__ = ("limits", "_fixed_latest", "_ahead_us", "_max_bytes", "_earliest")
 
     def __init__(self, limits: Limits | None = None, now_us: int | None = None) -> None:
         self.limits = limits or Limits()
         self._max_bytes = self.limits.max_message_bytes
+        self._earliest = self.limits.min_event_time_us
         self._ahead_us = self.limits.max_future_s * 1_000_000
         self._fixed_latest = None if now_us is None else now_us + self._ahead_us
 
@@ -201,16 +266,20 @@ class MessageParser:
         event_us = post.time_us
         if event_us is not None:
             latest = self._fixed_latest
-            if BLUESKY_START_US <= event_us and (event_us <= latest if latest is not None else
+            if self._earliest <= event_us and (event_us <= latest if latest is not None else
                                                  event_us <= self.latest_us()):
                 return post
             source = "time_us"
         else:
             event_us = post.event_time_us
             source = "createdAt"
-        if event_us < BLUESKY_START_US:
-            return DeadLetter(f"event time {_when(event_us)} ({source}) is before Bluesky existed "
-                              f"({format_time(BLUESKY_START)})", excerpt(raw), len(raw))
+        if event_us < self._earliest:
+            if self._earliest == BLUESKY_START_US:
+                why = (f"is before Bluesky existed ({format_time(BLUESKY_START)}; older data: "
+                       "TRENDLAB_MIN_EVENT_TIME or --min-event-time)")
+            else:
+                why = f"is before the earliest accepted event time ({_when(self._earliest)}; TRENDLAB_MIN_EVENT_TIME)"
+            return DeadLetter(f"event time {_when(event_us)} ({source}) {why}", excerpt(raw), len(raw))
         latest = self.latest_us()
         if event_us > latest:
             return DeadLetter(f"event time {_when(event_us)} ({source}) is more than {self.limits.max_future_s} s "

@@ -32,6 +32,7 @@ from trendlab.detect import DetectionParams, detect_frame, load_params
 from trendlab.errors import InputError, MissingFile
 from trendlab.extract import KeywordExtractor
 from trendlab.models import TrendAlert
+from trendlab.parse import Limits, add_min_event_time_flag, limits_from_flags
 # reading and extraction (a stream file → posts and occurrences); re-exported, callers import them here too
 from trendlab.occurrences import (
     Occurrences, PostTable, extract_keyword_lists, extract_stream, load_stream, read_and_extract, read_occurrences,
@@ -155,14 +156,16 @@ def replay(
     extractor: KeywordExtractor | None = None,
     workers: int | None = None,
     progress: bool | None = None,
+    limits: Limits | None = None,
 ) -> ReplayResult:
-    """Replay a stream file (or an already read :class:`PostTable`) with one parameter set."""
+    """Replay a stream file (or an already read :class:`PostTable`) with one parameter set; ``limits``:
+    what the parser accepts (``None``: :meth:`Limits.from_env`; e.g. an older ``min_event_time_us``)."""
     if not isinstance(params, DetectionParams):
         params = load_params(params, window=window, slide=slide)
     else:
         params = params.replace(window=window, slide=slide)
     t0 = time.perf_counter()
-    table, occ = load_stream(source, extractor, workers, progress, texts=False)
+    table, occ = load_stream(source, extractor, workers, progress, texts=False, limits=limits)
     t1 = time.perf_counter()
     result = replay_occurrences(occ, params)
     result.posts = table
@@ -210,7 +213,8 @@ def read_alerts(path: str | Path) -> list[TrendAlert]:
 # -- CLI ----------------------------------------------------------------------------------------
 
 def cmd_replay(args) -> int:
-    result = replay(args.input, args.params, window=args.window, slide=args.slide, workers=args.workers)
+    result = replay(args.input, args.params, window=args.window, slide=args.slide, workers=args.workers,
+                    limits=limits_from_flags(args.min_event_time))
     paths = write_outputs(result, args.out)
     print(result.summary())
     print(f"wrote {paths['counts']} and {paths['alerts']}")
@@ -227,4 +231,5 @@ def add_cli(sub) -> None:
     p.add_argument("--params", help="params.yaml from `trendlab tune`")
     p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")
     p.add_argument("--out", required=True, help="output directory")
+    add_min_event_time_flag(p)
     p.set_defaults(func=cmd_replay)

@@ -40,6 +40,7 @@ from trendlab.detect import DetectionParams, detect_frame, load_params
 from trendlab.errors import ConfigError, InputError
 from trendlab.evaluate import TARGETS, Evaluation, Targets, evaluate, pool
 from trendlab.labels import Labels, load_labels
+from trendlab.parse import Limits, add_min_event_time_flag, limits_from_flags
 from trendlab.replay import Occurrences, PostTable, load_stream
 from trendlab.windows import WindowShapeError
 
@@ -213,9 +214,11 @@ def tune(
     workers: int | None = None,
     progress: bool | None = None,
     max_points: int | None = None,
+    limits: Limits | None = None,
 ) -> SweepResult:
     """Sweep ``grid`` on one stream (``source``, ``labels``) or on several (two parallel lists);
-    a grid of more than ``max_points`` (default :data:`MAX_GRID_POINTS`) points is refused first."""
+    a grid of more than ``max_points`` (default :data:`MAX_GRID_POINTS`) points is refused first.
+    ``limits``: what the parser accepts (``None``: :meth:`Limits.from_env`)."""
     grid = load_grid(grid)
     check_grid_size(grid, max_points)
     many = isinstance(source, (list, tuple))
@@ -223,7 +226,7 @@ def tune(
     label_list = list(labels) if isinstance(labels, (list, tuple)) else [labels]
     labs = [lab if isinstance(lab, Labels) else load_labels(lab) for lab in label_list]  # small files first
     base = base if isinstance(base, DetectionParams) else load_params(base)
-    occs = [load_stream(src, workers=workers, progress=progress, texts=False)[1] for src in sources]
+    occs = [load_stream(src, workers=workers, progress=progress, texts=False, limits=limits)[1] for src in sources]
     return sweep(occs, labs, grid_points(grid, base), progress=progress)
 
 
@@ -232,7 +235,7 @@ def tune(
 def cmd_tune(args) -> int:
     pairs = stream_paths(args.input, args.labels)
     result = tune([p for p, _ in pairs], [lab for _, lab in pairs], args.grid, args.params, workers=args.workers,
-                  max_points=args.max_points)
+                  max_points=args.max_points, limits=limits_from_flags(args.min_event_time))
     params_path, table_path = result.write(args.out)
     cols = ["window", "slide", "baseline_floor", "min_ratio", "min_score", "min_authors", "recall",
             "keyword_precision", "latency_median_slides", "false_alerts_per_hour", "decoy_alerts"]
@@ -264,4 +267,5 @@ def add_cli(sub) -> None:
     p.add_argument("--max-points", type=int, default=None,
                    help=f"refuse grids with more points (default {MAX_GRID_POINTS})")
     p.add_argument("--out", required=True, help="where to write the best params.yaml (+ .results.csv)")
+    add_min_event_time_flag(p)
     p.set_defaults(func=cmd_tune)

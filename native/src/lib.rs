@@ -2,8 +2,8 @@
 //! (trendlab/extract.py: what a keyword is; trendlab/parse.py and trendlab/models.py: what a post
 //! is); this crate runs the common case of each faster and hands everything else back to Python:
 //!
-//! * `Extractor.extract(text, key)`: a post's keywords (NFKC, lower case, tokens, stop words,
-//!   lengths, first appearance); Japanese runs go to MeCab, called directly (`mecab.rs`: the library
+//! * `Extractor.extract(text, key)`: a post's keywords (NFKC, lower case, tokens, stop words of the
+//!   tagged and of the detected languages, lengths, first appearance); Japanese runs go to MeCab, called directly (`mecab.rs`: the library
 //!   and dictionary fugashi uses), Chinese runs to Python's jieba; a text of unassigned characters or
 //!   with a capital sigma is normalised by Python;
 //! * `Scanner.scan_file(path, start, end)` / `Scanner.feed(block)`: the lines of a stream file →
@@ -42,11 +42,29 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tok::{is_cjk, is_digit, scan};
 
 
-/// What a post's languages decide: its stop words, and which segmenter reads its CJK runs.
+/// What one look-up says of a word: a stop word of these languages? evidence for which languages
+/// (mask; bit i: trendlab.extract.EVIDENCE_LANGS[i]), as evidence word number `id`.
+#[derive(Clone, Copy, Default)]
+struct Entry {
+    stop: bool,
+    evidence: u32,
+    id: u16,
+}
+
+/// What a post's languages decide: its stop words (and the evidence words, in the same table: one
+/// look-up a word), which segmenter reads its CJK runs, and which of the evidence languages it is
+/// tagged with.
 struct Lang {
-    stop: HashSet<String>,
+    words: HashMap<String, Entry>,
     ja: bool,
     zh: bool,
+    tagged: u32,
+    /// whether the key has a language tag at all
+    tagged_key: bool,
+    /// how many evidence words a detection needs (KeywordExtractor._min_evidence)
+    min_hits: usize,
+    /// its place in LangCache.keys (derived stop lists are cached per key and detected languages)
+    id: usize,
 }
 
 /// Python's side of the rules: `ja(run)` → MeCab's text output; `zh(run)` → jieba's words;
@@ -147,6 +165,44 @@ fn ja_nouns(parsed: &str, out: &mut Vec<String>) {
     }
 }
 
+/// How many evidence words the kernel can tell apart.
+const MAX_EVIDENCE_WORDS: usize = 2048;
+
+/// The evidence of one post: distinct evidence words seen (a bit per word id), hits per language.
+struct Evidence {
+    seen: [u64; MAX_EVIDENCE_WORDS / 64],
+    hits: [usize; 32],
+}
+
+impl Evidence {
+    fn count(&mut self, e: Entry) {
+        if e.evidence == 0 {
+            return;
+        }
+        let (slot, bit) = (e.id as usize / 64, 1u64 << (e.id % 64));
+        if self.seen[slot] & bit != 0 {
+            return;
+        }
+        self.seen[slot] |= bit;
+        let mut m = e.evidence;
+        while m != 0 {
+            self.hits[m.trailing_zeros() as usize] += 1;
+            m &= m - 1;
+        }
+    }
+
+    /// trendlab.extract.detected_languages: the mask of the languages with the most evidence words
+    /// when that is at least `min_hits` and more than any tagged language has, else 0.
+    fn detected(&self, min_hits: usize, tagged: u32) -> u32 {
+        let best = *self.hits.iter().max().unwrap();
+        let tagged_best = (0..32).filter(|&i| tagged >> i & 1 == 1).map(|i| self.hits[i]).max().unwrap_or(0);
+        if best == 0 || best < min_hits || best <= tagged_best {
+            return 0;
+        }
+        (0..32).filter(|&i| self.hits[i] == best).fold(0u32, |m, i| m | 1 << i)
+    }
+}
+
 /// Keeps the keywords of a list in order of first appearance.
 struct Seen {
     out: Vec<String>,
@@ -171,9 +227,14 @@ impl Seen {
 }
 
 impl Rules {
-    /// The keywords of a normalised text in order of first appearance (KeywordExtractor.extract).
-    fn keywords(&self, py: Python<'_>, text: &str, lang: &Lang, seg: &Segmenters, buf: &mut Vec<char>,
-                spans: &mut Vec<Option<(usize, usize)>>) -> PyResult<Vec<String>> {
+    /// The keyword candidates of a normalised text in order of first appearance, each once
+    /// (KeywordExtractor.extract's `seen`: hashtags with their '#', words that pass the length and
+    /// digit rules), their language evidence counted into `ev`. When `drop_stop`, the stop words of
+    /// `lang` are left out already (they are stop words of every list the post can end up with).
+    #[allow(clippy::too_many_arguments)]
+    fn candidates(&self, py: Python<'_>, text: &str, lang: &Lang, seg: &Segmenters, buf: &mut Vec<char>,
+                  spans: &mut Vec<Option<(usize, usize)>>, ev: &mut Evidence, drop_stop: bool)
+                  -> PyResult<Vec<String>> {
         buf.clear();
         buf.extend(text.chars());
         let has_cjk = !text.is_ascii() && buf.iter().any(|&c| is_cjk(c));
@@ -217,7 +278,9 @@ impl Rules {
                     }
                     word.clear();
                     word.extend(w.iter());
-                    if !lang.stop.contains(word.as_str()) {
+                    let e = lang.words.get(word.as_str()).copied().unwrap_or_default();
+                    ev.count(e);
+                    if !(drop_stop && e.stop) {
                         seen.add(&word);
                     }
                 }
@@ -226,7 +289,9 @@ impl Rules {
             let t = strip(token, STRIP);
             if keep(t) {
                 word.extend(t.iter());
-                if !lang.stop.contains(word.as_str()) {
+                let e = lang.words.get(word.as_str()).copied().unwrap_or_default();
+                ev.count(e);
+                if !(drop_stop && e.stop) {
                     seen.add(&word);
                 }
             }
@@ -235,24 +300,56 @@ impl Rules {
     }
 }
 
-/// The languages of a key, asked of Python once per key: `language(key)` → (stop words, ja, zh).
+/// The languages of a key, asked of Python once per key and per set of detected languages:
+/// `language(key, detected)` → (stop words, ja, zh, tagged mask, evidence needed, tagged at all)
+/// (KeywordExtractor.native_language).
 struct LangCache {
     fetch: Py<PyAny>,
+    /// evidence word → (languages mask, id), entered into every Lang's table
+    evidence: HashMap<String, (u32, u16)>,
     langs: HashMap<String, Arc<Lang>>,
+    keys: Vec<String>,
+    derived: HashMap<(usize, u32), Arc<Lang>>,
 }
 
 impl LangCache {
+    fn fetch(&mut self, py: Python<'_>, key: &str, detected: u32, id: Option<usize>) -> PyResult<Arc<Lang>> {
+        let (words, ja, zh, tagged, min_hits, tagged_key): (Bound<'_, PyAny>, bool, bool, u32, usize, bool) =
+            self.fetch.bind(py).call1((key, detected))?.extract()?;
+        let mut table: HashMap<String, Entry> = HashMap::default();
+        for w in words.try_iter()? {
+            table.insert(w?.extract::<String>()?, Entry { stop: true, ..Entry::default() });
+        }
+        for (w, &(evidence, id)) in &self.evidence {
+            let e = table.entry(w.clone()).or_default();
+            e.evidence = evidence;
+            e.id = id;
+        }
+        let id = id.unwrap_or_else(|| {
+            self.keys.push(key.to_owned());
+            self.keys.len() - 1
+        });
+        Ok(Arc::new(Lang { words: table, ja, zh, tagged, tagged_key, min_hits, id }))
+    }
+
+    /// The languages of a key as tagged.
     fn get(&mut self, py: Python<'_>, key: &str) -> PyResult<Arc<Lang>> {
         if let Some(s) = self.langs.get(key) {
             return Ok(s.clone());
         }
-        let (words, ja, zh): (Bound<'_, PyAny>, bool, bool) = self.fetch.bind(py).call1((key,))?.extract()?;
-        let mut stop = HashSet::default();
-        for w in words.try_iter()? {
-            stop.insert(w?.extract::<String>()?);
-        }
-        let lang = Arc::new(Lang { stop, ja, zh });
+        let lang = self.fetch(py, key, 0, None)?;
         self.langs.insert(key.to_owned(), lang.clone());
+        Ok(lang)
+    }
+
+    /// The languages of `base`'s key with the languages of the mask `detected` found in a post.
+    fn with_detected(&mut self, py: Python<'_>, base: &Lang, detected: u32) -> PyResult<Arc<Lang>> {
+        if let Some(s) = self.derived.get(&(base.id, detected)) {
+            return Ok(s.clone());
+        }
+        let key = self.keys[base.id].clone();
+        let lang = self.fetch(py, &key, detected, Some(base.id))?;
+        self.derived.insert((base.id, detected), lang.clone());
         Ok(lang)
     }
 }
@@ -275,8 +372,10 @@ fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
 /// `(min_length, max_length, language, ja, zh, prepare, mecab)`: `language(key)` → (stop words, ja,
 /// zh) of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words; `prepare(text)` → the
 /// text the rules read (trendlab.extract.prepare); `mecab`: (library path, tagger arguments) for
-/// calling MeCab directly, or None.
-type RuleArgs = (usize, usize, Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>, Option<(String, Vec<String>)>);
+/// calling MeCab directly, or None; `evidence`: word → mask of the languages it is a function word
+/// of, for the language detection of trendlab.extract.detected_languages.
+type RuleArgs = (usize, usize, Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>, Option<(String, Vec<String>)>,
+                 HashMap<String, u32>);
 
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
@@ -289,25 +388,48 @@ struct Kernel {
 
 impl Kernel {
     fn new(rules: RuleArgs) -> PyResult<Self> {
-        let (min_length, max_length, language, ja, zh, prepare, mecab) = rules;
+        let (min_length, max_length, language, ja, zh, prepare, mecab, evidence) = rules;
+        let evidence: HashMap<String, (u32, u16)> = {
+            let mut words: Vec<(String, u32)> = evidence.into_iter().collect();
+            words.sort();
+            if words.len() > MAX_EVIDENCE_WORDS {
+                return Err(PyValueError::new_err("more evidence words than the kernel can tell apart"));
+            }
+            words.into_iter().enumerate().map(|(i, (w, m))| (w, (m, i as u16))).collect()
+        };
         let mecab = match mecab {
             Some((path, args)) => Some(mecab::Mecab::open(&path, &args).map_err(PyValueError::new_err)?),
             None => None,
         };
         Ok(Kernel {
             rules: Rules { min_length, max_length },
-            lang: LangCache { fetch: language, langs: HashMap::default() },
+            lang: LangCache { fetch: language, evidence, langs: HashMap::default(), keys: Vec::new(),
+                              derived: HashMap::default() },
             seg: Segmenters { ja, mecab, zh, prepare },
             buf: Vec::new(),
             spans: Vec::new(),
         })
     }
 
-    /// KeywordExtractor.extract: the keywords of a raw text for the languages of `key`.
+    /// KeywordExtractor.extract: the keywords of a raw text for the languages of `key` and those its
+    /// words show (`detected`).
     fn keywords(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<Vec<String>> {
         let lang = self.lang.get(py, key)?;
         let text = self.seg.prepare(py, text)?;
-        self.rules.keywords(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans)
+        // a tagged post's stop list only grows with what is detected, so its tagged stop words can
+        // go at once; an untagged post's English fallback is replaced by a detected language's list
+        let tagged = lang.tagged_key;
+        let mut ev = Evidence { seen: [0; MAX_EVIDENCE_WORDS / 64], hits: [0; 32] };
+        let mut words = self.rules.candidates(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans,
+                                              &mut ev, tagged)?;
+        let found = ev.detected(lang.min_hits, lang.tagged);
+        if found != 0 {
+            let applied = self.lang.with_detected(py, &lang, found)?;
+            words.retain(|w| w.starts_with('#') || !applied.words.get(w.as_str()).is_some_and(|e| e.stop));
+        } else if !tagged {
+            words.retain(|w| w.starts_with('#') || !lang.words.get(w.as_str()).is_some_and(|e| e.stop));
+        }
+        Ok(words)
     }
 }
 

@@ -129,7 +129,8 @@ def occurrences(path: Path, use_native: bool, monkeypatch, workers: int = 1):
     monkeypatch.setenv("TRENDLAB_MAX_MESSAGE_BYTES", "4096")
     monkeypatch.setenv("TRENDLAB_MAX_KEYWORDS", "12")
     monkeypatch.setattr(occurrences_module, "_file_parser",
-                        lambda: MessageParser(Limits.from_env(), now_us=1_764_000_000_000_000))  # one *now*
+                        lambda limits=None: MessageParser(limits or Limits.from_env(),
+                                                          now_us=1_764_000_000_000_000))  # one *now*
     table, occ = read_occurrences(path, KeywordExtractor(), workers=workers, progress=False)
     return (table.read.lines, table.read.posts, table.read.skipped,
             [(n, d.reason, d.excerpt, d.size) for n, d in table.read.dead_letters], table.event_ms.tolist(),
@@ -155,6 +156,56 @@ def test_scanner_parts_equal_the_whole_file(monkeypatch):
     path = SAMPLES / "long" / "posts.jsonl"
     monkeypatch.setenv("TRENDLAB_NATIVE", "1")
     assert occurrences(path, True, monkeypatch, workers=2) == occurrences(path, True, monkeypatch, workers=1)
+
+
+# -- stop words whatever the tag: the language evidence rule, in the kernel as in Python ----------
+
+from test_language_evidence import ENGLISH, OTHERS, WRONG_TAGS  # noqa: E402  (the labelled check)
+from trendlab.function_words import EVIDENCE  # noqa: E402
+
+TAGS = WRONG_TAGS + ["en", "xx", "ko", "pt-BR", "zh", "", "EN_us"]
+#: function words of several languages, content words that are stop words elsewhere, hashtags of them
+MIXED_WORDS = sorted({w for words in EVIDENCE.values() for w in words[:12]}) + [
+    "war", "die", "man", "come", "son", "plans", "chat", "#the", "#und", "The", "AND", "Der", "ＴＨＥ", "it’s",
+    "東京", "ラーメン", "12", "a", "x-y"]
+
+
+def test_extractor_on_mis_tagged_and_untagged_posts():
+    fast, slow = KeywordExtractor(), python_extractor()
+    texts = ENGLISH + [text for _, text in OTHERS]
+    for tag in TAGS:
+        for text in texts:
+            assert fast.extract(text, tag) == slow.extract(text, tag), (tag, text)
+            assert fast.extract(text, [tag, "ja"]) == slow.extract(text, [tag, "ja"]), (tag, text)
+
+
+@settings(max_examples=1500 * SCALE, deadline=None)
+@given(st.lists(st.sampled_from(MIXED_WORDS), max_size=14).map(" ".join),
+       st.one_of(st.none(), st.lists(st.sampled_from(TAGS[:-1] + ["it", "ca", "ru", "ar"]), max_size=3)))
+def test_extractor_evidence_rule_is_the_python_rule(text, langs):
+    assert KeywordExtractor().extract(text, langs) == python_extractor().extract(text, langs)
+    extra = {"extra_stopwords": ["plans", "der"], "min_length": 3}
+    assert KeywordExtractor(**extra).extract(text, langs) == python_extractor(**extra).extract(text, langs)
+
+
+def test_scanner_and_table_function_on_mis_tagged_posts(tmp_path, monkeypatch):
+    """Replay's scanner (the first raw tag as its key) and the Flink parser read mis-tagged and
+    untagged Jetstream posts as the Python rules do."""
+    lines = []
+    for i, text in enumerate(ENGLISH + [text for _, text in OTHERS]):
+        for j, tag in enumerate(WRONG_TAGS + ["en", "xx"]):
+            ev = orjson.loads(jet(i * 100 + j, text))
+            if tag is None:
+                del ev["commit"]["record"]["langs"]
+            else:
+                ev["commit"]["record"]["langs"] = [tag, "en"] if j % 3 == 0 else [tag]
+            lines.append(orjson.dumps(ev))
+    path = tmp_path / "mistagged.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    fast, slow = udtf_pair()  # (before occurrences() sets TRENDLAB_NATIVE)
+    assert occurrences(path, True, monkeypatch) == occurrences(path, False, monkeypatch)
+    for raw in lines:
+        assert list(fast.eval(raw)) == list(slow.eval(raw)), raw[:200]
 
 
 NOW_US = 1_739_131_200_000_000

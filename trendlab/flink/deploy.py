@@ -22,6 +22,7 @@ from trendlab.config import Profile, Settings
 from trendlab.detect import DetectionParams, load_params
 from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
 from trendlab.flink.job import job_name
+from trendlab.parse import add_min_event_time_flag, min_event_time_flag
 from trendlab.flink.restore import check_restore_path, latest_restore_path, record_job_name
 
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
@@ -31,7 +32,7 @@ JOB_MODULE = "trendlab.flink.job"
 JOB_SETTINGS = (
     "kafka_bootstrap_servers", "kafka_topic_posts", "kafka_topic_trends", "kafka_topic_alerts",
     "kafka_topic_dead_letter", "flink_parallelism", "minio_bucket", "max_out_of_orderness_s",
-    "checkpoint_interval_ms", "log_level", "max_message_bytes", "max_keywords", "max_future_s",
+    "checkpoint_interval_ms", "log_level", "max_message_bytes", "max_keywords", "max_future_s", "min_event_time",
 )
 
 
@@ -135,7 +136,7 @@ def _duration_flag(flag: str):
 
 
 def cmd_deploy(args) -> int:
-    settings = Settings.from_env()
+    settings = Settings.from_env(min_event_time=min_event_time_flag(args.min_event_time))
     window = _duration_flag("--window")(args.window) if args.window else None
     slide = _duration_flag("--slide")(args.slide) if args.slide else None
     params = load_params(args.params, settings, window=window, slide=slide)
@@ -183,6 +184,7 @@ def add_cli(sub) -> None:
     p.add_argument("--allow-non-restored-state", action="store_true",
                    help="start from a savepoint even when some of its state belongs to no operator of this job")
     p.add_argument("--json", action="store_true", help='print {"job_id": ...}')
+    add_min_event_time_flag(p)
     p.set_defaults(func=cmd_deploy)
 
     j = sub.add_parser("jobs", help="list Flink jobs")

@@ -27,7 +27,7 @@ from trendlab.content import content_key
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.flink.sql import VOLUME_KEY
 from trendlab.models import normalize_keyword
-from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, MessageParser, excerpt
+from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
 
 #: (keyword, normalized_keyword, author_did, content_key, error, excerpt)
 RESULT_TYPES = [DataTypes.STRING()] * 6
@@ -107,7 +107,7 @@ def native_parser(extractor: KeywordExtractor, limits: Limits):
     if module is None:
         return None
     return module.Parser(extractor.native_args(), limits.max_message_bytes, limits.max_keywords,
-                         BLUESKY_START_US, limits.max_future_s * 1_000_000)
+                         limits.min_event_time_us, limits.max_future_s * 1_000_000)
 
 
 def extract_keywords_udtf(extractor: KeywordExtractor | None = None, limits: Limits | None = None):
