@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from trendlab.extract import (EVIDENCE_LANGS, MIN_EVIDENCE, KeywordExtractor, _stopwords_for, detected_languages,
-                              extract_keywords)
+from trendlab.extract import (EVIDENCE_LANGS, MIN_EVIDENCE, MIN_EVIDENCE_UNTOLD, KeywordExtractor, _stopwords_for,
+                              _tokens, detected_languages, extract_keywords, prepare)
 from trendlab.function_words import EVIDENCE
 
 #: English posts (the kind the firehose tags de, fr, ar, … or not at all)
@@ -60,6 +60,11 @@ ENGLISH_FUNCTION = ("the and to of you is that for it this with was are be have 
 X = KeywordExtractor()
 
 
+def candidates(text: str) -> list[str]:
+    """The words of a text before stop words (what the extractor counts evidence on)."""
+    return list(dict.fromkeys(t.strip("_'-") for t in _tokens(prepare(text)) if t and t[0] != "#"))
+
+
 def leaks(texts_and_langs, tag_of) -> list[tuple[str, str]]:
     """(text, word) for every keyword that is a stop word of the text's real language."""
     out = []
@@ -105,10 +110,10 @@ def test_right_tags_keep_their_own_rules():
     """A post tagged with its own language gets its own stop words only: English content words that
     another language lists as stop words stay, whatever a stray foreign word says."""
     text = "the man will die in the war, der Krieg"  # one English and one German evidence word
-    assert detected_languages(X.extract(text, "en"), ("en",)) == ()
+    assert detected_languages(candidates(text), ("en",)) == ()
     assert {"die", "war", "krieg"} <= set(extract_keywords(text, "en"))
-    for lang, text in OTHERS:
-        assert detected_languages(X.extract(text, lang), (lang,)) == ()
+    for lang, text in OTHERS + [("en", text) for text in ENGLISH]:
+        assert detected_languages(candidates(text), (lang,)) == (), (lang, text)
 
 
 def test_the_evidence_rule():
@@ -119,6 +124,14 @@ def test_the_evidence_rule():
     assert detected_languages(["the", "and", "der", "und"], ()) == ("en", "de")  # a tie: both
     assert detected_languages(["que", "para", "los"], ("en",)) == ("es",)
     assert detected_languages(["#the", "#and"], ()) == ()  # callers pass words only; "#the" is no evidence
+    # a tag without evidence words (another script, or unknown) cannot speak for a Latin word: one is enough
+    assert MIN_EVIDENCE_UNTOLD == 1
+    assert detected_languages(["the", "plans"], ("ja",)) == detected_languages(["the"], ("xx",)) == ("en",)
+    assert detected_languages(["the"], ()) == ()  # untagged: the English fallback applies anyway
+    for lang, text in OTHERS:  # each labelled post shows its own language, and only it, when mis-tagged
+        assert detected_languages(candidates(text), ("ar",)) == (lang,), (lang, text)
+    for text in ENGLISH:
+        assert detected_languages(candidates(text), ("de",)) == ("en",), text
 
 
 def test_evidence_words_are_stop_words_of_their_language_and_tell_languages_apart():
