@@ -134,12 +134,13 @@ def sustained_rate(samples: list[tuple[float, float]], total: float) -> float | 
 def presplit_records(records):
     """The ceiling's input: every record with its keywords extracted *before* Kafka, by the same parser
     and extractor, with the post's content key and the volume row's empty keyword
-    (``<author DID>\\t<content key>\\t\\t<keyword>\\t…``; a dead letter becomes an empty message). Same keys,
+    (``<author DID>\\t<content key>\\t<post hash>\\t\\t<keyword>\\t…``; a dead letter becomes an empty message). Same keys,
     timestamps and order, so both jobs read the same number of records into the same partitions."""
     import dataclasses
 
     from trendlab.extract import KeywordExtractor
     from trendlab.content import content_key
+    from trendlab.cooccur import post_hash
     from trendlab.flink.sql import PRESPLIT_SEPARATOR, VOLUME_KEY
     from trendlab.models import PostData
     from trendlab.parse import Limits, MessageParser
@@ -152,7 +153,8 @@ def presplit_records(records):
             out.append(r if r.dlq else dataclasses.replace(r, value=b""))
             continue
         keywords = extractor.extract(post.text, post.langs)
-        fields = [post.author_did, content_key(keywords, post.author_did), VOLUME_KEY, *keywords]
+        fields = [post.author_did, content_key(keywords, post.author_did), str(post_hash(post.author_did, keywords)),
+                  VOLUME_KEY, *keywords]
         out.append(dataclasses.replace(r, value=PRESPLIT_SEPARATOR.join(fields).encode()))
     return out
 

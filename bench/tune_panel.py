@@ -34,7 +34,7 @@ MOVES = [
     {"min_score": 4.5}, {"min_score": 5.0}, {"min_score": 6.0}, {"min_score": 5.5},
     {"min_ratio": 3.0}, {"min_ratio": 2.0}, {"baseline_floor": 0.5}, {"baseline_floor": 0.2},
     {"min_count": 6}, {"min_count": 4}, {"min_authors": 2}, {"min_authors": 3},
-    {"cooldown_windows": 10}, {"cooldown_windows": 30}, {"group_correlation": 0.6}, {"group_correlation": 0.8},
+    {"cooldown_windows": 10}, {"cooldown_windows": 30}, {"group_cooccurrence": 0.1}, {"group_cooccurrence": 0.3},
     {"group_share": 0.3}, {"group_share": 0.15},
     {"baseline_windows": 20}, {"baseline_windows": 30},
 ]

@@ -63,7 +63,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from statistics import NormalDist
@@ -74,6 +74,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from trendlab.cooccur import ReplaySketches, shared_share
 from trendlab.models import TrendAlert, WindowedKeywordCount
 from trendlab.errors import ConfigError, InputError
 from trendlab.windows import (
@@ -106,7 +107,7 @@ class DetectionParams:
     min_ratio: float = 2.0
     min_score: float = 5.5
     cooldown_windows: int = 30
-    group_correlation: float = 0.8
+    group_cooccurrence: float = 0.2
     group_share: float = 0.15
     false_alarm_rate: float = 0.0001
     min_distinct: float = 0.5
@@ -128,9 +129,10 @@ class DetectionParams:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= low:
                 raise ConfigError(f"{name} must be a number > {low:g}, got {value!r}")
             object.__setattr__(self, name, float(value))
-        if not isinstance(self.group_correlation, (int, float)) or not -1.0 <= self.group_correlation <= 1.0:
-            raise ConfigError(f"group_correlation must be between -1 and 1, got {self.group_correlation!r}")
-        object.__setattr__(self, "group_correlation", float(self.group_correlation))
+        if (isinstance(self.group_cooccurrence, bool) or not isinstance(self.group_cooccurrence, (int, float))
+                or not 0.0 <= self.group_cooccurrence <= 1.0):
+            raise ConfigError(f"group_cooccurrence must be between 0 and 1, got {self.group_cooccurrence!r}")
+        object.__setattr__(self, "group_cooccurrence", float(self.group_cooccurrence))
         if (isinstance(self.group_share, bool) or not isinstance(self.group_share, (int, float))
                 or not 0.0 <= self.group_share <= 1.0):
             raise ConfigError(f"group_share must be between 0 and 1, got {self.group_share!r}")
@@ -165,6 +167,9 @@ class DetectionParams:
             nested = dict(data.pop("detection"))
             data.update(nested)
         known = {f.name for f in fields(cls)}
+        if "group_correlation" in data:  # grouping by count correlation was replaced by co-occurrence
+            raise ConfigError("group_correlation is no longer a parameter: trends are grouped by the posts their "
+                              "keywords share (group_cooccurrence, default 0.2); remove it from the params file")
         for key in data:
             if key not in known:
                 raise ConfigError(f"unknown parameter {key!r} (known: {', '.join(sorted(known))})")
@@ -269,8 +274,14 @@ _NORMAL = NormalDist()
 
 
 def expected_counts(base_count: np.ndarray, base_volume: np.ndarray, volume: np.ndarray) -> np.ndarray:
-    """A keyword's expected count in a window of ``volume`` posts, from its baseline windows: its share
-    of their posts (``base_count / base_volume``) times ``volume``; 0 where the baseline holds no post."""
+    """A keyword's expected count in a window of ``volume`` (distinct authors,
+    :func:`trendlab.windows.window_volume`), from its baseline windows: its posts per author there
+    (``base_count / base_volume``) times ``volume``; 0 where the baseline holds no post.
+
+    The stream's volume says how busy the stream is: a capture gap (no authors) enters no baseline,
+    and a stream-wide bump raises every expectation alike. A keyword's own burst adds its authors to
+    the volume too, which only matters where one keyword is a large share of all posts (a stream
+    filtered by that word); on Bluesky's firehose a story's authors are a fraction of a percent."""
     base_count = np.asarray(base_count, dtype=np.float64)
     base_volume = np.asarray(base_volume, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -323,6 +334,12 @@ def _correlations(keywords: list[str], series, slots: np.ndarray) -> np.ndarray:
     return np.nan_to_num(c, nan=0.0, posinf=0.0, neginf=0.0)
 
 
+#: A word that a trend's posts carry now and then is recognised by its count series following the
+#: trend's (this correlation over the last 2n windows) as well as by shared posts: a sketch of 16
+#: minimums cannot see 7 posts inside 100.
+CARRIED_CORRELATION = 0.8
+
+
 @dataclass
 class _Hot:
     keyword: str
@@ -330,6 +347,18 @@ class _Hot:
     authors: int
     baseline: float
     score: float
+
+
+#: At most this many keywords name a trend (its own, by how many of its posts they share).
+MAX_TREND_KEYWORDS = 15
+
+
+def _topic(names: Sequence[str], counts: Mapping[str, int]) -> str:
+    """A trend's topic: its phrase (a keyword of two words) with the most posts, else its first keyword."""
+    phrases = [k for k in names if " " in k]
+    if phrases:
+        return max(phrases, key=lambda k: (counts.get(k, 0), -phrases.index(k)))
+    return names[0]
 
 
 class TrendDetector:
@@ -356,6 +385,7 @@ class TrendDetector:
         self.volume: dict[int, int] = {}  # end_slot -> posts in the window
         self.last_hot: dict[str, int] = {}  # keyword -> last end slot it was hot
         self.trends: dict[str, tuple[int, list[str]]] = {}  # trend lead -> (opened end slot, keywords)
+        self._sketches: dict[str, np.ndarray] = {}  # the current window's post sketches (not state)
 
     # -- the streaming entry point -----------------------------------------------------------------
     def process_window(self, window_end_ms: int, counts: Iterable[WindowedKeywordCount | Mapping],
@@ -368,7 +398,9 @@ class TrendDetector:
         if self.first_end_slot is None:
             self.first_end_slot = e
         self.last_end_slot = e
+        counts = list(counts)
         rows = [_as_row(r) for r in counts]
+        self._sketches = {r[0]: s for r, s in zip(rows, (_sketch_of(c) for c in counts)) if s is not None}
         self.volume[e] = 1 if volume is None else int(volume)
         for kw, c, _a, u in rows:
             self.history.setdefault(kw, {})[e] = c
@@ -389,7 +421,7 @@ class TrendDetector:
             hot_rows = [
                 _Hot(kws[i], int(cnt[i]), int(aut[i]), float(lam[i]), float(score[i])) for i in np.flatnonzero(hot)
             ]
-            alerts = self._open_episodes(e, hot_rows, self._series, self._expected)
+            alerts = self._open_episodes(e, hot_rows, self._series, self._expected, self._shared)
         self._prune(e)
         return alerts
 
@@ -400,7 +432,18 @@ class TrendDetector:
                 and end_slot - self.first_end_slot >= self.params.warmup_windows()
                 and self._base_volume(end_slot) > 0)
 
-    def _open_episodes(self, e: int, hot: list[_Hot], series, expected) -> list[TrendAlert]:
+    def _active(self, members: Sequence[str], e: int) -> bool:
+        """A trend is still going while one of its keywords was hot in the last ``n`` windows."""
+        return any(e - self.last_hot.get(k, e - self._n - 1) <= self._n for k in members)
+
+    def _shared(self, a: str, b: str, e: int) -> float:
+        """The share of the smaller keyword's posts in window ``e`` that hold the other (sketches)."""
+        sa, sb = self._sketches.get(a), self._sketches.get(b)
+        if sa is None or sb is None:
+            return 0.0
+        return shared_share(sa, self.history.get(a, {}).get(e, 0), sb, self.history.get(b, {}).get(e, 0))
+
+    def _open_episodes(self, e: int, hot: list[_Hot], series, expected, shared) -> list[TrendAlert]:
         """Episode bookkeeping and grouping for the hot keywords of window ``e``."""
         cooldown = self.params.cooldown_windows
         opening = []
@@ -413,31 +456,39 @@ class TrendDetector:
             return []
         opening.sort(key=lambda h: (-h.score, h.keyword))
         start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
-        # trends opened in the last n windows that a new group may belong to (a late companion word)
+        # trends still going (a keyword hot in the last n windows) that a new group may belong to
         recent = sorted(
-            ((opened, lead, members) for lead, (opened, members) in self.trends.items() if e - opened <= self._n),
+            (opened, lead, members) for lead, (opened, members) in self.trends.items() if self._active(members, e)
         )
-        # one correlation matrix over every keyword involved (count series of the last 2n windows), and
-        # every keyword's rise over its expected count in this window; the opening keywords come first
+        # every keyword involved (opening now, or of a recent trend), the opening ones first: how many
+        # posts they share in this window, and each one's rise over its expected count
         names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
-        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        m = len(names_all)
+        share_of = np.zeros((m, m))
+        for i in range(m):
+            for j in range(i + 1, m):
+                share_of[i, j] = share_of[j, i] = shared(names_all[i], names_all[j], e)
         excess = np.array([series(k, np.array([e]))[0] - expected(k, e) for k in names_all], dtype=np.float64)
         at = {k: i for i, k in enumerate(names_all)}
-        threshold, share = self.params.group_correlation, self.params.group_share
+        threshold, rise_share = self.params.group_cooccurrence, self.params.group_share
 
         def linked(a: int, b: int) -> bool:
-            """Same trend: correlated, and the smaller rise at least ``group_share`` of the larger."""
-            if corr[a, b] < threshold:
+            """Same trend: they share posts, and the smaller rise is at least ``group_share`` of the larger."""
+            if share_of[a, b] < threshold or share_of[a, b] <= 0.0:
                 return False
             low, high = sorted((excess[a], excess[b]))
-            return share <= 0.0 or (low > 0.0 and low >= share * high)
+            return rise_share <= 0.0 or (low > 0.0 and low >= rise_share * high)
 
-        # A keyword that correlates with one rising more than 1/group_share times as much is carried by
-        # that keyword's posts (a common word of a trend's posts): it opens its episode without an alert.
+        # A keyword that goes with another (shared posts, or a count series that follows it) rising more
+        # than 1/group_share times as much is carried by that keyword's posts (a word a trend's posts carry
+        # now and then): no alert, no trend of its own. It links nothing, so it cannot chain trends.
+        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
         kept = [
             i for i in range(len(opening))
-            if share <= 0.0 or not any(
-                corr[i, j] >= threshold and excess[i] < share * excess[j] for j in range(len(names_all)) if j != i
+            if rise_share <= 0.0 or not any(
+                ((share_of[i, j] >= threshold and share_of[i, j] > 0.0) or corr[i, j] >= CARRIED_CORRELATION)
+                and excess[i] < rise_share * excess[j]
+                for j in range(m) if j != i
             )
         ]
         if not kept:
@@ -460,21 +511,30 @@ class TrendDetector:
         groups: dict[int, list[_Hot]] = {}
         for i in kept:
             groups.setdefault(find(i), []).append(opening[i])
+        counts_now = {k: int(series(k, np.array([e]))[0]) for k in names_all}
         alerts = []
         for root in sorted(groups):
             members = groups[root]
             lead = members[0]
-            names = [m.keyword for m in members]
-            trend, joined = lead.keyword, []
+            names = [mb.keyword for mb in members]
+            # a group joins the recent trend it shares the most posts with (one trend, never two)
+            best, trend, joined = 0.0, lead.keyword, []
             for _opened, t_lead, t_members in recent:
-                if any(linked(at[a], at[b]) for a in names for b in t_members):
-                    trend, joined = t_lead, [k for k in t_members if k not in names]
-                    break
+                strength = max((share_of[at[a], at[b]] for a in names for b in t_members
+                                if linked(at[a], at[b])), default=0.0)
+                if strength > best:
+                    best, trend, joined = strength, t_lead, [k for k in t_members if k not in names]
             if trend == lead.keyword:
                 self.trends[trend] = (e, names)
             else:
                 opened, t_members = self.trends[trend]
                 self.trends[trend] = (opened, t_members + names)
+            own = list(dict.fromkeys(names + joined))
+            # the trend's keywords, the alert's own first, then by how central they are (posts shared)
+            central = {k: sum(share_of[at[k], at[o]] for o in own if o != k) for k in own}
+            related = sorted((k for k in own if k != lead.keyword), key=lambda k: (k not in names, -central[k], k))
+            related = related[:MAX_TREND_KEYWORDS - 1]
+            topic = _topic([lead.keyword, *related], counts_now)
             alerts.append(
                 TrendAlert(
                     keyword=lead.keyword,
@@ -484,8 +544,10 @@ class TrendDetector:
                     unique_authors=lead.authors,
                     baseline=round(lead.baseline, 6),
                     score=round(lead.score, 6),
-                    related_keywords=names[1:] + joined,
+                    related_keywords=related,
                     trend=trend,
+                    topic=topic,
+                    display_name=display_name(topic),
                 )
             )
         return alerts
@@ -535,7 +597,7 @@ class TrendDetector:
         horizon = e - self.params.cooldown_windows - 1
         for kw in [k for k, s in self.last_hot.items() if s < horizon]:
             del self.last_hot[kw]
-        for lead in [k for k, (opened, _) in self.trends.items() if e - opened > self._n]:
+        for lead in [k for k, (_, members) in self.trends.items() if not self._active(members, e)]:
             del self.trends[lead]
 
     # -- state for Flink checkpoints -----------------------------------------------------------------
@@ -561,6 +623,19 @@ class TrendDetector:
         det.last_hot = {k: int(v) for k, v in state.get("last_hot", {}).items()}
         det.trends = {k: (int(v[0]), list(v[1])) for k, v in state.get("trends", {}).items()}
         return det
+
+
+def _sketch_of(row) -> np.ndarray | None:
+    sketch = row.sketch if isinstance(row, WindowedKeywordCount) else row.get("sketch")
+    return None if sketch is None else np.asarray(sketch, dtype=np.int64)
+
+
+def display_name(topic: str) -> str:
+    """How a trend is shown: its topic as written (hashtags as they are; words and phrases with capital
+    initials, as names and headlines are written)."""
+    if topic.startswith("#"):
+        return topic
+    return " ".join(w[:1].upper() + w[1:] for w in topic.split(" "))
 
 
 def _sum_slots(table: Mapping[int, int] | None, lo: int, hi: int) -> int:
@@ -614,14 +689,16 @@ def window_volume_series(volume: pd.DataFrame | None, counts: pd.DataFrame) -> t
 
 
 def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params: DetectionParams,
-                 cache: dict | None = None, volume: pd.DataFrame | None = None) -> list[TrendAlert]:
+                 cache: dict | None = None, volume: pd.DataFrame | None = None,
+                 sketches: ReplaySketches | None = None) -> list[TrendAlert]:
     """All alerts of a whole stream's window counts at once — same result as feeding every window
     to :class:`TrendDetector` in order (with its volume), much faster.
 
     ``counts`` has integer columns ``keyword_code, end_slot, count, unique_authors`` and, when the
     stream's contents were keyed, ``unique_contents`` (see :func:`trendlab.windows.window_counts`);
     ``keywords[code]`` is the keyword's text; ``volume`` has ``end_slot, volume`` (posts per window,
-    :func:`trendlab.windows.window_volume`). ``cache`` (a dict kept by the caller for one ``counts``
+    :func:`trendlab.windows.window_volume`); ``sketches`` gives the keywords' post sketches for grouping
+    (:class:`trendlab.cooccur.ReplaySketches`; without them no two keywords share posts). ``cache`` (a dict kept by the caller for one ``counts``
     frame, e.g. by a sweep) keeps the dense matrices and scores between calls whose parameters differ
     only in the thresholds applied after them.
     """
@@ -669,6 +746,20 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         cols, ok = columns(np.array([e]))
         return float(expect[index[keyword], cols[0]]) if ok[0] else 0.0
 
+    def shared(a: str, b: str, e: int) -> float:
+        if sketches is None:
+            return 0.0
+        cols, ok = columns(np.array([e]))
+        if not ok[0]:
+            return 0.0
+        ra, rb = index[a], index[b]
+        sa, sb = sketches.get(int(cand[ra]), e), sketches.get(int(cand[rb]), e)
+        if sa is None or sb is None:
+            return 0.0
+        return shared_share(sa, int(C[ra, cols[0]]), sb, int(C[rb, cols[0]]))
+
+    if sketches is not None:  # one pass over the occurrences for every keyword that is ever hot
+        sketches.prepare(np.unique(cand[row[warm]]).tolist())
     floor = params.baseline_floor
     by_column: dict[int, list[_Hot]] = {}
     for r, c, z in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist()):
@@ -677,7 +768,7 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
-        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, expected))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, expected, shared))
     return alerts
 
 

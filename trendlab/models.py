@@ -306,6 +306,8 @@ class WindowedKeywordCount:
     normalized_keyword: str = ""
     #: distinct contents among the keyword's posts (:mod:`trendlab.content`); ``None`` when unknown
     unique_contents: int | None = None
+    #: the MinHash sketch of the window's posts holding the keyword (:mod:`trendlab.cooccur`); not serialised
+    sketch: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.normalized_keyword:
@@ -357,6 +359,10 @@ class TrendAlert:
     language: str | None = None
     #: the keyword that opened the trend this alert belongs to (itself for a new trend)
     trend: str | None = None
+    #: what the trend is about: its phrase with the most posts, else its first keyword
+    topic: str | None = None
+    #: the topic as people write it
+    display_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -382,6 +388,8 @@ class TrendAlert:
             related_keywords=list(obj.get("related_keywords") or []),
             language=obj.get("language"),
             trend=obj.get("trend"),
+            topic=obj.get("topic"),
+            display_name=obj.get("display_name"),
         )
 
     @classmethod

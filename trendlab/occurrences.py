@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 import pandas as pd
 
 from trendlab.content import keyword_hashes, post_content_codes
+from trendlab.cooccur import ReplaySketches, post_hashes
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
 from trendlab.parse import DeadLetter, Limits, MessageParser
@@ -374,7 +375,9 @@ class _Coded:
 
     def occurrences(self, event_ms: np.ndarray) -> Occurrences:
         post_index = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
-        contents = post_content_codes(self.keyword_code, self.lengths, keyword_hashes(self.keywords), self.author_code)
+        hashes = keyword_hashes(self.keywords)
+        contents = post_content_codes(self.keyword_code, self.lengths, hashes, self.author_code)
+        posts_hash = post_hashes(self.keyword_code, self.lengths, hashes, keyword_hashes(self.authors)[self.author_code])
         return Occurrences(
             keywords=np.array(self.keywords, dtype=object),
             authors=np.array(self.authors, dtype=object),
@@ -385,6 +388,8 @@ class _Coded:
             posts=len(self.lengths),
             content_code=contents[post_index],
             post_event_ms=np.asarray(event_ms, dtype=np.int64),
+            post_author_code=self.author_code,
+            post_hash=posts_hash[post_index],
         )
 
 
@@ -502,21 +507,28 @@ class Occurrences:
     posts: int = 0
     #: the post's content key, integer-coded (:mod:`trendlab.content`), one entry per occurrence
     content_code: np.ndarray | None = None
-    #: every post's event time (ms), keywords or not: the windows' volume
+    #: every post's event time (ms) and author code, keywords or not: the windows' volume
     post_event_ms: np.ndarray | None = None
+    post_author_code: np.ndarray | None = None
+    #: the post's hash for co-occurrence sketches (:func:`trendlab.cooccur.post_hash`), per occurrence
+    post_hash: np.ndarray | None = None
+
+    def sketches(self, spec: WindowSpec) -> ReplaySketches | None:
+        """The keywords' post sketches for grouping (:class:`trendlab.cooccur.ReplaySketches`)."""
+        if self.post_hash is None:
+            return None
+        return ReplaySketches(self.keyword_code, self.event_ms, self.post_hash, spec.slide_ms, spec.windows_per_post)
 
     def window_counts(self, spec: WindowSpec) -> pd.DataFrame:
         """Window counts with distinct authors and contents (:func:`trendlab.windows.window_counts`)."""
         return window_counts(self.keyword_code, self.author_code, self.event_ms, spec, self.content_code)
 
     def window_volume(self, spec: WindowSpec) -> pd.DataFrame:
-        """Posts per window (:func:`trendlab.windows.window_volume`)."""
-        times = self.post_event_ms
-        if times is None:  # posts with keywords only
-            times = np.zeros(self.posts, dtype=np.int64)
-            times[self.post_index] = self.event_ms
-            times = times[np.isin(np.arange(self.posts), self.post_index)]
-        return window_volume(times, spec)
+        """Distinct authors per window (:func:`trendlab.windows.window_volume`), from every post."""
+        if self.post_event_ms is None or self.post_author_code is None:  # posts with keywords only
+            first = np.unique(self.post_index, return_index=True)[1]
+            return window_volume(self.event_ms[first], self.author_code[first], spec)
+        return window_volume(self.post_event_ms, self.post_author_code, spec)
 
     def __len__(self) -> int:
         return int(self.keyword_code.size)

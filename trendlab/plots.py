@@ -287,9 +287,9 @@ def _varying(table: pd.DataFrame, candidates: Sequence[str]) -> list[str]:
 
 #: which varying parameters become heatmap axes first
 _AXIS_ORDER = ["min_score", "min_ratio", "baseline_floor", "window", "min_count", "min_authors", "baseline_windows",
-               "slide", "cooldown_windows", "group_correlation", "group_share"]
+               "slide", "cooldown_windows", "group_cooccurrence", "group_share"]
 _PARAMS = ["window", "slide", "baseline_windows", "baseline_floor", "min_count", "min_authors", "min_ratio",
-           "min_score", "cooldown_windows", "group_correlation", "group_share"]
+           "min_score", "cooldown_windows", "group_cooccurrence", "group_share"]
 
 
 def sweep_heatmap(

@@ -141,7 +141,7 @@ def replay_occurrences(
         raw_counts = occ.window_counts(spec)
     volume = occ.window_volume(spec)
     t1 = time.perf_counter()
-    alerts = detect_frame(raw_counts, occ.keywords, params, volume=volume)
+    alerts = detect_frame(raw_counts, occ.keywords, params, volume=volume, sketches=occ.sketches(spec))
     t2 = time.perf_counter()
     counts = counts_frame(raw_counts, occ.keywords, spec) if with_counts else pd.DataFrame(columns=COUNT_COLUMNS)
     return ReplayResult(params, counts, alerts, seconds={"windows": t1 - t0, "detect": t2 - t1}, volume=volume)

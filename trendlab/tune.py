@@ -157,7 +157,7 @@ def sweep(
     labs = [labels] if isinstance(labels, Labels) else list(labels)
     if len(occs) != len(labs) or not occs:
         raise ConfigError(f"sweep needs one labels per stream (got {len(occs)} streams, {len(labs)} labels)")
-    cache: dict[tuple[int, int, int], tuple[pd.DataFrame, pd.DataFrame]] = {}  # (counts, volume)
+    cache: dict[tuple[int, int, int], tuple] = {}  # (counts, volume, sketches) per stream and window shape
     dense: dict[tuple[int, int, int], dict] = {}  # detect_frame's matrices per counts frame
     rows = []
     per_point: list[list[Evaluation]] = []
@@ -169,10 +169,10 @@ def sweep(
         for i, (occ, lab) in enumerate(zip(occs, labs)):
             key = (i, spec.window_ms, spec.slide_ms)
             if key not in cache:
-                cache[key] = (occ.window_counts(spec), occ.window_volume(spec))
+                cache[key] = (occ.window_counts(spec), occ.window_volume(spec), occ.sketches(spec))
                 dense[key] = {}
-            raw, volume = cache[key]
-            alerts = detect_frame(raw, occ.keywords, params, dense[key], volume)  # matrices kept across thresholds
+            raw, volume, sketches = cache[key]
+            alerts = detect_frame(raw, occ.keywords, params, dense[key], volume, sketches)  # matrices kept
             evs.append(evaluate(alerts, lab, spec.window_ms, spec.slide_ms))
         ev = pool(evs) if len(evs) > 1 else evs[0]
         per_point.append(evs)

@@ -180,21 +180,18 @@ def window_counts(
 _COLUMNS = ("keyword_code", "end_slot", "count", "unique_authors")
 
 
-def window_volume(event_ms: np.ndarray, spec: WindowSpec) -> pd.DataFrame:
-    """Posts per window: integer columns ``end_slot, volume`` for every window holding a post (one
-    entry per post's event time in ms, every post, with keywords or without). Detection weighs a
-    keyword's counts by it: a window the stream did not fill (a capture gap) is missing data, not a
-    drop, and a stream-wide bump is not a rise of each word."""
+def window_volume(event_ms: np.ndarray, author_codes: np.ndarray, spec: WindowSpec) -> pd.DataFrame:
+    """The stream's volume per window: integer columns ``end_slot, volume`` for every window holding a
+    post, ``volume`` being the distinct authors who posted in it (one entry per post: its event time in
+    ms and its integer-coded author; every post, with keywords or without). Detection weighs a keyword's
+    counts by it: a window the stream did not fill (a capture gap) is missing data, not a drop, and a
+    stream-wide bump is not a rise of each word. Authors, not posts, so that one account posting
+    hundreds of times does not make every other word look rarer."""
     ts = np.asarray(event_ms, dtype=np.int64)
     if ts.size == 0:
         return pd.DataFrame({"end_slot": np.array([], dtype=np.int64), "volume": np.array([], dtype=np.int64)})
-    slots, per_slot = np.unique(ts // spec.slide_ms, return_counts=True)
-    n = spec.windows_per_post
-    # each slot's posts lie in end slots slot+1 … slot+n: spread, then sum per end slot
-    ends = (slots[:, None] + np.arange(1, n + 1)[None, :]).ravel()
-    end_slots, inverse = np.unique(ends, return_inverse=True)
-    volume = np.bincount(inverse, weights=np.repeat(per_slot, n)).astype(np.int64)
-    return pd.DataFrame({"end_slot": end_slots, "volume": volume})
+    frame = window_counts(np.zeros(ts.size, dtype=np.int64), author_codes, ts, spec)
+    return pd.DataFrame({"end_slot": frame["end_slot"].to_numpy(), "volume": frame["unique_authors"].to_numpy()})
 
 
 def _empty_counts() -> pd.DataFrame:

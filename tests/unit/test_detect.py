@@ -6,80 +6,109 @@ import pandas as pd
 import pytest
 
 from trendlab.detect import DetectionParams, TrendDetector, detect_frame, hot_scores, poisson_z
-from trendlab.models import WindowedKeywordCount
-from trendlab.windows import window_counts
+from trendlab.occurrences import _Coded
 
 SLIDE = 60_000
 T0 = 1_736_000_000_000 - (1_736_000_000_000 % SLIDE)
+KEYWORDS = ["steady", "common", "rare", "tiny", "#newtag", "companion", "spam", "weak", "carried"]
 
 
-def make_stream(rng, minutes=240, bursts=()):
-    """Occurrences: background keywords at steady rates plus (keyword, start_min, len_min, per_min, authors) bursts."""
-    kw, au, ts = [], [], []
+def make_stream(rng, minutes=240, bursts=(), offset_ms=0):
+    """Posts ``(keywords, author, time)``: background keywords at steady rates among 80 other posts a
+    minute, one keyword a post, plus
+    ``(keywords, start_min, len_min, per_min, authors, carried)`` bursts whose posts hold all of
+    ``keywords`` and each ``carried`` keyword with its probability."""
+    posts = []
     rates = {0: 8.0, 1: 2.0, 2: 0.3, 3: 0.05}
     for minute in range(minutes):
+        t = T0 + offset_ms + minute * SLIDE
         for k, r in rates.items():
             for _ in range(rng.poisson(r)):
-                kw.append(k); au.append(int(rng.integers(0, 500))); ts.append(T0 + minute * SLIDE + int(rng.integers(0, SLIDE)))
-        for k, start, length, per_min, n_auth in bursts:
+                posts.append(([KEYWORDS[k]], f"a{rng.integers(0, 5000)}", t + int(rng.integers(0, SLIDE))))
+        for _ in range(rng.poisson(80.0)):  # the rest of the stream: no word is a large share of it
+            posts.append(([f"other{rng.integers(0, 2000)}"], f"a{rng.integers(0, 5000)}", t + int(rng.integers(0, SLIDE))))
+        for kws, start, length, per_min, n_auth, *carried in bursts:
             if start <= minute < start + length:
                 for _ in range(rng.poisson(per_min)):
-                    kw.append(k); au.append(1000 + int(rng.integers(0, n_auth))); ts.append(T0 + minute * SLIDE + int(rng.integers(0, SLIDE)))
-    return np.array(kw), np.array(au), np.array(ts)
+                    words = [KEYWORDS[k] for k in kws]
+                    for k, prob in (carried[0] if carried else {}).items():
+                        if rng.random() < prob:
+                            words.append(KEYWORDS[k])
+                    posts.append((words, f"b{rng.integers(0, n_auth)}", t + int(rng.integers(0, SLIDE))))
+    return posts
 
 
-def incremental(frame, keywords, params):
+def occurrences(posts):
+    posts = sorted(posts, key=lambda p: p[2])
+    return _Coded.of([p[0] for p in posts], [p[1] for p in posts]).occurrences(np.array([p[2] for p in posts]))
+
+
+def frame_alerts(occ, params):
+    spec = params.spec
+    return detect_frame(occ.window_counts(spec), occ.keywords, params, volume=occ.window_volume(spec),
+                        sketches=occ.sketches(spec))
+
+
+def window_rows(occ, params):
+    """Each window end's rows as the job gives them to the detector (with contents and sketches), and its volume."""
+    spec = params.spec
+    raw, volume, sketches = occ.window_counts(spec), occ.window_volume(spec), occ.sketches(spec)
+    by_end = {int(e): g for e, g in raw.groupby("end_slot")}
+    for e, v in zip(volume["end_slot"].tolist(), volume["volume"].tolist()):
+        group = by_end.get(e)
+        rows = [] if group is None else [
+            {"keyword": str(occ.keywords[k]), "count": int(c), "unique_authors": int(a), "unique_contents": int(u),
+             "sketch": sketches.get(int(k), e)}
+            for k, c, a, u in group[["keyword_code", "count", "unique_authors", "unique_contents"]].itertuples(index=False)]
+        yield e, rows, v
+
+
+def incremental(occ, params, restore_every: bool = False, restore_at: int | None = None):
     det = TrendDetector(params)
     alerts = []
-    for end_slot, group in frame.groupby("end_slot", sort=True):
-        rows = [WindowedKeywordCount(keywords[k], int(c), T, T, int(u))
-                for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)
-                for T in [pd.Timestamp(0, tz="UTC").to_pydatetime()]]
-        alerts += det.process_window(int(end_slot) * SLIDE, rows)
+    for e, rows, v in window_rows(occ, params):
+        if restore_every or e == restore_at:
+            det = TrendDetector.restore(params, det.snapshot())
+        alerts += det.process_window(e * SLIDE, rows, v)
     return alerts
-
-
-KEYWORDS = np.array(["steady", "common", "rare", "tiny", "#newtag", "companion", "spam", "weak"], dtype=object)
 
 
 @pytest.fixture(scope="module")
 def stream():
     rng = np.random.default_rng(3)
-    bursts = [(4, 100, 20, 6.0, 300), (5, 100, 20, 5.0, 300),  # a group: new hashtag + companion
-              (6, 150, 30, 20.0, 1),                           # one author spamming
-              (1, 190, 20, 8.0, 300)]                          # a common word rising 4x
-    return make_stream(rng, bursts=bursts)
+    bursts = [((4, 5), 100, 20, 6.0, 300),   # a group: new hashtag + companion in the same posts
+              ((6,), 150, 30, 20.0, 1),      # one author spamming
+              ((1,), 190, 20, 8.0, 300)]     # a common word rising 4x
+    return occurrences(make_stream(rng, bursts=bursts))
 
 
 def test_frame_and_incremental_agree_alert_for_alert(stream):
     params = DetectionParams()
-    frame = window_counts(*stream, params.spec)
-    a = detect_frame(frame, KEYWORDS, params)
-    b = incremental(frame, KEYWORDS, params)
+    a = frame_alerts(stream, params)
+    b = incremental(stream, params)
     assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
     assert a, "the injected bursts must alert"
 
 
 def test_bursts_alert_once_grouped_and_decoys_do_not(stream):
     params = DetectionParams()
-    alerts = detect_frame(window_counts(*stream, params.spec), KEYWORDS, params)
-    keywords = [a.keyword for a in alerts]
-    flat = keywords + [k for a in alerts for k in a.related_keywords]
+    alerts = frame_alerts(stream, params)
+    flat = [a.keyword for a in alerts] + [k for a in alerts for k in a.related_keywords]
     assert "spam" not in flat  # one author
     assert "steady" not in flat  # high volume, steady
     own = [a.keyword for a in alerts]
     assert own.count("#newtag") <= 1 and own.count("companion") <= 1  # one alert per episode
     trends = {a.trend for a in alerts if {a.keyword, *a.related_keywords} & {"#newtag", "companion"}}
-    assert len(trends) == 1, alerts  # the two burst together: one trend
+    assert len(trends) == 1, alerts  # the two are posted together: one trend
     assert "common" in flat
     assert all(a.window_end.timestamp() * 1000 - T0 >= params.warmup_windows() * SLIDE for a in alerts)
+    assert all(a.topic == a.keyword for a in alerts)  # no phrase among these keywords
 
 
 def test_no_alerts_during_warm_up():
     rng = np.random.default_rng(5)
-    kw, au, ts = make_stream(rng, minutes=60, bursts=[(4, 5, 20, 10.0, 200)])
-    params = DetectionParams()
-    assert detect_frame(window_counts(kw, au, ts, params.spec), KEYWORDS, params) == []
+    occ = occurrences(make_stream(rng, minutes=60, bursts=[((4,), 5, 20, 10.0, 200)]))
+    assert frame_alerts(occ, DetectionParams()) == []
 
 
 def test_score_is_honest_at_small_counts():
@@ -129,68 +158,71 @@ def test_params_yaml_round_trip_and_refusals(tmp_path):
 
 def test_detector_state_survives_snapshot(stream):
     params = DetectionParams()
-    frame = window_counts(*stream, params.spec)
-    full = incremental(frame, KEYWORDS, params)
-    # run half, snapshot, restore into a new detector, run the rest
-    ends = sorted(frame["end_slot"].unique())
-    half = ends[len(ends) // 2]
-    det = TrendDetector(params)
-    got = []
-    for end_slot, group in frame.groupby("end_slot", sort=True):
-        if end_slot == half:
-            det = TrendDetector.restore(params, det.snapshot())
-        rows = [{"keyword": KEYWORDS[k], "count": c, "unique_authors": u}
-                for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)]
-        got += det.process_window(int(end_slot) * SLIDE, rows)
+    full = incremental(stream, params)
+    ends = sorted(stream.window_volume(params.spec)["end_slot"].tolist())
+    got = incremental(stream, params, restore_at=ends[len(ends) // 2])
     assert [a.to_dict() for a in got] == [a.to_dict() for a in full]
 
 
-def test_a_long_gap_costs_no_memory_and_changes_no_alert(stream):
+def test_a_long_gap_costs_no_memory_and_changes_no_alert():
     """Two bursts a year apart: detection over the windows that hold posts, not the span (issue 10),
     alert for alert the same as the window-by-window detector."""
     rng = np.random.default_rng(5)
-    later = make_stream(rng, minutes=120, bursts=[(4, 60, 20, 6.0, 300)])
     year = 365 * 24 * 60 * SLIDE
-    kw, au, ts = (np.concatenate([a, b]) for a, b in zip(stream, (later[0], later[1], later[2] + year)))
+    posts = make_stream(rng, bursts=[((4, 5), 100, 20, 6.0, 300)])
+    posts += make_stream(rng, minutes=120, bursts=[((4,), 60, 20, 6.0, 300)], offset_ms=year)
+    occ = occurrences(posts)
     params = DetectionParams()
-    frame = window_counts(kw, au, ts, params.spec)
-    a = detect_frame(frame, KEYWORDS, params)
-    assert [x.to_dict() for x in a] == [x.to_dict() for x in incremental(frame, KEYWORDS, params)]
+    a = frame_alerts(occ, params)
+    assert [x.to_dict() for x in a] == [x.to_dict() for x in incremental(occ, params)]
     assert any(x.window_end.year > 2025 for x in a) and any(x.window_end.year == 2025 for x in a)
-
-
-
-GROUPING_KEYWORDS = np.array([*KEYWORDS, "carried"], dtype=object)
 
 
 @pytest.fixture(scope="module")
 def grouping_stream():
     rng = np.random.default_rng(7)
-    bursts = [(4, 100, 20, 20.0, 300), (5, 100, 20, 16.0, 300),  # a trend: new hashtag + companion
-              (8, 100, 20, 1.5, 300),                            # a word its posts carry now and then
-              (3, 158, 20, 4.0, 300), (0, 160, 20, 60.0, 300)]   # a small rise, then a big one 2 minutes later
-    return make_stream(rng, bursts=bursts)
+    bursts = [((4, 5), 100, 20, 18.0, 300, {8: 0.08}),   # a trend: hashtag + companion; a word its posts carry now and then
+              ((3,), 158, 20, 4.0, 300),                 # a small rise, then an unrelated big one 2 minutes later
+              ((0,), 160, 20, 60.0, 300)]
+    return occurrences(make_stream(rng, bursts=bursts))
 
 
 def _trends_of(alerts, keyword):
     return {a.trend for a in alerts if keyword in (a.keyword, *a.related_keywords)}
 
 
-def test_grouping_needs_comparable_rises_not_only_correlation(grouping_stream):
-    """Issue 13: a word that rises with a trend but far less (``group_share``) neither joins it nor
-    alerts on its own; a big rise does not join a small trend opened two minutes earlier. Without the
-    rule (``group_share`` 0) both attach: correlation alone cannot tell them apart. Both engines agree."""
-    for params in (DetectionParams(), DetectionParams(group_share=0.0)):
-        frame = window_counts(*grouping_stream, params.spec)
-        alerts = detect_frame(frame, GROUPING_KEYWORDS, params)
-        assert [a.to_dict() for a in alerts] == [a.to_dict() for a in incremental(frame, GROUPING_KEYWORDS, params)]
-        assert _trends_of(alerts, "#newtag") == _trends_of(alerts, "companion") == {"#newtag"}
-        if params.group_share:
-            assert _trends_of(alerts, "carried") == set()
-            assert _trends_of(alerts, "tiny") == {"tiny"} and _trends_of(alerts, "steady") == {"steady"}
-        else:
-            assert _trends_of(alerts, "carried") == {"#newtag"}
-            assert _trends_of(alerts, "steady") == {"tiny"}
+def test_grouping_by_shared_posts_and_comparable_rises(grouping_stream):
+    """A trend's keywords share its posts; a word its posts carry now and then rises far less
+    (``group_share``): it neither joins nor alerts on its own. Two rises that share no posts stay two
+    trends, whenever they start. Both engines agree."""
+    params = DetectionParams()
+    alerts = frame_alerts(grouping_stream, params)
+    assert [a.to_dict() for a in alerts] == [a.to_dict() for a in incremental(grouping_stream, params)]
+    assert _trends_of(alerts, "#newtag") == _trends_of(alerts, "companion") == {"#newtag"}
+    assert _trends_of(alerts, "carried") == set()
+    assert _trends_of(alerts, "tiny") == {"tiny"} and _trends_of(alerts, "steady") == {"steady"}
+
+
+def test_two_stories_of_the_same_minutes_stay_two_trends():
+    rng = np.random.default_rng(11)
+    bursts = [((4, 5), 100, 20, 10.0, 300), ((7, 8), 101, 20, 10.0, 300)]
+    occ = occurrences(make_stream(rng, bursts=bursts))
+    alerts = frame_alerts(occ, DetectionParams())
+    assert _trends_of(alerts, "#newtag") == _trends_of(alerts, "companion") == {"#newtag"}
+    assert _trends_of(alerts, "weak") == _trends_of(alerts, "carried") != {"#newtag"}
+    assert len({a.trend for a in alerts}) == 2
+    for a in alerts:  # a trend's keywords are its own
+        assert not ({a.keyword, *a.related_keywords} & {"#newtag", "companion"}
+                    and {a.keyword, *a.related_keywords} & {"weak", "carried"})
+
+
+def test_without_sketches_nothing_groups(grouping_stream):
+    """The grouping test can fail: without the posts' sketches no two keywords share posts."""
+    params = DetectionParams()
+    spec = params.spec
+    alerts = detect_frame(grouping_stream.window_counts(spec), grouping_stream.keywords, params,
+                          volume=grouping_stream.window_volume(spec))
+    assert _trends_of(alerts, "companion") == {"companion"}
 
 
 def test_group_share_is_validated_and_round_trips(tmp_path):
@@ -204,13 +236,7 @@ def test_group_share_is_validated_and_round_trips(tmp_path):
 
 
 def test_grouping_survives_a_restore_at_every_window(grouping_stream):
-    """The rule needs no state beyond the detector's snapshot: restoring before every window changes no alert."""
+    """Grouping needs no state beyond the detector's snapshot: restoring before every window changes no alert."""
     params = DetectionParams()
-    frame = window_counts(*grouping_stream, params.spec)
-    det, got = TrendDetector(params), []
-    for end_slot, group in frame.groupby("end_slot", sort=True):
-        det = TrendDetector.restore(params, det.snapshot())
-        rows = [{"keyword": GROUPING_KEYWORDS[k], "count": c, "unique_authors": u}
-                for k, c, u in group[["keyword_code", "count", "unique_authors"]].itertuples(index=False)]
-        got += det.process_window(int(end_slot) * SLIDE, rows)
-    assert [a.to_dict() for a in got] == [a.to_dict() for a in detect_frame(frame, GROUPING_KEYWORDS, params)]
+    got = incremental(grouping_stream, params, restore_every=True)
+    assert [a.to_dict() for a in got] == [a.to_dict() for a in frame_alerts(grouping_stream, params)]

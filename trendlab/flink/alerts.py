@@ -18,6 +18,7 @@ from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from trendlab.detect import DetectionParams, TrendDetector
+from trendlab.cooccur import SKETCH_COLUMNS
 from trendlab.flink.sql import HUB_COLUMNS, VOLUME_KEY
 from trendlab.models import WindowedKeywordCount, micros_to_datetime
 
@@ -25,6 +26,7 @@ from trendlab.models import WindowedKeywordCount, micros_to_datetime
 # the hub's columns this function reads, by name
 _KEYWORD, _COUNT, _AUTHORS, _CONTENTS, _ERROR = (
     HUB_COLUMNS.index(c) for c in ("keyword", "count", "unique_authors", "unique_contents", "error"))
+_SKETCH = tuple(HUB_COLUMNS.index(c) for c in SKETCH_COLUMNS)
 
 
 class DetectTrends(KeyedProcessFunction):
@@ -58,7 +60,8 @@ class DetectTrends(KeyedProcessFunction):
         if rows is None:
             rows = []
             ctx.timer_service().register_event_time_timer(window_end_ms - 1)
-        rows.append((value[_KEYWORD], int(value[_COUNT]), int(value[_AUTHORS]), int(value[_CONTENTS])))
+        sketch = None if value[_SKETCH[0]] is None else tuple(int(value[i]) for i in _SKETCH)
+        rows.append((value[_KEYWORD], int(value[_COUNT]), int(value[_AUTHORS]), int(value[_CONTENTS]), sketch))
         self._pending.put(window_end_ms, rows)
         return iter(())
 
@@ -70,11 +73,11 @@ class DetectTrends(KeyedProcessFunction):
         spec = self.params.spec
         start = micros_to_datetime((window_end_ms - spec.window_ms) * 1000)
         end = micros_to_datetime(window_end_ms * 1000)
-        volume = sum(c for k, c, _a, _u in rows if k == VOLUME_KEY)
+        volume = sum(r[2] for r in rows if r[0] == VOLUME_KEY)  # the volume row's distinct authors
         counts = [
             WindowedKeywordCount(keyword=k, count=c, window_start=start, window_end=end, unique_authors=a,
-                                 unique_contents=u)
-            for k, c, a, u in sorted(rows) if k != VOLUME_KEY
+                                 unique_contents=u, sketch=sk)
+            for k, c, a, u, sk in sorted(rows, key=lambda r: r[0]) if k != VOLUME_KEY
         ]
         alerts = detector.process_window(window_end_ms, counts, volume)
         self._detector_state.update(detector.snapshot())

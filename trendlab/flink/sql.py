@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from trendlab import cooccur
 from trendlab.conf import JOB_TRANSACTION_TIMEOUT_MS
 from trendlab.errors import ConfigError
 
@@ -211,9 +212,10 @@ def extracted_view() -> str:
     row with ``error`` (and ``excerpt``, a bounded excerpt of the message) set for a dead letter."""
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
-        f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.content_key, x.error\n"
+        f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.content_key,\n"
+        "       x.post_hash, x.error\n"
         f"FROM {POSTS} AS p, LATERAL TABLE({EXTRACT_FUNCTION}(p.message))"
-        " AS x(keyword, normalized_keyword, author_did, content_key, error, excerpt)"
+        " AS x(keyword, normalized_keyword, author_did, content_key, post_hash, error, excerpt)"
     )
 
 
@@ -229,7 +231,8 @@ PRESPLIT_SEPARATOR = "\t"
 
 def presplit_view() -> str:
     """The bench's ceiling (``bench/flink_job.py``): the same rows as :func:`extracted_view` from messages
-    whose keywords and content key were computed *before* Kafka, ``<author DID>\\t<content key>\\t\\t<keyword>…``
+    whose keywords, content key and post hash were computed *before* Kafka,
+    ``<author DID>\\t<content key>\\t<post hash>\\t\\t<keyword>…``
     (the empty field is the volume row's keyword), split in SQL with no Python in the job. Not a second
     definition of a keyword: the keywords in the messages come from
     :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages. A message without
@@ -241,16 +244,19 @@ def presplit_view() -> str:
         f"SELECT {text} AS message, p.event_time, k.keyword, LOWER(TRIM(k.keyword)) AS normalized_keyword,\n"
         f"       SPLIT_INDEX({text}, {sep}, 0) AS author_did,\n"
         f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS STRING) ELSE SPLIT_INDEX({text}, {sep}, 1) END"
-        " AS content_key, CAST(NULL AS STRING) AS error\n"
+        " AS content_key,\n"
+        f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS BIGINT)"
+        f" ELSE CAST(SPLIT_INDEX({text}, {sep}, 2) AS BIGINT) END AS post_hash, CAST(NULL AS STRING) AS error\n"
         f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT({text}, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
-        "WHERE k.pos > 2"
+        "WHERE k.pos > 3"
     )
 
 
 def occurrences_view() -> str:
     return (
         f"CREATE TEMPORARY VIEW {OCCURRENCES} AS\n"
-        f"SELECT keyword, normalized_keyword, author_did, content_key, event_time FROM {EXTRACTED} WHERE error IS NULL"
+        f"SELECT keyword, normalized_keyword, author_did, content_key, post_hash, event_time FROM {EXTRACTED}"
+        " WHERE error IS NULL"
     )
 
 
@@ -262,7 +268,8 @@ def window_counts_view(window_ms: int, slide_ms: int) -> str:
         f"CREATE TEMPORARY VIEW {WINDOW_COUNTS} AS\n"
         "SELECT keyword, normalized_keyword, window_start, window_end, window_time,\n"
         "       COUNT(*) AS `count`, COUNT(DISTINCT author_did) AS unique_authors,\n"
-        "       COUNT(DISTINCT content_key) AS unique_contents\n"
+        "       COUNT(DISTINCT content_key) AS unique_contents,\n"
+        f"       {', '.join(cooccur.sql_columns())}\n"
         f"FROM TABLE(HOP(TABLE {OCCURRENCES}, DESCRIPTOR(event_time), {interval(slide_ms)}, {interval(window_ms)}))\n"
         "GROUP BY keyword, normalized_keyword, window_start, window_end, window_time"
     )
@@ -275,7 +282,7 @@ _ISO_MS = "'yyyy-MM-dd''T''HH:mm:ss.SSS''Z'''"
 HUB = "job_outputs"
 HUB_COLUMNS = (
     "keyword", "normalized_keyword", "window_start", "window_end", "count", "unique_authors", "unique_contents",
-    "message", "error", "event_time", "rowtime",
+    *cooccur.SKETCH_COLUMNS, "message", "error", "event_time", "rowtime",
 )
 
 
@@ -292,10 +299,12 @@ def hub_query() -> str:
     return (
         f"SELECT keyword, normalized_keyword, DATE_FORMAT(window_start, {_ISO}) AS window_start,\n"
         f"       DATE_FORMAT(window_end, {_ISO}) AS window_end, `count`, unique_authors, unique_contents,\n"
+        f"       {', '.join(cooccur.SKETCH_COLUMNS)},\n"
         f"       {null} AS message, {null} AS error, {null} AS event_time, window_time AS rowtime\n"
         f"FROM {WINDOW_COUNTS}\n"
         "UNION ALL\n"
         f"SELECT {null}, {null}, {null}, {null}, CAST(NULL AS BIGINT), CAST(NULL AS BIGINT), CAST(NULL AS BIGINT),\n"
+        f"       {', '.join(['CAST(NULL AS BIGINT)'] * len(cooccur.SKETCH_COLUMNS))},\n"
         f"       message, error, DATE_FORMAT(event_time, {_ISO_MS}), event_time\n"
         f"FROM {EXTRACTED} WHERE error IS NOT NULL"
     )

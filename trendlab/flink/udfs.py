@@ -3,10 +3,11 @@
 :class:`ExtractKeywords` is a table function over the message's **raw bytes** (the Kafka value as it
 is; the job decodes it itself through the total parser :class:`trendlab.parse.MessageParser`, so
 invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
-``(keyword, normalized_keyword, author_did, content_key, NULL, NULL)`` per keyword of a post (the
-post's content key, :func:`trendlab.content.content_key`) plus one volume row ``('', '', author_did,
-NULL, NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that is
-not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, reason, excerpt)`` for a
+``(keyword, normalized_keyword, author_did, content_key, post_hash, NULL, NULL)`` per keyword of a post
+(the post's content key, :func:`trendlab.content.content_key`, and its hash for the co-occurrence
+sketches, :func:`trendlab.cooccur.post_hash`) plus one volume row ``('', '', author_did, NULL, NULL,
+NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that is not a
+post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, reason, excerpt)`` for a
 dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
 dead-letter sink. It never raises: a failing record would put the job into a restart loop.
 
@@ -24,13 +25,14 @@ from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from trendlab.content import content_key
+from trendlab.cooccur import post_hash
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.flink.sql import VOLUME_KEY
 from trendlab.models import normalize_keyword
 from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
 
-#: (keyword, normalized_keyword, author_did, content_key, error, excerpt)
-RESULT_TYPES = [DataTypes.STRING()] * 6
+#: (keyword, normalized_keyword, author_did, content_key, post_hash, error, excerpt)
+RESULT_TYPES = [DataTypes.STRING()] * 4 + [DataTypes.BIGINT()] + [DataTypes.STRING()] * 2
 
 
 class ExtractKeywords(TableFunction):
@@ -60,7 +62,7 @@ class ExtractKeywords(TableFunction):
     def _dead(self, letter: DeadLetter):
         if self._malformed is not None:
             self._malformed.inc()
-        return None, None, None, None, letter.reason, letter.excerpt
+        return None, None, None, None, None, letter.reason, letter.excerpt
 
     def eval(self, raw):
         try:
@@ -94,10 +96,10 @@ class ExtractKeywords(TableFunction):
             self._posts.inc()
             self._keywords.inc(len(keywords))
         # a keyword is already NFKC and lower-case without spaces: an ASCII one is its own normal form
-        content = content_key(keywords, author)
-        rows = [(keyword, keyword if keyword.isascii() else normalize_keyword(keyword), author, content, None, None)
+        content, post = content_key(keywords, author), post_hash(author, keywords)
+        rows = [(keyword, keyword if keyword.isascii() else normalize_keyword(keyword), author, content, post, None, None)
                 for keyword in keywords]
-        rows.append((VOLUME_KEY, VOLUME_KEY, author, None, None, None))  # the post counts in its windows' volume
+        rows.append((VOLUME_KEY, VOLUME_KEY, author, None, None, None, None))  # the post counts in its windows' volume
         return rows
 
 

@@ -47,6 +47,7 @@ class _Shape:
     by_keyword: np.ndarray  # row order sorted by keyword code
     keyword_sorted: np.ndarray  # keyword codes in that order
     volume: pd.DataFrame | None = None  # posts per window (window_volume's frame)
+    sketches: object = None  # the keywords' post sketches (trendlab.cooccur.ReplaySketches), kept across runs
     #: detect_frame's dense matrices, kept while only thresholds move (see detect_frame's ``cache``)
     dense: dict = field(default_factory=dict)
 
@@ -93,7 +94,7 @@ class TuningSession:
             self._shapes[key] = _Shape(
                 spec, raw,
                 int(raw["end_slot"].min()) if len(raw) else 0, int(raw["end_slot"].max()) if len(raw) else -1,
-                order, raw["keyword_code"].to_numpy()[order], occ.window_volume(spec),
+                order, raw["keyword_code"].to_numpy()[order], occ.window_volume(spec), occ.sketches(spec),
             )
         return self._shapes[key]
 
@@ -101,7 +102,7 @@ class TuningSession:
         t0 = time.perf_counter()
         shape = self.shape(params.spec)
         t1 = time.perf_counter()
-        alerts = detect_frame(shape.raw, self.occurrences.keywords, params, shape.dense, shape.volume)
+        alerts = detect_frame(shape.raw, self.occurrences.keywords, params, shape.dense, shape.volume, shape.sketches)
         t2 = time.perf_counter()
         ev = None
         if self.labels is not None:
@@ -149,7 +150,7 @@ RANGES: dict[str, tuple[float, float, float]] = {
     "min_ratio": (1.0, 10.0, 0.1),
     "min_score": (1.0, 12.0, 0.1),
     "cooldown_windows": (0, 120, 1),
-    "group_correlation": (-1.0, 1.0, 0.05),
+    "group_cooccurrence": (0.0, 1.0, 0.05),
     "group_share": (0.0, 1.0, 0.05),
     "false_alarm_rate": (0.00001, 1.0, 0.00001),
     "min_distinct": (0.05, 1.0, 0.05),
@@ -166,7 +167,7 @@ HELP = {
     "min_ratio": "count / baseline a window needs",
     "min_score": "Poisson z-score a window needs at least (the false-alarm rate may ask more)",
     "cooldown_windows": "quiet windows before a keyword alerts again",
-    "group_correlation": "count correlation that joins keywords into one trend",
+    "group_cooccurrence": "share of the smaller keyword's posts that hold the other: joins keywords into one trend",
     "group_share": "smaller rise over baseline / larger rise that still makes one trend (0: off)",
     "false_alarm_rate": "odds per window that noise alerts some keyword: the score needed grows with the keywords a window holds",
     "min_distinct": "share of a rise that must be distinct contents (copy-paste campaigns count once)",
