@@ -92,6 +92,8 @@ class Evaluation:
     grouping: float = 1.0
     trend_mentions: int = 0
     grouped_mentions: int = 0
+    stories: int = 0  # labelled trends some alert is about
+    story_rows: int = 0  # the board's trends about them (one each is perfect grouping)
 
     def meets(self, targets: Targets = TARGETS) -> bool:
         return not targets.misses(self)
@@ -113,7 +115,7 @@ class Evaluation:
             f"keyword precision  {self.keyword_precision:.2f}  ({self.matched_mentions} of {self.mentions} "
             f"keywords in {self.alerts} alerts belong to a labelled trend)",
             f"grouping           {self.grouping:.2f}  ({self.grouped_mentions} of {self.trend_mentions} keywords "
-            "of alerts about a trend belong to that trend)",
+            f"of alerts about a trend belong to that trend; {self.stories} trends in {self.story_rows} rows)",
             f"median latency     {lat}",
             f"false alerts       {self.false_alerts} ({self.false_alerts_per_hour:.2f} per hour)",
             f"decoy alerts       {self.decoy_alerts}",
@@ -151,6 +153,15 @@ def _mentions(alert: TrendAlert) -> list[str]:
     return [alert.keyword, *alert.related_keywords]
 
 
+def _belongs(keyword: str, label: TrendLabel) -> bool:
+    """A keyword is about a labelled trend when it is one of its keywords or phrases, or a phrase made
+    of its keywords ("war plans" for a trend labelled with "war" and "plans")."""
+    if keyword in label.keywords or keyword in label.phrases:
+        return True
+    words = keyword.split(" ")
+    return len(words) > 1 and all(w in label.keywords for w in words)
+
+
 def evaluate(
     alerts: Iterable[TrendAlert],
     labels: Labels,
@@ -167,6 +178,7 @@ def evaluate(
     decoy_words = {k for d in labels.decoys for k in d.keywords}
     decoy_alerts = 0
     trend_mentions = grouped_mentions = 0
+    rows_of: dict[str, set[str]] = {}  # labelled trend -> the trends (rows of the board) that are about it
     for alert in alerts:
         mentions = _mentions(alert)
         total_mentions += len(mentions)
@@ -175,7 +187,7 @@ def evaluate(
         for kw in mentions:
             hit = False
             for t in labels.trends:
-                if kw in t.keywords and t.start <= alert.window_end and (
+                if _belongs(kw, t) and t.start <= alert.window_end and (
                     (alert.window_end - t.end).total_seconds() <= grace_s
                 ):
                     hit = True
@@ -188,6 +200,8 @@ def evaluate(
         else:  # grouping: how many of the alert's keywords belong to the one trend it is about
             trend_mentions += len(mentions)
             grouped_mentions += max(per_label.values())
+            about = max(per_label, key=per_label.get)
+            rows_of.setdefault(about, set()).add(alert.trend or alert.keyword)
         if decoy_words.intersection(mentions):
             decoy_alerts += 1
     latencies = np.array(
@@ -206,12 +220,13 @@ def evaluate(
     ]
     return _evaluation(len(labels.trends), len(trend_first), len(alerts), total_mentions, matched_mentions,
                        latencies, false_alerts, decoy_alerts, hours, slide_ms, per_trend,
-                       trend_mentions, grouped_mentions)
+                       trend_mentions, grouped_mentions, len(rows_of), sum(len(r) for r in rows_of.values()))
 
 
 def _evaluation(trends: int, detected: int, alerts: int, mentions: int, matched: int, latencies: np.ndarray,
                 false_alerts: int, decoy_alerts: int, hours: float, slide_ms: int,
-                per_trend: list[dict[str, Any]], trend_mentions: int = 0, grouped_mentions: int = 0) -> Evaluation:
+                per_trend: list[dict[str, Any]], trend_mentions: int = 0, grouped_mentions: int = 0,
+                stories: int = 0, story_rows: int = 0) -> Evaluation:
     def stat(q: float) -> float | None:
         return float(np.percentile(latencies, q)) if latencies.size else None
 
@@ -234,9 +249,14 @@ def _evaluation(trends: int, detected: int, alerts: int, mentions: int, matched:
         hours=hours,
         slide_ms=slide_ms,
         per_trend=per_trend,
-        grouping=grouped_mentions / trend_mentions if trend_mentions else 1.0,
+        # the alerts' keywords that belong to the trend they are about, times one row per story (a story
+        # split over two trends of the board counts half)
+        grouping=(grouped_mentions / trend_mentions if trend_mentions else 1.0)
+        * (stories / story_rows if story_rows else 1.0),
         trend_mentions=trend_mentions,
         grouped_mentions=grouped_mentions,
+        stories=stories,
+        story_rows=story_rows,
     )
 
 
@@ -254,6 +274,7 @@ def pool(evaluations: Iterable[Evaluation]) -> Evaluation:
         sum(ev.false_alerts for ev in evs), sum(ev.decoy_alerts for ev in evs),
         sum(ev.hours for ev in evs), evs[0].slide_ms, per_trend,
         sum(ev.trend_mentions for ev in evs), sum(ev.grouped_mentions for ev in evs),
+        sum(ev.stories for ev in evs), sum(ev.story_rows for ev in evs),
     )
 
 
