@@ -158,6 +158,35 @@ def test_evaluate_counts_recall_precision_latency_and_decoys():
     assert ev.decoy_alerts == 1 and ev.false_alerts == 3 and ev.false_alerts_per_hour == 1.5
 
 
+def test_evaluate_matches_phrases_and_counts_one_row_per_story():
+    labels = load_labels({
+        "generator": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-01T02:00:00Z"},
+        "trends": [{"id": "t1", "keywords": ["war", "plans", "hegseth"], "phrases": ["group chat"],
+                    "start": "2025-01-01T01:00:00Z", "end": "2025-01-01T01:20:00Z"}],
+        "decoys": [],
+    })
+    start = labels.trends[0].start
+
+    def alert(kw, minutes, related=(), trend=None):
+        a = _alert(kw, start + timedelta(minutes=minutes), related)
+        a.trend = trend or kw
+        return a
+
+    # a phrase of the label's words and a labelled phrase belong to the story; one row: grouping 1
+    one = evaluate([alert("war plans", 2, ["hegseth", "group chat"])], labels, 300_000, 60_000)
+    assert one.recall == 1.0 and one.keyword_precision == 1.0 and one.grouping == 1.0
+    assert one.stories == 1 and one.story_rows == 1
+    # the same story split over two rows of the board counts half
+    two = evaluate([alert("war plans", 2), alert("hegseth", 3)], labels, 300_000, 60_000)
+    assert two.keyword_precision == 1.0 and two.story_rows == 2 and two.grouping == pytest.approx(0.5)
+    # a later alert joining the same trend is still one row
+    joined = evaluate([alert("war plans", 2), alert("hegseth", 3, ["war plans"], trend="war plans")], labels,
+                      300_000, 60_000)
+    assert joined.grouping == 1.0
+    # a phrase with a word of another story does not belong
+    assert evaluate([alert("war games", 2)], labels, 300_000, 60_000).keyword_precision == 0.0
+
+
 def test_targets_and_pooling_of_several_streams():
     labels = load_labels({
         "generator": {"start": "2025-01-01T00:00:00Z", "end": "2025-01-01T01:00:00Z"},
