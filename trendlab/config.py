@@ -95,6 +95,10 @@ VARIABLES: dict[str, _Var] = {
     "max_keywords": _Var("TRENDLAB_MAX_KEYWORDS", int, 300, help="posts with more keywords are dead letters"),
     "max_future_s": _Var("TRENDLAB_MAX_FUTURE_S", int, 600, help="event times further ahead of now are dead letters"),
     "replay_memory_mb": _Var("TRENDLAB_REPLAY_MEMORY_MB", int, 4096, help="replay refuses windows whose arrays need more"),
+    "board_max_trends": _Var("TRENDLAB_BOARD_MAX_TRENDS", int, 1000,
+                             help="trends the service's board keeps; the least recently updated is evicted"),
+    "deploy_timeout_s": _Var("TRENDLAB_DEPLOY_TIMEOUT_S", int, 120,
+                             help="a deploy whose tasks are not all running by then (no free slots) fails"),
 }
 
 _POSITIVE = {
@@ -112,6 +116,8 @@ _POSITIVE = {
     "max_keywords",
     "max_future_s",
     "replay_memory_mb",
+    "board_max_trends",
+    "deploy_timeout_s",
 }
 
 
@@ -149,6 +155,8 @@ class Settings:
     max_keywords: int = 300
     max_future_s: int = 600
     replay_memory_mb: int = 4096
+    board_max_trends: int = 1000
+    deploy_timeout_s: int = 120
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:
