@@ -121,15 +121,27 @@ class RequestMetrics:
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         status = 500
+        started = False
 
         async def send_status(message):
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, receive, send_status)
+        except asyncio.CancelledError:
+            # the server is shutting down and cancelled a request that outlived its grace period (the
+            # only cancellation of a request task): say so in one line instead of a 500 and a traceback
+            if started:
+                raise
+            status = 503
+            body = orjson.dumps({"error": "trendlab serve is shutting down: the request was cancelled"})
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
         finally:
             name = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(scope["method"], name, str(status)).inc()
