@@ -10,7 +10,13 @@ local socket that accepts connections and never answers (a hung dependency). The
 It prints, per run, errors (non-2xx other than /health's expected 503, or transport errors), p50/p99,
 the server's threads and open descriptors before and after, and liveness p99 under (3) as a ratio to (1).
 
-    python bench/service.py [--concurrency 50] [--requests 2000] [--health 500]
+4. The trend board: a served app (its own process) is fed ``--board-alerts`` distinct alerts as the
+   Kafka follower feeds them (raw records, one new trend each), once with the default bound
+   (``TRENDLAB_BOARD_MAX_TRENDS``) and once with a bound of that many alerts (the board as it was before
+   it had one); it prints the process's RSS before and after feeding, and ``/trends`` p50/p99 — and the
+   bounded board's latency as a ratio to the unbounded one's.
+
+    python bench/service.py [--concurrency 50] [--requests 2000] [--health 500] [--board-alerts 200000]
 """
 
 from __future__ import annotations
@@ -113,6 +119,68 @@ async def load(base: str, path: str, n: int, concurrency: int, ok=(200,), timeou
             "max_ms": latencies[-1] * 1000, "rps": n / seconds}
 
 
+#: the child of section 4: an app whose board is fed N distinct alerts, then served on a port
+BOARD_SERVER = """
+import sys, time
+from datetime import datetime, timedelta, timezone
+import uvicorn
+from trendlab.config import Settings
+from trendlab.models import TrendAlert
+from trendlab.service import create_app
+
+def rss_mb():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+port, n, max_trends = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+app = create_app(Settings.from_env(board_max_trends=max_trends), follow_trends=False)
+board = app.state.board
+t0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+before = rss_mb()
+started = time.perf_counter()
+for i in range(n):
+    end = t0 + timedelta(seconds=i // 100)
+    board.add_record("alerts", TrendAlert(keyword=f"keyword-{i}", window_start=end - timedelta(minutes=10),
+                                          window_end=end, count=10 + i % 97, unique_authors=5, baseline=0.5,
+                                          score=7.5, related_keywords=[f"related-{i}", f"other-{i}"],
+                                          language="en").to_json().encode())
+fed_s = time.perf_counter() - started
+print(f"{before:.0f} {rss_mb():.0f} {len(board)} {board.evicted} {fed_s:.1f}", flush=True)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def board_run(n: int, max_trends: int, concurrency: int, requests: int, env: dict) -> dict:
+    """Section 4 for one bound: RSS before/after feeding ``n`` alerts, then ``/trends`` under load."""
+    port = free_port()
+    child = subprocess.Popen([sys.executable, "-c", BOARD_SERVER, str(port), str(n), str(max_trends)], env=env,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        before, after, kept, evicted, fed_s = child.stdout.readline().split()
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        first = asyncio.run(load(base, "/trends", 1, 1))  # the ranking after a change: computed once
+        asyncio.run(load(base, "/trends", 20, 5))  # warm-up
+        single = asyncio.run(load(base, "/trends", requests, 1))
+        result = asyncio.run(load(base, "/trends", requests, concurrency))
+        result.update(first_ms=first["max_ms"], single_p50_ms=single["p50_ms"], single_p99_ms=single["p99_ms"], rss_before=float(before), rss_after=float(after), kept=int(kept), evicted=int(evicted),
+                      fed_s=float(fed_s), max_trends=max_trends)
+        return result
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
 def show(label: str, result: dict) -> None:
     errors = sum(result["errors"].values())
     detail = f" {result['errors']}" if errors else ""
@@ -125,7 +193,11 @@ def main() -> int:
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--health", type=int, default=500)
+    p.add_argument("--board-alerts", type=int, default=200_000)
+    p.add_argument("--only-board", action="store_true", help="run section 4 only")
     args = p.parse_args()
+    if args.only_board:
+        return board_section(args)
 
     hung = HungServer()
     port = free_port()
@@ -176,13 +248,39 @@ def main() -> int:
         print(f"  liveness p99 beside 500 hung /health: {live['p99_ms']:.1f} ms = {ratio:.2f}x the idle baseline "
               f"({baseline['p99_ms']:.1f} ms)")
         total_errors = sum(sum(r["errors"].values()) for r in (baseline, health, live))
-        return 0 if total_errors == 0 else 1
+        return board_section(args) or (0 if total_errors == 0 else 1)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def board_section(args) -> int:
+    from trendlab.config import Settings
+
+    env = dict(os.environ, LOG_LEVEL="WARNING")
+    bound = Settings.from_env().board_max_trends
+    n = args.board_alerts
+    requests = max(200, args.requests // 4)
+    print(f"4 the trend board: {n:,} distinct alerts fed, then {requests} GET /trends?limit=50 at "
+          f"{args.concurrency} concurrent")
+    runs = {}
+    for label, max_trends in (("bounded", bound), ("unbounded", max(n, 1))):
+        r = runs[label] = board_run(n, max_trends, args.concurrency, requests, env)
+        show(f"4 /trends, {label} (max {max_trends:,})", r)
+        print(f"    RSS {r['rss_before']:.0f} MB before, {r['rss_after']:.0f} MB after {n:,} alerts "
+              f"(+{r['rss_after'] - r['rss_before']:.0f} MB); {r['kept']:,} trends kept, {r['evicted']:,} evicted; "
+              f"fed in {r['fed_s']:.1f} s; first /trends after the change {r['first_ms']:.1f} ms, then one at a time: p50 {r['single_p50_ms']:.1f} ms, "
+              f"p99 {r['single_p99_ms']:.1f} ms")
+    b, u = runs["bounded"], runs["unbounded"]
+    print(f"  first /trends after a change (the ranking is recomputed), bounded / unbounded: {b['first_ms']:.1f} / "
+          f"{u['first_ms']:.1f} ms = {b['first_ms'] / u['first_ms']:.4f}x")
+    print(f"  /trends one at a time, p50 bounded / unbounded: {b['single_p50_ms']:.1f} / {u['single_p50_ms']:.1f} ms = "
+          f"{b['single_p50_ms'] / u['single_p50_ms']:.3f}x; RSS growth {b['rss_after'] - b['rss_before']:.0f} / "
+          f"{u['rss_after'] - u['rss_before']:.0f} MB")
+    return 0 if not b["errors"] else 1
 
 
 if __name__ == "__main__":

@@ -44,6 +44,24 @@ BAD_FRAMES = {
 }
 
 
+def bomb_frame(expanded_bytes: int, *, content_size: bool = True, head: bytes = b"") -> bytes:
+    """A zstd frame made with Jetstream's dictionary that expands to ``expanded_bytes``: ``head`` (e.g. a
+    valid event, which makes the whole a valid JSON document) and then spaces. Cheap to make: zstd folds
+    the spaces, so a gigabyte fits in a frame of about 100 KB. ``content_size`` writes the size into
+    the frame header (a decoder that trusts it allocates it all at once)."""
+    cctx = zstandard.ZstdCompressor(level=1, dict_data=zstandard.ZstdCompressionDict(dictionary_bytes()),
+                                    write_content_size=content_size)
+    obj = cctx.compressobj(size=expanded_bytes if content_size else -1)
+    parts = [obj.compress(head)]
+    chunk = b" " * (16 << 20)
+    left = expanded_bytes - len(head)
+    while left > 0:
+        parts.append(obj.compress(chunk[:min(left, len(chunk))]))
+        left -= min(left, len(chunk))
+    parts.append(obj.flush())
+    return b"".join(parts)
+
+
 @dataclass
 class Faults:
     drop_after: set[int] = field(default_factory=set)

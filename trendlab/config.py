@@ -97,6 +97,10 @@ VARIABLES: dict[str, _Var] = {
     "min_event_time": _Var("TRENDLAB_MIN_EVENT_TIME", str, "2022-11-01",
                            help="event times before this date (UTC) are dead letters; e.g. 2006-01-01 for older archives"),
     "replay_memory_mb": _Var("TRENDLAB_REPLAY_MEMORY_MB", int, 4096, help="replay refuses windows whose arrays need more"),
+    "board_max_trends": _Var("TRENDLAB_BOARD_MAX_TRENDS", int, 1000,
+                             help="trends the service's board keeps; the least recently updated is evicted"),
+    "deploy_timeout_s": _Var("TRENDLAB_DEPLOY_TIMEOUT_S", int, 120,
+                             help="a deploy whose tasks are not all running by then (no free slots) fails"),
 }
 
 _POSITIVE = {
@@ -114,6 +118,8 @@ _POSITIVE = {
     "max_keywords",
     "max_future_s",
     "replay_memory_mb",
+    "board_max_trends",
+    "deploy_timeout_s",
 }
 
 
@@ -152,6 +158,8 @@ class Settings:
     max_future_s: int = 600
     min_event_time: str = "2022-11-01"  # trendlab.parse.BLUESKY_START; see min_event_time_us
     replay_memory_mb: int = 4096
+    board_max_trends: int = 1000
+    deploy_timeout_s: int = 120
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:

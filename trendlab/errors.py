@@ -14,6 +14,8 @@ Subclasses say *what kind* of thing is wrong, so callers that can do something a
   (:class:`MissingFile` when it does not exist: also a ``FileNotFoundError``)
 - :class:`ServiceUnavailable`: Kafka, Flink or MinIO does not answer, or answers with an error
 - :class:`StackError`: a part of the local stack cannot be fetched, built or started
+- :class:`JobConflict`: a deploy or stop is refused because another is in progress, or because a
+  trendlab job of the same topics already runs (the REST service answers 409)
 
 They also subclass ``ValueError``/``RuntimeError`` (``MissingFile``: ``FileNotFoundError``), so a
 caller that catches the built-in kind keeps working. Anything outside the family that reaches
@@ -45,3 +47,8 @@ class ServiceUnavailable(TrendlabError, RuntimeError):
 
 class StackError(TrendlabError, RuntimeError):
     """A stack part cannot be fetched, built or started; the one-line message names the part."""
+
+
+class JobConflict(TrendlabError, RuntimeError):
+    """A deploy or stop collides with another one in progress or with a running job of the same topics;
+    the one-line message names that operation or job."""

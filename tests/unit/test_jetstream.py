@@ -199,3 +199,60 @@ def test_a_new_client_starts_at_its_cursor_even_with_shared_stats():
     client._advance(1739133917000000)  # never backwards
     client._advance(10**18)  # nor past the clock's future
     assert client.resume_cursor() == 1739133918000000 - client.rewind_us
+
+
+# -- bounded memory for any frame (issue 21, point 3) -----------------------------------------------
+
+def test_a_frame_costs_at_most_the_cap_whatever_its_header_claims(lines):
+    """A zstd frame is read only up to the cap: a bomb (with or without its size in the header) is a bad
+    frame of reason ``size``; a frame exactly at the cap is an event; truncation is still caught."""
+    import zstandard
+
+    from jetstream_server import bomb_frame
+
+    cap = 4096
+    decoder = FrameDecoder(cap)
+    for expanded, claims in [(cap + 1, True), (200 << 20, True), (200 << 20, False)]:
+        frame = bomb_frame(expanded, content_size=claims, head=lines[0])
+        reason, detail, payload = decoder.decode(frame)
+        assert reason == "size" and payload == frame, detail
+        assert "more than the 4,096-byte limit (TRENDLAB_MAX_MESSAGE_BYTES" in detail
+        assert (f"its header claims {expanded:,} bytes" if claims else "its header claims no size") in detail
+    exact = bomb_frame(cap, head=lines[0])  # an event padded with spaces to exactly the cap: valid JSON
+    event = decoder.decode(exact)
+    assert isinstance(event, Event) and len(event.raw) == cap and event.raw.startswith(lines[0])
+    assert decoder.decode(exact[:-7])[0] == "zstd"  # cut short
+    assert decoder.decode(lines[0] + b" " * cap)[0] == "size"  # plain binary and text frames over the cap
+    reason, detail, payload = decoder.decode((lines[0] + b" " * cap).decode())
+    assert reason == "size" and "characters" in detail and len(payload) == cap
+    with pytest.raises(ConfigError, match="TRENDLAB_MAX_MESSAGE_BYTES"):
+        FrameDecoder(0)
+    assert zstandard.frame_content_size(bomb_frame(1 << 30)) == 1 << 30  # the gigabyte claim is in the header
+
+
+def test_record_of_200mb_and_1gb_bombs_keeps_every_good_event_in_bounded_memory(tmp_path, lines):
+    """``record`` (a child process, its peak RSS from the kernel) with a 200 MB and a 1 GB bomb among the
+    events: both are counted bad frames, every good event is written, no line is over the cap, and the
+    peak RSS is within 100 MB of the same recording without the bombs (today's decoder: gigabytes)."""
+    from jetstream_server import bomb_frame
+    from peak_rss import run_with_peak_rss
+
+    bombs = {50: [bomb_frame(200 << 20, head=lines[0])],  # the header claims 200 MB
+             400: [bomb_frame(1 << 30, content_size=False, head=lines[1]), bomb_frame(1 << 30, head=lines[2])]}
+    peaks = {}
+    for name, faults in [("baseline", Faults()), ("bombs", Faults(bad_frames_at=bombs))]:
+        out = tmp_path / f"{name}.jsonl"
+        with JetstreamServer(SAMPLE, faults=faults) as server:
+            expected = server.expected(POSTS)
+            done = run_with_peak_rss([sys.executable, "-m", "trendlab.cli", "jetstream", "record", "--url",
+                                      server.url, "--out", str(out), "--collections", *POSTS, "--max-events",
+                                      str(len(expected)), "--progress", "0"], env=_env(), timeout=240)
+        assert done.returncode == 0, done.stderr
+        got = out.read_bytes().splitlines()
+        assert got == expected  # every good event around the bombs, once, in order
+        assert max(map(len, got)) <= 262_144
+        peaks[name] = done.peak_mb
+    assert "bad frames: 3 size" in done.stderr and "jetstream: bad frame (size): zstd frame of" in done.stderr
+    print(f"record peak RSS: {peaks['baseline']:.0f} MB without bombs, {peaks['bombs']:.0f} MB with a 200 MB "
+          f"and two 1 GB bombs")
+    assert peaks["bombs"] - peaks["baseline"] < 100, peaks

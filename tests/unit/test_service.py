@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from trendlab.config import Settings
+from trendlab.errors import ConfigError
 from trendlab.models import TrendAlert, format_time
 from trendlab.service import create_app
 from trendlab.service.hung import HungServer
@@ -366,6 +367,34 @@ def test_get_trends_has_the_lexicon_shape(settings):
     assert "two%20words%3F" in client.get("/xrpc/app.bsky.unspecced.getTrends").text
     r = client.get("/xrpc/app.bsky.unspecced.getTrends", params={"limit": 26})
     assert r.status_code == 400 and r.json()["error"] == "InvalidRequest"
+
+
+def test_the_board_is_bounded_evicts_the_least_recently_updated_and_counts_it(settings):
+    """200,000 distinct alerts keep at most TRENDLAB_BOARD_MAX_TRENDS trends (and their keywords); the
+    evictions are on /metrics; a trend kept alive by its counts survives, the stalest goes first."""
+    client = app_client(settings.replace(board_max_trends=100))
+    board = client.app.state.board
+    board.add_alert(alert("#keeper", 30, count=500))
+    for i in range(200_000):
+        board.add_alert(alert(f"word{i}", 30 + i // 10_000, count=10, related=[f"rel{i}"]))
+        if i % 50 == 0:
+            board.add_record("counts", count("#keeper", 30 + i // 10_000, 500, 300))  # kept fresh
+    assert len(board) == 100 and len(board._by_keyword) <= 100 and len(board._latest) <= 100
+    body = client.get("/trends", params={"limit": 500}).json()
+    assert body["alerts_seen"] == 200_001 and body["trends_kept"] == 100 and body["evicted"] == 200_001 - 100
+    topics = [t["topic"] for t in body["trends"]]
+    assert len(topics) == 100 and topics[-1] == "#keeper"  # kept by its counts; cooling: last
+    assert set(topics[:-1]) == {f"word{i}" for i in range(200_000 - 99, 200_000)}  # the newest
+    text = client.get("/metrics").text
+    assert f"trendlab_board_evicted_total {200_001 - 100}.0" in text and "trendlab_board_trends 100.0" in text
+    # one trend's keywords and related words are bounded too
+    for i in range(500):
+        board.add_alert(alert(f"kw{i}", 50, trend="#big", related=[f"r{i}"]))
+    big = next(t for t in board.current() if t["topic"] == "#big")
+    assert len(big["keywords"]) == 50 and len(big["related_keywords"]) == 10
+    assert len(board._trends["#big"].related) <= 60
+    with pytest.raises(ConfigError, match="TRENDLAB_BOARD_MAX_TRENDS"):
+        Settings(board_max_trends=0)
 
 
 def test_live_page_is_served_with_a_strict_policy(settings):

@@ -11,16 +11,33 @@ settings travel as JSON program arguments. The Kafka connector is in the cluster
 
 Resuming: ``from_savepoint`` is a checkpoint/savepoint path of a job of the same name in the bucket, or
 ``"latest"`` for the newest completed checkpoint or savepoint of such a job (:mod:`trendlab.flink.restore`).
+
+**Deploys and stops are serialised** (:func:`job_operation`): one at a time per Flink cluster, across
+threads (the REST service) and processes on this machine (the CLI, notebooks), by a lock file under
+``TRENDLAB_HOME``; another one in progress is refused at once with :class:`~trendlab.errors.JobConflict`
+naming it (the service answers 409). Under that lock a deploy first asks the cluster for a job of the
+same name (the same topics) that is not finished: one that runs (or starts, or restarts) is refused
+the same way, naming its id and state, unless ``allow_running`` (``trendlab deploy --allow-running``).
+
+**A deploy is bounded in time** (``TRENDLAB_DEPLOY_TIMEOUT_S``): a job whose tasks are not all running
+by then (typically: the cluster has no free task slots) is cancelled and the deploy fails in one line
+that says how many slots were free.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from trendlab.config import Profile, Settings
 from trendlab.detect import DetectionParams, load_params
-from trendlab.flink.client import FlinkClient, FlinkError, JobInfo
+from trendlab.errors import JobConflict
+from trendlab.flink.client import TERMINAL_STATES, FlinkClient, FlinkError, JobInfo
 from trendlab.flink.job import job_name
 from trendlab.parse import add_min_event_time_flag, min_event_time_flag
 from trendlab.flink.restore import check_restore_path, latest_restore_path, record_job_name
@@ -74,45 +91,154 @@ def list_jobs(settings: Settings, name: str | None = None) -> list[JobInfo]:
     return [j for j in jobs if name is None or j.name == name]
 
 
+# -- one deploy or stop at a time ---------------------------------------------------------------
+
+_local_locks: dict[str, threading.Lock] = {}
+_local_holders: dict[str, str] = {}  # Flink URL -> what holds its lock in this process (JSON)
+_local_guard = threading.Lock()
+
+
+def _lock_path(settings: Settings) -> Path:
+    cluster = f"{settings.flink_jobmanager_host}-{settings.flink_jobmanager_port}".replace("/", "_").replace(":", "_")
+    return Path(settings.home) / "locks" / f"flink-{cluster}.lock"
+
+
+def _holder_text(raw: str) -> str:
+    try:
+        holder = json.loads(raw)
+        age = max(0.0, time.time() - float(holder["since"]))
+        return f"a {holder['action']} of {holder['job']!r} is in progress (pid {holder['pid']}, for {age:.0f}s)"
+    except (ValueError, KeyError, TypeError):
+        return "another deploy or stop is in progress"
+
+
+@contextmanager
+def job_operation(settings: Settings, action: str, job: str) -> Iterator[None]:
+    """Hold the cluster's deploy/stop lock for ``action`` (``deploy``/``stop``) of ``job`` (a name or an
+    id), or raise :class:`JobConflict` at once naming the one that holds it. Threads of this process
+    and processes of this machine (through ``TRENDLAB_HOME``) share it."""
+    import fcntl
+
+    with _local_guard:
+        local = _local_locks.setdefault(settings.flink_rest_url, threading.Lock())
+    holder = {"action": action, "job": job, "pid": os.getpid(), "since": time.time()}
+    if not local.acquire(blocking=False):
+        raise JobConflict(f"{_holder_text(_local_holders.get(settings.flink_rest_url, ''))} on {settings.flink_rest_url}; "
+                          f"try again when it is done")
+    fd = None
+    try:
+        path = _lock_path(settings)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            fd = None  # an unwritable home: this process's lock still serialises its own threads
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                other = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+                raise JobConflict(f"{_holder_text(other)} on {settings.flink_rest_url}; try again when it is done") \
+                    from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(holder).encode(), 0)
+        _local_holders[settings.flink_rest_url] = json.dumps(holder)
+        yield
+    finally:
+        if fd is not None:
+            try:
+                os.ftruncate(fd, 0)
+            except OSError:
+                pass
+            os.close(fd)  # releases the flock
+        _local_holders[settings.flink_rest_url] = ""
+        local.release()
+
+
+def active_jobs(client: FlinkClient, name: str) -> list[JobInfo]:
+    """Jobs called ``name`` that are not finished (running, starting, restarting…), newest first."""
+    return [j for j in client.jobs() if j.name == name and j.state not in TERMINAL_STATES]
+
+
 def deploy_job(
     settings: Settings,
     params: DetectionParams | None = None,
     from_savepoint: str | None = None,
     *,
     allow_non_restored_state: bool = False,
+    allow_running: bool = False,
     wait_running: bool = True,
     extra_args: list[str] | None = None,
 ) -> str:
     """Submit the job with ``params`` (``None``: :func:`~trendlab.detect.load_params`'s defaults, the
     same as ``trendlab replay`` without a params file); returns its id. ``from_savepoint``: a path,
-    or ``"latest"``. The parameters travel to the job as JSON program arguments."""
+    or ``"latest"``. The parameters travel to the job as JSON program arguments.
+
+    Raises :class:`JobConflict` when another deploy or stop is in progress or a job of the same name
+    is not finished (unless ``allow_running``), and :class:`FlinkError` when the job's tasks are not all
+    running within ``TRENDLAB_DEPLOY_TIMEOUT_S`` (the job is cancelled)."""
     params = params if params is not None else load_params(None, settings)
+    name = job_name(settings)
+    deadline = time.monotonic() + settings.deploy_timeout_s
     with FlinkClient.from_settings(settings, timeout=60.0) as client:
         client.overview()  # a clear error when the JobManager does not answer, before Kafka or packaging
-    if from_savepoint == "latest":
-        restore = latest_restore_path(settings)
-    else:
-        restore = check_restore_path(settings, from_savepoint) if from_savepoint else None
-    args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), extra=extra_args)
-    from trendlab.kafka import ensure_topics, job_topics
+    with job_operation(settings, "deploy", name):
+        if not allow_running:
+            with FlinkClient.from_settings(settings, timeout=60.0) as client:
+                running = active_jobs(client, name)
+            if running:
+                job = running[0]
+                raise JobConflict(f"a {name!r} job is already {job.state}: {job.id} on {settings.flink_rest_url}; "
+                                  f"stop it first (trendlab stop {job.id}, or POST /flink/stop)")
+        if from_savepoint == "latest":
+            restore = latest_restore_path(settings)
+        else:
+            restore = check_restore_path(settings, from_savepoint) if from_savepoint else None
+        args = program_args(settings, json.dumps(params.to_dict(), sort_keys=True), extra=extra_args)
+        from trendlab.kafka import ensure_topics, job_topics
 
-    # the source fails (UnknownTopicOrPartition) and restarts forever without its topic
-    ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
-    with FlinkClient.from_settings(settings, timeout=60.0) as client:
-        jar_id = _jar_id(client, flink_python_jar())
-        job_id = client.run_jar(
-            jar_id, entry_class=PYTHON_DRIVER, program_args=args, parallelism=settings.flink_parallelism,
-            savepoint_path=restore, allow_non_restored_state=allow_non_restored_state,
-        )
-        record_job_name(settings, f"{settings.checkpoint_dir}/{job_id}", job_name(settings))
-        if wait_running:
-            client.wait_until_running(job_id)
+        # the source fails (UnknownTopicOrPartition) and restarts forever without its topic
+        ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
+        with FlinkClient.from_settings(settings, timeout=60.0) as client:
+            jar_id = _jar_id(client, flink_python_jar())
+            job_id = client.run_jar(
+                jar_id, entry_class=PYTHON_DRIVER, program_args=args, parallelism=settings.flink_parallelism,
+                savepoint_path=restore, allow_non_restored_state=allow_non_restored_state,
+                timeout=max(5.0, deadline - time.monotonic()),
+            )
+            record_job_name(settings, f"{settings.checkpoint_dir}/{job_id}", name)
+            if wait_running:
+                _wait_running_or_cancel(settings, client, job_id, deadline)
     return job_id
 
 
+def _wait_running_or_cancel(settings: Settings, client: FlinkClient, job_id: str, deadline: float) -> None:
+    """Wait for every task of ``job_id`` to run until ``deadline``; past it, cancel the job and fail with
+    the cluster's free slots (a job waiting for slots would otherwise start whenever one frees up)."""
+    try:
+        client.wait_until_running(job_id, timeout=max(1.0, deadline - time.monotonic()))
+        return
+    except FlinkError:
+        if client.job_state(job_id) in TERMINAL_STATES:
+            raise  # it failed on its own: that error says why
+    try:
+        overview = client.overview()
+        slots = f"{overview.get('slots-available')} of {overview.get('slots-total')} task slots free"
+    except FlinkError:
+        slots = "the cluster's free slots unknown"
+    try:
+        client.cancel(job_id)
+    except FlinkError:
+        pass
+    raise FlinkError(f"job {job_id}: tasks not all running within {settings.deploy_timeout_s}s "
+                     f"(TRENDLAB_DEPLOY_TIMEOUT_S; {slots}, the job needs {settings.flink_parallelism}); "
+                     f"cancelled it")
+
+
 def stop_job(settings: Settings, job_id: str, savepoint: bool = True, target_directory: str | None = None) -> str | None:
-    """Stop with a savepoint (returns its path) or cancel (returns ``None``)."""
-    with FlinkClient.from_settings(settings) as client:
+    """Stop with a savepoint (returns its path) or cancel (returns ``None``); one deploy or stop at a
+    time (:func:`job_operation`)."""
+    with job_operation(settings, "stop", job_id), FlinkClient.from_settings(settings) as client:
         if not savepoint:
             client.cancel(job_id)
             client.wait_for_state(job_id, {"CANCELED"}, timeout=60)
@@ -140,7 +266,8 @@ def cmd_deploy(args) -> int:
     window = _duration_flag("--window")(args.window) if args.window else None
     slide = _duration_flag("--slide")(args.slide) if args.slide else None
     params = load_params(args.params, settings, window=window, slide=slide)
-    job_id = deploy_job(settings, params, args.from_savepoint, allow_non_restored_state=args.allow_non_restored_state)
+    job_id = deploy_job(settings, params, args.from_savepoint, allow_non_restored_state=args.allow_non_restored_state,
+                        allow_running=args.allow_running)
     print(json.dumps({"job_id": job_id}) if args.json else f"deployed {job_name(settings)!r} job {job_id}")
     return 0
 
@@ -183,6 +310,9 @@ def add_cli(sub) -> None:
     p.add_argument("--from-savepoint", metavar="S", help="savepoint/checkpoint path, or 'latest'")
     p.add_argument("--allow-non-restored-state", action="store_true",
                    help="start from a savepoint even when some of its state belongs to no operator of this job")
+    p.add_argument("--allow-running", action="store_true",
+                   help="submit even when a trendlab job of the same topics is running (two jobs then write the "
+                        "same topics)")
     p.add_argument("--json", action="store_true", help='print {"job_id": ...}')
     add_min_event_time_flag(p)
     p.set_defaults(func=cmd_deploy)

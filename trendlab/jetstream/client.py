@@ -18,8 +18,13 @@ What the client adds, so callers see a clean stream:
   handed out (by the event's identity, which is the same on every Jetstream instance);
 * **faults**: exponential backoff with jitter between attempts, rotation through the URLs (the public
   instances by default), a connection silent for ``stall_timeout`` s is replaced;
-* **bad frames** (not zstd, not JSON, not an event of a known kind) are counted by reason, logged once
-  per reason, passed to ``on_bad_frame`` and never stop the stream.
+* **bad frames** (not zstd, not JSON, not an event of a known kind, larger than the message cap) are
+  counted by reason, logged once per reason, passed to ``on_bad_frame`` and never stop the stream;
+* **bounded memory for any frame**: a zstd frame is decompressed by the streaming decoder, reading at
+  most ``max_event_bytes`` + 1 bytes of output (``TRENDLAB_MAX_MESSAGE_BYTES``, Jetstream's own 256 KiB
+  cap by default), whatever size its header claims; a frame that expands beyond the cap (a
+  decompression bomb), or a text frame longer than it, is a bad frame of reason ``size`` and costs the
+  cap, not its expanded size.
 
 Turning an event into a post, a skip or a dead letter is not the client's business: see
 :func:`trendlab.jetstream.ingest.classify`.
@@ -61,7 +66,11 @@ DICTIONARY_SHA256 = "b8d77b46933aceecbdd5275a01241efc985c970c78162b8150cf67a2652
 MAX_AHEAD_US = 3600 * 1_000_000
 
 #: Reasons a frame is bad (the label of the bad-frame counters).
-BAD_ZSTD, BAD_JSON, BAD_EVENT, BAD_KIND = "zstd", "json", "event", "kind"
+BAD_ZSTD, BAD_JSON, BAD_EVENT, BAD_KIND, BAD_SIZE = "zstd", "json", "event", "kind", "size"
+
+#: The default cap on one event's decompressed size: ``parse.Limits.max_message_bytes`` (Jetstream's
+#: own message cap is 256 KiB too).
+DEFAULT_MAX_EVENT_BYTES = 262_144
 
 
 def dictionary_bytes() -> bytes:
@@ -98,37 +107,62 @@ def event_identity(obj: dict) -> tuple:
 
 
 class FrameDecoder:
-    """Frames → :class:`Event`; bad frames → ``(reason, detail)`` (see the module docstring)."""
+    """Frames → :class:`Event`; bad frames → ``(reason, detail, payload)`` (see the module docstring).
 
-    def __init__(self) -> None:
+    No frame costs more than ``max_bytes`` (+1) of output: larger ones are bad frames of reason
+    ``size``, found by reading the streaming decoder's output up to the cap, never by decompressing
+    the whole frame."""
+
+    def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         import zstandard
 
+        if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes <= 0:
+            raise ConfigError(f"TRENDLAB_MAX_MESSAGE_BYTES must be a positive integer, got {max_bytes!r}")
+        self.max_bytes = max_bytes
         self._dict = zstandard.ZstdCompressionDict(dictionary_bytes())
         self._dctx = zstandard.ZstdDecompressor(dict_data=self._dict)
+        self._zstd = zstandard
         self._zstd_error = zstandard.ZstdError
 
-    def decompress(self, frame: bytes) -> bytes:
-        try:
-            return self._dctx.decompress(frame)
-        except self._zstd_error:
-            # a frame without its content size in the header needs the streaming decoder
-            obj = self._dctx.decompressobj()
-            out = obj.decompress(frame)
-            if not obj.eof:
-                raise self._zstd_error("truncated zstd frame") from None
-            return out
+    def decompress(self, frame: bytes) -> bytes | None:
+        """The frame's content, or ``None`` when it expands beyond ``max_bytes`` (only ``max_bytes`` + 1
+        bytes are ever produced). Raises ``ZstdError`` for a corrupt or truncated frame."""
+        with self._dctx.stream_reader(frame, read_size=16_384, read_across_frames=False) as reader:
+            out = reader.read(self.max_bytes + 1)
+        if len(out) > self.max_bytes:
+            return None
+        # the reader ends quietly at the end of its input: a frame cut short shows only in the frame
+        # decoder's end-of-frame flag. Its output is the same bytes as above (<= the cap), so this
+        # second pass is bounded too.
+        obj = self._dctx.decompressobj()
+        obj.decompress(frame)
+        if not obj.eof:
+            raise self._zstd_error("truncated zstd frame")
+        return out
+
+    def _too_large(self, what: str, payload: bytes, note: str = "") -> tuple[str, str, bytes]:
+        return BAD_SIZE, f"{what} more than the {self.max_bytes:,}-byte limit (TRENDLAB_MAX_MESSAGE_BYTES{note})", payload
 
     def decode(self, frame: bytes | str) -> Event | tuple[str, str, bytes]:
         """An :class:`Event`, or ``(reason, detail, payload)`` for a bad frame."""
         if isinstance(frame, str):
+            if len(frame) > self.max_bytes:  # characters <= UTF-8 bytes: surely too large, not encoded whole
+                return self._too_large(f"text frame of {len(frame):,} characters is",
+                                       frame[:self.max_bytes].encode("utf-8", "surrogatepass"))
             raw = frame.encode("utf-8", "surrogatepass")
         elif frame[:4] == b"\x28\xb5\x2f\xfd":  # zstd frame magic
             try:
                 raw = self.decompress(frame)
             except self._zstd_error as exc:
                 return BAD_ZSTD, f"undecodable zstd frame ({exc})", bytes(frame)
+            if raw is None:
+                claimed = self._zstd.frame_content_size(frame)
+                note = f"; its header claims {claimed:,} bytes" if claimed >= 0 else "; its header claims no size"
+                return self._too_large(f"zstd frame of {len(frame):,} bytes expands to", bytes(frame), note)
         else:
             raw = bytes(frame)
+        if len(raw) > self.max_bytes:
+            return self._too_large(f"frame of {len(raw):,} bytes is", raw)
         return self.decode_json(raw)
 
     @staticmethod
@@ -199,6 +233,7 @@ class JetstreamClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         rewind_s: float = 2.0,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         on_bad_frame: Callable[[str, str, bytes], None] | None = None,
         stats: ClientStats | None = None,
     ) -> None:
@@ -221,7 +256,7 @@ class JetstreamClient:
         self.rewind_us = int(rewind_s * 1_000_000)
         self.on_bad_frame = on_bad_frame
         self.stats = stats or ClientStats()
-        self.decoder = FrameDecoder()
+        self.decoder = FrameDecoder(max_event_bytes)
         self._logged: set[str] = set()
         # the last time_us handed out by *this* client (stats may be shared by successive clients)
         self._position: int | None = None

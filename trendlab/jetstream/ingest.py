@@ -5,7 +5,8 @@ What goes where (the Flink job reads the posts topic like one filled by ``trendl
 * a **post** (the parser's verdict) → the posts topic: value = the event exactly as received,
   key = the author DID, record timestamp = ``time_us // 1000`` (the job's event time);
 * a **dead letter** (a malformed post, an event of an unexpected kind, a frame that is not zstd or not
-  JSON) → the dead-letter topic as ``{"message", "error", "event_time"}`` (the job's dead-letter form);
+  JSON, a frame over ``TRENDLAB_MAX_MESSAGE_BYTES`` — a zstd bomb is stopped at that cap, so it costs
+  the cap, not its expanded size) → the dead-letter topic as ``{"message", "error", "event_time"}`` (the job's dead-letter form);
 * any other event (likes, deletes, identity, account…) is **skipped** and counted.
 
 **The cursor lives in Kafka.** Every ``commit_interval`` s the ingester flushes its idempotent producer
@@ -456,7 +457,7 @@ class Ingester:
         self.urls = urls
         self.topic = topic or settings.kafka_topic_posts
         self.client_args = dict(collections=list(collections), compress=compress, max_message_size=max_message_size,
-                                stall_timeout=stall_timeout)
+                                stall_timeout=stall_timeout, max_event_bytes=settings.max_message_bytes)
         JetstreamClient(urls, **self.client_args)  # refuse bad URLs and collections before touching Kafka
         self.cursor = cursor
         self.sink_args = dict(cursor_topic=cursor_topic, overlap_s=overlap_s, flush_timeout=flush_timeout,

@@ -4,6 +4,10 @@ Each event is written exactly as received (decompressed), one per line, once and
 reconnects (the client's guarantee); ``.gz`` / ``.zst`` in the file name compress the file. The
 recording stops after ``max_events`` events written, after ``duration_s`` seconds, or on SIGINT /
 SIGTERM — always with the file flushed and closed, so a recording cut short is still a valid stream.
+
+No line is longer than ``TRENDLAB_MAX_MESSAGE_BYTES``: a frame over it (a zstd frame that expands
+beyond it is found at the cap, see :class:`trendlab.jetstream.client.FrameDecoder`) is a bad frame of
+reason ``size``, counted in the report and logged, and not written.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import BinaryIO
 
 from trendlab.jetstream.client import ClientStats, JetstreamClient
 from trendlab.jetstream.progress import ProgressLine
+from trendlab.parse import Limits
 
 
 def open_stream_writer(path: str | Path) -> BinaryIO:
@@ -64,14 +69,18 @@ async def record_async(
     collections: Sequence[str] = (),
     compress: bool = True,
     max_message_size: int = 0,
+    max_event_bytes: int | None = None,
     stall_timeout: float = 30.0,
     progress_every: float | None = None,
     handle_signals: bool = True,
 ) -> RecordResult:
     out = Path(out)
+    if max_event_bytes is None:
+        max_event_bytes = Limits.from_env().max_message_bytes
     stats = ClientStats()
     client = JetstreamClient(urls, collections=collections, cursor=cursor, compress=compress,
-                             max_message_size=max_message_size, stall_timeout=stall_timeout, stats=stats)
+                             max_message_size=max_message_size, stall_timeout=stall_timeout,
+                             max_event_bytes=max_event_bytes, stats=stats)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     if handle_signals:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from trendlab.config import get_settings
 
+#: on SIGINT/SIGTERM, requests still in flight after this many seconds are cancelled
+SHUTDOWN_GRACE_S = 3.0
+
 
 def create_app(settings=None, **options):
     from trendlab.service.app import create_app as _create
@@ -25,8 +28,41 @@ def cmd_serve(args) -> int:
     if metrics_port:
         # the same registry as GET /metrics, on its own port for scrapers (PROMETHEUS_PORT)
         start_http_server(metrics_port, addr=args.host, registry=app.state.registry)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower())
+    try:
+        # uvicorn re-raises the signal it caught once it has shut down: SIGTERM then ends the process
+        # at once, SIGINT comes back as KeyboardInterrupt
+        uvicorn.run(app, host=args.host, port=args.port, log_level=settings.log_level.lower(),
+                    timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+    except KeyboardInterrupt:
+        _exit_without_stuck_workers(130)
+        raise
+    _exit_without_stuck_workers(0)
     return 0
+
+
+def _exit_without_stuck_workers(status: int) -> None:
+    """After a signal, uvicorn cancels requests still running after :data:`SHUTDOWN_GRACE_S`; a worker
+    thread of such a request may still be blocked in a call to Flink, Kafka or MinIO (a deploy waiting
+    for slots: up to ``TRENDLAB_DEPLOY_TIMEOUT_S``), and Python would wait for it before exiting. Its
+    answer has nobody to go to: say so in one line and exit now (the deploy lock is a file lock: the
+    kernel releases it with the process)."""
+    import logging
+    import os
+    import sys
+    import threading
+
+    stuck = [t for t in threading.enumerate()
+             if t is not threading.main_thread() and not t.daemon and t.is_alive() and t.name == "AnyIO worker thread"]
+    if not stuck:
+        return
+    busy = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    logging.getLogger("trendlab.service").warning(
+        "trendlab serve: exiting with %d request(s) still waiting on a dependency (cancelled after %.0fs)",
+        len(busy), SHUTDOWN_GRACE_S)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
 
 
 def add_cli(sub) -> None:

@@ -9,7 +9,9 @@
 ``GET  /flink/status``             the cluster (task managers, slots, version) and the trendlab jobs
 ``GET  /flink/jobs``               every job with its state and latest completed checkpoint
 ``GET  /flink/jobs/{id}``          one job: state, latest checkpoint, root exceptions
-``POST /flink/deploy``             ``{"params": {...}, "window": "5m", "slide": "1m", "from_savepoint": "latest"}``
+``POST /flink/deploy``             ``{"params": {...}, "window": "5m", "slide": "1m", "from_savepoint": "latest"}``;
+                                   409 naming it while another deploy/stop is in progress or a job of the
+                                   same topics runs (:func:`trendlab.flink.deploy.job_operation`)
 ``POST /flink/stop``               the running trendlab job of this service's topics: ``{"savepoint": true}``
 ``POST /flink/jobs/{id}/stop``     one job: ``{"savepoint": true}`` → the savepoint path
 ``GET  /trends``                   the current trends (:mod:`trendlab.service.trends`)
@@ -41,7 +43,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trendlab.config import Settings, get_settings
 from trendlab.detect import load_params
-from trendlab.errors import ConfigError, InputError, ServiceUnavailable, TrendlabError
+from trendlab.errors import ConfigError, InputError, JobConflict, ServiceUnavailable, TrendlabError
 from trendlab.flink.client import FlinkClient
 from trendlab.flink.restore import relative_restore_path
 from trendlab.service import live
@@ -119,15 +121,27 @@ class RequestMetrics:
             return await self.app(scope, receive, send)
         t0 = time.perf_counter()
         status = 500
+        started = False
 
         async def send_status(message):
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
             await send(message)
 
         try:
             await self.app(scope, receive, send_status)
+        except asyncio.CancelledError:
+            # the server is shutting down and cancelled a request that outlived its grace period (the
+            # only cancellation of a request task): say so in one line instead of a 500 and a traceback
+            if started:
+                raise
+            status = 503
+            body = orjson.dumps({"error": "trendlab serve is shutting down: the request was cancelled"})
+            await send({"type": "http.response.start", "status": 503, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close")]})
+            await send({"type": "http.response.body", "body": body})
         finally:
             name = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(scope["method"], name, str(status)).inc()
@@ -146,7 +160,8 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
         metrics.trends_detected.inc()
         metrics.trend_processing.observe(max(0.0, seen_at - alert.window_end.timestamp()))
 
-    board = TrendBoard(on_alert=on_alert)
+    board = TrendBoard(on_alert=on_alert, max_trends=settings.board_max_trends, on_evict=metrics.board_evicted.inc)
+    metrics.board_trends.set_function(lambda: len(board))
     render = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics-render")
     follower = KafkaFollower(settings, board)
 
@@ -192,6 +207,8 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
     async def trendlab_error(_request: Request, exc: TrendlabError):
         if isinstance(exc, (ConfigError, InputError)):
             return _error(422, str(exc))
+        if isinstance(exc, JobConflict):
+            return _error(409, str(exc))
         if isinstance(exc, ServiceUnavailable):
             return _error(502, str(exc))
         return _error(400, str(exc))
@@ -309,6 +326,9 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
         body = await _read_model(request, DeployRequest)
         try:
             job_id = await run_in_threadpool(timed, "deploy", do_deploy, body)
+        except JobConflict:
+            metrics.deploy_conflicts.labels("deploy").inc()
+            raise
         except Exception:
             metrics.submissions.labels("failure").inc()
             raise
@@ -318,7 +338,11 @@ def create_app(settings: Settings | None = None, *, follow_trends: bool = True,
     def do_stop(job_id: str, savepoint: bool) -> dict[str, Any]:
         from trendlab.flink.deploy import stop_job
 
-        return {"job_id": job_id, "savepoint": stop_job(settings, job_id, savepoint=savepoint)}
+        try:
+            return {"job_id": job_id, "savepoint": stop_job(settings, job_id, savepoint=savepoint)}
+        except JobConflict:
+            metrics.deploy_conflicts.labels("stop").inc()
+            raise
 
     @app.post("/flink/jobs/{job_id}/stop")
     async def stop_one(job_id: str, request: Request) -> dict[str, Any]:

@@ -11,6 +11,10 @@
 ``trendlab_flink_jobs``            jobs by state; ``trendlab_flink_job_running_seconds`` run time of running jobs
 ``trendlab_flink_last_checkpoint_timestamp_seconds``  latest completed checkpoint of each running job
 ``trendlab_http_requests_total``, ``trendlab_http_request_seconds``  requests by route and status, latency
+``trendlab_board_evicted_total``   trends evicted from the trend board to keep it within ``TRENDLAB_BOARD_MAX_TRENDS``
+``trendlab_board_trends``          trends on the board now
+``trendlab_deploy_conflicts_total``  deploys and stops refused (409) because another one was in progress or a
+                                   trendlab job of the same topics was running, by ``action``
 =================================  ========================================================================
 
 Flink is asked at most every :data:`FLINK_POLL_S` seconds (:class:`FlinkWatch`), by one background thread
@@ -24,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from trendlab.config import Settings
@@ -151,4 +155,12 @@ class ServiceMetrics:
         self.trend_processing = Histogram("trend_processing_seconds",
                                           "seconds from an alert's window end to the service seeing it",
                                           buckets=PROCESSING_BUCKETS, registry=registry)
+        self.board_evicted = Counter("trendlab_board_evicted", "trends evicted from the trend board to keep it "
+                                     "within TRENDLAB_BOARD_MAX_TRENDS", registry=registry)
+        self.board_trends = Gauge("trendlab_board_trends", "trends on the trend board", registry=registry)
+        self.deploy_conflicts = Counter("trendlab_deploy_conflicts", "deploys and stops refused (409): another "
+                                        "was in progress or a trendlab job of the same topics runs", ["action"],
+                                        registry=registry)
+        for action in ("deploy", "stop"):
+            self.deploy_conflicts.labels(action)
         registry.register(FlinkCollector(watch))

@@ -7,6 +7,14 @@ latest window count and distinct authors of its keywords, its best score and its
 A trend is ``hot`` while one of its keywords alerted within the last window length, ``cooling`` after,
 and leaves the board :data:`EXPIRE_WINDOWS` window lengths after its keywords were last counted.
 
+**The board is bounded** (``TRENDLAB_BOARD_MAX_TRENDS``, default :data:`DEFAULT_MAX_TRENDS`): when a new
+trend arrives on a full board, the trend that was least recently updated (by an alert or a count of
+its keywords) is evicted, and the eviction is counted (``trendlab_board_evicted_total``). Each trend
+keeps at most :data:`MAX_TREND_KEYWORDS` alerted keywords and :data:`MAX_RELATED` related ones, so
+memory is bounded whatever the alerts topic holds, and ``/trends`` costs the board's size, never the
+number of alerts seen: the ranking is computed once per change of the board (not per request), rows
+are built for the trends shown only, and expiry runs only when the stream's clock has moved.
+
 :class:`KafkaFollower` reads both topics (``read_committed``: only what the exactly-once job committed)
 from at most :data:`BACKLOG` records back per partition, and keeps following; it waits for topics that
 do not exist yet and reconnects when Kafka goes away. Malformed records are counted, never raised.
@@ -18,9 +26,11 @@ do not exist yet and reconnects when Kafka goes away. Malformed records are coun
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,12 +39,17 @@ from urllib.parse import quote
 import orjson
 
 from trendlab.config import Settings
+from trendlab.errors import ConfigError
 from trendlab.models import TrendAlert, format_time, parse_time
 
 log = logging.getLogger(__name__)
 
 BACKLOG = 50_000
 MAX_RELATED = 10
+#: alerted keywords kept per trend (a trend's alerts may name any number of keywords)
+MAX_TREND_KEYWORDS = 50
+#: trends on the board at most (``TRENDLAB_BOARD_MAX_TRENDS``)
+DEFAULT_MAX_TRENDS = 1000
 EXPIRE_WINDOWS = 3
 BLUESKY_SEARCH = "https://bsky.app/search?q="
 
@@ -60,44 +75,79 @@ class Latest:
 
 
 class TrendBoard:
-    """The current trends; thread-safe (the follower writes, request handlers read)."""
+    """The current trends, at most ``max_trends`` of them; thread-safe (the follower writes, request
+    handlers read). ``on_evict(n)`` is told of every trend evicted to keep the bound."""
 
-    def __init__(self, on_alert=None) -> None:
+    def __init__(self, on_alert=None, *, max_trends: int = DEFAULT_MAX_TRENDS, on_evict=None) -> None:
+        if not isinstance(max_trends, int) or isinstance(max_trends, bool) or max_trends <= 0:
+            raise ConfigError(f"TRENDLAB_BOARD_MAX_TRENDS must be a positive integer, got {max_trends!r}")
+        self.max_trends = max_trends
         self._lock = threading.Lock()
-        self._trends: dict[str, Trend] = {}
+        # least recently updated first: the next to evict
+        self._trends: OrderedDict[str, Trend] = OrderedDict()
         self._by_keyword: dict[str, str] = {}
         self._latest: dict[str, Latest] = {}
         self.clock: datetime | None = None
+        self._swept_at: datetime | None = None
+        self._version = 0  # moves with every change that can change what current() shows
+        self._cached: tuple[int, int | None, list[dict[str, Any]]] | None = None  # (version, limit, rows)
         self.alerts_seen = 0
         self.counts_seen = 0
         self.malformed = 0
+        self.evicted = 0
         self._on_alert = on_alert
+        self._on_evict = on_evict
+
+    def __len__(self) -> int:
+        return len(self._trends)
 
     def _advance(self, when: datetime) -> None:
         if self.clock is None or when > self.clock:
             self.clock = when
 
+    def _drop(self, key: str) -> None:
+        """Remove one trend and what only it keeps (the lock is held)."""
+        trend = self._trends.pop(key)
+        for word in trend.keywords:
+            if self._by_keyword.get(word) == key:
+                del self._by_keyword[word]
+                self._latest.pop(word, None)
+
     def add_alert(self, alert: TrendAlert, seen_at: float | None = None) -> None:
         key = alert.trend or alert.keyword
+        evicted = 0
         with self._lock:
             trend = self._trends.get(key)
             if trend is None:
+                while len(self._trends) >= self.max_trends:
+                    self._drop(next(iter(self._trends)))  # the least recently updated
+                    evicted += 1
                 trend = self._trends[key] = Trend(topic=key, started_at=alert.window_start,
                                                   window=alert.window_end - alert.window_start)
-            trend.keywords[alert.keyword] = None
+                self._swept_at = None  # it may be expired already (an old alert): the next sweep says
+            else:
+                self._trends.move_to_end(key)
+            if alert.keyword in trend.keywords or len(trend.keywords) < MAX_TREND_KEYWORDS:
+                trend.keywords[alert.keyword] = None
+                self._by_keyword[alert.keyword] = key
+                latest = self._latest.get(alert.keyword)
+                if latest is None or alert.window_end >= latest.window_end:
+                    self._latest[alert.keyword] = Latest(alert.window_end, alert.count, alert.unique_authors)
             for word in alert.related_keywords:
+                if len(trend.related) >= MAX_TREND_KEYWORDS + MAX_RELATED:
+                    break
                 trend.related[word] = None
             if trend.last_alert_end is None or alert.window_end > trend.last_alert_end:
                 trend.last_alert_end = alert.window_end
             trend.score = max(trend.score, alert.score)
             trend.language = trend.language or alert.language
             trend.alerts += 1
-            self._by_keyword[alert.keyword] = key
-            latest = self._latest.get(alert.keyword)
-            if latest is None or alert.window_end >= latest.window_end:
-                self._latest[alert.keyword] = Latest(alert.window_end, alert.count, alert.unique_authors)
             self._advance(alert.window_end)
+            self._version += 1
             self.alerts_seen += 1
+            self.evicted += evicted
+        if evicted and self._on_evict is not None:
+            self._on_evict(evicted)
         if self._on_alert is not None:
             self._on_alert(alert, time.time() if seen_at is None else seen_at)
 
@@ -107,11 +157,16 @@ class TrendBoard:
         keyword = record["keyword"]
         with self._lock:
             self.counts_seen += 1
-            self._advance(end)
-            if keyword in self._by_keyword:
+            if self.clock is None or end > self.clock:
+                self._advance(end)
+                self._version += 1
+            key = self._by_keyword.get(keyword)
+            if key is not None:
+                self._version += 1
                 latest = self._latest.get(keyword)
                 if latest is None or end >= latest.window_end:
                     self._latest[keyword] = Latest(end, int(record["count"]), int(record["unique_authors"]))
+                self._trends.move_to_end(key)
 
     def add_record(self, topic_kind: str, value: bytes | None) -> None:
         """A raw Kafka record of the ``alerts`` or ``counts`` topic; a malformed one is counted."""
@@ -125,45 +180,66 @@ class TrendBoard:
                 self.malformed += 1
             log.debug("malformed %s record: %s", topic_kind, exc)
 
+    def _expire(self) -> None:
+        """Drop trends whose keywords were last counted more than :data:`EXPIRE_WINDOWS` window lengths
+        before the stream's clock; only when the clock has moved since the last sweep (the lock is held)."""
+        clock = self.clock
+        if clock is None or clock == self._swept_at:
+            return
+        self._swept_at = clock
+        for key in [k for k, t in self._trends.items() if clock - self._last_seen(t) > EXPIRE_WINDOWS * t.window]:
+            self._drop(key)
+
+    def _last_seen(self, trend: Trend) -> datetime:
+        return max((self._latest[k].window_end for k in trend.keywords if k in self._latest),
+                   default=trend.last_alert_end)
+
     def current(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The trends on the board now, hot first, then by latest count; expired ones are dropped."""
+        """The trends on the board now, hot first, then by latest count; expired ones are dropped. The rows
+        are computed once per change of the board and shared by the requests that follow it."""
         with self._lock:
+            cached = self._cached
+            if cached is not None and cached[0] == self._version and (cached[1] is None or (
+                    limit is not None and limit <= cached[1])):
+                return cached[2][:limit]
+            version = self._version
+            self._expire()
             clock = self.clock
-            rows = []
-            for key, trend in list(self._trends.items()):
+            ranked = []
+            for trend in self._trends.values():
                 latest = [self._latest[k] for k in trend.keywords if k in self._latest]
                 last_seen = max((x.window_end for x in latest), default=trend.last_alert_end)
-                if clock is not None and last_seen is not None and clock - last_seen > EXPIRE_WINDOWS * trend.window:
-                    del self._trends[key]
-                    for word in trend.keywords:
-                        if self._by_keyword.get(word) == key:
-                            del self._by_keyword[word]
-                            self._latest.pop(word, None)
-                    continue
-                newest = [x for x in latest if x.window_end == last_seen]
+                count = max((x.count for x in latest if x.window_end == last_seen), default=0)
                 hot = clock is not None and trend.last_alert_end is not None and \
                     clock - trend.last_alert_end < trend.window
+                ranked.append((not hot, -count, trend.topic, trend, last_seen))
+            top = sorted(ranked) if limit is None else heapq.nsmallest(limit, ranked, key=lambda r: r[:3])
+            rows = []
+            for cold, neg_count, _, trend, last_seen in top:
+                newest = [self._latest[k] for k in trend.keywords
+                          if k in self._latest and self._latest[k].window_end == last_seen]
                 related = [w for w in trend.related if w not in trend.keywords][:MAX_RELATED]
                 rows.append({
                     "topic": trend.topic,
                     "keywords": list(trend.keywords),
                     "related_keywords": related,
-                    "count": max((x.count for x in newest), default=0),
+                    "count": -neg_count,
                     "unique_authors": max((x.unique_authors for x in newest), default=0),
                     "started_at": format_time(trend.started_at),
                     "last_window_end": format_time(last_seen) if last_seen else None,
-                    "status": "hot" if hot else "cooling",
+                    "status": "cooling" if cold else "hot",
                     "score": round(trend.score, 3),
                     "alerts": trend.alerts,
                     "language": trend.language,
                 })
-        rows.sort(key=lambda r: (r["status"] != "hot", -r["count"], r["topic"]))
-        return rows if limit is None else rows[:limit]
+            self._cached = (version, limit, rows)
+        return rows
 
     def state(self) -> dict[str, Any]:
         with self._lock:
             return {"stream_time": format_time(self.clock) if self.clock else None, "alerts_seen": self.alerts_seen,
-                    "counts_seen": self.counts_seen, "malformed": self.malformed}
+                    "counts_seen": self.counts_seen, "malformed": self.malformed, "trends_kept": len(self._trends),
+                    "max_trends": self.max_trends, "evicted": self.evicted}
 
 
 def get_trends(board: TrendBoard, limit: int = 10) -> dict[str, Any]:

@@ -1,0 +1,165 @@
+"""One deploy or stop at a time (issue 21, point 5), and ``trendlab serve`` stopping promptly.
+
+The lock of :func:`trendlab.flink.deploy.job_operation` is taken by threads of one process (the REST
+service) and by processes of one machine (the CLI), and a second taker gets one line naming the first;
+the service answers that with 409. The real cluster's side (two concurrent deploys give one job) is in
+``tests/integration/test_deploy_conflicts.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from trendlab.config import Settings
+from trendlab.errors import JobConflict
+from trendlab.flink.deploy import job_operation
+from trendlab.service import create_app
+from trendlab.service.hung import HungServer
+
+ROOT = Path(__file__).resolve().parents[2]
+JOB = "a" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def settings(tmp_path) -> Settings:
+    return Settings(flink_jobmanager_port=free_port(), kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+                    minio_endpoint=f"127.0.0.1:{free_port()}", home=str(tmp_path / "home"))
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, TRENDLAB_HOME=settings.home, FLINK_JOBMANAGER_HOST=settings.flink_jobmanager_host,
+               FLINK_JOBMANAGER_PORT=str(settings.flink_jobmanager_port),
+               KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers, MINIO_ENDPOINT=settings.minio_endpoint,
+               LOG_LEVEL="WARNING", **extra)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_a_second_operation_in_this_process_is_refused_naming_the_first(settings):
+    with job_operation(settings, "deploy", "trendlab: posts -> counts"):
+        errors = []
+
+        def other():
+            try:
+                with job_operation(settings, "stop", JOB):
+                    pass
+            except JobConflict as exc:
+                errors.append(str(exc))
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join(10)
+        [message] = errors
+        assert message.startswith("a deploy of 'trendlab: posts -> counts' is in progress (pid ")
+        assert settings.flink_rest_url in message and "\n" not in message
+    with job_operation(settings, "stop", JOB):  # released: the next one goes through
+        pass
+    # another cluster has a lock of its own
+    with job_operation(settings, "deploy", "x"), job_operation(settings.replace(flink_jobmanager_port=1), "deploy", "x"):
+        pass
+
+
+def test_another_process_holding_the_lock_is_named_and_the_kernel_releases_it(settings):
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\n"
+         "from trendlab.config import Settings\n"
+         "from trendlab.flink.deploy import job_operation\n"
+         "with job_operation(Settings.from_env(), 'deploy', 'trendlab: a -> b'):\n"
+         "    print('held', flush=True)\n"
+         "    time.sleep(120)\n"], env=_env(settings), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(JobConflict, match=rf"a deploy of 'trendlab: a -> b' is in progress \(pid {holder.pid}, "):
+            with job_operation(settings, "deploy", "trendlab: a -> b"):
+                pass
+    finally:
+        holder.kill()  # no clean-up of its own: the lock goes with the process
+        holder.wait(10)
+    with job_operation(settings, "deploy", "trendlab: a -> b"):
+        pass
+
+
+def test_the_service_answers_409_while_another_deploy_or_stop_is_in_progress(settings):
+    app = create_app(settings, follow_trends=False)
+    client = TestClient(app)
+    headers = {"Host": "localhost", "Content-Type": "application/json"}
+    with job_operation(settings, "deploy", "trendlab: posts -> counts"):
+        r = client.post(f"/flink/jobs/{JOB}/stop", json={"savepoint": False}, headers=headers)
+        assert r.status_code == 409, r.text
+        assert r.json()["error"].startswith("a deploy of 'trendlab: posts -> counts' is in progress")
+    text = client.get("/metrics").text
+    assert 'trendlab_deploy_conflicts_total{action="stop"} 1.0' in text
+    assert 'trendlab_deploy_conflicts_total{action="deploy"} 0.0' in text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_stops_promptly_with_a_request_in_flight(tmp_path, sig):
+    """A stop request held open by a Flink that never answers (the hung-dependency fixture): on SIGINT or
+    SIGTERM ``trendlab serve`` exits within a few seconds, not when the request would have ended (30 s)."""
+    hung, others = HungServer(), HungServer()  # Flink; Kafka and MinIO (the trend follower asks Kafka)
+    try:
+        address = f"127.0.0.1:{others.port}"
+        settings = Settings(flink_jobmanager_port=hung.port, kafka_bootstrap_servers=address,
+                            minio_endpoint=address, home=str(tmp_path / "home"))
+        port = free_port()
+        log = tmp_path / "serve.log"
+        with open(log, "w") as err:
+            server = subprocess.Popen([sys.executable, "-m", "trendlab.cli", "serve", "--port", str(port),
+                                       "--metrics-port", "0"], env=_env(settings), stderr=err)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            answers = []
+
+            def stop_request():
+                try:
+                    answers.append(httpx.post(f"{base}/flink/jobs/{JOB}/stop", json={"savepoint": False},
+                                              headers={"Content-Type": "application/json"}, timeout=60).status_code)
+                except httpx.HTTPError as exc:
+                    answers.append(type(exc).__name__)
+
+            request = threading.Thread(target=stop_request, daemon=True)
+            request.start()
+            wait_for = time.monotonic() + 10
+            while hung.accepted == 0 and time.monotonic() < wait_for:  # the request reached the hung Flink
+                time.sleep(0.05)
+            assert hung.accepted >= 1
+            t0 = time.monotonic()
+            server.send_signal(sig)
+            server.wait(timeout=20)
+            took = time.monotonic() - t0
+        finally:
+            if server.poll() is None:
+                server.kill()
+                server.wait(10)
+        request.join(10)
+        assert took < 10, f"serve took {took:.1f}s to stop: {log.read_text()[-2000:]}"
+        # SIGTERM: uvicorn re-raises it once shut down (killed by it: -15); SIGINT: 0 or 130 (interrupted)
+        assert server.returncode in ((-sig,) if sig == signal.SIGTERM else (0, 130)), log.read_text()[-2000:]
+        assert answers == [503]  # the request in flight was cut, and told so in one line
+    finally:
+        hung.close()
+        others.close()
