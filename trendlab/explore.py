@@ -193,9 +193,10 @@ def read_alerts_frame(path: str | Path) -> pd.DataFrame:
 def trend_rows(alerts: pd.DataFrame) -> pd.DataFrame:
     """One row per trend: alerts that name the same trend (the detector's ``trend``: the keyword that
     opened it) and follow each other within three window lengths are one trend. ``window_end`` is its
-    first alert's, ``keyword`` the trend's, ``related`` every other keyword of its alerts, ``posts``,
-    ``authors`` and ``score`` the strongest alert's, ``alerts`` how many alerts it raised."""
-    columns = ["window_end", "keyword", "related", "posts", "authors", "baseline", "score", "alerts"]
+    first alert's, ``keyword`` the trend's, ``name`` how it is shown (the ``display_name`` of its
+    latest alert that names a phrase, else of its latest alert), ``related`` every other keyword of its
+    alerts, ``posts``, ``authors`` and ``score`` the strongest alert's, ``alerts`` how many alerts it raised."""
+    columns = ["window_end", "name", "keyword", "related", "posts", "authors", "baseline", "score", "alerts"]
     if alerts.empty:
         return pd.DataFrame(columns=columns)
     data = alerts.sort_values(["window_end", "keyword"]).reset_index(drop=True)
@@ -208,12 +209,17 @@ def trend_rows(alerts: pd.DataFrame) -> pd.DataFrame:
         row = open_rows.get(key)
         if row is None or a.window_end - row["_last"] > gap.iloc[i]:
             row = {"window_end": a.window_end, "keyword": key, "_words": [], "posts": 0, "authors": 0,
-                   "baseline": a.baseline, "score": -np.inf, "alerts": 0, "_last": a.window_end}
+                   "baseline": a.baseline, "score": -np.inf, "alerts": 0, "_last": a.window_end, "name": key,
+                   "_topic": ""}
             rows.append(row)
             open_rows[key] = row
         row["_words"] += [a.keyword, *(a.related_keywords if isinstance(a.related_keywords, (list, tuple)) else [])]
         row["alerts"] += 1
         row["_last"] = a.window_end
+        topic = getattr(a, "topic", None)
+        if isinstance(topic, str) and topic and (" " in topic or " " not in row["_topic"]):
+            shown = getattr(a, "display_name", None)
+            row["_topic"], row["name"] = topic, shown if isinstance(shown, str) and shown else topic
         if a.score > row["score"]:
             row.update(posts=a.count, authors=a.unique_authors, baseline=a.baseline, score=a.score)
     out = pd.DataFrame(rows)

@@ -101,7 +101,7 @@ def alerts_to_frame(alerts: Iterable[TrendAlert]) -> pd.DataFrame:
     frame = pd.DataFrame(
         rows,
         columns=["keyword", "window_start", "window_end", "count", "unique_authors", "baseline", "score",
-                 "related_keywords", "language", "trend"],
+                 "related_keywords", "language", "trend", "topic", "display_name"],
     )
     for col in ("window_start", "window_end"):
         frame[col] = pd.to_datetime(frame[col], utc=True)

@@ -79,7 +79,8 @@ def test_compare_runs_and_top_trends(stream):
     fewer = explore.compare_runs(result.counts, alerts, result.counts.iloc[1:], alerts)
     assert fewer.loc[0, "only in replay"] == 1
     top = explore.top_trends(alerts)
-    assert list(top.columns)[:2] == ["window_end", "keyword"] and len(top) == len(alerts)
+    assert list(top.columns)[:3] == ["window_end", "name", "keyword"] and len(top) == len(alerts)
+    assert (top["name"] == top["keyword"].str.capitalize()).all()  # single-word trends, shown capitalised
     # a trend reported in two alerts a minute apart (a late companion word joins it) is one row
     first = alerts.iloc[[0]].assign(keyword="#eclipse2026", related_keywords=[["eclipse"]], trend="#eclipse2026")
     later = first.assign(keyword="totality", related_keywords=[["eclipse", "#eclipse2026"]], score=first["score"] + 1,
@@ -87,6 +88,9 @@ def test_compare_runs_and_top_trends(stream):
     rows = explore.top_trends(pd.concat([first, later]))
     assert len(rows) == 1 and rows.loc[0, "keyword"] == "#eclipse2026" and rows.loc[0, "alerts"] == 2
     assert rows.loc[0, "related"] == "eclipse, totality" and rows.loc[0, "score"] == round(later["score"].iloc[0], 2)
+    # a later alert naming the trend by a phrase gives the row its name
+    named = later.assign(topic="total eclipse", display_name="Total Eclipse")
+    assert explore.top_trends(pd.concat([first, named])).loc[0, "name"] == "Total Eclipse"
 
 
 def test_read_counts_jsonl_and_parquet(stream, tmp_path):

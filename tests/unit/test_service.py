@@ -328,6 +328,23 @@ def count(keyword, end_min, n, authors) -> bytes:
             f'"count": {n}, "unique_authors": {authors}}}').encode()
 
 
+def test_a_trend_is_served_by_its_topic_and_display_name(settings):
+    """Issue 20: a trend named by its phrase on /trends and getTrends (topic, displayName, link)."""
+    client = app_client(settings)
+    board = client.app.state.board
+    first = alert("hegseth", 30, related=["signal"])
+    first.topic, first.display_name = "hegseth", "Hegseth"
+    later = alert("war plans", 31, trend="hegseth", related=["hegseth", "signal"])
+    later.topic, later.display_name = "war plans", "War Plans"
+    for a in (first, later):
+        board.add_record("alerts", a.to_json().encode())
+    [row] = client.get("/trends").json()["trends"]
+    assert (row["topic"], row["display_name"], row["trend"]) == ("war plans", "War Plans", "hegseth")
+    [view] = client.get("/xrpc/app.bsky.unspecced.getTrends").json()["trends"]
+    assert view["topic"] == "war plans" and view["displayName"] == "War Plans"
+    assert view["link"].endswith("war%20plans")
+
+
 def test_trends_follow_alerts_and_counts_and_expire(settings):
     client = app_client(settings)
     board = client.app.state.board

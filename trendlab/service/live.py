@@ -60,9 +60,10 @@ SCRIPT = """'use strict';
     for (const t of data.trends) {
       const tr = document.createElement('tr');
       tr.dataset.topic = t.topic;
-      cell(tr, t.topic);
-      const shown = t.keywords.slice(0, MAX_KEYWORDS);
-      const more = t.keywords.length - shown.length;
+      cell(tr, t.display_name || t.topic);
+      const words = t.keywords.concat(t.related_keywords || []).filter((k) => k !== t.topic);
+      const shown = words.slice(0, MAX_KEYWORDS);
+      const more = words.length - shown.length;
       cell(tr, shown.join(', ') + (more > 0 ? ' +' + more + ' more' : ''));
       cell(tr, String(t.count), 'num');
       cell(tr, String(t.unique_authors), 'num');

@@ -65,6 +65,8 @@ class Trend:
     score: float = 0.0
     language: str | None = None
     alerts: int = 0
+    name: str | None = None  # what the trend is about (its alerts' topic: a phrase when it has one)
+    display_name: str | None = None
 
 
 @dataclass
@@ -141,6 +143,8 @@ class TrendBoard:
                 trend.last_alert_end = alert.window_end
             trend.score = max(trend.score, alert.score)
             trend.language = trend.language or alert.language
+            if alert.topic and (trend.name is None or " " in alert.topic or " " not in trend.name):
+                trend.name, trend.display_name = alert.topic, alert.display_name or alert.topic
             trend.alerts += 1
             self._advance(alert.window_end)
             self._version += 1
@@ -220,7 +224,9 @@ class TrendBoard:
                           if k in self._latest and self._latest[k].window_end == last_seen]
                 related = [w for w in trend.related if w not in trend.keywords][:MAX_RELATED]
                 rows.append({
-                    "topic": trend.topic,
+                    "topic": trend.name or trend.topic,
+                    "display_name": trend.display_name or trend.name or trend.topic,
+                    "trend": trend.topic,
                     "keywords": list(trend.keywords),
                     "related_keywords": related,
                     "count": -neg_count,
@@ -252,7 +258,7 @@ def get_trends(board: TrendBoard, limit: int = 10) -> dict[str, Any]:
     for row in board.current(limit):
         view: dict[str, Any] = {
             "topic": row["topic"],
-            "displayName": row["topic"],
+            "displayName": row["display_name"],
             "link": BLUESKY_SEARCH + quote(row["topic"], safe=""),
             "startedAt": row["started_at"],
             "postCount": row["count"],
