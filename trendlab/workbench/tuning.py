@@ -157,6 +157,9 @@ RANGES: dict[str, tuple[float, float, float]] = {
 }
 WINDOWS = ["2m", "3m", "4m", "5m", "6m", "8m", "10m", "12m", "15m", "20m", "30m"]
 SLIDES = ["30s", "1m", "2m", "5m"]
+#: slider readouts other than two decimals (d3-format)
+READOUT = {"false_alarm_rate": ".0e"}
+
 HELP = {
     "window": "window length",
     "slide": "how often a window starts",
@@ -215,7 +218,8 @@ class TuningPanel:
                 cls = W.IntSlider if isinstance(value, int) else W.FloatSlider
                 lo, hi = min(lo, value), max(hi, value)
                 ctl = cls(value=value, min=lo, max=hi, step=step, description=f.name, style=style, layout=layout,
-                          continuous_update=False, readout_format=".2f" if cls is W.FloatSlider else "d")
+                          continuous_update=False,
+                          readout_format=READOUT.get(f.name, ".2f") if cls is W.FloatSlider else "d")
             ctl.tooltip = HELP.get(f.name, "")
             ctl.add_class(f"trendlab-{f.name.replace('_', '-')}")
             ctl.observe(self._on_change, names="value")
