@@ -122,9 +122,13 @@ def sql_event_ms() -> dict[str, int | None]:
     t_env = TableEnvironment.create(EnvironmentSettings.in_streaming_mode())
     t_env.get_config().set("table.local-time-zone", "UTC")
     t_env.get_config().set("parallelism.default", "1")
+    from pyflink.table import DataTypes
+
     names = list(CASES)
-    rows = ",\n".join(f"({i}, CAST(X'{CASES[n].hex()}' AS BYTES))" for i, n in enumerate(names))
-    t_env.execute_sql(f"CREATE TEMPORARY VIEW cases (id, message) AS VALUES {rows}")
+    table = t_env.from_elements([(i, bytearray(CASES[n])) for i, n in enumerate(names)],
+                                DataTypes.ROW([DataTypes.FIELD("id", DataTypes.INT()),
+                                               DataTypes.FIELD("message", DataTypes.BYTES())]))
+    t_env.create_temporary_view("cases", table)
     bounds = sql.EventTimeBounds.of(LIMITS)
     query = f"SELECT id, {sql.payload_event_ms(bounds)} AS event_ms FROM cases"
     with t_env.execute_sql(query).collect() as results:
