@@ -150,3 +150,24 @@ def test_the_cases_cover_both_outcomes(sql_event_ms):
     assert sum(isinstance(o, int) for o in outcomes) >= 15
     assert sum(o is None for o in outcomes) >= 20
     assert sql_event_ms["non-post event with time_us"] == T // 1000  # the watermark event of advance_watermark
+
+
+def test_the_table_function_dead_letters_a_post_the_source_timed_differently():
+    """A post whose source time is missing or differs from the policy's is a dead letter with a reason,
+    never counted at a wrong time; with the source's time it counts (with and without the kernels)."""
+    from trendlab.extract import KeywordExtractor
+    from trendlab.flink.udfs import ExtractKeywords, native_parser
+
+    raw = CASES["time_us"]
+    for kernel in (False, True):
+        udtf = ExtractKeywords(KeywordExtractor(), LIMITS)
+        udtf._native = native_parser(udtf.extractor, LIMITS) if kernel else None
+        counted = udtf._rows(raw, T // 1000)
+        assert counted[-1][0] == "" and all(r[4] is None for r in counted)
+        # the kernel's fast path trusts a source time (the SQL is held equal above); without one it defers
+        checks = [(None, "no usable event time")] + ([] if kernel else [(T // 1000 + 1, f"event time {T // 1000 + 1} ms")])
+        for source_ms, phrase in checks:
+            rows = udtf._rows(raw, source_ms)
+            assert len(rows) == 1 and rows[0][0] is None and phrase in rows[0][4] and "not counted" in rows[0][4]
+        assert udtf._rows(None, None)[0][4] == "message is empty (null)"  # a tombstone
+        assert udtf._rows(CASES["non-post event with time_us"], None) == []

@@ -190,7 +190,7 @@ def test_presplit_ceiling_has_the_same_views_and_columns():
     assert sql.EXTRACT_FUNCTION not in view and "SPLIT(CAST(p.message AS STRING)" in view
     select = view.split("SELECT", 1)[1].split("\nFROM", 1)[0]
     for column in ("p.message", "p.event_time", "k.keyword", "AS normalized_keyword", "AS author_did", "AS error",
-                   "AS late", "AS raw"):
+                   "AS late", "AS raw_message"):
         assert column in select
     # the same but for the view and the ceiling's rowtime (its messages are not posts: timed by the record)
     assert [s for s in normal if s not in (normal[0], normal[3])] == [s for s in ceiling if s not in (ceiling[0], ceiling[3])]

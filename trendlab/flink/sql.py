@@ -336,11 +336,11 @@ def late_flag(slide_ms: int) -> str:
 def extracted_view(slide_ms: int = 60_000) -> str:
     """One row per (post, keyword) and one volume row per post (keyword :data:`VOLUME_KEY`), or one
     row with ``error`` (and ``excerpt``, a bounded excerpt of the message) set for a dead letter; ``late``
-    (:func:`late_flag`) and the raw message (``raw``, for the late-posts sink) on every row."""
+    (:func:`late_flag`) and the raw message (``raw_message``, for the late-posts sink) on every row."""
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
         f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.content_key, x.error,\n"
-        f"       {late_flag(slide_ms)} AS late, p.message AS raw\n"
+        f"       {late_flag(slide_ms)} AS late, p.message AS raw_message\n"
         f"FROM {POSTS} AS p, LATERAL TABLE({EXTRACT_FUNCTION}(p.message, p.event_ms))"
         " AS x(keyword, normalized_keyword, author_did, content_key, error, excerpt)"
     )
@@ -370,7 +370,7 @@ def presplit_view() -> str:
         f"SELECT {text} AS message, p.event_time, k.keyword, LOWER(TRIM(k.keyword)) AS normalized_keyword,\n"
         f"       SPLIT_INDEX({text}, {sep}, 0) AS author_did,\n"
         f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS STRING) ELSE SPLIT_INDEX({text}, {sep}, 1) END"
-        " AS content_key, CAST(NULL AS STRING) AS error, FALSE AS late, CAST(NULL AS BYTES) AS raw\n"
+        " AS content_key, CAST(NULL AS STRING) AS error, FALSE AS late, CAST(NULL AS BYTES) AS raw_message\n"
         f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT({text}, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
         "WHERE k.pos > 2"
     )
@@ -435,7 +435,7 @@ def hub_query() -> str:
         f"FROM {EXTRACTED} WHERE error IS NOT NULL\n"
         "UNION ALL\n"
         f"SELECT {null}, {null}, {null}, {null}, {nums},\n"
-        f"       {null}, {null}, DATE_FORMAT(event_time, {_ISO_MS}), raw, event_time\n"
+        f"       {null}, {null}, DATE_FORMAT(event_time, {_ISO_MS}), raw_message, event_time\n"
         f"FROM {EXTRACTED} WHERE error IS NULL AND late AND keyword = {quote(VOLUME_KEY)}"
     )
 

@@ -35,6 +35,9 @@ from trendlab.flink.sql import VOLUME_KEY
 from trendlab.models import normalize_keyword
 from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
 
+#: ``event_ms`` when a caller (a test) gives none: the post's time is not checked against the source's
+UNCHECKED = object()
+
 #: (keyword, normalized_keyword, author_did, content_key, error, excerpt)
 RESULT_TYPES = [DataTypes.STRING()] * 6
 
@@ -68,7 +71,7 @@ class ExtractKeywords(TableFunction):
             self._malformed.inc()
         return None, None, None, None, letter.reason, letter.excerpt
 
-    def eval(self, raw, event_ms=None):
+    def eval(self, raw, event_ms=UNCHECKED):
         try:
             rows = self._rows(raw, event_ms)
         except Exception as exc:  # noqa: BLE001 — never fail the job over one message
@@ -76,7 +79,7 @@ class ExtractKeywords(TableFunction):
                                           excerpt(raw or b""), len(raw or b"")))]
         yield from rows
 
-    def _rows(self, raw, event_ms) -> list[tuple]:
+    def _rows(self, raw, event_ms=UNCHECKED) -> list[tuple]:
         fast = self._native.post(raw) if self._native and event_ms is not None else None
         if fast is not None:
             if fast is False:
@@ -94,7 +97,7 @@ class ExtractKeywords(TableFunction):
             return [self._dead(outcome)]  # type: ignore[arg-type]
         post, keywords = outcome  # type: ignore[misc]
         policy_ms = post.event_time_us // 1000
-        if event_ms != policy_ms:
+        if event_ms is not UNCHECKED and event_ms != policy_ms:
             return [self._dead(DeadLetter(time_disagreement(policy_ms, event_ms), excerpt(raw or b""),
                                           len(raw or b"")))]
         return self._post_rows(post.author_did, keywords)
