@@ -65,6 +65,8 @@ VARIABLES: dict[str, _Var] = {
     "kafka_topic_trends": _Var("KAFKA_TOPIC_TRENDS", str, "windowed-keyword-counts", help="topic for window counts"),
     "kafka_topic_alerts": _Var("TRENDLAB_TOPIC_ALERTS", str, "trend-alerts", help="topic for trend alerts"),
     "kafka_topic_dead_letter": _Var("TRENDLAB_TOPIC_DEAD_LETTER", str, "bluesky-posts-dlq", help="malformed messages"),
+    "kafka_topic_late": _Var("TRENDLAB_TOPIC_LATE", str, "bluesky-posts-late",
+                             help="posts that reached the job after their first window had closed (raw messages)"),
     "flink_jobmanager_host": _Var("FLINK_JOBMANAGER_HOST", str, "127.0.0.1", help="Flink JobManager REST host"),
     "flink_jobmanager_port": _Var("FLINK_JOBMANAGER_PORT", int, 8081, help="Flink JobManager REST port"),
     "flink_parallelism": _Var("FLINK_PARALLELISM", int, 2, help="job parallelism and TaskManager slots"),
@@ -77,6 +79,8 @@ VARIABLES: dict[str, _Var] = {
     "slide_minutes": _Var("TRENDLAB_SLIDE_MINUTES", int, None,
                           help="window slide when no params file is given (unset: params.yaml's)"),
     "max_out_of_orderness_s": _Var("TRENDLAB_MAX_OUT_OF_ORDERNESS_S", int, 5, help="watermark bound"),
+    "source_idle_timeout_s": _Var("TRENDLAB_SOURCE_IDLE_TIMEOUT_S", int, 30,
+                                  help="a posts partition silent this long no longer holds the watermark back"),
     "checkpoint_interval_ms": _Var("CHECKPOINT_INTERVAL_MS", int, 60000, help="Flink checkpoint interval"),
     "log_level": _Var("LOG_LEVEL", str, "INFO", help="Python log level"),
     "prometheus_port": _Var("PROMETHEUS_PORT", int, 9464, help="Prometheus metrics port of the service"),
@@ -131,6 +135,7 @@ class Settings:
     kafka_topic_trends: str = "windowed-keyword-counts"
     kafka_topic_alerts: str = "trend-alerts"
     kafka_topic_dead_letter: str = "bluesky-posts-dlq"
+    kafka_topic_late: str = "bluesky-posts-late"
     flink_jobmanager_host: str = "127.0.0.1"
     flink_jobmanager_port: int = 8081
     flink_parallelism: int = 2
@@ -141,6 +146,7 @@ class Settings:
     window_size_minutes: int | None = None  # unset: the shipped DetectionParams (trendlab.detect.load_params)
     slide_minutes: int | None = None
     max_out_of_orderness_s: int = 5
+    source_idle_timeout_s: int = 30
     checkpoint_interval_ms: int = 60000
     log_level: str = "INFO"
     prometheus_port: int = 9464

@@ -220,7 +220,7 @@ def delete_topics(settings: Settings, topics: Iterable[str]) -> None:
 
 def job_topics(settings: Settings) -> list[str]:
     return [settings.kafka_topic_posts, settings.kafka_topic_trends, settings.kafka_topic_alerts,
-            settings.kafka_topic_dead_letter]
+            settings.kafka_topic_dead_letter, settings.kafka_topic_late]
 
 
 @dataclass

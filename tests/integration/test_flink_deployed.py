@@ -88,7 +88,7 @@ def job_settings(live_stack, stack_settings: Settings):
     suffix = uuid.uuid4().hex[:8]
     settings = stack_settings.replace(
         kafka_topic_posts=f"it-posts-{suffix}", kafka_topic_trends=f"it-counts-{suffix}",
-        kafka_topic_alerts=f"it-alerts-{suffix}", kafka_topic_dead_letter=f"it-dlq-{suffix}",
+        kafka_topic_alerts=f"it-alerts-{suffix}", kafka_topic_dead_letter=f"it-dlq-{suffix}", kafka_topic_late=f"it-late-{suffix}",
         checkpoint_interval_ms=CHECKPOINT_MS,
     )
     ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
@@ -297,3 +297,101 @@ def test_stop_with_savepoint_and_resume(job_settings, params, expected, records)
     with FlinkClient.from_settings(settings) as client:
         restored = (client.checkpoints(second).get("latest") or {}).get("restored") or {}
     assert restored.get("external_path") == savepoint, restored
+
+
+# -- foreign producers (issue 21): a plain kafka-python producer, not `trendlab produce` ------------
+
+AHEAD_MS = 50 * 60 * 1000
+BIG_KEY = b"k" * 1_000_000
+
+
+def send_plain(settings: Settings, stream, shape: str) -> int:
+    """Send ``stream`` (StreamRecords in event-time order) as another service might; returns the number of
+    extra dead letters it adds (tombstones). Every send is confirmed.
+
+    * ``ahead``: keyed, correct timestamps, but one record stamped 50 minutes ahead of its payload;
+    * ``send-time``: keyless (the client's partitioner), every record stamped at send time by the client;
+    * ``round-robin``: partition i mod n, except that partition 1 gets nothing for the first 3 minutes
+      of event time; correct timestamps, a tombstone (null value) every 997 records, a 1 MB key every 1,499.
+    """
+    from kafka import KafkaProducer
+
+    prod = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=20,
+                         max_request_size=2_000_000)
+    n = len(prod.partitions_for(settings.kafka_topic_posts) or [0, 1])
+    start = stream[0].timestamp_ms
+    futures, tombstones = [], 0
+    for i, r in enumerate(stream):
+        if shape == "ahead":
+            stamp = r.timestamp_ms + AHEAD_MS if i == len(stream) // 3 else r.timestamp_ms
+            futures.append(prod.send(settings.kafka_topic_posts, value=r.value, key=r.key, timestamp_ms=stamp))
+        elif shape == "send-time":
+            futures.append(prod.send(settings.kafka_topic_posts, value=r.value))
+        elif shape == "round-robin":
+            partition = 0 if r.timestamp_ms < start + 180_000 else i % n
+            key = BIG_KEY if i % 1499 == 0 else r.key
+            futures.append(prod.send(settings.kafka_topic_posts, value=r.value, key=key, partition=partition,
+                                     timestamp_ms=r.timestamp_ms))
+            if i % 997 == 0:
+                futures.append(prod.send(settings.kafka_topic_posts, value=None, key=b"tombstone",
+                                         partition=i % n, timestamp_ms=r.timestamp_ms))
+                tombstones += 1
+        else:
+            raise ValueError(shape)
+    prod.flush(timeout=120)
+    prod.close(timeout=10)
+    failed = [f.exception for f in futures if f.failed()]
+    assert not failed, f"{len(failed)} sends failed, e.g. {failed[0]!r}"
+    return tombstones
+
+
+@pytest.mark.parametrize("shape", ["ahead", "send-time", "round-robin"])
+def test_foreign_producer_equals_replay(job_settings, params, expected, records, shape):
+    """Issue 21, point 1: the event time comes from the post, whatever the producer did with keys,
+    partitions and record timestamps. Before: 'ahead' lost about a fifth of the counts silently and
+    'send-time' counted every post at its send time."""
+    settings, jobs = job_settings
+    stream, stats = records
+    deploy(settings, jobs, params[1])
+    tombstones = send_plain(settings, stream, shape)
+    close_all_windows(settings, stream)
+    assert_same_output(settings, expected, stats.malformed + tombstones)
+
+
+def test_late_post_is_counted_and_routed_never_dropped(job_settings, params, expected, records):
+    """Issue 21, point 2: a post that arrives after its windows have closed is counted in no window (the
+    counts stay equal to replay), goes whole to the late-posts topic and is counted once in
+    ``trendlab.late_posts`` (the service's ``trendlab_late_posts_total``)."""
+    import orjson
+
+    from trendlab.flink.client import FlinkClient
+    from trendlab.kafka import consume, send_records
+
+    settings, jobs = job_settings
+    stream, stats = records
+    send_records(settings, stream, settings.kafka_topic_posts, progress=False)
+    job_id = deploy(settings, jobs, params[1])
+    close_all_windows(settings, stream)
+    assert_same_output(settings, expected, stats.malformed)
+
+    some = next(r for r in stream[len(stream) // 2:] if b'"app.bsky.feed.post"' in r.value and b'"create"' in r.value)
+    event = orjson.loads(some.value)
+    event["commit"]["rkey"] += "late"
+    late = orjson.dumps(event)
+    from kafka import KafkaProducer
+
+    prod = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    prod.send(settings.kafka_topic_posts, value=late).get(timeout=30)
+    prod.close(timeout=10)
+
+    deadline = time.monotonic() + RESULT_TIMEOUT_S
+    held: list[bytes] = []
+    while not held and time.monotonic() < deadline:
+        held = list(consume(settings, settings.kafka_topic_late, from_beginning=True, timeout=3))
+    assert held == [late]
+    assert_same_output(settings, expected, stats.malformed)  # the late post changed no window
+    with FlinkClient.from_settings(settings) as client:
+        deadline = time.monotonic() + 30
+        while client.counter_total(job_id, "trendlab.late_posts") < 1 and time.monotonic() < deadline:
+            time.sleep(1)
+        assert client.counter_total(job_id, "trendlab.late_posts") == 1

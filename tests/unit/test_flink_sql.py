@@ -57,16 +57,26 @@ def test_posts_ddl_watermark_bound():
     assert "WATERMARK FOR event_time AS event_time\n" in sql.posts_ddl(io, 0)
 
 
-def test_kafka_io_is_exactly_once_with_record_timestamp_as_event_time():
-    io = sql.kafka_io("127.0.0.1:9092", "posts", "counts", "alerts", "dlq", transaction_timeout_ms=600_000)
+def test_kafka_io_is_exactly_once_with_the_payload_as_event_time():
+    """Issue 21: the rowtime and the watermark come from the message (time_us, else createdAt), never
+    from the record's Kafka timestamp (which only the bench's ceiling, whose messages are no posts, uses)."""
+    io = sql.kafka_io("127.0.0.1:9092", "posts", "counts", "alerts", "dlq", transaction_timeout_ms=600_000,
+                      topic_late="late")
     ddl = sql.posts_ddl(io, 5000)
-    assert "METADATA FROM 'timestamp'" in ddl
+    rowtime = ddl[ddl.index("event_time AS"):ddl.index("WATERMARK")]
+    assert "record_ts" not in rowtime and "JSON_QUERY" in rowtime and "'$.time_us'" in rowtime
+    assert "createdAt" in rowtime and "created_at" in rowtime
+    assert f"COALESCE(" in rowtime and f", {sql.UNUSABLE_MS}), 3)" in rowtime
+    ceiling = sql.posts_ddl(io, 5000, record_time=True)
+    assert "event_time AS record_ts" in ceiling
+    assert io.late_options["format"] == "raw" and io.late_options["topic"] == "late"
     assert "'format' = 'raw'" in ddl  # malformed messages never fail deserialisation
-    for options in (io.counts_options, io.alerts_options, io.dead_letter_options):
+    sinks = (io.counts_options, io.alerts_options, io.dead_letter_options, io.late_options)
+    for options in sinks:
         assert options["sink.delivery-guarantee"] == "exactly-once"
         assert options["properties.transaction.timeout.ms"] == "600000"
-    prefixes = {o["sink.transactional-id-prefix"] for o in (io.counts_options, io.alerts_options, io.dead_letter_options)}
-    assert len(prefixes) == 3  # one per sink
+    prefixes = {o["sink.transactional-id-prefix"] for o in sinks}
+    assert len(prefixes) == 4  # one per sink
     assert io.posts_options["properties.isolation.level"] == "read_committed"
 
 
@@ -75,7 +85,7 @@ def test_statements_and_hub_columns_line_up():
     statements = sql.job_statements(io, 600_000, 60_000, 5000)
     assert [s.split()[3] for s in statements] == [
         sql.POSTS, sql.COUNTS_SINK, sql.ALERTS_SINK, sql.EXTRACTED, sql.OCCURRENCES, sql.WINDOW_COUNTS,
-        sql.DEAD_LETTER_SINK,
+        sql.DEAD_LETTER_SINK, sql.LATE_SINK,
     ]
     hub = sql.hub_query()
     first = hub.split("UNION ALL")[0]
@@ -161,7 +171,7 @@ def test_settings_json_and_parallelism_flag_together(monkeypatch):
         seen["settings"] = settings
         seen["presplit"] = presplit
 
-    monkeypatch.setattr(job, "create_table_environment", lambda conf: (None, None))
+    monkeypatch.setattr(job, "create_table_environment", lambda conf, settings=None: (None, None))
     monkeypatch.setattr(job, "run", fake_run)
     code = job.main(["--profile", "remote", "--settings-json", json.dumps({"flink_parallelism": 2}),
                      "--parallelism", "3"])
@@ -179,9 +189,12 @@ def test_presplit_ceiling_has_the_same_views_and_columns():
     view = ceiling[3]
     assert sql.EXTRACT_FUNCTION not in view and "SPLIT(CAST(p.message AS STRING)" in view
     select = view.split("SELECT", 1)[1].split("\nFROM", 1)[0]
-    for column in ("p.message", "p.event_time", "k.keyword", "AS normalized_keyword", "AS author_did", "AS error"):
+    for column in ("p.message", "p.event_time", "k.keyword", "AS normalized_keyword", "AS author_did", "AS error",
+                   "AS late", "AS raw_message"):
         assert column in select
-    assert [s for s in normal if s != normal[3]] == [s for s in ceiling if s != ceiling[3]]
+    # the same but for the view and the ceiling's rowtime (its messages are not posts: timed by the record)
+    assert [s for s in normal if s not in (normal[0], normal[3])] == [s for s in ceiling if s not in (ceiling[0], ceiling[3])]
+    assert "event_time AS TO_TIMESTAMP_LTZ(ts, 3)" in ceiling[0] and "JSON_QUERY" in normal[0]
 
 
 def test_thread_mode_puts_this_interpreters_packages_on_the_embedded_path():

@@ -153,7 +153,7 @@ def test_the_deployed_job_gets_the_bound_through_its_settings(monkeypatch):
     shipped = json.loads(args[args.index("--settings-json") + 1])
     assert shipped["min_event_time"] == OLD
     seen = {}
-    monkeypatch.setattr(job, "create_table_environment", lambda conf: (None, None))
+    monkeypatch.setattr(job, "create_table_environment", lambda conf, settings=None: (None, None))
     monkeypatch.setattr(job, "run", lambda t_env, env, settings, *a, **k: seen.setdefault("settings", settings))
     assert job.main(["--profile", "remote", "--settings-json", args[args.index("--settings-json") + 1]]) == 0
     assert seen["settings"].min_event_time == OLD

@@ -24,13 +24,14 @@ from trendlab.models import WindowedKeywordCount, micros_to_datetime
 
 
 # the hub's columns this function reads, by name
-_KEYWORD, _COUNT, _AUTHORS, _CONTENTS, _ERROR = (
-    HUB_COLUMNS.index(c) for c in ("keyword", "count", "unique_authors", "unique_contents", "error"))
+_KEYWORD, _COUNT, _AUTHORS, _CONTENTS, _ERROR, _LATE = (
+    HUB_COLUMNS.index(c) for c in ("keyword", "count", "unique_authors", "unique_contents", "error", "late_message"))
 _SKETCH = tuple(HUB_COLUMNS.index(c) for c in SKETCH_COLUMNS)
 
 
 class DetectTrends(KeyedProcessFunction):
-    """Input: rows of the job's output stream (count rows have rowtime ``window_end - 1``); output: TrendAlert JSON."""
+    """Input: rows of the job's output stream (count rows have rowtime ``window_end - 1``); output: TrendAlert JSON.
+    Dead letters are skipped; late posts are counted (``trendlab.late_posts``, one per post)."""
 
     def __init__(self, params: DetectionParams) -> None:
         self.params = params
@@ -38,6 +39,7 @@ class DetectTrends(KeyedProcessFunction):
         self._detector_state = None
         self._detector: TrendDetector | None = None
         self._alerts = None
+        self._late_posts = None
 
     def open(self, runtime_context: RuntimeContext) -> None:
         self._pending = runtime_context.get_map_state(
@@ -47,13 +49,21 @@ class DetectTrends(KeyedProcessFunction):
             ValueStateDescriptor("trend_detector", Types.PICKLED_BYTE_ARRAY())
         )
         try:
-            self._alerts = runtime_context.get_metrics_group().add_group("trendlab").counter("alerts")
+            group = runtime_context.get_metrics_group().add_group("trendlab")
+            self._alerts = group.counter("alerts")
+            # posts that came after their first window had closed (trendlab.flink.sql.late_flag): counted
+            # here, once per post, and sent whole to the late-posts sink (TRENDLAB_TOPIC_LATE)
+            self._late_posts = group.counter("late_posts")
         except Exception:
-            self._alerts = None
+            self._alerts = self._late_posts = None
 
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):
         # a row of the job's output stream (trendlab.flink.sql.HUB_COLUMNS); dead letters are skipped
         if value[_ERROR] is not None:
+            return iter(())
+        if value[_LATE] is not None:
+            if self._late_posts is not None:
+                self._late_posts.inc()
             return iter(())
         window_end_ms = ctx.timestamp() + 1
         rows = self._pending.get(window_end_ms)

@@ -162,6 +162,22 @@ class FlinkClient:
         data = self._request("GET", f"/jobs/{checked_job_id(job_id)}/vertices/{vertex_id}/metrics", params=params)
         return {m["id"]: m.get("value") for m in data}
 
+    def counter_total(self, job_id: str, suffix: str) -> int:
+        """The sum of a user counter over every vertex and subtask of a job: each metric whose id ends with
+        ``suffix`` (e.g. ``trendlab.late_posts``, ids are ``<subtask>.<operator>.<group>.<name>``)."""
+        total = 0
+        job = checked_job_id(job_id)
+        for vertex in (self.job(job_id).get("vertices") or []):
+            listed = self._request("GET", f"/jobs/{job}/vertices/{vertex['id']}/metrics") or []
+            names = [m["id"] for m in listed if str(m.get("id", "")).endswith(suffix)]
+            if names:
+                for name, value in self.metrics(job_id, vertex["id"], names).items():
+                    try:
+                        total += int(float(value))
+                    except (TypeError, ValueError):
+                        pass
+        return total
+
     def wait_for_state(self, job_id: str, states: Iterable[str], timeout: float = 120.0, poll: float = 0.5) -> str:
         """Wait until the job is in one of ``states``; a terminal state that is not wanted is an error."""
         wanted = set(states)

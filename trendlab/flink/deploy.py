@@ -48,7 +48,8 @@ JOB_MODULE = "trendlab.flink.job"
 #: Settings the job needs on the cluster (sent as ``--settings-json``; secrets are not sent).
 JOB_SETTINGS = (
     "kafka_bootstrap_servers", "kafka_topic_posts", "kafka_topic_trends", "kafka_topic_alerts",
-    "kafka_topic_dead_letter", "flink_parallelism", "minio_bucket", "max_out_of_orderness_s",
+    "kafka_topic_dead_letter", "kafka_topic_late", "flink_parallelism", "minio_bucket", "max_out_of_orderness_s",
+    "source_idle_timeout_s",
     "checkpoint_interval_ms", "log_level", "max_message_bytes", "max_keywords", "max_future_s", "min_event_time",
 )
 

@@ -97,8 +97,11 @@ def thread_mode_pythonpath() -> str:
     return os.pathsep.join(dict.fromkeys(paths))
 
 
-def create_table_environment(configuration: Mapping[str, str]):
-    """A StreamTableEnvironment (the alert detector needs the DataStream bridge)."""
+def create_table_environment(configuration: Mapping[str, str], settings: Settings | None = None):
+    """A StreamTableEnvironment (the alert detector needs the DataStream bridge); ``settings`` sets the
+    source's idle timeout (``TRENDLAB_SOURCE_IDLE_TIMEOUT_S``, see :data:`trendlab.flink.sql.TABLE_OPTIONS`)."""
+    idle_timeout = ({"table.exec.source.idle-timeout": f"{settings.source_idle_timeout_s} s"}
+                    if settings is not None else {})
     from pyflink.common import Configuration
     from pyflink.datastream import StreamExecutionEnvironment
     from pyflink.table import EnvironmentSettings, StreamTableEnvironment
@@ -108,7 +111,7 @@ def create_table_environment(configuration: Mapping[str, str]):
         conf.set_string(key, value)
     env = StreamExecutionEnvironment.get_execution_environment(conf)
     t_env = StreamTableEnvironment.create(env, EnvironmentSettings.new_instance().in_streaming_mode().build())
-    for key, value in {**sql.TABLE_OPTIONS, **configuration}.items():
+    for key, value in {**sql.TABLE_OPTIONS, **idle_timeout, **configuration}.items():
         t_env.get_config().set(key, value)
     return env, t_env
 
@@ -131,8 +134,9 @@ def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.Ta
     spec = params.spec
     if not presplit:
         t_env.create_temporary_function(sql.EXTRACT_FUNCTION, extract_keywords_udtf(limits=Limits.from_settings(settings)))
+    bounds = sql.EventTimeBounds.of(Limits.from_settings(settings))
     for statement in sql.job_statements(source, spec.window_ms, spec.slide_ms, settings.max_out_of_orderness_s * 1000,
-                                        presplit=presplit):
+                                        bounds, presplit=presplit):
         t_env.execute_sql(statement)
 
     # One Table -> DataStream conversion feeds every sink (see sql.hub_query).
@@ -144,6 +148,8 @@ def build_job(t_env, settings: Settings, params: DetectionParams, source: sql.Ta
     statements.add_insert_sql(sql.insert_counts())
     if source.dead_letter_options is not None:
         statements.add_insert_sql(sql.insert_dead_letters())
+    if source.late_options is not None:
+        statements.add_insert_sql(sql.insert_late_posts())
     statements.add_insert(sql.ALERTS_SINK, t_env.from_data_stream(alerts))
     return statements
 
@@ -244,7 +250,7 @@ def run_embedded(
     settings = settings or Settings.from_env()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("_counts", "_alerts", "_dead_letters"):
+    for name in ("_counts", "_alerts", "_dead_letters", "_late"):
         _clear(out / name)
     work = Path(tempfile.mkdtemp(prefix="trendlab-flink-", dir=out))
     staged = work / "stream.jsonl"
@@ -267,7 +273,7 @@ def run_embedded(
     )
     _quiet_beam_shutdown()
     with _client_environ_kept():
-        env, t_env = create_table_environment(configuration)
+        env, t_env = create_table_environment(configuration, settings)
         run(t_env, env, settings, params, sql.file_io(staged.as_uri(), out.as_uri()))
     seconds = time.perf_counter() - t0
     bar.update(1)
@@ -276,6 +282,7 @@ def run_embedded(
         "counts": _collect(out / "_counts", out / "counts.jsonl", sort_key=_count_key),
         "alerts": _collect(out / "_alerts", out / "alerts.jsonl", sort_key=_alert_key),
         "dead_letters": _collect(out / "_dead_letters", out / "dead_letters.jsonl", sort_key=None),
+        "late": _collect(out / "_late", out / "late_posts.jsonl", sort_key=None),
     }
     _clear(work)
     bar.update(1)
@@ -417,10 +424,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         configuration = job_configuration(settings, state_backend=args.state_backend,
                                           python_mode=args.python_mode, extra=extra)
-        env, t_env = create_table_environment(configuration)
+        env, t_env = create_table_environment(configuration, settings)
         source = sql.kafka_io(
             settings.kafka_bootstrap_servers, settings.kafka_topic_posts, settings.kafka_topic_trends,
-            settings.kafka_topic_alerts, settings.kafka_topic_dead_letter, startup_mode=args.startup_mode,
+            settings.kafka_topic_alerts, settings.kafka_topic_dead_letter, topic_late=settings.kafka_topic_late,
+            startup_mode=args.startup_mode,
             **sql.kafka_ids(settings.kafka_topic_posts, settings.kafka_topic_trends),
         )
         run(t_env, env, settings, params, source, wait=args.profile == Profile.LOCAL, presplit=args.presplit)

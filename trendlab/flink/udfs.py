@@ -11,6 +11,12 @@ post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, reason,
 dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
 dead-letter sink. It never raises: a failing record would put the job into a restart loop.
 
+Its second argument is the event time (ms) the source read from the same message in SQL
+(:func:`trendlab.flink.sql.payload_event_ms`, the rowtime of the windows), or ``None`` when the source
+found no usable one. A post the total parser accepts must have exactly that time: one without a source
+time, or with another one, is a dead letter that says so (never a post counted at a wrong time); the
+SQL and :mod:`trendlab.parse` are held equal by ``tests/unit/test_event_time_sql.py``.
+
 With the compiled kernels installed (``trendlab_native``, see trendlab/extract.py) a message that is
 plainly a Jetstream post creation or a non-post event is read by ``trendlab_native.Parser`` (the same
 outcome, several times faster); every other message goes through the total parser as before.
@@ -30,6 +36,9 @@ from trendlab.extract import KeywordExtractor, native_module
 from trendlab.flink.sql import VOLUME_KEY
 from trendlab.models import normalize_keyword
 from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
+
+#: ``event_ms`` when a caller (a test) gives none: the post's time is not checked against the source's
+UNCHECKED = object()
 
 #: (keyword, normalized_keyword, author_did, content_key, post_hash, error, excerpt)
 RESULT_TYPES = [DataTypes.STRING()] * 4 + [DataTypes.BIGINT()] + [DataTypes.STRING()] * 2
@@ -64,16 +73,16 @@ class ExtractKeywords(TableFunction):
             self._malformed.inc()
         return None, None, None, None, None, letter.reason, letter.excerpt
 
-    def eval(self, raw):
+    def eval(self, raw, event_ms=UNCHECKED):
         try:
-            rows = self._rows(raw)
+            rows = self._rows(raw, event_ms)
         except Exception as exc:  # noqa: BLE001 — never fail the job over one message
             rows = [self._dead(DeadLetter(f"could not be processed ({type(exc).__name__}: {str(exc)[:200]})",
                                           excerpt(raw or b""), len(raw or b"")))]
         yield from rows
 
-    def _rows(self, raw) -> list[tuple]:
-        fast = self._native.post(raw) if self._native else None
+    def _rows(self, raw, event_ms=UNCHECKED) -> list[tuple]:
+        fast = self._native.post(raw) if self._native and event_ms is not None else None
         if fast is not None:
             if fast is False:
                 if self._non_posts is not None:
@@ -89,6 +98,10 @@ class ExtractKeywords(TableFunction):
         if outcome.__class__ is DeadLetter:
             return [self._dead(outcome)]  # type: ignore[arg-type]
         post, keywords = outcome  # type: ignore[misc]
+        policy_ms = post.event_time_us // 1000
+        if event_ms is not UNCHECKED and event_ms != policy_ms:
+            return [self._dead(DeadLetter(time_disagreement(policy_ms, event_ms), excerpt(raw or b""),
+                                          len(raw or b"")))]
         return self._post_rows(post.author_did, keywords)
 
     def _post_rows(self, author: str, keywords: list[str]) -> list[tuple]:
@@ -101,6 +114,14 @@ class ExtractKeywords(TableFunction):
                 for keyword in keywords]
         rows.append((VOLUME_KEY, VOLUME_KEY, author, None, None, None, None))  # the post counts in its windows' volume
         return rows
+
+
+def time_disagreement(policy_ms: int, source_ms: int | None) -> str:
+    """The dead-letter reason of a post whose event time the job's source read differently (a gap between
+    trendlab.flink.sql.payload_event_ms and trendlab.parse: a bug to report, never a silent miscount)."""
+    read = "no usable event time" if source_ms is None else f"event time {source_ms} ms"
+    return (f"event time {policy_ms} ms (the event-time policy) but the job's source read {read} "
+            "from this message; not counted (report it: the two must agree)")
 
 
 def native_parser(extractor: KeywordExtractor, limits: Limits):

@@ -10,6 +10,9 @@
 ``trendlab_flink_up``              1 when Flink's REST API answered the last poll
 ``trendlab_flink_jobs``            jobs by state; ``trendlab_flink_job_running_seconds`` run time of running jobs
 ``trendlab_flink_last_checkpoint_timestamp_seconds``  latest completed checkpoint of each running job
+``trendlab_late_posts_total``     posts each running trendlab job received after their first window had closed
+                                  (not counted in any window; sent whole to ``TRENDLAB_TOPIC_LATE``), from the
+                                  job's ``trendlab.late_posts`` counter
 ``trendlab_http_requests_total``, ``trendlab_http_request_seconds``  requests by route and status, latency
 ``trendlab_board_evicted_total``   trends evicted from the trend board to keep it within ``TRENDLAB_BOARD_MAX_TRENDS``
 ``trendlab_board_trends``          trends on the board now
@@ -29,11 +32,13 @@ import time
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from trendlab.config import Settings
 from trendlab.flink.client import CheckpointInfo, FlinkClient, FlinkError, JobInfo
 
+#: the job's counter of late posts (trendlab/flink/alerts.py), one per post
+LATE_POSTS_METRIC = "trendlab.late_posts"
 FLINK_POLL_S = 5.0
 FLINK_TIMEOUT_S = 2.0
 TRENDLAB_JOB_PREFIX = "trendlab"
@@ -46,6 +51,7 @@ class FlinkSnapshot:
     up: bool = False
     jobs: list[JobInfo] = field(default_factory=list)
     checkpoints: dict[str, CheckpointInfo] = field(default_factory=dict)
+    late_posts: dict[str, int] = field(default_factory=dict)
     error: str | None = None
     at: float = 0.0
 
@@ -90,6 +96,8 @@ class FlinkWatch:
                         cp = client.latest_checkpoint(job.id)
                         if cp is not None:
                             snap.checkpoints[job.id] = cp
+                        if job.name.startswith(TRENDLAB_JOB_PREFIX):
+                            snap.late_posts[job.id] = client.counter_total(job.id, LATE_POSTS_METRIC)
             snap.up = True
         except FlinkError as exc:
             snap.error = str(exc)
@@ -114,6 +122,9 @@ class FlinkCollector:
             "trendlab_flink_last_checkpoint_timestamp_seconds",
             "trigger time of the latest completed checkpoint of each running job", labels=["job_id", "job_name"],
         )
+        late = CounterMetricFamily(
+            "trendlab_late_posts", "posts a running job received after their first window had closed "
+            "(counted in no window, sent to TRENDLAB_TOPIC_LATE)", labels=["job_id", "job_name"])
         states: dict[str, int] = {}
         now_ms = time.time() * 1000
         n_active = 0
@@ -126,6 +137,8 @@ class FlinkCollector:
                 cp = snap.checkpoints.get(job.id)
                 if cp is not None and cp.trigger_timestamp:
                     checkpoint.add_metric([job.id, job.name], cp.trigger_timestamp / 1000)
+                if job.id in snap.late_posts:
+                    late.add_metric([job.id, job.name], snap.late_posts[job.id])
         if snap.up:
             active.add_metric([], n_active)
         for state, n in sorted(states.items()):
@@ -134,6 +147,7 @@ class FlinkCollector:
         yield by_state
         yield running
         yield checkpoint
+        yield late
 
 
 class ServiceMetrics:
