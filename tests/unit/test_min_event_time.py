@@ -183,7 +183,7 @@ def test_the_flink_table_function_honours_the_bound_with_and_without_the_kernel(
                 # the keywords, then the post's volume row (keyword '')
                 assert [r[0] for r in rows] == ["flight", "airline", ""] and rows[0][2] == "did:plc:a3"
             else:
-                assert len(rows) == 1 and rows[0][0] is None and "before Bluesky existed" in rows[0][4]
+                assert len(rows) == 1 and rows[0][0] is None and "before Bluesky existed" in rows[0][5]
             if kernel:  # the kernel reads the post itself when the bound allows it, else hands it back
                 assert (udtf._native.post(raw) is not None) == kept
 
