@@ -111,6 +111,20 @@ def _tokens(text: str) -> list[str]:
     return _KEPT_RE.findall(text)
 
 
+def _token_matches(text: str):
+    """``_TOKEN_RE.finditer(text)`` for a normalised, lower-cased text (group 1: the kept token, or
+    ``None`` for a URL, domain or mention); the spans say which tokens stand next to each other."""
+    if "@" in text or "://" in text or "www." in text or _DOT_WORD_RE.search(text) is not None:
+        return _TOKEN_RE.finditer(text)
+    return _KEPT_RE.finditer(text)
+
+
+#: The line breaks of ``str.splitlines``: a phrase never spans one.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+#: What may stand between the two words of a phrase: white space (``\s``) other than a line break.
+_JOIN_RE = re.compile(r"[^\S" + LINE_BREAKS + "]+")
+
+
 # Han, Hiragana, Katakana (incl. half-width after NFKC, prolonged sound mark), CJK extension A.
 _CJK_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA_RE = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff]")
@@ -377,29 +391,42 @@ class KeywordExtractor:
         text = prepare(text)
         has_cjk = _CJK_RE.search(text) is not None
         lo, hi = self.min_length, self.max_length
-        # the candidates, each once, in order of first appearance (only a hashtag starts with "#")
+        # the candidates, each once, in order of first appearance (only a hashtag starts with "#"),
+        # and the candidate phrases: two plain words with only white space (no line break) between
         seen: dict[str, None] = {}
-        for token in _tokens(text):
+        pairs: list[tuple[str, str]] = []
+        prev = None  # the previous token when it was a plain word that passes the rules
+        prev_end = 0
+        join = _JOIN_RE.fullmatch
+        for m in _token_matches(text):
+            token = m.group(1)
+            word = None
             if not token:
-                continue  # URL or mention
-            if token[0] == "#":
+                pass  # URL or mention
+            elif token[0] == "#":
                 body = token[1:].strip("_")
                 if lo <= len(body) <= hi and not body.isdigit():
                     seen["#" + body] = None
-                continue
-            if has_cjk and _CJK_RE.search(token):
-                for word in self._segment(token, lang_key):
-                    if lo <= len(word) <= hi and not word.isdigit():
-                        seen[word] = None
-                continue
-            token = token.strip("_'-")
-            if lo <= len(token) <= hi and not token.isdigit():
-                seen[token] = None
+            elif has_cjk and _CJK_RE.search(token):
+                for w in self._segment(token, lang_key):
+                    if lo <= len(w) <= hi and not w.isdigit():
+                        seen[w] = None
+            else:
+                token = token.strip("_'-")
+                if lo <= len(token) <= hi and not token.isdigit():
+                    seen[token] = word = token
+                    if prev is not None and prev != word and join(text, prev_end, m.start()) is not None:
+                        pairs.append((prev, word))
+            prev = word
+            prev_end = m.end()
         detected = detected_languages((w for w in seen if w[0] != "#"), lang_key)
         stop = _stopwords_for(_applied(lang_key, detected))
         if self.extra_stopwords:
             stop = stop | self.extra_stopwords
-        return [w for w in seen if w[0] == "#" or w not in stop]
+        words = [w for w in seen if w[0] == "#" or w not in stop]
+        if pairs:
+            words.extend(dict.fromkeys(a + " " + b for a, b in pairs if a not in stop and b not in stop))
+        return words
 
     @staticmethod
     def _segment(token: str, langs: tuple[str, ...]) -> list[str]:
