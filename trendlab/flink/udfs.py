@@ -3,8 +3,9 @@
 :class:`ExtractKeywords` is a table function over the message's **raw bytes** (the Kafka value as it
 is; the job decodes it itself through the total parser :class:`trendlab.parse.MessageParser`, so
 invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
-``(keyword, normalized_keyword, author_did, content_key, NULL, NULL)`` per keyword of a post (the
-post's content key, :func:`trendlab.content.content_key`) plus one volume row ``('', '', author_did,
+``(keyword, normalized_keyword, author_did, content_key, NULL, NULL)`` per keyword of a post (its
+words, then its phrases: at most ``max_keywords`` of those, see :func:`trendlab.parse.cap_phrases`;
+the post's content key, :func:`trendlab.content.content_key`, reads its words) plus one volume row ``('', '', author_did,
 NULL, NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that is
 not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, reason, excerpt)`` for a
 dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
@@ -93,7 +94,8 @@ class ExtractKeywords(TableFunction):
         if self._posts is not None:
             self._posts.inc()
             self._keywords.inc(len(keywords))
-        # a keyword is already NFKC and lower-case without spaces: an ASCII one is its own normal form
+        # a keyword is already NFKC and lower-case without surrounding spaces (a phrase's one space is
+        # inside it): an ASCII one is its own normal form
         content = content_key(keywords, author)
         rows = [(keyword, keyword if keyword.isascii() else normalize_keyword(keyword), author, content, None, None)
                 for keyword in keywords]
