@@ -96,7 +96,7 @@ VARIABLES: dict[str, _Var] = {
     "flink_rpc_port": _Var("TRENDLAB_FLINK_RPC_PORT", int, 6123, help="Flink JobManager RPC port of the local stack"),
     "taskmanager_memory": _Var("TRENDLAB_TASKMANAGER_MEMORY", str, "2560m", help="Flink TaskManager process memory"),
     "max_message_bytes": _Var("TRENDLAB_MAX_MESSAGE_BYTES", int, 262_144, help="larger messages are dead letters"),
-    "max_keywords": _Var("TRENDLAB_MAX_KEYWORDS", int, 300, help="posts with more keywords are dead letters"),
+    "max_keywords": _Var("TRENDLAB_MAX_KEYWORDS", int, 300, help="posts with more words are dead letters; a post keeps that many phrases at most"),
     "max_future_s": _Var("TRENDLAB_MAX_FUTURE_S", int, 600, help="event times further ahead of now are dead letters"),
     "min_event_time": _Var("TRENDLAB_MIN_EVENT_TIME", str, "2022-11-01",
                            help="event times before this date (UTC) are dead letters; e.g. 2006-01-01 for older archives"),

@@ -20,6 +20,12 @@ author, so both engines compute it the same way, post by post, with no state:
   few words ("#SuperBowl halftime!"), so they are counted as their authors' voices, never merged
   across authors.
 
+**Words only.** A post's phrases (its adjacent word pairs, keywords that contain a space; see
+:mod:`trendlab.extract`) are made of its words, so they add nothing a template's words do not say, and
+they would let a swapped word change two more keys: the key reads a post's single words (and
+hashtags) only. :data:`MIN_KEYWORDS` counts those, and the MinHash is taken over those
+(:func:`keyword_hashes` gives a phrase :data:`PHRASE_HASH`, above every word's hash: it never wins).
+
 ``keyword_hash`` is CRC-32 of the keyword's UTF-8 bytes (31 bits kept): stable across processes, Python
 versions and engines, unlike ``hash()``. The replay engine computes keys for a whole stream at once
 (:func:`post_content_codes`); the Flink job's table function calls :func:`content_key` per post.
@@ -32,12 +38,19 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["MIN_KEYWORDS", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
+__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_phrase", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
 
 #: Posts with at least this many keywords are keyed by their content; shorter ones by their author.
 MIN_KEYWORDS = 8
 
 _MASK = 0x7FFFFFFF
+#: what :func:`keyword_hashes` gives a phrase: above every word's hash, so never one of the two smallest
+PHRASE_HASH = _MASK + 2
+
+
+def is_phrase(keyword: str) -> bool:
+    """Whether a keyword is a phrase (two words joined by a space) rather than a word or a hashtag."""
+    return " " in keyword
 
 
 def keyword_hash(keyword: str) -> int:
@@ -49,11 +62,12 @@ def content_key(keywords: Sequence[str], author: str) -> str:
     """A post's content key (the Flink job's column; :func:`post_content_codes` is the same for a stream).
 
     ``"c<h1>.<h2>"`` (its two smallest keyword hashes, ascending) for a post with at least
-    :data:`MIN_KEYWORDS` keywords, else ``"a" + author``."""
-    if len(keywords) < MIN_KEYWORDS:
+    :data:`MIN_KEYWORDS` words (phrases are not counted nor hashed), else ``"a" + author``."""
+    words = [k for k in keywords if " " not in k]
+    if len(words) < MIN_KEYWORDS:
         return "a" + author
     first = second = _MASK + 1
-    for keyword in keywords:
+    for keyword in words:
         h = keyword_hash(keyword)
         if h < first:
             first, second = h, first
@@ -63,8 +77,10 @@ def content_key(keywords: Sequence[str], author: str) -> str:
 
 
 def keyword_hashes(keywords: Sequence[str]) -> np.ndarray:
-    """:func:`keyword_hash` of every keyword (int64), e.g. of a stream's keyword table."""
-    return np.fromiter((keyword_hash(k) for k in keywords), dtype=np.int64, count=len(keywords))
+    """:func:`keyword_hash` of every keyword (int64), e.g. of a stream's keyword table; a phrase's is
+    :data:`PHRASE_HASH` (it never counts toward a content key)."""
+    return np.fromiter((PHRASE_HASH if " " in k else keyword_hash(k) for k in keywords), dtype=np.int64,
+                       count=len(keywords))
 
 
 def post_content_codes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,
@@ -73,21 +89,33 @@ def post_content_codes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np
 
     ``keyword_code`` holds the posts' keywords back to back (``lengths[i]`` for post ``i``; a post's
     keywords are distinct), ``hashes[code]`` is :func:`keyword_hash` of keyword ``code``, and
-    ``author_code`` is each post's author code. Vectorised: two segmented minimums, no per-post Python.
+    ``author_code`` is each post's author code. A keyword whose hash is :data:`PHRASE_HASH` (a phrase)
+    is not counted toward :data:`MIN_KEYWORDS` and never wins the minimum, as in :func:`content_key`.
+    Vectorised: segmented sums and minimums, no per-post Python.
     """
     lengths = np.asarray(lengths, dtype=np.int64)
     posts = lengths.size
     keys = np.asarray(author_code, dtype=np.int64).copy()  # short posts: the author (>= 0)
-    long_posts = lengths >= MIN_KEYWORDS
+    hashes = np.asarray(hashes, dtype=np.int64)
+    nonempty = lengths > 0  # their keywords lie back to back: one segment each
+    seg = (np.cumsum(lengths) - lengths)[nonempty]
+    h = None
+    if (hashes == PHRASE_HASH).any():  # count the words of each post (phrases do not count)
+        h = hashes[np.asarray(keyword_code, dtype=np.int64)]
+        words = np.zeros(posts, dtype=np.int64)
+        if seg.size:
+            words[nonempty] = np.add.reduceat(h != PHRASE_HASH, seg, dtype=np.int64)
+    else:
+        words = lengths
+    long_posts = words >= MIN_KEYWORDS
     if long_posts.any():
-        h = np.asarray(hashes, dtype=np.int64)[np.asarray(keyword_code, dtype=np.int64)]
-        nonempty = lengths > 0  # their keywords lie back to back: one segment each
-        seg = (np.cumsum(lengths) - lengths)[nonempty]
+        if h is None:
+            h = hashes[np.asarray(keyword_code, dtype=np.int64)]
         first = np.zeros(posts, dtype=np.int64)
         first[nonempty] = np.minimum.reduceat(h, seg)
         # the second smallest: the smallest hash above the first (two keywords hashing alike count
-        # once, as in content_key; none above: MASK + 1 there and here)
-        above = np.where(h > np.repeat(first, lengths), h, _MASK + 1)
+        # once, as in content_key; none above: MASK + 1 there and here, phrases included)
+        above = np.where(h > np.repeat(first, lengths), np.minimum(h, _MASK + 1), _MASK + 1)
         second = np.zeros(posts, dtype=np.int64)
         second[nonempty] = np.minimum.reduceat(above, seg)
         # long posts get negative keys, authors' codes are >= 0: the two never meet

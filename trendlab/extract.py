@@ -13,7 +13,38 @@
 * words shorter than ``min_length`` (2) or longer than ``max_length`` (40) characters are dropped
   (for a hashtag, the length of the tag without its ``#``);
 * Japanese runs are segmented with MeCab (``fugashi`` + ``unidic-lite``) and keep their nouns,
-  Chinese runs with ``jieba``; both dictionaries install with pip.
+  Chinese runs with ``jieba``; both dictionaries install with pip;
+* after the words and hashtags come the post's **phrases** (see below): ``"Hegseth texted the war
+  plans"`` → ``["hegseth", "texted", "war", "plans", "hegseth texted", "war plans"]``.
+
+**Phrases** are adjacent word pairs, a keyword kind of their own (counted, windowed and detected like
+words; an emerging story is often a pair whose single words are common: "war plans", "super bowl",
+"south korea"). A phrase is the two words joined by one space, each word exactly as the word rules
+make it (NFKC, lower case, ``_'-`` stripped from its ends), and:
+
+* its two words are *consecutive tokens* of the text, both plain words that pass the length and digit
+  rules, and different words ("trend trend", "no no" is repetition, not a phrase);
+* only white space stands between them, and no line break (:data:`LINE_BREAKS`: those of
+  ``str.splitlines``): any other character breaks adjacency, so sentence punctuation ``.,!?;:``,
+  dashes, slashes, brackets and quotes do, and so do a URL, a domain, a mention, a hashtag, an emoji,
+  a number or a word too short or too long standing between them (they are tokens, or characters
+  that are not white space). A phrase is what was written as one run of words, nothing inferred;
+* a pair that starts or ends with a stop word (of the same languages the word rules apply: tagged ∪
+  detected, with ``extra_stopwords``) is skipped: "her emails", "the war" are not phrases, and a stop
+  word is not skipped over ("war of plans" gives none). Note that ``stopwordsiso``'s English list is
+  broad, so pairs such as "group chat" ("group" is in it) are skipped along with the word;
+* CJK runs make no phrases and break adjacency. Their words come from a segmenter, not from the
+  writer's spaces, and a phrase there is a different thing: unidic-lite's short units split names
+  (東京タワー → 東京, タワー; 大谷翔平 → 大谷, 翔平), whose natural key is the run written without a
+  space, and adjacency must be read from the segmenter's nodes (particles between nouns), for MeCab in
+  the kernel and for jieba in Python. That is a rule of its own, not this one; left for later;
+* each phrase once per post, after all of the post's words, in order of first appearance;
+* triples are not made: every triple's pairs are already counted, and they would add about as many
+  occurrences again for names that their pairs already show.
+
+A post's phrases do not count toward the keyword cap and its content key reads words only (see
+:mod:`trendlab.parse` and :mod:`trendlab.content`). The kernel finds the pairs in the same pass as the
+words.
 
 **Stop words whatever the tag.** A post's language tag is often wrong (English posts tagged ``de``,
 ``fr``, ``ar``…) or missing (about 10 % of the firehose), so the tag alone cannot say whose function
@@ -67,7 +98,7 @@ from functools import lru_cache
 from trendlab.errors import ConfigError
 from trendlab.function_words import EVIDENCE
 
-__all__ = ["MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages", "extract_keywords"]
+__all__ = ["LINE_BREAKS", "MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages", "extract_keywords"]
 
 # Common top-level domains for URLs written without a scheme ("example.com/path", "bsky.app").
 _TLDS = (
@@ -109,6 +140,20 @@ def _tokens(text: str) -> list[str]:
     if "@" in text or "://" in text or "www." in text or _DOT_WORD_RE.search(text) is not None:
         return _TOKEN_RE.findall(text)
     return _KEPT_RE.findall(text)
+
+
+def _token_matches(text: str):
+    """``_TOKEN_RE.finditer(text)`` for a normalised, lower-cased text (group 1: the kept token, or
+    ``None`` for a URL, domain or mention); the spans say which tokens stand next to each other."""
+    if "@" in text or "://" in text or "www." in text or _DOT_WORD_RE.search(text) is not None:
+        return _TOKEN_RE.finditer(text)
+    return _KEPT_RE.finditer(text)
+
+
+#: The line breaks of ``str.splitlines``: a phrase never spans one.
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+#: What may stand between the two words of a phrase: white space (``\s``) other than a line break.
+_JOIN_RE = re.compile(r"[^\S" + LINE_BREAKS + "]+")
 
 
 # Han, Hiragana, Katakana (incl. half-width after NFKC, prolonged sound mark), CJK extension A.
@@ -377,29 +422,42 @@ class KeywordExtractor:
         text = prepare(text)
         has_cjk = _CJK_RE.search(text) is not None
         lo, hi = self.min_length, self.max_length
-        # the candidates, each once, in order of first appearance (only a hashtag starts with "#")
+        # the candidates, each once, in order of first appearance (only a hashtag starts with "#"),
+        # and the candidate phrases: two plain words with only white space (no line break) between
         seen: dict[str, None] = {}
-        for token in _tokens(text):
+        pairs: list[tuple[str, str]] = []
+        prev = None  # the previous token when it was a plain word that passes the rules
+        prev_end = 0
+        join = _JOIN_RE.fullmatch
+        for m in _token_matches(text):
+            token = m.group(1)
+            word = None
             if not token:
-                continue  # URL or mention
-            if token[0] == "#":
+                pass  # URL or mention
+            elif token[0] == "#":
                 body = token[1:].strip("_")
                 if lo <= len(body) <= hi and not body.isdigit():
                     seen["#" + body] = None
-                continue
-            if has_cjk and _CJK_RE.search(token):
-                for word in self._segment(token, lang_key):
-                    if lo <= len(word) <= hi and not word.isdigit():
-                        seen[word] = None
-                continue
-            token = token.strip("_'-")
-            if lo <= len(token) <= hi and not token.isdigit():
-                seen[token] = None
+            elif has_cjk and _CJK_RE.search(token):
+                for w in self._segment(token, lang_key):
+                    if lo <= len(w) <= hi and not w.isdigit():
+                        seen[w] = None
+            else:
+                token = token.strip("_'-")
+                if lo <= len(token) <= hi and not token.isdigit():
+                    seen[token] = word = token
+                    if prev is not None and prev != word and join(text, prev_end, m.start()) is not None:
+                        pairs.append((prev, word))
+            prev = word
+            prev_end = m.end()
         detected = detected_languages((w for w in seen if w[0] != "#"), lang_key)
         stop = _stopwords_for(_applied(lang_key, detected))
         if self.extra_stopwords:
             stop = stop | self.extra_stopwords
-        return [w for w in seen if w[0] == "#" or w not in stop]
+        words = [w for w in seen if w[0] == "#" or w not in stop]
+        if pairs:
+            words.extend(dict.fromkeys(a + " " + b for a, b in pairs if a not in stop and b not in stop))
+        return words
 
     @staticmethod
     def _segment(token: str, langs: tuple[str, ...]) -> list[str]:

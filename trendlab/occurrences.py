@@ -38,7 +38,7 @@ from trendlab.content import keyword_hashes, post_content_codes
 from trendlab.cooccur import ReplaySketches, post_hashes
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
-from trendlab.parse import DeadLetter, Limits, MessageParser
+from trendlab.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 from trendlab.windows import WindowSpec, window_counts, window_volume
 
@@ -479,9 +479,15 @@ def read_occurrences(
 
 def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
                  ) -> tuple[PostTable, list[list[str]]]:
-    """Posts with more keywords than ``TRENDLAB_MAX_KEYWORDS`` become dead letters (as in the Flink job)."""
+    """Posts with more words than ``TRENDLAB_MAX_KEYWORDS`` become dead letters, and the others keep
+    that many phrases at most (as in the Flink job: :meth:`MessageParser.keyword_cap`, :func:`cap_phrases`)."""
     cap = parser.limits.max_keywords
-    over = [i for i, kws in enumerate(lists) if len(kws) > cap]
+    long = [i for i, kws in enumerate(lists) if len(kws) > cap]
+    if not long:
+        return table, lists
+    over = [i for i in long if word_count(lists[i]) > cap]
+    for i in long:
+        lists[i] = cap_phrases(lists[i], cap)
     if not over:
         return table, lists
     posts = [PostData(table.uri[i], table.author[i], table.text[i], _EPOCH) for i in over]

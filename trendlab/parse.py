@@ -38,9 +38,14 @@ refuses (it refuses records more than an hour ahead by default; keep ``max_futur
 
 **Caps** (:class:`Limits`, from ``TRENDLAB_MAX_MESSAGE_BYTES``, ``TRENDLAB_MAX_KEYWORDS``,
 ``TRENDLAB_MAX_FUTURE_S``, ``TRENDLAB_MIN_EVENT_TIME``): a message larger than ``max_message_bytes`` is a dead letter before any
-decoding; a post with more than ``max_keywords`` keywords is a dead letter where keywords are
-extracted (:meth:`MessageParser.keyword_cap`, used by replay and the Flink job). The defaults are far
-above any real post (a Bluesky post is at most 300 graphemes; its Jetstream event a few KB).
+decoding; a post with more than ``max_keywords`` words (single keywords: words and hashtags) is a
+dead letter where keywords are extracted (:meth:`MessageParser.keyword_cap`, used by replay and the
+Flink job). Phrases (word pairs, see :mod:`trendlab.extract`) are not counted toward that cap, so they
+never make a post a dead letter; a post keeps at most ``max_keywords`` of them, the first in order of
+appearance (:func:`cap_phrases`; the extractor lists them after the words), so a hostile text cannot
+make a few hundred words into tens of thousands of pairs. The defaults are far above any real post (a
+Bluesky post is at most 300 graphemes, so at most ~150 words and as many pairs; its Jetstream event a
+few KB).
 
 Speed matters (replay parses ~10^5 lines/s per core): the happy path is ``orjson.loads`` plus a few
 checks; the work of describing a failure is only done for dead letters.
@@ -58,6 +63,8 @@ import orjson
 from trendlab.models import MalformedPost, PostData, format_time, parse_post
 
 __all__ = [
+    "cap_phrases",
+    "word_count",
     "BLUESKY_START",
     "BLUESKY_START_US",
     "EXCERPT_CHARS",
@@ -91,7 +98,7 @@ class Limits:
 
     #: larger messages are dead letters, refused before decoding (TRENDLAB_MAX_MESSAGE_BYTES)
     max_message_bytes: int = 262_144
-    #: posts with more keywords are dead letters (TRENDLAB_MAX_KEYWORDS)
+    #: posts with more words are dead letters; a post keeps this many phrases at most (TRENDLAB_MAX_KEYWORDS)
     max_keywords: int = 300
     #: event times further ahead of now are dead letters (TRENDLAB_MAX_FUTURE_S)
     max_future_s: int = 600
@@ -336,10 +343,14 @@ class MessageParser:
         return DeadLetter("message " + problem, excerpt(raw), len(raw))
 
     def keyword_cap(self, post: PostData, keywords: list[str]) -> DeadLetter | None:
-        """A dead letter when ``post`` has more keywords than ``Limits.max_keywords``, else ``None``."""
+        """A dead letter when ``post`` has more words (keywords that are not phrases) than
+        ``Limits.max_keywords``, else ``None``."""
         if len(keywords) <= self.limits.max_keywords:
             return None
-        return DeadLetter(f"post has {len(keywords):,} keywords, more than the limit of "
+        words = word_count(keywords)
+        if words <= self.limits.max_keywords:
+            return None
+        return DeadLetter(f"post has {words:,} keywords, more than the limit of "
                           f"{self.limits.max_keywords:,} (TRENDLAB_MAX_KEYWORDS)",
                           excerpt(post.text), len(post.text.encode("utf-8", "replace")))
 
@@ -357,11 +368,30 @@ class MessageParser:
         post: PostData = outcome  # type: ignore[assignment]
         keywords = extractor.extract(post.text, post.langs or None)
         over = self.keyword_cap(post, keywords)
-        return over if over is not None else (post, keywords)
+        return over if over is not None else (post, cap_phrases(keywords, self.limits.max_keywords))
 
     def oversized(self, size: int, head: bytes) -> DeadLetter:
         """The dead letter of a line a reader did not load whole (``head``: its first bytes)."""
         return self._too_large(head, size)
+
+
+def word_count(keywords: list[str]) -> int:
+    """How many of ``keywords`` are words or hashtags (not phrases: those hold a space)."""
+    return sum(1 for k in keywords if " " not in k)
+
+
+def cap_phrases(keywords: list[str], cap: int) -> list[str]:
+    """``keywords`` with its phrases after the first ``cap`` dropped (its words all kept)."""
+    if len(keywords) <= cap:
+        return keywords  # the common case: nothing to drop
+    out, phrases = [], 0
+    for k in keywords:
+        if " " in k:
+            if phrases >= cap:
+                continue
+            phrases += 1
+        out.append(k)
+    return out
 
 
 def _safe_excerpt(data) -> str:

@@ -3,7 +3,8 @@
 //! is); this crate runs the common case of each faster and hands everything else back to Python:
 //!
 //! * `Extractor.extract(text, key)`: a post's keywords (NFKC, lower case, tokens, stop words of the
-//!   tagged and of the detected languages, lengths, first appearance); Japanese runs go to MeCab, called directly (`mecab.rs`: the library
+//!   tagged and of the detected languages, lengths, first appearance), then its phrases (adjacent
+//!   word pairs, found in the same pass); Japanese runs go to MeCab, called directly (`mecab.rs`: the library
 //!   and dictionary fugashi uses), Chinese runs to Python's jieba; a text of unassigned characters or
 //!   with a capital sigma is normalised by Python;
 //! * `Scanner.scan_file(path, start, end)` / `Scanner.feed(block)`: the lines of a stream file →
@@ -211,6 +212,19 @@ struct Seen {
 
 impl Seen {
     fn add(&mut self, word: &str) {
+        if self.fresh(word) {
+            self.out.push(word.to_owned());
+        }
+    }
+
+    /// `add` for a string the caller gives away.
+    fn add_owned(&mut self, word: String) {
+        if self.fresh(&word) {
+            self.out.push(word);
+        }
+    }
+
+    fn fresh(&mut self, word: &str) -> bool {
         // a linear scan while the list is short; a hash set once it is long (a hostile post of many words)
         let fresh = if self.out.len() < 32 {
             !self.out.iter().any(|w| w == word)
@@ -220,10 +234,20 @@ impl Seen {
             }
             self.set.insert(word.to_owned())
         };
-        if fresh {
-            self.out.push(word.to_owned());
-        }
+        fresh
     }
+}
+
+/// The line breaks of Python's `str.splitlines` (trendlab.extract.LINE_BREAKS).
+#[inline]
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// trendlab.extract._JOIN_RE: what may stand between the two words of a phrase (white space, at
+/// least one character, no line break).
+fn joins(gap: &[char]) -> bool {
+    !gap.is_empty() && gap.iter().all(|&c| tok::is_space(c) && !is_line_break(c))
 }
 
 impl Rules {
@@ -231,10 +255,14 @@ impl Rules {
     /// (KeywordExtractor.extract's `seen`: hashtags with their '#', words that pass the length and
     /// digit rules), their language evidence counted into `ev`. When `drop_stop`, the stop words of
     /// `lang` are left out already (they are stop words of every list the post can end up with).
+    /// `pairs` receives the candidate phrases in order, each as ("a b", the length of "a"): two
+    /// consecutive tokens that are both plain words passing the rules, not the same word, with only
+    /// white space and no line break between them (the stop rule is applied by the caller, once the languages are
+    /// known; with `drop_stop` a stop word of `lang` breaks them already).
     #[allow(clippy::too_many_arguments)]
     fn candidates(&self, py: Python<'_>, text: &str, lang: &Lang, seg: &Segmenters, buf: &mut Vec<char>,
-                  spans: &mut Vec<Option<(usize, usize)>>, ev: &mut Evidence, drop_stop: bool)
-                  -> PyResult<Vec<String>> {
+                  spans: &mut Vec<Option<(usize, usize)>>, ev: &mut Evidence, drop_stop: bool,
+                  pairs: &mut Vec<(String, usize)>) -> PyResult<Vec<String>> {
         buf.clear();
         buf.extend(text.chars());
         let has_cjk = !text.is_ascii() && buf.iter().any(|&c| is_cjk(c));
@@ -245,7 +273,12 @@ impl Rules {
         let mut seen = Seen { out: Vec::new(), set: HashSet::default() };
         let mut word = String::new();
         let mut words: Vec<String> = Vec::new();
+        // the previous token when it was a plain word that may start a phrase, and where it ended
+        let mut prev = String::new();
+        let mut prev_ok = false;
+        let mut prev_end = 0;
         for span in spans.iter() {
+            let was_ok = std::mem::replace(&mut prev_ok, false);
             let Some((a, b)) = *span else { continue };
             let token = &buf[a..b];
             word.clear();
@@ -293,6 +326,16 @@ impl Rules {
                 ev.count(e);
                 if !(drop_stop && e.stop) {
                     seen.add(&word);
+                    if was_ok && prev != word && joins(&buf[prev_end..a]) {
+                        let mut pair = String::with_capacity(prev.len() + 1 + word.len());
+                        pair.push_str(&prev);
+                        pair.push(' ');
+                        pair.push_str(&word);
+                        pairs.push((pair, prev.len()));
+                    }
+                    std::mem::swap(&mut prev, &mut word);
+                    prev_ok = true;
+                    prev_end = b;
                 }
             }
         }
@@ -384,6 +427,8 @@ struct Kernel {
     seg: Segmenters,
     buf: Vec<char>,
     spans: Vec<Option<(usize, usize)>>,
+    /// scratch: a post's candidate phrases
+    pairs: Vec<(String, usize)>,
 }
 
 impl Kernel {
@@ -408,28 +453,42 @@ impl Kernel {
             seg: Segmenters { ja, mecab, zh, prepare },
             buf: Vec::new(),
             spans: Vec::new(),
+            pairs: Vec::new(),
         })
     }
 
     /// KeywordExtractor.extract: the keywords of a raw text for the languages of `key` and those its
-    /// words show (`detected`).
-    fn keywords(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<Vec<String>> {
+    /// words show (`detected`): the words, then the phrases; and how many of them are words.
+    fn keywords(&mut self, py: Python<'_>, text: &str, key: &str) -> PyResult<(Vec<String>, usize)> {
         let lang = self.lang.get(py, key)?;
         let text = self.seg.prepare(py, text)?;
         // a tagged post's stop list only grows with what is detected, so its tagged stop words can
         // go at once; an untagged post's English fallback is replaced by a detected language's list
         let tagged = lang.tagged_key;
         let mut ev = Evidence { seen: [0; MAX_EVIDENCE_WORDS / 64], hits: [0; 32] };
+        let mut pairs = std::mem::take(&mut self.pairs);
+        pairs.clear();
         let mut words = self.rules.candidates(py, &text, &lang, &self.seg, &mut self.buf, &mut self.spans,
-                                              &mut ev, tagged)?;
+                                              &mut ev, tagged, &mut pairs)?;
         let found = ev.detected(lang.min_hits, lang.tagged);
-        if found != 0 {
-            let applied = self.lang.with_detected(py, &lang, found)?;
+        let applied = if found != 0 { self.lang.with_detected(py, &lang, found)? } else { lang.clone() };
+        if found != 0 || !tagged {
             words.retain(|w| w.starts_with('#') || !applied.words.get(w.as_str()).is_some_and(|e| e.stop));
-        } else if !tagged {
-            words.retain(|w| w.starts_with('#') || !lang.words.get(w.as_str()).is_some_and(|e| e.stop));
         }
-        Ok(words)
+        let n = words.len();
+        if !pairs.is_empty() {
+            let stop = |w: &str| applied.words.get(w).is_some_and(|e| e.stop);
+            // each once, after the words, in order of first appearance (a phrase is never a word)
+            let mut phrases = Seen { out: words, set: HashSet::default() };
+            for (pair, k) in pairs.drain(..) {
+                if !stop(&pair[..k]) && !stop(&pair[k + 1..]) {
+                    phrases.add_owned(pair);
+                }
+            }
+            words = phrases.out;
+        }
+        self.pairs = pairs;
+        Ok((words, n))
     }
 }
 
@@ -451,7 +510,7 @@ impl Extractor {
     fn extract(&mut self, py: Python<'_>, text: &Bound<'_, pyo3::types::PyString>, key: &str)
                -> PyResult<Option<Vec<String>>> {
         let Ok(text) = text.to_str() else { return Ok(None) };
-        self.kernel.keywords(py, text, key).map(Some)
+        self.kernel.keywords(py, text, key).map(|(k, _)| Some(k))
     }
 
     /// `prepare(text)` as the kernel does it (for the tests).
@@ -570,10 +629,13 @@ impl Reader {
         let mut key = String::with_capacity(lang.len() + 2);
         key.push_str("r:");
         key.push_str(lang);
-        let keywords = self.kernel.keywords(py, post_text, &key)?;
-        if keywords.len() > self.max_keywords {
+        // the cap (trendlab.parse: MessageParser.keyword_cap, cap_phrases): over it in words, the
+        // total parser makes the dead letter; phrases beyond it are dropped (they follow the words)
+        let (mut keywords, words) = self.kernel.keywords(py, post_text, &key)?;
+        if words > self.max_keywords {
             return Ok(Line::Python);
         }
+        keywords.truncate(words + self.max_keywords);
         Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords })
     }
 }

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trendlab.content import MIN_KEYWORDS, content_key, keyword_hashes, post_content_codes
+from trendlab.content import MIN_KEYWORDS, PHRASE_HASH, content_key, keyword_hashes, post_content_codes
 from trendlab.detect import DetectionParams, TrendDetector, score_threshold
 from trendlab.models import WindowedKeywordCount
 from trendlab.occurrences import _Coded
@@ -208,3 +208,34 @@ def test_content_key_is_one_definition_in_both_engines():
     # edits that are not keywords, or reorder them, keep the key
     template = TEMPLATE + ["#freedomnow", "#act"]
     assert content_key(template, "x") == content_key(list(reversed(template)), "y")
+
+
+def test_content_key_reads_single_words_only_in_both_engines():
+    """Phrases (keywords with a space) are neither counted toward MIN_KEYWORDS nor hashed, in the
+    per-post key and in the vectorised codes alike: a post's key is the key of its words alone."""
+    rng = np.random.default_rng(11)
+    lists, bare = [], []
+    for _ in range(3000):
+        words = list(dict.fromkeys(rng.choice(VOCAB[:60], size=int(rng.integers(0, 16)))))
+        pairs = list(dict.fromkeys(f"{a} {b}" for a, b in zip(words, words[1:]) if rng.random() < 0.8))
+        lists.append(words + pairs)
+        bare.append(words)
+    authors = [f"did:plc:a{rng.integers(0, 40)}" for _ in lists]
+    keys = [content_key(k, a) for k, a in zip(lists, authors)]
+    assert keys == [content_key(w, a) for w, a in zip(bare, authors)]  # the phrases change nothing
+    # seven words and seven phrases: keyed by its author, not by content
+    seven = VOCAB[:7] + [f"{a} {b}" for a, b in zip(VOCAB[:7], VOCAB[1:8])]
+    assert content_key(seven, "did:plc:x") == "adid:plc:x"
+    assert any(len(w) < MIN_KEYWORDS <= len(k) for w, k in zip(bare, lists))  # the case that matters is here
+    coded = _Coded.of(lists, authors)
+    hashes = keyword_hashes(coded.keywords)
+    assert (hashes == PHRASE_HASH).sum() == sum(" " in k for k in coded.keywords) > 0
+    codes = post_content_codes(coded.keyword_code, coded.lengths, hashes, coded.author_code)
+    first_code: dict[str, int] = {}
+    for key, code in zip(keys, codes.tolist()):
+        assert first_code.setdefault(key, code) == code
+    assert len(first_code) == len(set(codes.tolist()))
+    # the same stream without its phrases: the same partition of posts
+    plain = _Coded.of(bare, authors)
+    again = post_content_codes(plain.keyword_code, plain.lengths, keyword_hashes(plain.keywords), plain.author_code)
+    assert codes.tolist() == again.tolist()

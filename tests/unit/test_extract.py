@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from trendlab.cli import main
@@ -14,10 +16,10 @@ X = KeywordExtractor()
         ("read https://example.com/a?b=c and www.test.org now", None, ["read"]),
         ("see example.com/path and bsky.app tomorrow", None, ["tomorrow"]),
         ("kudos @alice.bsky.social and @bob.example.com for this", None, ["kudos"]),
-        ("amazing game 🎉🔥 wow!!!", None, ["amazing", "game", "wow"]),
-        ("Ｆｕｌｌｗｉｄｔｈ ＧＡＭＥ", None, ["fullwidth", "game"]),
+        ("amazing game 🎉🔥 wow!!!", None, ["amazing", "game", "wow", "amazing game"]),
+        ("Ｆｕｌｌｗｉｄｔｈ ＧＡＭＥ", None, ["fullwidth", "game", "fullwidth game"]),
         ("ﬁnally", None, ["finally"]),  # NFKC ligature
-        ("Café café CAFÉ", None, ["café"]),
+        ("Café café CAFÉ", None, ["café"]),  # a word after itself is no phrase
         ("the and of to is", None, []),
         ("it's what we don’t know", None, ["don't"] if "don't" not in X.stopwords() else []),
         ("x y 2024 42 a1", None, ["a1"]),
@@ -30,7 +32,8 @@ def test_english_rules(text, langs, expected):
 
 
 def test_order_of_first_appearance_and_no_duplicates():
-    assert X.extract("zebra apple zebra mango apple") == ["zebra", "apple", "mango"]
+    assert X.extract("zebra apple zebra mango apple") == ["zebra", "apple", "mango", "zebra apple", "apple zebra",
+                                                          "zebra mango", "mango apple"]
 
 
 @pytest.mark.parametrize(
@@ -131,3 +134,65 @@ def test_fast_tokeniser_equals_the_full_pattern_on_a_stream():
     texts = [unicodedata.normalize("NFKC", t).lower().replace("’", "'") for t in texts if isinstance(t, str)]
     assert len(texts) > 1000
     assert [extract._tokens(t) for t in texts] == [extract._TOKEN_RE.findall(t) for t in texts]
+
+
+# -- phrases: adjacent word pairs (issue 20) -------------------------------------------------------
+
+def phrases(text, langs=None, x=X):
+    return [k for k in x.extract(text, langs) if " " in k]
+
+
+def test_phrases_follow_the_words_each_once_in_order_of_first_appearance():
+    kws = X.extract("Super Bowl tonight. South Korea and the Super Bowl", ["en"])
+    assert kws == ["super", "bowl", "tonight", "south", "korea", "super bowl", "bowl tonight", "south korea"]
+    assert X.extract("zebra apple zebra", None) == ["zebra", "apple", "zebra apple", "apple zebra"]
+
+
+@pytest.mark.parametrize("text,langs,expected", [
+    ("Hegseth texted the war plans", ["en"], ["hegseth texted", "war plans"]),
+    ("her emails", ["en"], []),  # "her" is a stop word: a pair that starts or ends with one is skipped
+    ("the Super Bowl is on", ["en"], ["super bowl"]),
+    ("South Korea wins", None, ["south korea", "korea wins"]),  # untagged: English stop words
+    ("ＳＵＰＥＲ　Ｂｏｗｌ", None, ["super bowl"]),  # NFKC and lower case, like words (U+3000 is a space)
+    ("co-op store rock'n'roll night", ["en"], ["co-op store", "store rock'n'roll", "rock'n'roll night"]),
+    ("_war_ plans_", ["en"], ["war plans"]),  # a word's stripped form, as the word rules make it
+    ("#super bowl", None, []),  # a hashtag is not a word of a phrase
+    ("東京 タワー super bowl", ["ja"], ["super bowl"]),  # CJK runs make no phrases
+    ("super 東京 bowl", ["ja"], []),  # … and break adjacency
+    ("war x plans", ["en"], []),
+    ("no no no trend trend", None, []),  # a word after itself is repetition, not a phrase  # a word too short breaks adjacency (and makes no pair)
+    ("Der Krieg und die Pläne, die Kriegspläne der USA", ["de"], []),
+    ("Kanzler Merz spricht", ["de"], ["kanzler merz", "merz spricht"]),
+])
+def test_phrase_rules(text, langs, expected):
+    assert phrases(text, langs) == expected
+
+
+@pytest.mark.parametrize("gap", [" ", "  ", "\t", "\u00a0", "\u3000", " \t "])
+def test_white_space_joins_the_words_of_a_phrase(gap):
+    assert phrases(f"super{gap}bowl", ["en"]) == ["super bowl"]
+
+
+@pytest.mark.parametrize("gap", [". ", ", ", "! ", "? ", "; ", ": ", ".", "\n", "\r\n", " \n ", "\u2028", "\u2029",
+                                 "\x85", "\x0b", "\x0c", " - ", " — ", "/", " (", '" "', " 😀 ", " @bob.bsky.social ",
+                                 " https://x.com/a ", " example.com ", " #tag ", " 42 ", " the ", " x ", " … "])
+def test_anything_but_white_space_breaks_a_phrase(gap):
+    kws = X.extract(f"super{gap}bowl", ["en"])
+    assert "super" in kws and "bowl" in kws and "super bowl" not in kws
+
+
+def test_phrases_use_the_stop_words_of_the_detected_language():
+    # English text tagged "de": the English stop words it shows apply to its pairs as to its words
+    kws = X.extract("The leaked plans of the Pentagon and the group chat were published", ["de"])
+    assert "leaked plans" in kws and not any(k.startswith("the ") or k.endswith(" the") for k in kws)
+
+
+def test_phrases_keep_the_extractor_settings():
+    assert phrases("war plans leaked", ["en"], KeywordExtractor(extra_stopwords=["Leaked"])) == ["war plans"]
+    assert phrases("ab bowl super bowl", ["en"], KeywordExtractor(min_length=3)) == ["bowl super", "super bowl"]
+    assert phrases("super bowl", ["en"], KeywordExtractor(max_length=4)) == []
+
+
+def test_cli_shows_phrases(capsys):
+    assert main(["extract", "Hegseth texted the war plans"]) == 0
+    assert json.loads(capsys.readouterr().out) == ["hegseth", "texted", "war", "plans", "hegseth texted", "war plans"]

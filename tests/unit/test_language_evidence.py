@@ -79,9 +79,10 @@ def test_no_english_function_word_leaks_from_mis_tagged_or_untagged_english(tag)
     for text in ENGLISH:
         keywords = X.extract(text, tag)
         assert not set(keywords) & set(ENGLISH_FUNCTION), (tag, text, keywords)
-        # exactly the keywords of the post tagged right, less the wrong tag's stop words
+        # exactly the keywords of the post tagged right, less the wrong tag's stop words (and the
+        # phrases that hold one: a pair that starts or ends with a stop word is skipped)
         wrong = _stopwords_for((tag,)) if tag else frozenset()
-        assert keywords == [w for w in X.extract(text, "en") if w not in wrong], (tag, text)
+        assert keywords == [w for w in X.extract(text, "en") if not set(w.split(" ")) & wrong], (tag, text)
 
 
 def test_no_function_word_leaks_from_other_languages_tagged_en():

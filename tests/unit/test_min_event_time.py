@@ -180,8 +180,8 @@ def test_the_flink_table_function_honours_the_bound_with_and_without_the_kernel(
                 continue  # compiled kernels not installed
             rows = udtf._rows(raw)
             if kept:
-                # the keywords, then the post's volume row (keyword '')
-                assert [r[0] for r in rows] == ["flight", "airline", ""] and rows[0][2] == "did:plc:a3"
+                # the keywords (words, then the phrase), then the post's volume row (keyword '')
+                assert [r[0] for r in rows] == ["flight", "airline", "flight airline", ""] and rows[0][2] == "did:plc:a3"
             else:
                 assert len(rows) == 1 and rows[0][0] is None and "before Bluesky existed" in rows[0][5]
             if kernel:  # the kernel reads the post itself when the bound allows it, else hands it back

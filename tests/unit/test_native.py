@@ -106,9 +106,26 @@ def test_extractor_gives_the_python_keywords(text, langs):
     assert KeywordExtractor().extract(text, langs) == python_extractor().extract(text, langs)
 
 
+PHRASE_WORDS = ["super", "Bowl", "war", "plans", "the", "her", "emails", "der", "und", "krieg", "ＳＯＵＴＨ", "Über",
+                "co-op", "_war_", "rock'n'roll", "東京", "ラーメン", "#tag", "42", "x", "@bob.bsky.social",
+                "https://x.co/a", "example.com", "😀", "e\u0301t\u00e9", ""]
+PHRASE_GAPS = [" ", "  ", "\t", "\u00a0", "\u3000", "\x1f", "\n", "\r\n", "\r", "\u2028", "\u2029", "\x85", "\x1c",
+               "\x0b", "\x0c", ". ", ", ", "!", "? ", ";", ":", " - ", "/", "(", '"', "…", "'", "_"]
+phrase_texts = st.lists(st.tuples(st.sampled_from(PHRASE_WORDS), st.sampled_from(PHRASE_GAPS)), max_size=14).map(
+    lambda parts: "".join(w + g for w, g in parts))
+
+
+@settings(max_examples=1500 * SCALE, deadline=None)
+@given(phrase_texts, LANGS)
+def test_extractor_gives_the_python_phrases(text, langs):
+    """Phrases (adjacent word pairs): the same pairs, the same breaks (punctuation, line breaks, URLs,
+    mentions, hashtags, CJK, numbers, short words, stop words of the tagged and detected languages)."""
+    assert KeywordExtractor().extract(text, langs) == python_extractor().extract(text, langs)
+
+
 def test_extractor_settings_and_extra_stop_words_hold():
     for kw in ({"min_length": 3, "max_length": 5}, {"extra_stopwords": ["Rain", "東京"]}, {"min_length": 1}):
-        text = "Rain in Tokyo 東京で雨 #a #abcdefgh it's 12 ab abcdef ＡＢＣ"
+        text = "Rain in Tokyo 東京で雨 #a #abcdefgh it's 12 ab abcdef ＡＢＣ abc rain tokyo"
         for langs in (None, ["ja"], ["zh"]):
             assert KeywordExtractor(**kw).extract(text, langs) == python_extractor(**kw).extract(text, langs)
 
@@ -116,12 +133,16 @@ def test_extractor_settings_and_extra_stop_words_hold():
 def test_extractor_on_every_sample_post():
     parser = MessageParser()
     fast, slow = KeywordExtractor(), python_extractor()
+    phrases = 0
     for path in sorted(SAMPLES.glob("*/posts.jsonl")):
         for line in path.read_bytes().splitlines():
             post = parser(line)
             if hasattr(post, "text"):
                 langs = (post.language,) if post.language else None
-                assert fast.extract(post.text, langs) == slow.extract(post.text, langs), post.text
+                keywords = fast.extract(post.text, langs)
+                assert keywords == slow.extract(post.text, langs), post.text
+                phrases += sum(" " in k for k in keywords)
+    assert phrases > 1000  # the samples hold phrases: the comparison covers them
 
 
 def occurrences(path: Path, use_native: bool, monkeypatch, workers: int = 1):
@@ -219,6 +240,10 @@ def jet(i: int, text, **over) -> bytes:
     return orjson.dumps(ev)
 
 
+#: ten words in three orders: 27 distinct adjacent pairs
+MANY_PAIRS = " ".join(f"p{i}q" for i in list(range(10)) + list(range(0, 10, 2)) + list(range(1, 10, 2))
+                      + [(3 * i) % 10 for i in range(10)])
+
 HOSTILE = [
     jet(1, "Rain in Tokyo today #Weather"),
     b"",
@@ -232,6 +257,7 @@ HOSTILE = [
     jet(8, "x", did="not-a-did"),
     jet(9, 42),
     jet(10, " ".join(f"w{i}x" for i in range(40))),  # over the keyword cap of 12
+    jet(13, MANY_PAIRS),  # 10 words (under the cap of 12) and 27 phrases: the first 12 phrases kept
     b'{"kind": "commit", "kind": "identity"}',
     b'{"did":"did:plc:q","time_us":1739131200000000,"kind":"commit","commit":{"operation":"create",'
     b'"collection":"app.bsky.feed.post","rkey":"r","record":{"text":"dup","text":"second wins"}}}',
@@ -290,6 +316,24 @@ def udtf_pair():
     fast._native = native_parser(fast.extractor, fast.limits)
     assert fast._native is not None and native_parser(slow.extractor, slow.limits) is None
     return fast, slow
+
+
+def test_phrases_over_the_cap_are_dropped_alike_everywhere(tmp_path, monkeypatch):
+    """A post under the word cap is never a dead letter for its phrases: the scanner, the Python
+    reader and the table function keep its words and its first ``max_keywords`` phrases."""
+    words = [f"p{i}q" for i in range(10)]
+    everything = python_extractor().extract(MANY_PAIRS)
+    assert everything[:10] == words and len(everything) == 10 + 27
+    kept = everything[:10 + 12]
+    path = tmp_path / "pairs.jsonl"
+    path.write_bytes(jet(13, MANY_PAIRS))
+    result = same_both_ways(path, monkeypatch)  # TRENDLAB_MAX_KEYWORDS=12
+    assert result[3] == [] and result[5] == kept  # no dead letter; the keyword table in first appearance
+    monkeypatch.setenv("TRENDLAB_NATIVE", "1")
+    fast, slow = udtf_pair()
+    for udtf in (fast, slow):
+        rows = list(udtf.eval(jet(13, MANY_PAIRS)))
+        assert [r[0] for r in rows[:-1]] == kept and rows[-1][0] == ""
 
 
 def test_flink_table_function_rows_are_the_python_rows():

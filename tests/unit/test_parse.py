@@ -7,8 +7,9 @@ import pytest
 
 from trendlab.config import Settings
 from trendlab.models import PostData
+from trendlab.extract import KeywordExtractor
 from trendlab.parse import (BLUESKY_START_US, EXCERPT_CHARS, NON_POST, DeadLetter, Limits, MessageParser, Skip,
-                            parse_message)
+                            cap_phrases, parse_message, word_count)
 
 NOW_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
 T_US = NOW_US - 3_600_000_000
@@ -128,6 +129,22 @@ def test_keyword_cap():
     assert p.keyword_cap(post, ["a", "b", "c"]) is None
     d = p.keyword_cap(post, ["a", "b", "c", "d"])
     assert "4 keywords, more than the limit of 3" in d.reason and d.excerpt == "hello world"
+    # phrases do not count toward the cap: three words and any number of phrases is a post
+    assert p.keyword_cap(post, ["a", "b", "c", "a b", "b c", "c a", "a c"]) is None
+    d = p.keyword_cap(post, ["a", "b", "c", "d", "a b"])
+    assert "4 keywords, more than the limit of 3" in d.reason
+
+
+def test_phrases_over_the_cap_are_dropped_deterministically():
+    assert cap_phrases(["a", "b", "a b"], 3) == ["a", "b", "a b"]
+    kws = ["a", "b", "c", "a b", "b c", "c a", "a c", "c b"]
+    assert cap_phrases(kws, 3) == ["a", "b", "c", "a b", "b c", "c a"]  # the first three phrases
+    assert word_count(kws) == 3
+    p = MessageParser(Limits(max_keywords=3), now_us=NOW_US)
+    text = "alpha beta gamma alpha gamma beta alpha"  # 3 words, 6 distinct pairs
+    post, keywords = p.post_keywords(orjson.dumps(record(text=text)), KeywordExtractor())
+    assert keywords == ["alpha", "beta", "gamma", "alpha beta", "beta gamma", "gamma alpha"]
+    assert isinstance(p.post_keywords(orjson.dumps(record(text=text + " delta")), KeywordExtractor()), DeadLetter)
 
 
 def test_limits_from_settings_and_refused_values():

@@ -4,10 +4,11 @@
 is; the job decodes it itself through the total parser :class:`trendlab.parse.MessageParser`, so
 invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
 ``(keyword, normalized_keyword, author_did, content_key, post_hash, NULL, NULL)`` per keyword of a post
-(the post's content key, :func:`trendlab.content.content_key`, and its hash for the co-occurrence
-sketches, :func:`trendlab.cooccur.post_hash`) plus one volume row ``('', '', author_did, NULL, NULL,
-NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that is not a
-post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, reason, excerpt)`` for a
+(its words, then its phrases: at most ``max_keywords`` of those, see :func:`trendlab.parse.cap_phrases`;
+the post's content key, :func:`trendlab.content.content_key`, reads its words; its hash for the
+co-occurrence sketches, :func:`trendlab.cooccur.post_hash`) plus one volume row ``('', '', author_did,
+NULL, NULL, NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that
+is not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, reason, excerpt)`` for a
 dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
 dead-letter sink. It never raises: a failing record would put the job into a restart loop.
 
@@ -108,7 +109,8 @@ class ExtractKeywords(TableFunction):
         if self._posts is not None:
             self._posts.inc()
             self._keywords.inc(len(keywords))
-        # a keyword is already NFKC and lower-case without spaces: an ASCII one is its own normal form
+        # a keyword is already NFKC and lower-case without surrounding spaces (a phrase's one space is
+        # inside it): an ASCII one is its own normal form
         content, post = content_key(keywords, author), post_hash(author, keywords)
         rows = [(keyword, keyword if keyword.isascii() else normalize_keyword(keyword), author, content, post, None, None)
                 for keyword in keywords]
