@@ -2,57 +2,63 @@
 
 The method
 ----------
-Every keyword is compared with **its own baseline**, never with other keywords. For the window with
-end slot ``e`` (``window_end = e * slide``), with ``n = window / slide`` windows per instant:
+Every keyword is compared with **its own baseline**, never with other keywords, in proportion to the
+stream. For the window with end slot ``e`` (``window_end = e * slide``), with ``n = window / slide``
+windows per instant:
 
-``baseline``
-    the mean count of the keyword over the ``baseline_windows`` windows that end in
-    ``[e - n - baseline_windows + 1, e - n]`` — the most recent windows that **do not overlap** the
-    current one, so a burst cannot raise its own baseline. A window in which the keyword did not occur
-    counts as 0.
+``volume``
+    the window's distinct authors (:func:`trendlab.windows.window_volume`: every post counts, with
+    keywords or without; one account posting hundreds of times is one).
+baseline windows
+    the last ``baseline_windows`` windows *with posts* that end at or before ``e - n`` (so they do not
+    overlap the current one and a burst cannot raise its own baseline), reaching back over windows
+    without any — a capture gap is missing data, not zeros — to ``2 * baseline_windows`` windows at
+    most (:meth:`TrendDetector._base_slots`).
+``expected``
+    the keyword's posts per author of its baseline windows times the current window's volume
+    (:func:`expected_counts`): a stream-wide bump (bots on the hour) raises every expectation alike,
+    and the return of traffic after a gap is no surge.
 ``lam``
-    ``max(baseline, baseline_floor)``: a keyword never seen before is compared with a small floor,
-    not with 0.
+    ``max(expected, baseline_floor)``: a keyword never seen before is compared with a small floor.
 ``score``
     how surprising ``count`` is for a Poisson count with mean ``lam``, as a z-score: the signed root of
     the Poisson deviance with a continuity correction (:func:`poisson_z`). Its tail matches the exact
     Poisson tail ``P(X >= count)`` to within 0.2 from ``lam = 0.5`` up and 0.25 at ``lam = 0.2``
-    (always on the safe side), so one ``min_score`` means the same false-alarm odds for a new hashtag seen 7 times and for a
-    common word seen 500 times. ``(count - lam) / sqrt(lam)`` is far too eager at small counts, and the
-    Anscombe transform ``2 (sqrt(count + 3/8) - sqrt(lam + 3/8))`` far too timid (3.6 where the exact
-    tail says 4.75 for 7 posts on a baseline of 0.5), which made new hashtags alert minutes late.
+    (always on the safe side), so one bar means the same false-alarm odds for a new hashtag seen 7 times
+    and for a common word seen 500 times.
 
-A window is **hot** for a keyword when all of these hold:
+A window is **hot** for a keyword when all of these hold (:func:`hot_scores`):
 
-* the stream is warm: every baseline window is a full window of stream (no alerts during warm-up);
+* the stream is warm: the baseline is made of full windows of stream, and holds posts;
 * ``count >= min_count`` (a few posts are never a trend);
 * ``unique_authors >= min_authors`` (one author spamming is not a trend);
 * ``count >= min_ratio * lam`` (steady high-volume words and hashtags do not alert on noise);
-* ``score >= min_score`` (significant against the keyword's own Poisson noise).
+* ``score`` reaches the window's bar, :func:`score_threshold`: the z whose upper tail is
+  ``false_alarm_rate / keywords in the window`` and never below ``min_score`` — a window of the
+  firehose tests 500,000 keywords, a filtered feed's 50, and both have the same odds of a false alarm;
+* the rise is made of distinct contents: ``unique_contents - expected contents >= min_distinct * (count
+  - expected)`` (:mod:`trendlab.content`): a campaign of a hundred accounts posting one template, or
+  reply spam, rises by hundreds of posts and a handful of contents.
 
 **Episodes:** the first hot window of a keyword raises an alert; it stays in its episode while it keeps
 being hot, and alerts again only after ``cooldown_windows`` windows without being hot. One burst is
 one alert.
 
-**Related keywords:** two keywords are *linked* when their counts over the last ``2 n`` windows
-correlate at least ``group_correlation`` (Pearson) **and** they rise by comparable amounts: the smaller
-``excess`` (count minus baseline, in the current window) is at least ``group_share`` of the larger.
-Correlation alone is not enough: two words that both rise within a few windows correlate whatever they
-are about, and a common word that a trend's posts carry now and then rises *with* the trend, only far
-less (measured on the labelled streams: unrelated words attached by correlation alone rose 7–9 % as
-much as the trend's keywords, a trend's own keywords 56 % or more). Keywords that start an episode in
-the same window and are linked (directly or through each other) are reported as one
-:class:`~trendlab.models.TrendAlert` — the highest score is the alert's keyword, the others are its
-``related_keywords``. A keyword that starts its episode a little later (within ``n`` windows) and is
-linked with a trend already reported joins that trend: its alert names the trend in ``trend`` and
-lists the trend's keywords as related. ``trend`` is the keyword that opened the trend, so grouping
-alerts by ``trend`` shows one row per trend. A hot keyword that correlates with a keyword (opening now,
-or of a trend opened in the last ``n`` windows) whose excess is more than ``1 / group_share`` times its
-own is *carried* by that trend's posts: it starts its episode without an alert and joins nothing. A
-much larger rise does not join a small trend either; it opens its own. ``group_share = 0`` turns both
-off (correlation alone, as before). Grouping uses window counts only (the last ``n +
-baseline_windows`` windows the detector keeps anyway), so both engines can do it (true co-occurrence
-would need post-level state in the job).
+**Trends:** two keywords are *linked* when they appear in the same posts — at least
+``group_cooccurrence`` of the smaller one's posts in the window hold the other, estimated from the
+two keywords' post sketches (:mod:`trendlab.cooccur`) — **and** they rise by comparable amounts: the
+smaller rise over its expectation is at least ``group_share`` of the larger. Keywords that start an
+episode in the same window and are linked (directly or through each other) are one
+:class:`~trendlab.models.TrendAlert`: the highest score is the alert's keyword, the others its
+``related_keywords``. A keyword that starts its episode later joins the still-going trend (one of its
+keywords hot in the last ``n`` windows) it shares the most posts with, never two: its alert names the
+trend in ``trend``, the keyword that opened it, so grouping alerts by ``trend`` shows one row per
+trend, and trends do not chain. A trend lists at most :data:`MAX_TREND_KEYWORDS` keywords, its own,
+the alert's first and then by posts shared; ``topic`` is its phrase with the most posts, else its
+keyword. A hot keyword that goes with one rising more than ``1 / group_share`` times as much (shared
+posts, or a count series that follows it: :data:`CARRIED_CORRELATION`) is *carried* by that trend's
+posts: it starts its episode without an alert and joins nothing. The sketches arrive with each
+window's rows, so the job keeps no post-level state.
 
 Both engines use this module: the replay engine evaluates the hot test on whole count matrices
 (:func:`detect_frame`), the Flink job feeds one window at a time to :class:`TrendDetector`. Both call
