@@ -359,11 +359,25 @@ class _Hot:
 MAX_TREND_KEYWORDS = 15
 
 
+#: A phrase names its trend when it holds at least this share of the posts of the trend's busiest word.
+TOPIC_PHRASE_SHARE = 0.5
+
+
 def _topic(names: Sequence[str], counts: Mapping[str, int]) -> str:
-    """A trend's topic: its phrase (a keyword of two words) with the most posts, else its first keyword."""
+    """A trend's topic: its phrase (a keyword of two words) with the most posts when that phrase is
+    what the trend's posts say (at least :data:`TOPIC_PHRASE_SHARE` of its busiest word's posts: "war
+    plans", not a pair that a few posts happen to write), else its first keyword when that is a word,
+    else its busiest word."""
     phrases = [k for k in names if " " in k]
     if phrases:
-        return max(phrases, key=lambda k: (counts.get(k, 0), -phrases.index(k)))
+        best = max(phrases, key=lambda k: (counts.get(k, 0), -phrases.index(k)))
+        busiest = max((counts.get(k, 0) for k in names if " " not in k), default=0)
+        if counts.get(best, 0) >= TOPIC_PHRASE_SHARE * busiest:
+            return best
+    if " " in names[0]:  # an alert of a phrase that does not name its trend: the trend's busiest word
+        words = [k for k in names if " " not in k]
+        if words:
+            return max(words, key=lambda k: (counts.get(k, 0), -words.index(k)))
     return names[0]
 
 

@@ -40,7 +40,9 @@ from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
 from trendlab.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
-from trendlab.windows import WindowSpec, window_counts, window_volume
+from trendlab.windows import (
+    MIN_PHRASE_COUNT, WindowSpec, drop_rare_phrases, phrase_codes, window_counts, window_volume,
+)
 
 __all__ = ["Occurrences", "PostTable", "extract_keyword_lists", "extract_stream", "load_stream", "read_and_extract",
            "read_occurrences", "read_posts"]
@@ -526,8 +528,19 @@ class Occurrences:
         return ReplaySketches(self.keyword_code, self.event_ms, self.post_hash, spec.slide_ms, spec.windows_per_post)
 
     def window_counts(self, spec: WindowSpec) -> pd.DataFrame:
-        """Window counts with distinct authors and contents (:func:`trendlab.windows.window_counts`)."""
-        return window_counts(self.keyword_code, self.author_code, self.event_ms, spec, self.content_code)
+        """Window counts with distinct authors and contents (:func:`trendlab.windows.window_counts`); a
+        phrase's windows from :data:`~trendlab.windows.MIN_PHRASE_COUNT` posts. The occurrences of a
+        phrase written fewer times than that in the whole stream can make no window: they are left out
+        before the aggregation (most of a day's pairs), which changes no row."""
+        is_phrase = phrase_codes(self.keywords)
+        kw, au, ts, co = self.keyword_code, self.author_code, self.event_ms, self.content_code
+        if is_phrase.any() and kw.size:
+            per_keyword = np.bincount(kw, minlength=is_phrase.size)
+            keep = ~(is_phrase & (per_keyword < MIN_PHRASE_COUNT))[kw]
+            if not keep.all():
+                kw, au, ts = kw[keep], au[keep], ts[keep]
+                co = None if co is None else co[keep]
+        return drop_rare_phrases(window_counts(kw, au, ts, spec, co), is_phrase)
 
     def window_volume(self, spec: WindowSpec) -> pd.DataFrame:
         """Distinct authors per window (:func:`trendlab.windows.window_volume`), from every post."""

@@ -10,7 +10,9 @@ The semantics (docs/architecture.md, "One definition, two engines"), defined her
   is in ``window / slide`` windows.
 * ``count`` is the number of posts in the window that contain the keyword (a post counts once per
   keyword); ``unique_authors`` is the number of distinct author DIDs among them. Only windows with
-  ``count >= 1`` exist.
+  ``count >= 1`` exist, and for a phrase (a keyword of two words) only those with ``count >=``
+  :data:`MIN_PHRASE_COUNT`: most word pairs of a day are written once, and a pair written once in a
+  window says nothing a trend needs (a day's window counts would otherwise grow sevenfold).
 
 A window is identified by its **end slot** ``e = window_end // slide``: the post at time ``t`` lies in
 the windows whose end slots are ``t // slide + 1 … t // slide + window // slide``.
@@ -38,6 +40,8 @@ __all__ = [
     "format_duration",
     "window_counts",
     "window_volume",
+    "phrase_codes",
+    "MIN_PHRASE_COUNT",
     "windows_of",
     "check_memory",
 ]
@@ -47,6 +51,9 @@ __all__ = [
 #: ``TRENDLAB_SLIDE_MINUTES`` override it in one place, :func:`trendlab.detect.load_params`.
 DEFAULT_WINDOW = "6m"
 DEFAULT_SLIDE = "1m"
+
+#: A phrase's window count exists from this many posts (a word's from one): both engines.
+MIN_PHRASE_COUNT = 2
 
 
 class WindowShapeError(ConfigError):
@@ -178,6 +185,20 @@ def window_counts(
 
 
 _COLUMNS = ("keyword_code", "end_slot", "count", "unique_authors")
+
+
+def phrase_codes(keywords) -> np.ndarray:
+    """A mask over keyword codes: which keywords are phrases (two words joined by a space)."""
+    return np.fromiter((" " in k for k in keywords), dtype=bool, count=len(keywords))
+
+
+def drop_rare_phrases(frame: pd.DataFrame, is_phrase: np.ndarray) -> pd.DataFrame:
+    """The window counts without phrase windows below :data:`MIN_PHRASE_COUNT` (see the module doc)."""
+    if not is_phrase.any() or frame.empty:
+        return frame
+    codes = frame["keyword_code"].to_numpy()
+    keep = ~is_phrase[codes] | (frame["count"].to_numpy() >= MIN_PHRASE_COUNT)
+    return frame if keep.all() else frame[keep].reset_index(drop=True)
 
 
 def window_volume(event_ms: np.ndarray, author_codes: np.ndarray, spec: WindowSpec) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from trendlab.replay import (extract_stream, read_alerts, read_and_extract, read
                              write_outputs)
 from trendlab.samples import generate
 from trendlab.tune import load_grid, stream_paths
-from trendlab.windows import WindowSpec, windows_of
+from trendlab.windows import MIN_PHRASE_COUNT, WindowSpec, windows_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "data" / "samples" / "small"
@@ -36,7 +36,8 @@ def reference(path: Path, spec: WindowSpec) -> dict:
             for _, end in windows_of(t, spec):
                 posts[(kw, end)] += 1
                 authors[(kw, end)].add(post.author_did)
-    return {k: (posts[k], len(a)) for k, a in authors.items()}
+    # a phrase's window exists from MIN_PHRASE_COUNT posts, a word's from one
+    return {k: (posts[k], len(a)) for k, a in authors.items() if " " not in k[0] or posts[k] >= MIN_PHRASE_COUNT}
 
 
 @pytest.fixture(scope="module")
