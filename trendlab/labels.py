@@ -89,13 +89,7 @@ class TrendLabel:
         peak = obj.get("peak_rate")
         if peak is not None and (isinstance(peak, bool) or not isinstance(peak, (int, float))):
             raise InputError(f"labels: {where}.peak_rate must be a number, got {_short(peak)}")
-        try:
-            start = parse_time(obj["start"], f"{where}.start")
-            end = parse_time(obj["end"], f"{where}.end")
-        except ValueError as exc:
-            raise InputError(f"labels: {exc}") from None
-        if end <= start:
-            raise InputError(f"labels: {where} ends ({format_time(end)}) before it starts ({format_time(start)})")
+        start, end = _span(obj, where)
         return cls(id=str(obj.get("id", where)), kind=str(obj.get("kind", "")), keywords=tuple(keywords),
                    start=start, end=end, language=language, peak_rate=float(peak) if peak is not None else None,
                    phrases=tuple(phrases))
@@ -127,14 +121,19 @@ class Gap:
         for key in ("start", "end"):
             if key not in obj:
                 raise InputError(f"labels: {where}.{key} is missing")
-        try:
-            start = parse_time(obj["start"], f"{where}.start")
-            end = parse_time(obj["end"], f"{where}.end")
-        except ValueError as exc:
-            raise InputError(f"labels: {exc}") from None
-        if end <= start:
-            raise InputError(f"labels: {where} ends ({format_time(end)}) before it starts ({format_time(start)})")
-        return cls(start, end)
+        return cls(*_span(obj, where))
+
+
+def _span(obj: Mapping, where: str) -> tuple[datetime, datetime]:
+    """``(start, end)`` of a label or gap, read and checked (one-line errors naming ``where``)."""
+    try:
+        start = parse_time(obj["start"], f"{where}.start")
+        end = parse_time(obj["end"], f"{where}.end")
+    except ValueError as exc:
+        raise InputError(f"labels: {exc}") from None
+    if end <= start:
+        raise InputError(f"labels: {where} ends ({format_time(end)}) before it starts ({format_time(start)})")
+    return start, end
 
 
 def _short(value: Any) -> str:

@@ -33,6 +33,22 @@ if TYPE_CHECKING:
     from trendlab.samples.plan import PlannedCampaign, SampleStream
 
 
+class _Text:
+    """A post's text as it is written piece by piece, with the facets (byte ranges) of its pieces."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.facets: list[dict[str, Any]] = []
+        self.pos = 0
+
+    def add(self, piece: str, feature: dict[str, Any] | None = None) -> None:
+        n = len(piece.encode("utf-8"))
+        if feature is not None:
+            self.facets.append({"index": {"byteStart": self.pos, "byteEnd": self.pos + n}, "features": [feature]})
+        self.parts.append(piece)
+        self.pos += n
+
+
 class EventBuilder:
     """Turns the planned arrivals into Jetstream event dicts (the per-event Python part)."""
 
@@ -118,17 +134,8 @@ class EventBuilder:
         lang = self.langs[text_lang]
         ja = text_lang == "ja"
     
-        parts: list[str] = []
-        facets: list[dict[str, Any]] = []
-        pos = 0
-
-        def add(piece: str, feature: dict[str, Any] | None = None) -> None:
-            nonlocal pos
-            n = len(piece.encode("utf-8"))
-            if feature is not None:
-                facets.append({"index": {"byteStart": pos, "byteEnd": pos + n}, "features": [feature]})
-            parts.append(piece)
-            pos += n
+        text = _Text()
+        parts, facets, add = text.parts, text.facets, text.add
 
         def tag(t: str) -> None:
             add("#" + t, {"$type": "app.bsky.richtext.facet#tag", "tag": t})
@@ -272,17 +279,8 @@ class EventBuilder:
         """A post of a copy-paste campaign (mentions, one or two swapped words, hashtags in another
         order, sometimes a link or emoji) or a reply-spam plea (a reply to another account's post)."""
         rnd = self.rnd
-        parts: list[str] = []
-        facets: list[dict[str, Any]] = []
-        pos = 0
-
-        def add(piece: str, feature: dict[str, Any] | None = None) -> None:
-            nonlocal pos
-            n = len(piece.encode("utf-8"))
-            if feature is not None:
-                facets.append({"index": {"byteStart": pos, "byteEnd": pos + n}, "features": [feature]})
-            parts.append(piece)
-            pos += n
+        text = _Text()
+        parts, facets, add = text.parts, text.facets, text.add
 
         slots = slot_options(c.template)
         choice = [0] * len(slots)
