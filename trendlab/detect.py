@@ -51,7 +51,7 @@ smaller rise over its expectation is at least ``group_share`` of the larger. Key
 episode in the same window and are linked (directly or through each other) are one
 :class:`~trendlab.models.TrendAlert`: the highest score is the alert's keyword, the others its
 ``related_keywords``. A keyword that starts its episode later joins the still-going trend (one of its
-keywords hot in the last ``n`` windows) it shares the most posts with, never two: its alert names the
+keywords still in its episode) it shares the most posts with, never two: its alert names the
 trend in ``trend``, the keyword that opened it, so grouping alerts by ``trend`` shows one row per
 trend, and trends do not chain. A trend lists at most :data:`MAX_TREND_KEYWORDS` keywords, its own,
 the alert's first and then by posts shared; ``topic`` is its phrase with the most posts, else its
@@ -453,8 +453,10 @@ class TrendDetector:
                 and self._base_volume(end_slot) > 0)
 
     def _active(self, members: Sequence[str], e: int) -> bool:
-        """A trend is still going while one of its keywords was hot in the last ``n`` windows."""
-        return any(e - self.last_hot.get(k, e - self._n - 1) <= self._n for k in members)
+        """A trend is still going while one of its keywords is in its episode (hot in the last
+        ``cooldown_windows`` windows, at least the last ``n``)."""
+        span = max(self.params.cooldown_windows, self._n)
+        return any(e - self.last_hot.get(k, e - span - 1) <= span for k in members)
 
     def _shared(self, a: str, b: str, e: int) -> float:
         """The share of the smaller keyword's posts in window ``e`` that hold the other (sketches)."""
@@ -476,7 +478,7 @@ class TrendDetector:
             return []
         opening.sort(key=lambda h: (-h.score, h.keyword))
         start_ms, end_ms = e * self._slide_ms - self._window_ms, e * self._slide_ms
-        # trends still going (a keyword hot in the last n windows) that a new group may belong to
+        # trends still going (a keyword still in its episode) that a new group may belong to
         recent = sorted(
             (opened, lead, members) for lead, (opened, members) in self.trends.items() if self._active(members, e)
         )
@@ -503,13 +505,20 @@ class TrendDetector:
         # than 1/group_share times as much is carried by that keyword's posts (a word a trend's posts carry
         # now and then): no alert, no trend of its own. It links nothing, so it cannot chain trends.
         corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        # A phrase's posts are posts of each of its words: a phrase of a word rising more than
+        # 1/group_share times as much ("album news" while "album" rises) is carried the same way.
+        def word_rise(word: str) -> float:
+            return float(series(word, np.array([e]))[0] - expected(word, e))
+
         kept = [
             i for i in range(len(opening))
-            if rise_share <= 0.0 or not any(
+            if rise_share <= 0.0 or not (any(
                 ((share_of[i, j] >= threshold and share_of[i, j] > 0.0) or corr[i, j] >= CARRIED_CORRELATION)
                 and excess[i] < rise_share * excess[j]
                 for j in range(m) if j != i
-            )
+            ) or (" " in names_all[i] and any(
+                excess[i] < rise_share * word_rise(w) for w in names_all[i].split(" ")
+            )))
         ]
         if not kept:
             return []
