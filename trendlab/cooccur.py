@@ -15,7 +15,7 @@ aggregate (:func:`sql_columns`); the replay engine computes the same numbers fro
   holding both"). A story's words share it well above 0.2; two stories of the same minutes, or a
   common word and a story, share close to none.
 
-A post's hash (:func:`post_hash`) is a pure function of its author and keywords (the sum of their CRC
+A post's hash (:func:`post_hash`) is a pure function of its author and words (the sum of their CRC
 hashes, modulo P), the same in both engines; two posts of one author with the same keywords are one
 post to the sketch, which changes nothing a grouping decision needs.
 """
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from trendlab.content import keyword_hash
+from trendlab.content import PHRASE_HASH, is_phrase, keyword_hash
 
 __all__ = ["SKETCH_SIZE", "P", "post_hash", "post_hashes", "sketch_of", "shared_share", "sql_columns",
            "ReplaySketches"]
@@ -44,19 +44,23 @@ _B = np.array(B, dtype=np.int64)
 
 
 def post_hash(author: str, keywords: Sequence[str]) -> int:
-    """A post's hash for the sketches: (CRC of the author + the CRCs of its keywords) mod P."""
-    return (keyword_hash(author) + sum(keyword_hash(k) for k in keywords)) % P
+    """A post's hash for the sketches: (CRC of the author + the CRCs of its words) mod P (its phrases
+    are made of its words and add nothing)."""
+    return (keyword_hash(author) + sum(keyword_hash(k) for k in keywords if not is_phrase(k))) % P
 
 
 def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,
                 author_hashes: np.ndarray) -> np.ndarray:
-    """:func:`post_hash` of every post of a stream, vectorised (``hashes[code]``: the keywords' CRCs,
-    ``author_hashes``: each post's author's CRC)."""
+    """:func:`post_hash` of every post of a stream, vectorised (``hashes[code]``: the keywords' CRCs as
+    :func:`trendlab.content.keyword_hashes` gives them, phrases as ``PHRASE_HASH``, which add nothing
+    here; ``author_hashes``: each post's author's CRC)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = np.asarray(author_hashes, dtype=np.int64).copy()
     nonempty = lengths > 0
     if nonempty.any():
-        h = np.asarray(hashes, dtype=np.int64)[np.asarray(keyword_code, dtype=np.int64)]
+        hashes = np.asarray(hashes, dtype=np.int64)
+        hashes = np.where(hashes == PHRASE_HASH, 0, hashes)
+        h = hashes[np.asarray(keyword_code, dtype=np.int64)]
         total[nonempty] += np.add.reduceat(h, (np.cumsum(lengths) - lengths)[nonempty])
     return total % P
 

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 import pandas as pd
 
-from trendlab.content import keyword_hashes, post_content_codes
+from trendlab.content import keyword_hash, keyword_hashes, post_content_codes
 from trendlab.cooccur import ReplaySketches, post_hashes
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
@@ -379,7 +379,8 @@ class _Coded:
         post_index = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
         hashes = keyword_hashes(self.keywords)
         contents = post_content_codes(self.keyword_code, self.lengths, hashes, self.author_code)
-        posts_hash = post_hashes(self.keyword_code, self.lengths, hashes, keyword_hashes(self.authors)[self.author_code])
+        author_crc = np.fromiter((keyword_hash(a) for a in self.authors), dtype=np.int64, count=len(self.authors))
+        posts_hash = post_hashes(self.keyword_code, self.lengths, hashes, author_crc[self.author_code])
         return Occurrences(
             keywords=np.array(self.keywords, dtype=object),
             authors=np.array(self.authors, dtype=object),

@@ -1,0 +1,57 @@
+"""The posts' sketches are one definition in both engines: the replay engine's (``ReplaySketches``, from
+its coded occurrences) equal the per-post definition the job's table function uses (``post_hash`` of
+each parsed post, then the minimums that the job's ``MIN`` aggregates take)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from trendlab.cooccur import P, SKETCH_SIZE, post_hash, shared_share, sketch_of, sql_columns
+from trendlab.extract import KeywordExtractor
+from trendlab.parse import DeadLetter, MessageParser
+from trendlab.replay import load_stream
+from trendlab.windows import WindowSpec
+
+
+
+def test_replay_sketches_equal_the_job_definition_on_the_long_sample():
+    path = Path(__file__).resolve().parents[2] / "data/samples/long/posts.jsonl"
+    spec = WindowSpec.parse("10m", "1m")
+    _, occ = load_stream(path, texts=False)
+    sketches = occ.sketches(spec)
+    codes = {str(k): i for i, k in enumerate(occ.keywords)}
+    parser, extractor = MessageParser(), KeywordExtractor()
+    posts = []
+    for line in open(path, "rb"):
+        out = parser.post_keywords(line, extractor)
+        if out is None or out.__class__ is DeadLetter:
+            continue
+        post, keywords = out
+        posts.append((post.event_time_us // 1000 // spec.slide_ms, post_hash(post.author_did, keywords), set(keywords)))
+    first, last = min(p[0] for p in posts), max(p[0] for p in posts)
+    checked = 0
+    # words, hashtags, CJK, phrases: every 5th window end
+    for keyword in ("#superbowllix", "halftime", "kendrick", "#地震", "radio halftime", "weather"):
+        for end in range(first + 10, last + 11, 5):
+            hashes = [h for t, h, kws in posts if keyword in kws and end - 10 <= t < end]
+            got = sketches.get(codes[keyword], end)
+            if not hashes:
+                assert got is None
+                continue
+            assert (sketch_of(np.array(hashes)) == got).all(), (keyword, end)
+            checked += 1
+    assert checked > 40
+
+
+def test_shared_share_and_the_sql_of_the_minimums():
+    rng = np.random.default_rng(1)
+    story = rng.integers(0, P, 300)
+    a, b = story[:200], np.concatenate([story[100:], rng.integers(0, P, 50)])  # 100 posts in common
+    share = shared_share(sketch_of(a), a.size, sketch_of(b), b.size)
+    assert 0.2 < share < 0.9  # 100 of the smaller's 200: 0.5, within the sketch's error
+    other = rng.integers(0, P, 200)
+    assert shared_share(sketch_of(a), a.size, sketch_of(other), other.size) < 0.15
+    columns = sql_columns()
+    assert len(columns) == SKETCH_SIZE and all(f"{P})) AS mh{i}" in c for i, c in enumerate(columns))
