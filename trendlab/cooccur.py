@@ -25,7 +25,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
 
 from trendlab.content import PHRASE_HASH, is_phrase, keyword_hash
 
@@ -103,28 +102,39 @@ class ReplaySketches:
 
     def prepare(self, codes: Sequence[int]) -> None:
         """Per keyword of ``codes``, its sketch per slot (one pass over the occurrences)."""
-        codes = [int(c) for c in codes if int(c) not in self._per_slot]
+        codes = sorted({int(c) for c in codes} - set(self._per_slot))
         if not codes:
             return
-        wanted = np.zeros(int(max(codes)) + 1 if codes else 0, dtype=bool)
+        wanted = np.zeros(max(codes) + 1, dtype=bool)
         wanted[codes] = True
         inside = self._kw < wanted.size
         mask = np.zeros(self._kw.size, dtype=bool)
         mask[inside] = wanted[self._kw[inside]]
         kw, slot, h = self._kw[mask], self._slot[mask], self._hash[mask]
-        values = (h[:, None] * _A[None, :] + _B[None, :]) % P
-        frame = pd.DataFrame(values, columns=list(SKETCH_COLUMNS))
-        frame["kw"], frame["slot"] = kw, slot
-        mins = frame.groupby(["kw", "slot"], sort=True).min()
         for code in codes:
-            self._per_slot[code] = mins.loc[code] if code in mins.index.get_level_values(0) else None
+            self._per_slot[code] = None
+        if not kw.size:
+            return
+        order = np.lexsort((slot, kw))
+        kw, slot = kw[order], slot[order]
+        values = (h[order][:, None] * _A[None, :] + _B[None, :]) % P
+        # one row per (keyword, slot): the minimums of its posts
+        starts = np.flatnonzero(np.r_[True, (kw[1:] != kw[:-1]) | (slot[1:] != slot[:-1])])
+        mins = np.minimum.reduceat(values, starts, axis=0)
+        row_kw, row_slot = kw[starts], slot[starts]
+        bounds = np.flatnonzero(np.r_[True, row_kw[1:] != row_kw[:-1], True])
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            self._per_slot[int(row_kw[lo])] = (row_slot[lo:hi], mins[lo:hi])
 
     def get(self, code: int, end_slot: int) -> np.ndarray | None:
         """The sketch of keyword ``code`` in the window with this end slot (posts in slots
         ``end_slot - n … end_slot - 1``), or ``None`` without posts."""
-        self.prepare([code])
-        per = self._per_slot.get(int(code))
+        code = int(code)
+        if code not in self._per_slot:
+            self.prepare([code])
+        per = self._per_slot[code]
         if per is None:
             return None
-        part = per.loc[(per.index >= end_slot - self._n) & (per.index < end_slot)]
-        return None if part.empty else part.to_numpy(dtype=np.int64).min(axis=0)
+        slots, mins = per
+        lo, hi = np.searchsorted(slots, [end_slot - self._n, end_slot])
+        return None if hi <= lo else mins[lo:hi].min(axis=0)
