@@ -33,6 +33,7 @@ import time
 import httpx
 
 from trendlab.service.hung import HungServer
+from trendlab.service.probes import wait_until_live
 
 
 def free_port() -> int:
@@ -159,13 +160,7 @@ def board_run(n: int, max_trends: int, concurrency: int, requests: int, env: dic
     try:
         before, after, kept, evicted, fed_s = child.stdout.readline().split()
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_live(base)
         first = asyncio.run(load(base, "/trends", 1, 1))  # the ranking after a change: computed once
         asyncio.run(load(base, "/trends", 20, 5))  # warm-up
         single = asyncio.run(load(base, "/trends", requests, 1))
@@ -208,14 +203,7 @@ def main() -> int:
                                "--metrics-port", "0"], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
+        if not wait_until_live(base):
             print("the service did not start", file=sys.stderr)
             return 1
         asyncio.run(load(base, "/metrics", 50, 10))  # warm-up: the first Flink poll (2 s timeout), imports

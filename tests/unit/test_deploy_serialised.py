@@ -26,6 +26,7 @@ from trendlab.errors import JobConflict
 from trendlab.flink.deploy import job_operation
 from trendlab.service import create_app
 from trendlab.service.hung import HungServer
+from trendlab.service.probes import wait_until_live
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = "a" * 32
@@ -125,13 +126,7 @@ def test_serve_stops_promptly_with_a_request_in_flight(tmp_path, sig):
                                        "--metrics-port", "0"], env=_env(settings), stderr=err)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+            assert wait_until_live(base), "trendlab serve did not start"
             answers = []
 
             def stop_request():

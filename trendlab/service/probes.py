@@ -127,3 +127,16 @@ class HealthProbe:
         result = await check_parts(self.settings, self.timeout)
         self._done = (time.monotonic(), result)
         return result
+
+
+def wait_until_live(base_url: str, timeout: float = 60.0) -> bool:
+    """Whether a ``trendlab serve`` at ``base_url`` answers ``/health/live`` with 200 within ``timeout``
+    seconds (for scripts and tests that start the service in a child process)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base_url}/health/live", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    return False
