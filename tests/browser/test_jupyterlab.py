@@ -170,13 +170,15 @@ def test_live_tuning_and_labelling_in_jupyterlab(lab, page):
     before = _alert_count(page)
     title_before = panel.locator(".js-plotly-plot .annotation-text").nth(1).text_content(timeout=20_000)
 
-    # drag the min_score slider's handle to the far left: a much lower bar, so more alerts
-    handle = panel.locator(".trendlab-min-score .noUi-handle")
-    box = handle.bounding_box()
-    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.mouse.down()
-    page.mouse.move(box["x"] - 400, box["y"] + box["height"] / 2, steps=8)
-    page.mouse.up()
+    # drag the false-alarm rate's handle to the far right and min_score's to the far left: the window's
+    # score bar is the larger of the two (trendlab.detect.score_threshold), so both make it much lower
+    for control, dx in (("false-alarm-rate", 400), ("min-score", -400)):
+        handle = panel.locator(f".trendlab-{control} .noUi-handle")
+        box = handle.bounding_box()
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + dx, box["y"] + box["height"] / 2, steps=8)
+        page.mouse.up()
     page.wait_for_function(
         "n => { const el = document.querySelector('.trendlab-tuning-panel .trendlab-alert-count');"
         " const m = el && el.textContent.match(/(\\d+) alerts/); return m && Number(m[1]) !== n; }",
@@ -184,7 +186,7 @@ def test_live_tuning_and_labelling_in_jupyterlab(lab, page):
     )
     after = _alert_count(page)
     score = panel.locator(".trendlab-min-score .widget-readout").inner_text()
-    assert after > before, f"moving min_score to {score} should show more alerts ({before} -> {after})"
+    assert after > before, f"moving min_score to {score} (and the false-alarm rate up) should show more alerts ({before} -> {after})"
     page.wait_for_function(
         "t => { const a = document.querySelectorAll('.trendlab-tuning-panel .js-plotly-plot .annotation-text');"
         " return a.length > 1 && a[1].textContent !== t; }", arg=title_before, timeout=30_000)
