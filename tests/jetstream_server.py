@@ -62,6 +62,16 @@ def bomb_frame(expanded_bytes: int, *, content_size: bool = True, head: bytes = 
     return b"".join(parts)
 
 
+def lying_bomb_frame(expanded_bytes: int, claims: int, *, head: bytes = b"") -> bytes:
+    """:func:`bomb_frame` whose header claims ``claims`` bytes (a 4-byte size field) while it expands to
+    ``expanded_bytes``: a decoder that sizes its buffer by the claim and grows it would follow the bomb."""
+    frame = bomb_frame(expanded_bytes, head=head)
+    true_size = expanded_bytes.to_bytes(4, "little")
+    at = frame.find(true_size, 4, 18)
+    assert at > 0 and expanded_bytes >= 1 << 16, "the size must be in a 4-byte field of the header"
+    return frame[:at] + claims.to_bytes(4, "little") + frame[at + 4:]
+
+
 @dataclass
 class Faults:
     drop_after: set[int] = field(default_factory=set)

@@ -208,7 +208,7 @@ def test_a_frame_costs_at_most_the_cap_whatever_its_header_claims(lines):
     frame of reason ``size``; a frame exactly at the cap is an event; truncation is still caught."""
     import zstandard
 
-    from jetstream_server import bomb_frame
+    from jetstream_server import bomb_frame, lying_bomb_frame
 
     cap = 4096
     decoder = FrameDecoder(cap)
@@ -218,6 +218,9 @@ def test_a_frame_costs_at_most_the_cap_whatever_its_header_claims(lines):
         assert reason == "size" and payload == frame, detail
         assert "more than the 4,096-byte limit (TRENDLAB_MAX_MESSAGE_BYTES" in detail
         assert (f"its header claims {expanded:,} bytes" if claims else "its header claims no size") in detail
+    # a header claiming 1,000 bytes of a 200 MB frame: stopped where it passes its claim, a corrupt frame
+    liar = lying_bomb_frame(200 << 20, claims=1000, head=lines[0])
+    assert zstandard.frame_content_size(liar) == 1000 and decoder.decode(liar)[0] == "zstd"
     exact = bomb_frame(cap, head=lines[0])  # an event padded with spaces to exactly the cap: valid JSON
     event = decoder.decode(exact)
     assert isinstance(event, Event) and len(event.raw) == cap and event.raw.startswith(lines[0])
@@ -231,13 +234,15 @@ def test_a_frame_costs_at_most_the_cap_whatever_its_header_claims(lines):
 
 
 def test_record_of_200mb_and_1gb_bombs_keeps_every_good_event_in_bounded_memory(tmp_path, lines):
-    """``record`` (a child process, its peak RSS from the kernel) with a 200 MB and a 1 GB bomb among the
-    events: both are counted bad frames, every good event is written, no line is over the cap, and the
+    """``record`` (a child process, its peak RSS from the kernel) with a 200 MB bomb and three 1 GB bombs
+    (one without its size in the header, one whose header claims 1,000 bytes: corrupt, reason ``zstd``)
+    among the events: all are counted bad frames, every good event is written, no line is over the cap, and the
     peak RSS is within 100 MB of the same recording without the bombs (today's decoder: gigabytes)."""
-    from jetstream_server import bomb_frame
+    from jetstream_server import bomb_frame, lying_bomb_frame
     from peak_rss import run_with_peak_rss
 
-    bombs = {50: [bomb_frame(200 << 20, head=lines[0])],  # the header claims 200 MB
+    bombs = {50: [bomb_frame(200 << 20, head=lines[0]),  # the header claims 200 MB
+                  lying_bomb_frame(1 << 30, claims=1000, head=lines[3])],  # claims 1,000 bytes
              400: [bomb_frame(1 << 30, content_size=False, head=lines[1]), bomb_frame(1 << 30, head=lines[2])]}
     peaks = {}
     for name, faults in [("baseline", Faults()), ("bombs", Faults(bad_frames_at=bombs))]:
@@ -252,7 +257,7 @@ def test_record_of_200mb_and_1gb_bombs_keeps_every_good_event_in_bounded_memory(
         assert got == expected  # every good event around the bombs, once, in order
         assert max(map(len, got)) <= 262_144
         peaks[name] = done.peak_mb
-    assert "bad frames: 3 size" in done.stderr and "jetstream: bad frame (size): zstd frame of" in done.stderr
+    assert "bad frames: 3 size, 1 zstd" in done.stderr and "jetstream: bad frame (size): zstd frame of" in done.stderr
     print(f"record peak RSS: {peaks['baseline']:.0f} MB without bombs, {peaks['bombs']:.0f} MB with a 200 MB "
-          f"and two 1 GB bombs")
+          f"and three 1 GB bombs")
     assert peaks["bombs"] - peaks["baseline"] < 100, peaks

@@ -20,9 +20,9 @@ What the client adds, so callers see a clean stream:
   instances by default), a connection silent for ``stall_timeout`` s is replaced;
 * **bad frames** (not zstd, not JSON, not an event of a known kind, larger than the message cap) are
   counted by reason, logged once per reason, passed to ``on_bad_frame`` and never stop the stream;
-* **bounded memory for any frame**: a zstd frame is decompressed by the streaming decoder, reading at
-  most ``max_event_bytes`` + 1 bytes of output (``TRENDLAB_MAX_MESSAGE_BYTES``, Jetstream's own 256 KiB
-  cap by default), whatever size its header claims; a frame that expands beyond the cap (a
+* **bounded memory for any frame**: a zstd frame is never decompressed beyond ``max_event_bytes`` (+1)
+  bytes of output (``TRENDLAB_MAX_MESSAGE_BYTES``, Jetstream's own 256 KiB cap by default), whatever
+  size its header claims (see :meth:`FrameDecoder.decompress`); a frame that expands beyond the cap (a
   decompression bomb), or a text frame longer than it, is a bad frame of reason ``size`` and costs the
   cap, not its expanded size.
 
@@ -110,8 +110,7 @@ class FrameDecoder:
     """Frames → :class:`Event`; bad frames → ``(reason, detail, payload)`` (see the module docstring).
 
     No frame costs more than ``max_bytes`` (+1) of output: larger ones are bad frames of reason
-    ``size``, found by reading the streaming decoder's output up to the cap, never by decompressing
-    the whole frame."""
+    ``size``, found at the cap, never by decompressing the whole frame."""
 
     def __init__(self, max_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         import zstandard
@@ -125,20 +124,25 @@ class FrameDecoder:
         self._zstd_error = zstandard.ZstdError
 
     def decompress(self, frame: bytes) -> bytes | None:
-        """The frame's content, or ``None`` when it expands beyond ``max_bytes`` (only ``max_bytes`` + 1
-        bytes are ever produced). Raises ``ZstdError`` for a corrupt or truncated frame."""
-        with self._dctx.stream_reader(frame, read_size=16_384, read_across_frames=False) as reader:
-            out = reader.read(self.max_bytes + 1)
-        if len(out) > self.max_bytes:
+        """The frame's content, or ``None`` when it expands beyond ``max_bytes``. Raises ``ZstdError`` for
+        a corrupt or truncated frame. No more than ``max_bytes`` (+1) of output is ever produced:
+
+        * a header that claims more than the cap is refused on its claim;
+        * otherwise the one-shot decoder writes into a buffer of the claimed size or, without a claim,
+          of the cap, and fails rather than grow it (a header that lies fails there too);
+        * only on such a failure does the streaming decoder read at most ``max_bytes`` + 1 bytes, to tell
+          a frame over the cap (``None``) from a broken one (the error).
+        """
+        claimed = self._zstd.frame_content_size(frame)  # -1: not in the header
+        if claimed > self.max_bytes:
             return None
-        # the reader ends quietly at the end of its input: a frame cut short shows only in the frame
-        # decoder's end-of-frame flag. Its output is the same bytes as above (<= the cap), so this
-        # second pass is bounded too.
-        obj = self._dctx.decompressobj()
-        obj.decompress(frame)
-        if not obj.eof:
-            raise self._zstd_error("truncated zstd frame")
-        return out
+        try:
+            return self._dctx.decompress(frame, max_output_size=self.max_bytes)
+        except self._zstd_error:
+            with self._dctx.stream_reader(frame, read_size=16_384, read_across_frames=False) as reader:
+                if len(reader.read(self.max_bytes + 1)) > self.max_bytes:
+                    return None
+            raise
 
     def _too_large(self, what: str, payload: bytes, note: str = "") -> tuple[str, str, bytes]:
         return BAD_SIZE, f"{what} more than the {self.max_bytes:,}-byte limit (TRENDLAB_MAX_MESSAGE_BYTES{note})", payload
