@@ -218,6 +218,26 @@ class Settings:
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def to_env(self) -> dict[str, str]:
+        """The environment variables that give a child process (``python -m trendlab.cli ...``) these
+        settings: the inverse of :meth:`from_env`; unset values are left out."""
+        env: dict[str, str] = {}
+        for name, var in VARIABLES.items():
+            value = getattr(self, name)
+            if value is not None and value != "":
+                env[var.env] = str(value)
+        return env
+
+    def with_own_topics(self, prefix: str) -> Settings:
+        """These settings with every Kafka topic of the job renamed ``<prefix>-<role>`` (``-posts``,
+        ``-counts``, ``-alerts``, ``-dlq``, ``-late``): a second job, or a test, that must not touch the
+        default topics."""
+        return self.replace(
+            kafka_topic_posts=f"{prefix}-posts", kafka_topic_trends=f"{prefix}-counts",
+            kafka_topic_alerts=f"{prefix}-alerts", kafka_topic_dead_letter=f"{prefix}-dlq",
+            kafka_topic_late=f"{prefix}-late",
+        )
+
     # -- derived ------------------------------------------------------------------------------
     @property
     def flink_rest_url(self) -> str:

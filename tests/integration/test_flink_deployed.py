@@ -86,11 +86,7 @@ def job_settings(live_stack, stack_settings: Settings):
     from trendlab.kafka import ensure_topics, job_topics
 
     suffix = uuid.uuid4().hex[:8]
-    settings = stack_settings.replace(
-        kafka_topic_posts=f"it-posts-{suffix}", kafka_topic_trends=f"it-counts-{suffix}",
-        kafka_topic_alerts=f"it-alerts-{suffix}", kafka_topic_dead_letter=f"it-dlq-{suffix}", kafka_topic_late=f"it-late-{suffix}",
-        checkpoint_interval_ms=CHECKPOINT_MS,
-    )
+    settings = stack_settings.with_own_topics(f"it-{suffix}").replace(checkpoint_interval_ms=CHECKPOINT_MS)
     ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
     jobs: list[str] = []
     yield settings, jobs

@@ -181,7 +181,6 @@ def test_produce_reports_refusals_and_loses_nothing(live_stack, stack_settings, 
 
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from trendlab.config import VARIABLES
     from trendlab.kafka import consume, consume_json, delete_topics
 
     suffix = uuid.uuid4().hex[:8]
@@ -195,8 +194,7 @@ def test_produce_reports_refusals_and_loses_nothing(live_stack, stack_settings, 
     lines[100:100] = [big, b"{not json", b"x" * 300_000]
     path = tmp_path / "posts.jsonl"
     path.write_bytes(b"\n".join(lines) + b"\n")
-    env = {var.env: str(getattr(settings, name)) for name, var in VARIABLES.items()
-           if getattr(settings, name) not in (None, "")}
+    env = settings.to_env()
     import os
 
     try:

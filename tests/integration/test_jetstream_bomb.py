@@ -19,7 +19,7 @@ from peak_rss import run_with_peak_rss
 from test_flink_deployed import job_settings  # noqa: F401
 from test_jetstream_ingest import assert_every_post_once, ingest_settings, topic_records  # noqa: F401
 
-from trendlab.config import VARIABLES, Settings
+from trendlab.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -29,11 +29,7 @@ POSTS = ["app.bsky.feed.post"]
 
 
 def _env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    for name, var in VARIABLES.items():
-        value = getattr(settings, name)
-        if value is not None and value != "":
-            env[var.env] = str(value)
+    env = {**os.environ, **settings.to_env()}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

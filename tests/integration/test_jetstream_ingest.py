@@ -29,7 +29,7 @@ import pytest
 from jetstream_server import JetstreamServer
 from test_flink_deployed import assert_same_output, deploy, expected, job_settings, params  # noqa: F401
 
-from trendlab.config import VARIABLES, Settings
+from trendlab.config import Settings
 from trendlab.jetstream.client import Event, FrameDecoder
 
 pytestmark = pytest.mark.integration
@@ -79,11 +79,7 @@ def _free_port() -> int:
 
 
 def start_ingest(settings: Settings, url: str, metrics_port: int, *extra: str) -> subprocess.Popen:
-    env = dict(os.environ)
-    for name, var in VARIABLES.items():
-        value = getattr(settings, name)
-        if value is not None and value != "":
-            env[var.env] = str(value)
+    env = {**os.environ, **settings.to_env()}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: nobody reads it while the ingester runs
     proc = subprocess.Popen([sys.executable, "-m", "trendlab.cli", "jetstream", "ingest", "--url", url,

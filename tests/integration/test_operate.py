@@ -86,11 +86,7 @@ def operated(live_stack, stack_settings: Settings, tmp_path_factory, add_malform
     from trendlab.samples import generate
 
     suffix = uuid.uuid4().hex[:8]
-    settings = stack_settings.replace(
-        kafka_topic_posts=f"op-posts-{suffix}", kafka_topic_trends=f"op-counts-{suffix}",
-        kafka_topic_alerts=f"op-alerts-{suffix}", kafka_topic_dead_letter=f"op-dlq-{suffix}",
-        checkpoint_interval_ms=2000, api_token="",
-    )
+    settings = stack_settings.with_own_topics(f"op-{suffix}").replace(checkpoint_interval_ms=2000, api_token="")
     ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
     sample = tmp_path_factory.mktemp("operate") / "stream"
     generate(sample, hours=1.0, rate=3, seed=11)

@@ -128,11 +128,7 @@ def test_deploy_to_a_cluster_that_shares_nothing(remote, cluster_python: Path, t
 
     base, _ = remote
     suffix = uuid.uuid4().hex[:8]
-    settings = base.replace(
-        kafka_topic_posts=f"rc-posts-{suffix}", kafka_topic_trends=f"rc-counts-{suffix}",
-        kafka_topic_alerts=f"rc-alerts-{suffix}", kafka_topic_dead_letter=f"rc-dlq-{suffix}",
-        checkpoint_interval_ms=2000,
-    )
+    settings = base.with_own_topics(f"rc-{suffix}").replace(checkpoint_interval_ms=2000)
     out = tmp_path_factory.mktemp("rc-sample")
     generate(out, hours=1.0, rate=2, seed=5)
     path = out / "posts.jsonl"

@@ -45,10 +45,7 @@ def settings(tmp_path) -> Settings:
 
 
 def _env(settings: Settings, **extra: str) -> dict[str, str]:
-    env = dict(os.environ, TRENDLAB_HOME=settings.home, FLINK_JOBMANAGER_HOST=settings.flink_jobmanager_host,
-               FLINK_JOBMANAGER_PORT=str(settings.flink_jobmanager_port),
-               KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers, MINIO_ENDPOINT=settings.minio_endpoint,
-               LOG_LEVEL="WARNING", **extra)
+    env = {**os.environ, **settings.to_env(), "LOG_LEVEL": "WARNING", **extra}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 
