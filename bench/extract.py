@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trendlab.extract import KeywordExtractor  # noqa: E402
+from trendlab.core.extract import KeywordExtractor  # noqa: E402
 from trendlab.replay import read_posts  # noqa: E402
 
 BAR = 20_000

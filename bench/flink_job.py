@@ -42,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trendlab.config import Settings  # noqa: E402
-from trendlab.detect import DetectionParams  # noqa: E402
+from trendlab.core.detect import DetectionParams  # noqa: E402
 
 
 def generate(out: Path, posts: int, rate: float) -> Path:
@@ -138,12 +138,12 @@ def presplit_records(records):
     timestamps and order, so both jobs read the same number of records into the same partitions."""
     import dataclasses
 
-    from trendlab.extract import KeywordExtractor
-    from trendlab.content import content_key
-    from trendlab.cooccur import post_hash
+    from trendlab.core.extract import KeywordExtractor
+    from trendlab.core.content import content_key
+    from trendlab.core.cooccur import post_hash
     from trendlab.flink.sql import PRESPLIT_SEPARATOR, VOLUME_KEY
-    from trendlab.models import PostData
-    from trendlab.parse import Limits, MessageParser
+    from trendlab.core.models import PostData
+    from trendlab.core.parse import Limits, MessageParser
 
     extractor, parser = KeywordExtractor(), MessageParser(Limits.from_env())
     out = []

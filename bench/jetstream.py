@@ -10,7 +10,7 @@ one core, in events/s:
 * ``record path`` — what ``trendlab jetstream record`` does per frame: zstd-decompress with the
   dictionary, read the event (orjson), drop it if already seen (the reconnect dedupe), write the line
   to a file;
-* ``ingest parse`` — the record path plus the total parser (:mod:`trendlab.parse`) that ``ingest``
+* ``ingest parse`` — the record path plus the total parser (:mod:`trendlab.core.parse`) that ``ingest``
   asks whether the event is a post, a skip or a dead letter (Kafka's send not included).
 
 The issue's bar: >= 20,000 events/s for the record path (400x Bluesky's average post rate, so a day's
@@ -54,7 +54,7 @@ def main() -> int:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     import zstandard
 
-    from trendlab.parse import Limits, MessageParser
+    from trendlab.core.parse import Limits, MessageParser
 
     base = [line for line in Path(args.events).read_bytes().splitlines() if line.strip()]
     lines = base * args.copies

@@ -126,7 +126,7 @@ import sys, time
 from datetime import datetime, timedelta, timezone
 import uvicorn
 from trendlab.config import Settings
-from trendlab.models import TrendAlert
+from trendlab.core.models import TrendAlert
 from trendlab.service import create_app
 
 def rss_mb():

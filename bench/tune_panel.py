@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trendlab.detect import DetectionParams  # noqa: E402
+from trendlab.core.detect import DetectionParams  # noqa: E402
 from trendlab.evaluate import load_labels  # noqa: E402
 from trendlab.replay import load_stream, replay  # noqa: E402
 from trendlab.workbench import TuningPanel, TuningSession  # noqa: E402

@@ -1,5 +1,5 @@
 """Writes native/src/tables.rs: the character classes of Python's own ``re`` and ``str`` that
-trendlab.extract's rules use, so the compiled tokeniser classifies every character exactly as the
+trendlab.core.extract's rules use, so the compiled tokeniser classifies every character exactly as the
 Python that runs trendlab does (``\\w`` and ``\\S`` of ``re``, ``str.isdigit``).
 
     .venv/bin/python native/gen_tables.py        # rewrite the tables

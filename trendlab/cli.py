@@ -21,7 +21,7 @@ from trendlab.errors import TrendlabError
 # -- extract ------------------------------------------------------------------------------------
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from trendlab.extract import KeywordExtractor
+    from trendlab.core.extract import KeywordExtractor
 
     extractor = KeywordExtractor(min_length=args.min_length, max_length=args.max_length)
     text = " ".join(args.text) if args.text else sys.stdin.read()

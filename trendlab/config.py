@@ -143,7 +143,7 @@ class Settings:
     minio_access_key: str = field(default="trendlab", repr=False)
     minio_secret_key: str = field(default="trendlab-secret", repr=False)
     minio_bucket: str = "trendlab"
-    window_size_minutes: int | None = None  # unset: the shipped DetectionParams (trendlab.detect.load_params)
+    window_size_minutes: int | None = None  # unset: the shipped DetectionParams (trendlab.core.detect.load_params)
     slide_minutes: int | None = None
     max_out_of_orderness_s: int = 5
     source_idle_timeout_s: int = 30
@@ -162,7 +162,7 @@ class Settings:
     max_message_bytes: int = 262_144
     max_keywords: int = 300
     max_future_s: int = 600
-    min_event_time: str = "2022-11-01"  # trendlab.parse.BLUESKY_START; see min_event_time_us
+    min_event_time: str = "2022-11-01"  # trendlab.core.parse.BLUESKY_START; see min_event_time_us
     replay_memory_mb: int = 4096
     board_max_trends: int = 1000
     deploy_timeout_s: int = 120
@@ -263,8 +263,8 @@ class Settings:
 
     @property
     def min_event_time_us(self) -> int:
-        """``TRENDLAB_MIN_EVENT_TIME`` in µs since 1970 (:func:`trendlab.parse.min_event_time_us`)."""
-        from trendlab.parse import min_event_time_us
+        """``TRENDLAB_MIN_EVENT_TIME`` in µs since 1970 (:func:`trendlab.core.parse.min_event_time_us`)."""
+        from trendlab.core.parse import min_event_time_us
 
         return min_event_time_us(self.min_event_time)
 

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from trendlab.labels import Labels, TrendLabel, load_labels
-from trendlab.models import TrendAlert
-from trendlab.windows import WindowSpec
+from trendlab.core.models import TrendAlert
+from trendlab.core.windows import WindowSpec
 
 __all__ = ["Labels", "TrendLabel", "Evaluation", "Targets", "TARGETS", "evaluate", "load_labels", "pool"]
 
@@ -281,7 +281,7 @@ def pool(evaluations: Iterable[Evaluation]) -> Evaluation:
 # -- CLI ----------------------------------------------------------------------------------------
 
 def cmd_evaluate(args) -> int:
-    from trendlab.detect import load_params
+    from trendlab.core.detect import load_params
     from trendlab.replay import read_alerts
 
     params = load_params(args.params, window=args.window, slide=args.slide)

@@ -19,7 +19,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from trendlab.detect import DetectionParams, dense_baseline
+from trendlab.core.detect import DetectionParams, dense_baseline
 from trendlab.errors import InputError, MissingFile
 from trendlab.labels import Labels
 from trendlab.replay import COUNT_COLUMNS, Occurrences, PostTable, alerts_to_frame, read_alerts
@@ -251,7 +251,7 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
     """One keyword's window counts next to its baseline, window end by window end.
 
     ``window_end, count, unique_authors, baseline, threshold``: every window end of the stream (the
-    keyword's missing windows count 0); ``baseline`` is the detector's (:mod:`trendlab.detect`) when
+    keyword's missing windows count 0); ``baseline`` is the detector's (:mod:`trendlab.core.detect`) when
     the stream's ``volume`` is given (``ReplayResult.volume``: its expected count, the keyword's share
     of its baseline windows' posts times the window's posts), else the mean count over the
     ``baseline_windows`` most recent windows that do not overlap the current one; ``NaN`` until the
@@ -285,7 +285,7 @@ def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, pa
     if volume is None:
         baseline = dense_baseline(dense, params)
     else:
-        from trendlab.detect import _baseline_columns, _column_sums, expected_counts
+        from trendlab.core.detect import _baseline_columns, _column_sums, expected_counts
 
         posts = np.zeros(slots.size, dtype=np.int64)
         at = volume["end_slot"].to_numpy(dtype=np.int64) - slots[0]
@@ -308,7 +308,7 @@ def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, pa
 
 def alerts_from_records(records: Iterable[dict]) -> pd.DataFrame:
     """TrendAlert JSON objects (e.g. consumed from the alerts topic) → the alerts frame."""
-    from trendlab.models import TrendAlert
+    from trendlab.core.models import TrendAlert
 
     return alerts_to_frame(TrendAlert.from_dict(r) for r in records)
 

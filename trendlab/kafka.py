@@ -3,12 +3,12 @@
 What a produced record is (the Flink job relies on it):
 
 * **value**: the input line exactly as it was (Jetstream event or flat PostData JSON);
-* **timestamp**: the post's event time in ms (:attr:`trendlab.models.PostData.event_time_us` // 1000) —
+* **timestamp**: the post's event time in ms (:attr:`trendlab.core.models.PostData.event_time_us` // 1000) —
   the job reads event time from the record timestamp, so it is the same definition in both engines;
 * **key**: the author DID (keeps one author's posts in order on one partition);
 * **order**: records are sent in event-time order (a stable sort of the file).
 
-Files are read by the one reader (:mod:`trendlab.postfile`) and the total parser (:mod:`trendlab.parse`).
+Files are read by the one reader (:mod:`trendlab.postfile`) and the total parser (:mod:`trendlab.core.parse`).
 Valid events that are not posts (likes, follows, deletes…) are skipped and counted. Dead letters are
 counted, reported, and **sent** (key ``None``, the timestamp of the record before them) so that the job
 routes them to the dead-letter topic like any malformed message of a live feed; ``--skip-malformed``
@@ -41,8 +41,8 @@ import orjson
 from trendlab.conf import TOPIC_CONFIG
 from trendlab.config import Settings
 from trendlab.errors import ConfigError, ServiceUnavailable
-from trendlab.models import PostData
-from trendlab.parse import DeadLetter, Limits, MessageParser, add_min_event_time_flag, excerpt, min_event_time_flag
+from trendlab.core.models import PostData
+from trendlab.core.parse import DeadLetter, Limits, MessageParser, add_min_event_time_flag, excerpt, min_event_time_flag
 from trendlab.postfile import ReadCounts, read_messages
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from trendlab.errors import InputError
-from trendlab.models import format_time, parse_time
+from trendlab.core.models import format_time, parse_time
 
 __all__ = ["Gap", "Labels", "TrendLabel", "load_labels"]
 

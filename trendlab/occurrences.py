@@ -1,9 +1,9 @@
 """A stream file → its posts and their integer-coded keyword occurrences: what windows and detection need.
 
 * :func:`read_posts` parses Jetstream or flat PostData JSON lines through the one total parser
-  (:mod:`trendlab.parse`); non-post events are skipped, dead letters are counted and kept
+  (:mod:`trendlab.core.parse`); non-post events are skipped, dead letters are counted and kept
   (``PostTable.dead_letters``), never fatal.
-* :func:`extract_stream` runs :class:`~trendlab.extract.KeywordExtractor` once per post, on every core,
+* :func:`extract_stream` runs :class:`~trendlab.core.extract.KeywordExtractor` once per post, on every core,
   and integer-codes keywords and authors; :func:`read_occurrences` does both in the worker processes,
   part of the file each, so no texts cross the process boundary.
 * :func:`load_stream` picks the right path for a file or an already read :class:`PostTable`.
@@ -34,13 +34,13 @@ from tqdm.auto import tqdm
 
 import pandas as pd
 
-from trendlab.content import keyword_hash, keyword_hashes, post_content_codes
-from trendlab.cooccur import ReplaySketches, post_hashes
-from trendlab.extract import KeywordExtractor, native_module
-from trendlab.models import PostData
-from trendlab.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
+from trendlab.core.content import keyword_hash, keyword_hashes, post_content_codes
+from trendlab.core.cooccur import ReplaySketches, post_hashes
+from trendlab.core.extract import KeywordExtractor, native_module
+from trendlab.core.models import PostData
+from trendlab.core.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
-from trendlab.windows import (
+from trendlab.core.windows import (
     MIN_PHRASE_COUNT, WindowSpec, drop_rare_phrases, phrase_codes, window_counts, window_volume,
 )
 
@@ -169,7 +169,7 @@ def _empty_table() -> PostTable:
 
 
 def _file_parser(limits: Limits | None = None) -> MessageParser:
-    """One parser per file read: one *now* for the whole file (see trendlab.parse); ``limits``
+    """One parser per file read: one *now* for the whole file (see trendlab.core.parse); ``limits``
     ``None``: the environment's (:meth:`Limits.from_env`)."""
     return MessageParser(limits or Limits.from_env(), now_us=time.time_ns() // 1000)
 
@@ -514,23 +514,23 @@ class Occurrences:
     event_ms: np.ndarray
     post_index: np.ndarray  # which post (row of the PostTable) the occurrence comes from
     posts: int = 0
-    #: the post's content key, integer-coded (:mod:`trendlab.content`), one entry per occurrence
+    #: the post's content key, integer-coded (:mod:`trendlab.core.content`), one entry per occurrence
     content_code: np.ndarray | None = None
     #: every post's event time (ms) and author code, keywords or not: the windows' volume
     post_event_ms: np.ndarray | None = None
     post_author_code: np.ndarray | None = None
-    #: the post's hash for co-occurrence sketches (:func:`trendlab.cooccur.post_hash`), per occurrence
+    #: the post's hash for co-occurrence sketches (:func:`trendlab.core.cooccur.post_hash`), per occurrence
     post_hash: np.ndarray | None = None
 
     def sketches(self, spec: WindowSpec) -> ReplaySketches | None:
-        """The keywords' post sketches for grouping (:class:`trendlab.cooccur.ReplaySketches`)."""
+        """The keywords' post sketches for grouping (:class:`trendlab.core.cooccur.ReplaySketches`)."""
         if self.post_hash is None:
             return None
         return ReplaySketches(self.keyword_code, self.event_ms, self.post_hash, spec.slide_ms, spec.windows_per_post)
 
     def window_counts(self, spec: WindowSpec) -> pd.DataFrame:
-        """Window counts with distinct authors and contents (:func:`trendlab.windows.window_counts`); a
-        phrase's windows from :data:`~trendlab.windows.MIN_PHRASE_COUNT` posts. The occurrences of a
+        """Window counts with distinct authors and contents (:func:`trendlab.core.windows.window_counts`); a
+        phrase's windows from :data:`~trendlab.core.windows.MIN_PHRASE_COUNT` posts. The occurrences of a
         phrase written fewer times than that in the whole stream can make no window: they are left out
         before the aggregation (most of a day's pairs), which changes no row."""
         is_phrase = phrase_codes(self.keywords)
@@ -544,7 +544,7 @@ class Occurrences:
         return drop_rare_phrases(window_counts(kw, au, ts, spec, co), is_phrase)
 
     def window_volume(self, spec: WindowSpec) -> pd.DataFrame:
-        """Distinct authors per window (:func:`trendlab.windows.window_volume`), from every post."""
+        """Distinct authors per window (:func:`trendlab.core.windows.window_volume`), from every post."""
         if self.post_event_ms is None or self.post_author_code is None:  # posts with keywords only
             first = np.unique(self.post_index, return_index=True)[1]
             return window_volume(self.event_ms[first], self.author_code[first], spec)

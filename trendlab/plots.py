@@ -27,7 +27,7 @@ from plotly.subplots import make_subplots
 from trendlab.figure_export import (  # re-exported: notebooks import every chart name from here
     CAPTIONS, FigureSaver, StaticFigure, figure_png, png_export_available, save_png, static_bundle,
 )
-from trendlab.windows import DEFAULT_WINDOW
+from trendlab.core.windows import DEFAULT_WINDOW
 
 log = logging.getLogger(__name__)
 

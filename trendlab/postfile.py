@@ -8,7 +8,7 @@ read files only through this module, so a file means the same thing to every com
 * lines are numbered from 1 in the file (blank lines count in the numbering but are not messages);
 * a line longer than ``Limits.max_message_bytes`` is never loaded whole: the reader keeps its first
   bytes for the dead letter's excerpt and skips the rest (a 200 MB line costs a few hundred KB);
-* every message goes through the total parser (:class:`trendlab.parse.MessageParser`) against one
+* every message goes through the total parser (:class:`trendlab.core.parse.MessageParser`) against one
   *now*, and :class:`ReadCounts` counts posts, skipped non-post events and dead letters;
 * a path that is missing, a directory, unreadable, or a compressed file that is truncated or not
   what its suffix says raises :class:`~trendlab.errors.InputError` with one line naming the file.
@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from trendlab.errors import InputError
-from trendlab.models import PostData
-from trendlab.parse import DeadLetter, Limits, MessageParser, Outcome
+from trendlab.core.models import PostData
+from trendlab.core.parse import DeadLetter, Limits, MessageParser, Outcome
 
 __all__ = ["ReadCounts", "check_input", "open_post_file", "read_lines", "read_messages", "read_small_text"]
 

@@ -8,10 +8,10 @@ It reads top to bottom like its diagram::
 * reading and extraction live in :mod:`trendlab.occurrences` (re-exported here): :func:`read_posts`
   parses Jetstream or flat PostData JSON lines; non-post events are skipped, dead letters are counted
   and kept (``PostTable.dead_letters``; ``trendlab replay`` writes them to ``dead_letters.jsonl``),
-  never fatal; :func:`extract_stream` runs :class:`~trendlab.extract.KeywordExtractor` once per post,
+  never fatal; :func:`extract_stream` runs :class:`~trendlab.core.extract.KeywordExtractor` once per post,
   on every core, and integer-codes keywords and authors.
-* :func:`replay_occurrences` turns occurrences into window counts (:func:`trendlab.windows.window_counts`)
-  and alerts (:func:`trendlab.detect.detect_frame`) for one parameter set; :func:`sweep` reuses one
+* :func:`replay_occurrences` turns occurrences into window counts (:func:`trendlab.core.windows.window_counts`)
+  and alerts (:func:`trendlab.core.detect.detect_frame`) for one parameter set; :func:`sweep` reuses one
   extraction (and one window aggregation per window shape) for a whole grid.
 
 The same semantics run in the Flink job; a parity test holds the two together.
@@ -28,17 +28,17 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from trendlab.detect import DetectionParams, detect_frame, load_params
+from trendlab.core.detect import DetectionParams, detect_frame, load_params
 from trendlab.errors import InputError, MissingFile
-from trendlab.extract import KeywordExtractor
-from trendlab.models import TrendAlert
-from trendlab.parse import Limits, add_min_event_time_flag, limits_from_flags
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.models import TrendAlert
+from trendlab.core.parse import Limits, add_min_event_time_flag, limits_from_flags
 # reading and extraction (a stream file → posts and occurrences); re-exported, callers import them here too
 from trendlab.occurrences import (
     Occurrences, PostTable, extract_keyword_lists, extract_stream, load_stream, read_and_extract, read_occurrences,
     read_posts,
 )
-from trendlab.windows import WindowSpec
+from trendlab.core.windows import WindowSpec
 
 __all__ = [
     "extract_keyword_lists",
@@ -66,7 +66,7 @@ class ReplayResult:
     alerts: list[TrendAlert]
     posts: PostTable | None = None
     seconds: dict[str, float] = field(default_factory=dict)
-    #: posts per window (``end_slot, volume``: :func:`trendlab.windows.window_volume`)
+    #: posts per window (``end_slot, volume``: :func:`trendlab.core.windows.window_volume`)
     volume: pd.DataFrame | None = None
 
     def alerts_frame(self) -> pd.DataFrame:

@@ -3,7 +3,7 @@
 A sweep extracts keywords once, aggregates windows once per window shape, and runs only detection
 and evaluation per grid point, so a 20-point grid costs little more than one replay.
 
-Grid files are YAML mappings from a parameter of :class:`~trendlab.detect.DetectionParams` to a
+Grid files are YAML mappings from a parameter of :class:`~trendlab.core.detect.DetectionParams` to a
 list of values; parameters not named keep their base value (the defaults, or ``--params``)::
 
     window: [5m, 10m]
@@ -36,13 +36,13 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from trendlab.detect import DetectionParams, detect_frame, load_params
+from trendlab.core.detect import DetectionParams, detect_frame, load_params
 from trendlab.errors import ConfigError, InputError
 from trendlab.evaluate import TARGETS, Evaluation, Targets, evaluate, pool
 from trendlab.labels import Labels, load_labels
-from trendlab.parse import Limits, add_min_event_time_flag, limits_from_flags
+from trendlab.core.parse import Limits, add_min_event_time_flag, limits_from_flags
 from trendlab.replay import Occurrences, PostTable, load_stream
-from trendlab.windows import WindowShapeError
+from trendlab.core.windows import WindowShapeError
 
 __all__ = ["DEFAULT_GRID", "load_grid", "grid_points", "sweep", "SweepResult", "stream_paths", "tune"]
 

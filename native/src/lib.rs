@@ -1,5 +1,5 @@
 //! trendlab's compiled kernels. The rules are trendlab's own, written once in Python
-//! (trendlab/extract.py: what a keyword is; trendlab/parse.py and trendlab/models.py: what a post
+//! (trendlab/core/extract.py: what a keyword is; trendlab/core/parse.py and trendlab/core/models.py: what a post
 //! is); this crate runs the common case of each faster and hands everything else back to Python:
 //!
 //! * `Extractor.extract(text, key)`: a post's keywords (NFKC, lower case, tokens, stop words of the
@@ -14,7 +14,7 @@
 //! * `Parser.post(raw)`: the same for one Kafka message (the Flink job's table function);
 //! * `union(lists)`: codes of consecutive parts merged in order of first appearance;
 //! * `window_counts(keywords, authors, slots, n)`: replay's sliding-window counts and distinct
-//!   authors (`windows.rs`; trendlab/windows.py defines them).
+//!   authors (`windows.rs`; trendlab/core/windows.py defines them).
 //!
 //! tests/unit/test_native.py holds it to the Python rules (golden tests, Hypothesis).
 
@@ -44,7 +44,7 @@ use tok::{is_cjk, is_digit, scan};
 
 
 /// What one look-up says of a word: a stop word of these languages? evidence for which languages
-/// (mask; bit i: trendlab.extract.EVIDENCE_LANGS[i]), as evidence word number `id`.
+/// (mask; bit i: trendlab.core.extract.EVIDENCE_LANGS[i]), as evidence word number `id`.
 #[derive(Clone, Copy, Default)]
 struct Entry {
     stop: bool,
@@ -79,7 +79,7 @@ struct Segmenters {
 }
 
 impl Segmenters {
-    /// trendlab.extract.prepare: in Rust for ASCII and for texts of characters this Python's Unicode
+    /// trendlab.core.extract.prepare: in Rust for ASCII and for texts of characters this Python's Unicode
     /// database assigns (normalisation is stable for those; lower-casing is checked per character by
     /// the tests), without a capital sigma (its lower case depends on context); else Python's.
     fn prepare<'a>(&self, py: Python<'_>, text: &'a str) -> PyResult<Cow<'a, str>> {
@@ -127,7 +127,7 @@ impl Segmenters {
     }
 }
 
-/// The keyword rules of trendlab.extract.KeywordExtractor.extract after normalisation.
+/// The keyword rules of trendlab.core.extract.KeywordExtractor.extract after normalisation.
 struct Rules {
     min_length: usize,
     max_length: usize,
@@ -156,7 +156,7 @@ fn is_kana(c: char) -> bool {
 
 const STRIP: &[char] = &['_', '\'', '-'];
 
-/// trendlab.extract._ja_nouns on MeCab's output: nouns, not numerals nor adverb-like or counter nouns.
+/// trendlab.core.extract._ja_nouns on MeCab's output: nouns, not numerals nor adverb-like or counter nouns.
 fn ja_nouns(parsed: &str, out: &mut Vec<String>) {
     for line in parsed.split('\n') {
         let fields: Vec<&str> = line.split('\t').collect();
@@ -192,7 +192,7 @@ impl Evidence {
         }
     }
 
-    /// trendlab.extract.detected_languages: the mask of the languages with the most evidence words
+    /// trendlab.core.extract.detected_languages: the mask of the languages with the most evidence words
     /// when that is at least `min_hits` and more than any tagged language has, else 0.
     fn detected(&self, min_hits: usize, tagged: u32) -> u32 {
         let best = *self.hits.iter().max().unwrap();
@@ -238,13 +238,13 @@ impl Seen {
     }
 }
 
-/// The line breaks of Python's `str.splitlines` (trendlab.extract.LINE_BREAKS).
+/// The line breaks of Python's `str.splitlines` (trendlab.core.extract.LINE_BREAKS).
 #[inline]
 fn is_line_break(c: char) -> bool {
     matches!(c, '\n' | '\r' | '\x0b' | '\x0c' | '\x1c' | '\x1d' | '\x1e' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
-/// trendlab.extract._JOIN_RE: what may stand between the two words of a phrase (white space, at
+/// trendlab.core.extract._JOIN_RE: what may stand between the two words of a phrase (white space, at
 /// least one character, no line break).
 fn joins(gap: &[char]) -> bool {
     !gap.is_empty() && gap.iter().all(|&c| tok::is_space(c) && !is_line_break(c))
@@ -414,9 +414,9 @@ fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
 /// The rule arguments every kernel class takes first, as one tuple (KeywordExtractor.native_args):
 /// `(min_length, max_length, language, ja, zh, prepare, mecab)`: `language(key)` → (stop words, ja,
 /// zh) of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words; `prepare(text)` → the
-/// text the rules read (trendlab.extract.prepare); `mecab`: (library path, tagger arguments) for
+/// text the rules read (trendlab.core.extract.prepare); `mecab`: (library path, tagger arguments) for
 /// calling MeCab directly, or None; `evidence`: word → mask of the languages it is a function word
-/// of, for the language detection of trendlab.extract.detected_languages.
+/// of, for the language detection of trendlab.core.extract.detected_languages.
 type RuleArgs = (usize, usize, Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>, Option<(String, Vec<String>)>,
                  HashMap<String, u32>);
 
@@ -559,7 +559,7 @@ enum Line {
     Python,
 }
 
-/// Reads one message: the common case of trendlab.parse.MessageParser and the extractor.
+/// Reads one message: the common case of trendlab.core.parse.MessageParser and the extractor.
 struct Reader {
     kernel: Kernel,
     max_bytes: usize,
@@ -629,7 +629,7 @@ impl Reader {
         let mut key = String::with_capacity(lang.len() + 2);
         key.push_str("r:");
         key.push_str(lang);
-        // the cap (trendlab.parse: MessageParser.keyword_cap, cap_phrases): over it in words, the
+        // the cap (trendlab.core.parse: MessageParser.keyword_cap, cap_phrases): over it in words, the
         // total parser makes the dead letter; phrases beyond it are dropped (they follow the words)
         let (mut keywords, words) = self.kernel.keywords(py, post_text, &key)?;
         if words > self.max_keywords {

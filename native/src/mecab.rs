@@ -1,7 +1,7 @@
 //! MeCab called directly: the library fugashi loaded (found by Python, opened here) and the same
 //! dictionary, read node by node instead of through MeCab's text output.
 //!
-//! trendlab.extract._ja_nouns reads the output fugashi's `Tagger.parse` writes with unidic-lite's
+//! trendlab.core.extract._ja_nouns reads the output fugashi's `Tagger.parse` writes with unidic-lite's
 //! format (`surface TAB … TAB %F-[0,1,2,3] …`: the first four part-of-speech fields joined by `-`,
 //! `*` left out). Formatting that text and reading it back took more time than the analysis itself;
 //! `Mecab::nouns` builds the same part-of-speech column from each node's features and keeps the
@@ -93,7 +93,7 @@ impl Mecab {
         Ok(mecab)
     }
 
-    /// trendlab.extract._ja_nouns(run): the nouns of a Japanese run, not numerals nor adverb-like or
+    /// trendlab.core.extract._ja_nouns(run): the nouns of a Japanese run, not numerals nor adverb-like or
     /// counter nouns, in order.
     pub fn nouns(&self, run: &str, out: &mut Vec<String>) -> Result<(), String> {
         let tagger = self.tagger.lock().map_err(|_| "MeCab tagger lock poisoned".to_string())?;
@@ -195,7 +195,7 @@ fn pos_column(feature: &[u8], out: &mut String) {
     }
 }
 
-/// The part-of-speech test of trendlab.extract._ja_nouns on MeCab's `pos1-pos2-pos3…` column.
+/// The part-of-speech test of trendlab.core.extract._ja_nouns on MeCab's `pos1-pos2-pos3…` column.
 pub fn is_kept_noun(pos_column: &str) -> bool {
     let mut pos = pos_column.split('-');
     let (p1, p2, p3) = (pos.next(), pos.next(), pos.next());

@@ -1,8 +1,8 @@
-//! The tokeniser of trendlab.extract, compiled: exactly what Python's
+//! The tokeniser of trendlab.core.extract, compiled: exactly what Python's
 //! `_TOKEN_RE.findall(text)` returns (group 1 of each match; `None` where an alternative without
 //! that group matched: a URL, a domain or a mention).
 //!
-//! The regular expression (trendlab/extract.py) tries, at each position, in order:
+//! The regular expression (trendlab/core/extract.py) tries, at each position, in order:
 //!   1. `(?:https?://|www\.)\S+`                         URL with a scheme or www.
 //!   2. `[\w-]+(?:\.[\w-]+)+/\S*`                         host/path without a scheme
 //!   3. `[\w-]+(?:\.[\w-]+)*\.(?:TLDS)\b(?![\w'’])`     bare domain
@@ -77,7 +77,7 @@ fn is_word_or_dash(c: char) -> bool {
     c == '-' || is_word(c)
 }
 
-/// The top-level domains of the bare-domain alternative (trendlab.extract._TLDS).
+/// The top-level domains of the bare-domain alternative (trendlab.core.extract._TLDS).
 pub const TLDS: &[&str] = &[
     "com", "org", "net", "edu", "gov", "io", "co", "app", "dev", "social", "me", "tv", "ly", "gl", "gg", "xyz",
     "info", "biz", "news", "blog", "site", "online", "uk", "us", "ca", "au", "de", "fr", "es", "it", "nl", "pt",
@@ -245,7 +245,7 @@ pub fn scan(c: &[char], out: &mut Vec<Option<(usize, usize)>>) {
     }
 }
 
-/// Han, Hiragana, Katakana, CJK extension A, compatibility ideographs (trendlab.extract._CJK_RE).
+/// Han, Hiragana, Katakana, CJK extension A, compatibility ideographs (trendlab.core.extract._CJK_RE).
 #[inline]
 pub fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3040..=0x30ff | 0x31f0..=0x31ff | 0x3400..=0x4dbf | 0x4e00..=0x9fff | 0xf900..=0xfaff)

@@ -171,7 +171,7 @@ def test_live_tuning_and_labelling_in_jupyterlab(lab, page):
     title_before = panel.locator(".js-plotly-plot .annotation-text").nth(1).text_content(timeout=20_000)
 
     # drag the false-alarm rate's handle to the far right and min_score's to the far left: the window's
-    # score bar is the larger of the two (trendlab.detect.score_threshold), so both make it much lower
+    # score bar is the larger of the two (trendlab.core.detect.score_threshold), so both make it much lower
     for control, dx in (("false-alarm-rate", 400), ("min-score", -400)):
         handle = panel.locator(f".trendlab-{control} .noUi-handle")
         box = handle.bounding_box()

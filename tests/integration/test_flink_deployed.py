@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 
 from trendlab.config import Settings
-from trendlab.detect import DetectionParams
+from trendlab.core.detect import DetectionParams
 
 pytestmark = pytest.mark.integration
 
@@ -213,7 +213,7 @@ def test_deployed_job_equals_replay(job_settings, sample, params, expected, reco
 
 
 def test_deployed_job_without_params_equals_replay_without_params(job_settings, sample, records):
-    """No params file on either side: both take the one default (trendlab.detect.load_params)."""
+    """No params file on either side: both take the one default (trendlab.core.detect.load_params)."""
     from trendlab.kafka import produce
     from trendlab.replay import replay
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from trendlab.config import Settings
-from trendlab.detect import DetectionParams
+from trendlab.core.detect import DetectionParams
 from trendlab.replay import replay
 
 pytestmark = pytest.mark.integration

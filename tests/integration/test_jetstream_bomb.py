@@ -37,8 +37,8 @@ def _env(settings: Settings) -> dict[str, str]:
 def test_ingest_turns_200mb_and_1gb_bombs_into_dead_letters_in_bounded_memory(ingest_settings):
     from trendlab.jetstream.ingest import cursor_topic_for
     from trendlab.kafka import delete_topics
-    from trendlab.models import PostData
-    from trendlab.parse import MessageParser
+    from trendlab.core.models import PostData
+    from trendlab.core.parse import MessageParser
 
     settings, _ = ingest_settings
     lines = SAMPLE.read_bytes().splitlines()

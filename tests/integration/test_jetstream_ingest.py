@@ -51,8 +51,8 @@ def sample(tmp_path_factory, add_malformed) -> Path:
 
 @pytest.fixture(scope="module")
 def expected_posts(sample) -> list[bytes]:
-    from trendlab.models import PostData
-    from trendlab.parse import MessageParser
+    from trendlab.core.models import PostData
+    from trendlab.core.parse import MessageParser
 
     parse = MessageParser()
     return [line for line in sample.read_bytes().splitlines() if parse(line).__class__ is PostData]

@@ -103,7 +103,7 @@ def test_embedded_pipeline_runs_without_errors(embedded_run):
 
 @pytest.mark.notebooks
 def test_embedded_pipeline_outputs_feed_each_other(embedded_run):
-    from trendlab.detect import DetectionParams
+    from trendlab.core.detect import DetectionParams
 
     result, _ = embedded_run
     out = result.out_dir

@@ -106,9 +106,9 @@ def test_the_family():
         assert issubclass(kind, errors.TrendlabError)
     from trendlab.flink.client import FlinkError
     from trendlab.kafka import KafkaUnavailable
-    from trendlab.models import MalformedPost
+    from trendlab.core.models import MalformedPost
     from trendlab.pipeline import PipelineError
-    from trendlab.windows import WindowShapeError
+    from trendlab.core.windows import WindowShapeError
 
     for kind in (FlinkError, KafkaUnavailable, MalformedPost, PipelineError, WindowShapeError):
         assert issubclass(kind, errors.TrendlabError)

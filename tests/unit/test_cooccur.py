@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from trendlab.cooccur import P, SKETCH_SIZE, post_hash, shared_share, sketch_of, sql_columns
-from trendlab.extract import KeywordExtractor
-from trendlab.parse import DeadLetter, MessageParser
+from trendlab.core.cooccur import P, SKETCH_SIZE, post_hash, shared_share, sketch_of, sql_columns
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.parse import DeadLetter, MessageParser
 from trendlab.replay import load_stream
-from trendlab.windows import WindowSpec
+from trendlab.core.windows import WindowSpec
 
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trendlab.detect import DetectionParams, TrendDetector, detect_frame, hot_scores, poisson_z
+from trendlab.core.detect import DetectionParams, TrendDetector, detect_frame, hot_scores, poisson_z
 from trendlab.occurrences import _Coded
 
 SLIDE = 60_000

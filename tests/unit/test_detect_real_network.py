@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trendlab.content import MIN_KEYWORDS, PHRASE_HASH, content_key, keyword_hashes, post_content_codes
-from trendlab.detect import DetectionParams, TrendDetector, score_threshold
-from trendlab.models import WindowedKeywordCount
+from trendlab.core.content import MIN_KEYWORDS, PHRASE_HASH, content_key, keyword_hashes, post_content_codes
+from trendlab.core.detect import DetectionParams, TrendDetector, score_threshold
+from trendlab.core.models import WindowedKeywordCount
 from trendlab.occurrences import _Coded
 from trendlab.replay import replay_occurrences
 
@@ -134,7 +134,7 @@ def test_a_capture_gap_is_missing_data_not_a_surge(gap):
 def test_a_gap_counted_as_zeros_would_alert():
     """The gap test can fail: the same stream without the volume (every window weighs one, and the
     gap's windows are zeros in the baseline) alerts on common words after the gap."""
-    from trendlab.detect import detect_frame
+    from trendlab.core.detect import detect_frame
 
     s = Stream(3)
     s.background(300, 150, skip=[(150, 170)])

@@ -1,5 +1,5 @@
 """The job's event time (SQL, :func:`trendlab.flink.sql.payload_event_ms`) equals the event-time policy of
-:mod:`trendlab.parse` on a table of hostile cases, run in a PyFlink table environment (no cluster).
+:mod:`trendlab.core.parse` on a table of hostile cases, run in a PyFlink table environment (no cluster).
 
 The job's windows and watermark use the SQL; replay uses the parser. For every message the parser
 accepts as a post, the SQL must give the same event time (ms); for every message whose event time the
@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from trendlab.flink import sql
-from trendlab.models import PostData
-from trendlab.parse import BLUESKY_START_US, DeadLetter, Limits, parse_message
+from trendlab.core.models import PostData
+from trendlab.core.parse import BLUESKY_START_US, DeadLetter, Limits, parse_message
 
 pytest.importorskip("pyflink")
 
@@ -155,7 +155,7 @@ def test_the_cases_cover_both_outcomes(sql_event_ms):
 def test_the_table_function_dead_letters_a_post_the_source_timed_differently():
     """A post whose source time is missing or differs from the policy's is a dead letter with a reason,
     never counted at a wrong time; with the source's time it counts (with and without the kernels)."""
-    from trendlab.extract import KeywordExtractor
+    from trendlab.core.extract import KeywordExtractor
     from trendlab.flink.udfs import ExtractKeywords, native_parser
 
     raw = CASES["time_us"]

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from trendlab.cli import main
-from trendlab.extract import KeywordExtractor
+from trendlab.core.extract import KeywordExtractor
 
 X = KeywordExtractor()
 
@@ -114,7 +114,7 @@ def test_fast_tokeniser_equals_the_full_pattern(text):
     """Texts that cannot hold a URL, domain or mention skip those alternatives: same tokens either way."""
     import unicodedata
 
-    from trendlab import extract
+    from trendlab.core import extract
 
     norm = unicodedata.normalize("NFKC", text).lower().replace("’", "'")
     assert extract._tokens(norm) == extract._TOKEN_RE.findall(norm)
@@ -126,7 +126,7 @@ def test_fast_tokeniser_equals_the_full_pattern_on_a_stream():
 
     import orjson
 
-    from trendlab import extract
+    from trendlab.core import extract
 
     path = Path(__file__).resolve().parents[2] / "data/samples/small/posts.jsonl"
     texts = [((orjson.loads(line).get("commit") or {}).get("record") or {}).get("text")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from trendlab.config import Settings
-from trendlab.detect import load_params
+from trendlab.core.detect import load_params
 from trendlab.flink import sql
 from trendlab.flink.job import _extra_conf, job_configuration, parse_args
 
@@ -214,7 +214,7 @@ def test_replay_and_deploy_without_a_params_file_use_one_default(tmp_path):
     """The default window shape is the shipped DetectionParams' unless WINDOW_SIZE_MINUTES/
     TRENDLAB_SLIDE_MINUTES say otherwise, for replay and deploy alike; the job on the cluster takes
     the parameters it is sent and does not look at its own environment's window."""
-    from trendlab.detect import DetectionParams
+    from trendlab.core.detect import DetectionParams
     from trendlab.flink import job
     from trendlab.flink.deploy import program_args
 

@@ -16,8 +16,8 @@ import orjson
 import pandas as pd
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from trendlab.models import PostData
-from trendlab.parse import EXCERPT_CHARS, DeadLetter, Limits, MessageParser, Skip
+from trendlab.core.models import PostData
+from trendlab.core.parse import EXCERPT_CHARS, DeadLetter, Limits, MessageParser, Skip
 from trendlab.replay import read_posts, replay
 
 SMALL = Path(__file__).resolve().parents[2] / "data" / "samples" / "small"

@@ -85,6 +85,6 @@ def test_rate_flag_validation():
 
 def test_watermark_event_is_a_valid_non_post():
     from trendlab.kafka import WATERMARK_EVENT
-    from trendlab.models import parse_post
+    from trendlab.core.models import parse_post
 
     assert parse_post(WATERMARK_EVENT % 1_700_000_000_000_000) is None

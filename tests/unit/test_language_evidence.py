@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from trendlab.extract import (EVIDENCE_LANGS, MIN_EVIDENCE, MIN_EVIDENCE_UNTOLD, KeywordExtractor, _stopwords_for,
+from trendlab.core.extract import (EVIDENCE_LANGS, MIN_EVIDENCE, MIN_EVIDENCE_UNTOLD, KeywordExtractor, _stopwords_for,
                               _tokens, detected_languages, extract_keywords, prepare)
-from trendlab.function_words import EVIDENCE
+from trendlab.core.function_words import EVIDENCE
 
 #: English posts (the kind the firehose tags de, fr, ar, … or not at all)
 ENGLISH = [

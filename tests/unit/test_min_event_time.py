@@ -18,9 +18,9 @@ import pytest
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.extract import KeywordExtractor, native_module
-from trendlab.models import PostData
-from trendlab.parse import (BLUESKY_START_US, DeadLetter, Limits, MessageParser, limits_from_flags,
+from trendlab.core.extract import KeywordExtractor, native_module
+from trendlab.core.models import PostData
+from trendlab.core.parse import (BLUESKY_START_US, DeadLetter, Limits, MessageParser, limits_from_flags,
                             min_event_time_us)
 from trendlab.replay import replay
 
@@ -145,7 +145,7 @@ class _Registered(Exception):
 
 def test_the_deployed_job_gets_the_bound_through_its_settings(monkeypatch):
     """deploy → --settings-json → trendlab.flink.job.main → Settings → the table function's Limits."""
-    from trendlab.detect import DetectionParams
+    from trendlab.core.detect import DetectionParams
     from trendlab.flink import job, sql
     from trendlab.flink.deploy import program_args
 

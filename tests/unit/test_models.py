@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import orjson
 import pytest
 
-from trendlab.models import MalformedPost, PostData, TrendAlert, WindowedKeywordCount, parse_post
+from trendlab.core.models import MalformedPost, PostData, TrendAlert, WindowedKeywordCount, parse_post
 
 DID = "did:plc:abcdefghijklmnopqrstuvwx"
 

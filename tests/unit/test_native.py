@@ -1,6 +1,6 @@
 """The compiled kernels (native/, ``trendlab_native``) against the rules they compile (issue 14).
 
-The rules are written once in Python (trendlab/extract.py, trendlab/parse.py); the kernels must give
+The rules are written once in Python (trendlab/core/extract.py, trendlab/core/parse.py); the kernels must give
 exactly what the Python gives: the tokeniser what ``_TOKEN_RE.findall`` gives, the extractor the same
 keywords, the stream scanner the same posts, skips, dead letters (line, reason, excerpt) and coded
 occurrences, on the samples and on hostile input (Hypothesis). Each property compares one run with
@@ -24,10 +24,10 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from trendlab.extract import _TOKEN_RE, KeywordExtractor, native_module
+from trendlab.core.extract import _TOKEN_RE, KeywordExtractor, native_module
 import trendlab.occurrences as occurrences_module
 from trendlab.occurrences import read_occurrences
-from trendlab.parse import Limits, MessageParser
+from trendlab.core.parse import Limits, MessageParser
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "data" / "samples"
@@ -182,7 +182,7 @@ def test_scanner_parts_equal_the_whole_file(monkeypatch):
 # -- stop words whatever the tag: the language evidence rule, in the kernel as in Python ----------
 
 from test_language_evidence import ENGLISH, OTHERS, WRONG_TAGS  # noqa: E402  (the labelled check)
-from trendlab.function_words import EVIDENCE  # noqa: E402
+from trendlab.core.function_words import EVIDENCE  # noqa: E402
 
 TAGS = WRONG_TAGS + ["en", "xx", "ko", "pt-BR", "zh", "", "EN_us"]
 #: function words of several languages, content words that are stop words elsewhere, hashtags of them
@@ -359,7 +359,7 @@ FAST_SLOW = udtf_pair()
 def test_prepare_lower_cases_every_character_as_python_does():
     """The kernel lower-cases a text of assigned characters itself: every such character must lower-case
     (after NFKC) exactly as this Python's ``str.lower`` does; other texts go to Python's own prepare."""
-    from trendlab.extract import prepare
+    from trendlab.core.extract import prepare
 
     import unicodedata
 
@@ -377,7 +377,7 @@ def test_prepare_of_every_character_where_it_stands():
     """Each character between ASCII letters, after a Hangul initial: the kernel's prepare (which leaves
     a text of "stable" characters as it is) must give what Python's does; a character wrongly taken
     as stable (one NFKC or lower-casing changes, or that composes with the one before it) fails here."""
-    from trendlab.extract import prepare
+    from trendlab.core.extract import prepare
 
     core = KeywordExtractor()._native()
     for cp in range(0x80, 0x110000):
@@ -429,7 +429,7 @@ KANA_KANJI = st.text(alphabet=st.sampled_from(list("東京大阪雨花火会社�
 def test_the_kernel_calls_mecab_itself():
     """Where fugashi's library is found the kernel reads MeCab's nodes instead of calling Python; the
     comparisons below would pass trivially without it."""
-    from trendlab.extract import _mecab_library
+    from trendlab.core.extract import _mecab_library
 
     spec = _mecab_library()
     assert spec is not None and "libmecab" in spec[0]
@@ -459,7 +459,7 @@ def test_direct_mecab_keeps_the_nouns_python_keeps(run):
 
 
 def test_direct_mecab_on_every_japanese_run_of_the_long_sample():
-    from trendlab.extract import _TOKEN_RE, _ja_nouns, prepare
+    from trendlab.core.extract import _TOKEN_RE, _ja_nouns, prepare
 
     ex = KeywordExtractor(min_length=1, max_length=64)
     args = list(ex.native_args())
@@ -479,7 +479,7 @@ def test_direct_mecab_on_every_japanese_run_of_the_long_sample():
 # -- window counts (native/src/windows.rs) ----------------------------------------------------------
 
 def numpy_window_counts(kw, au, ms, spec, monkeypatch):
-    from trendlab.windows import window_counts
+    from trendlab.core.windows import window_counts
 
     with monkeypatch.context() as m:
         m.setenv("TRENDLAB_NATIVE", "0")
@@ -493,8 +493,8 @@ def numpy_window_counts(kw, au, ms, spec, monkeypatch):
 def test_window_counts_are_the_numpy_counts(occ, shape, chunked, monkeypatch):
     """Any occurrences (out of time order, the same author twice in a slot, gaps longer than a window),
     any shape, whole or in chunks: the kernel's rows are the numpy rows, in the same order."""
-    import trendlab.windows as windows
-    from trendlab.windows import WindowSpec, window_counts
+    import trendlab.core.windows as windows
+    from trendlab.core.windows import WindowSpec, window_counts
 
     kw = np.array([o[0] for o in occ], dtype=np.int64)
     au = np.array([o[1] for o in occ], dtype=np.int64)
@@ -514,7 +514,7 @@ def pd_equal(a, b):
 
 
 def test_window_counts_of_the_long_sample(monkeypatch):
-    from trendlab.windows import WindowSpec, window_counts
+    from trendlab.core.windows import WindowSpec, window_counts
 
     _, occ = read_occurrences(SAMPLES / "long" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
     for shape in ((360_000, 60_000), (600_000, 120_000)):

@@ -6,9 +6,9 @@ import orjson
 import pytest
 
 from trendlab.config import Settings
-from trendlab.models import PostData
-from trendlab.extract import KeywordExtractor
-from trendlab.parse import (BLUESKY_START_US, EXCERPT_CHARS, NON_POST, DeadLetter, Limits, MessageParser, Skip,
+from trendlab.core.models import PostData
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.parse import (BLUESKY_START_US, EXCERPT_CHARS, NON_POST, DeadLetter, Limits, MessageParser, Skip,
                             cap_phrases, parse_message, word_count)
 
 NOW_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from trendlab import explore, figure_export, plots
-from trendlab.detect import DetectionParams
+from trendlab.core.detect import DetectionParams
 from trendlab.evaluate import load_labels
 from trendlab.replay import PostTable, extract_stream, replay_occurrences
 
@@ -80,7 +80,7 @@ def test_compare_runs_and_top_trends(stream):
     assert fewer.loc[0, "only in replay"] == 1
     top = explore.top_trends(alerts)
     assert list(top.columns)[:3] == ["window_end", "name", "keyword"] and len(top) == len(explore.trend_rows(alerts))
-    from trendlab.detect import display_name
+    from trendlab.core.detect import display_name
     assert (top["name"] == top["keyword"].map(display_name)).all()  # each named by its own keyword here
     # a trend reported in two alerts a minute apart (a late companion word joins it) is one row
     first = alerts.iloc[[0]].assign(keyword="#eclipse2026", related_keywords=[["eclipse"]], trend="#eclipse2026")

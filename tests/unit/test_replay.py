@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from trendlab.cli import main
-from trendlab.detect import DetectionParams
+from trendlab.core.detect import DetectionParams
 from trendlab.evaluate import TARGETS, Targets, evaluate, load_labels, pool
-from trendlab.extract import KeywordExtractor
-from trendlab.models import TrendAlert, parse_post
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.models import TrendAlert, parse_post
 from trendlab.replay import (extract_stream, read_alerts, read_and_extract, read_occurrences, read_posts, replay,
                              write_outputs)
 from trendlab.samples import generate
 from trendlab.tune import load_grid, stream_paths
-from trendlab.windows import MIN_PHRASE_COUNT, WindowSpec, windows_of
+from trendlab.core.windows import MIN_PHRASE_COUNT, WindowSpec, windows_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "data" / "samples" / "small"

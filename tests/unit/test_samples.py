@@ -11,9 +11,9 @@ import orjson
 import pytest
 
 from trendlab import samples, vocab
-from trendlab.extract import KeywordExtractor
+from trendlab.core.extract import KeywordExtractor
 from trendlab.labels import load_labels
-from trendlab.models import parse_post, parse_time
+from trendlab.core.models import parse_post, parse_time
 
 REPO = Path(__file__).resolve().parents[2]
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.models import TrendAlert, format_time
+from trendlab.core.models import TrendAlert, format_time
 from trendlab.service import create_app
 from trendlab.service.hung import HungServer
 

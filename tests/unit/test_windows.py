@@ -3,7 +3,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from trendlab.windows import WindowSpec, format_duration, parse_duration, window_counts, windows_of
+from trendlab.core.windows import WindowSpec, format_duration, parse_duration, window_counts, windows_of
 
 
 def reference_counts(kw, au, ts, spec):
@@ -72,7 +72,7 @@ def test_durations_round_trip():
 
 @pytest.mark.parametrize("dense_cells", [0, 20_000_000])
 def test_dense_and_sparse_paths_agree(monkeypatch, dense_cells):
-    import trendlab.windows as w
+    import trendlab.core.windows as w
 
     rng = np.random.default_rng(11)
     spec = WindowSpec.parse("10m", "1m")
@@ -93,7 +93,7 @@ def test_chunked_aggregation_equals_the_reference(monkeypatch, chunk_bytes, dens
     """A stream too big for one pass is aggregated in runs of end slots (each from the occurrences its
     windows hold): the same counts, in the same order, whatever the run length (down to one end slot
     a run) and whatever the order of the input (a file is not sorted by time)."""
-    import trendlab.windows as w
+    import trendlab.core.windows as w
 
     rng = np.random.default_rng(5)
     spec = WindowSpec.parse("10m", "1m")
@@ -113,7 +113,7 @@ def test_chunked_aggregation_equals_the_reference(monkeypatch, chunk_bytes, dens
 
 def test_chunked_aggregation_of_a_stream_in_time_order(monkeypatch):
     """The common case of a recorded file (already in time order) takes the path without a sort."""
-    import trendlab.windows as w
+    import trendlab.core.windows as w
 
     rng = np.random.default_rng(9)
     spec = WindowSpec.parse("6m", "1m")

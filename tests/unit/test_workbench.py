@@ -12,7 +12,7 @@ import yaml
 
 from trendlab import explore
 from trendlab.cli import main
-from trendlab.detect import DetectionParams
+from trendlab.core.detect import DetectionParams
 from trendlab.evaluate import load_labels
 from trendlab.replay import PostTable, extract_stream, replay_occurrences
 from trendlab.tune import tune

@@ -1,4 +1,4 @@
-"""Trend detection inside the job: window counts → :class:`~trendlab.detect.TrendDetector` → alerts.
+"""Trend detection inside the job: window counts → :class:`~trendlab.core.detect.TrendDetector` → alerts.
 
 Window counts are few (one row per keyword and window), so this part is plain Python with
 parallelism 1. :class:`DetectTrends` is keyed by a constant; each count row arrives with its window's
@@ -17,10 +17,10 @@ from pyflink.common import Row, Types
 from pyflink.datastream import KeyedProcessFunction, RuntimeContext
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
-from trendlab.detect import DetectionParams, TrendDetector
-from trendlab.cooccur import SKETCH_COLUMNS
+from trendlab.core.detect import DetectionParams, TrendDetector
+from trendlab.core.cooccur import SKETCH_COLUMNS
 from trendlab.flink.sql import HUB_COLUMNS, VOLUME_KEY
-from trendlab.models import WindowedKeywordCount, micros_to_datetime
+from trendlab.core.models import WindowedKeywordCount, micros_to_datetime
 
 
 # the hub's columns this function reads, by name

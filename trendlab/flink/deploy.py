@@ -35,11 +35,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from trendlab.config import Profile, Settings
-from trendlab.detect import DetectionParams, load_params
+from trendlab.core.detect import DetectionParams, load_params
 from trendlab.errors import JobConflict
 from trendlab.flink.client import TERMINAL_STATES, FlinkClient, FlinkError, JobInfo
 from trendlab.flink.job import job_name
-from trendlab.parse import add_min_event_time_flag, min_event_time_flag
+from trendlab.core.parse import add_min_event_time_flag, min_event_time_flag
 from trendlab.flink.restore import check_restore_path, latest_restore_path, record_job_name
 
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
@@ -171,7 +171,7 @@ def deploy_job(
     wait_running: bool = True,
     extra_args: list[str] | None = None,
 ) -> str:
-    """Submit the job with ``params`` (``None``: :func:`~trendlab.detect.load_params`'s defaults, the
+    """Submit the job with ``params`` (``None``: :func:`~trendlab.core.detect.load_params`'s defaults, the
     same as ``trendlab replay`` without a params file); returns its id. ``from_savepoint``: a path,
     or ``"latest"``. The parameters travel to the job as JSON program arguments.
 
@@ -254,7 +254,7 @@ def stop_job(settings: Settings, job_id: str, savepoint: bool = True, target_dir
 # -- CLI ----------------------------------------------------------------------------------------
 
 def _duration_flag(flag: str):
-    from trendlab.windows import format_duration, parse_duration
+    from trendlab.core.windows import format_duration, parse_duration
 
     def parse(text: str) -> str:
         return format_duration(parse_duration(text, flag))

@@ -36,10 +36,10 @@ from typing import Any
 
 from trendlab.conf import flink_job_conf
 from trendlab.config import Profile, Settings
-from trendlab.detect import DetectionParams, load_params
+from trendlab.core.detect import DetectionParams, load_params
 from trendlab.errors import ConfigError, TrendlabError
 from trendlab.flink import sql
-from trendlab.parse import Limits
+from trendlab.core.parse import Limits
 
 log = logging.getLogger(__name__)
 

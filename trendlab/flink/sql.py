@@ -4,7 +4,7 @@ The pipeline, top to bottom::
 
     posts (message BYTES, event_time rowtime, watermark)            -- Kafka topic or a staged file
       └─ LATERAL extract_keywords(message)                           -- Python UDTF: parse + KeywordExtractor
-           ├─ error IS NOT NULL ─► dead_letters (excerpt, error)     -- dead letters (trendlab.parse)
+           ├─ error IS NOT NULL ─► dead_letters (excerpt, error)     -- dead letters (trendlab.core.parse)
            └─ keyword_occurrences (keyword, author_did, event_time)
                 └─ HOP(event_time, slide, window)  COUNT(*), COUNT(DISTINCT author_did)
                      └─ window_counts ─► counts sink (WindowedKeywordCount JSON)
@@ -13,12 +13,12 @@ The pipeline, top to bottom::
 Event time comes from the **message itself**, never from whoever stamped the Kafka record: the source's
 computed columns ``event_ms`` / ``event_time`` (:func:`payload_event_ms`) read the payload's ``time_us``,
 else its ``createdAt`` (``created_at`` in flat PostData JSON), within the same bounds as the total parser
-(:mod:`trendlab.parse`: ``Limits.min_event_time_us``, ``max_future_s``, ``max_message_bytes``), in SQL
+(:mod:`trendlab.core.parse`: ``Limits.min_event_time_us``, ``max_future_s``, ``max_message_bytes``), in SQL
 so that the Kafka source computes the watermark per partition. The same columns serve both profiles
 (Kafka: the raw value; file: the staged ``message``; the Kafka timestamp and the staged ``ts`` are
 ignored). A message without a usable payload time gets ``event_ms`` NULL and the rowtime
 :data:`UNUSABLE_MS` (before any watermark: it never moves one) and is a dead letter (the table function
-checks that the SQL and :mod:`trendlab.parse` agree, see :mod:`trendlab.flink.udfs`).
+checks that the SQL and :mod:`trendlab.core.parse` agree, see :mod:`trendlab.flink.udfs`).
 
 A post whose first window has already closed when it reaches the job (``late``: its slice end ≤ the
 current watermark) is not counted in any window: it goes whole to the late-posts sink
@@ -34,10 +34,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from trendlab import cooccur
+from trendlab.core import cooccur
 from trendlab.conf import JOB_TRANSACTION_TIMEOUT_MS
 from trendlab.errors import ConfigError
-from trendlab.windows import MIN_PHRASE_COUNT
+from trendlab.core.windows import MIN_PHRASE_COUNT
 
 #: Names of the tables and views the job registers.
 POSTS = "posts"
@@ -146,7 +146,7 @@ def kafka_io(
         "properties.isolation.level": "read_committed",
         "scan.startup.mode": startup_mode,
         "properties.auto.offset.reset": "earliest",
-        # the value's bytes as they are: decoding is the total parser's job (trendlab.parse), so no
+        # the value's bytes as they are: decoding is the total parser's job (trendlab.core.parse), so no
         # message (invalid UTF-8 …) can fail deserialisation and restart the job
         "format": "raw",
     }
@@ -207,7 +207,7 @@ def file_io(staged_posts: str, out_dir: str) -> TableIO:
 
 @dataclass(frozen=True)
 class EventTimeBounds:
-    """The event-time bounds of :class:`trendlab.parse.Limits`, as the SQL needs them (no import of parse
+    """The event-time bounds of :class:`trendlab.core.parse.Limits`, as the SQL needs them (no import of parse
     here: this module stays free of anything heavy)."""
 
     min_event_time_us: int
@@ -255,7 +255,7 @@ def _over_bytes(message: str, text: str, limit: int) -> str:
 
 def payload_event_ms(bounds: EventTimeBounds, message: str = "message") -> str:
     """SQL (BIGINT, NULL when unusable): the event time in ms of the raw message ``message`` (BYTES) under
-    the event-time policy of :mod:`trendlab.parse` (``MessageParser._in_time`` and ``models._time_us`` /
+    the event-time policy of :mod:`trendlab.core.parse` (``MessageParser._in_time`` and ``models._time_us`` /
     ``_created_at``): a message over ``max_message_bytes`` has none; the top-level ``time_us`` when it is
     present and not null (then it must be a JSON integer of at most 18 digits, else none: a string, a
     float, a boolean is malformed, ``createdAt`` is not used); else ``commit.record.createdAt`` (a
@@ -263,7 +263,7 @@ def payload_event_ms(bounds: EventTimeBounds, message: str = "message") -> str:
     UTC); then it must lie in ``[min_event_time_us, now + max_future_s]``.
 
     ``tests/unit/test_event_time_sql.py`` runs this SQL in a PyFlink table environment over a table of
-    hostile cases and requires it to equal :func:`trendlab.parse.parse_message`'s event time; the job's
+    hostile cases and requires it to equal :func:`trendlab.core.parse.parse_message`'s event time; the job's
     table function checks every post against it as well (a disagreement is a dead letter, never a
     mis-timed count).
     """
@@ -292,7 +292,7 @@ def posts_ddl(io: TableIO, max_out_of_orderness_ms: int, bounds: EventTimeBounds
         event = [f"event_ms AS CAST(NULL AS BIGINT)", f"event_time AS {io.record_time}"]
     else:
         if bounds is None:
-            from trendlab.parse import Limits
+            from trendlab.core.parse import Limits
 
             bounds = EventTimeBounds.of(Limits())
         ms = payload_event_ms(bounds)
@@ -349,7 +349,7 @@ def extracted_view(slide_ms: int = 60_000) -> str:
 
 
 #: The keyword of a post's volume row: every post gives one, so its window "count" is the window's
-#: posts (the detector's volume, :func:`trendlab.windows.window_volume`). No keyword is empty, and
+#: posts (the detector's volume, :func:`trendlab.core.windows.window_volume`). No keyword is empty, and
 #: the counts sink leaves it out.
 VOLUME_KEY = ""
 
@@ -364,7 +364,7 @@ def presplit_view() -> str:
     ``<author DID>\\t<content key>\\t<post hash>\\t\\t<keyword>…``
     (the empty field is the volume row's keyword), split in SQL with no Python in the job. Not a second
     definition of a keyword: the keywords in the messages come from
-    :class:`trendlab.extract.KeywordExtractor`; only the bench produces such messages. A message without
+    :class:`trendlab.core.extract.KeywordExtractor`; only the bench produces such messages. A message without
     a tab (an empty one, the watermark event) gives no row."""
     sep = quote(PRESPLIT_SEPARATOR)
     text = "CAST(p.message AS STRING)"  # the source column holds the raw bytes (see kafka_io)
@@ -392,7 +392,7 @@ def occurrences_view() -> str:
 
 def window_counts_view(window_ms: int, slide_ms: int) -> str:
     """``HOP`` windows of ``window_ms`` every ``slide_ms``; keeps ``window_time`` (the rowtime). A phrase's
-    window exists from :data:`~trendlab.windows.MIN_PHRASE_COUNT` posts, a word's from one."""
+    window exists from :data:`~trendlab.core.windows.MIN_PHRASE_COUNT` posts, a word's from one."""
     if window_ms <= 0 or slide_ms <= 0 or window_ms % slide_ms:
         raise ConfigError(f"window ({window_ms} ms) must be a positive whole multiple of slide ({slide_ms} ms)")
     return (
@@ -403,7 +403,7 @@ def window_counts_view(window_ms: int, slide_ms: int) -> str:
         f"       {', '.join(cooccur.sql_columns())}\n"
         f"FROM TABLE(HOP(TABLE {OCCURRENCES}, DESCRIPTOR(event_time), {interval(slide_ms)}, {interval(window_ms)}))\n"
         "GROUP BY keyword, normalized_keyword, window_start, window_end, window_time\n"
-        # a phrase's window exists from MIN_PHRASE_COUNT posts (trendlab.windows.MIN_PHRASE_COUNT)
+        # a phrase's window exists from MIN_PHRASE_COUNT posts (trendlab.core.windows.MIN_PHRASE_COUNT)
         f"HAVING COUNT(*) >= {MIN_PHRASE_COUNT} OR POSITION(' ' IN keyword) = 0"
     )
 
@@ -452,7 +452,7 @@ def hub_query() -> str:
 
 
 def insert_counts() -> str:
-    """Window counts as :class:`~trendlab.models.WindowedKeywordCount` JSON (whole-second windows)."""
+    """Window counts as :class:`~trendlab.core.models.WindowedKeywordCount` JSON (whole-second windows)."""
     return (
         f"INSERT INTO {COUNTS_SINK}\n"
         "SELECT keyword, normalized_keyword, window_start, window_end, `count`, unique_authors, unique_contents\n"
@@ -478,7 +478,7 @@ def insert_dead_letters() -> str:
 def job_statements(io: TableIO, window_ms: int, slide_ms: int, max_out_of_orderness_ms: int,
                    bounds: EventTimeBounds | None = None, *, presplit: bool = False) -> list[str]:
     """Every DDL statement and view of the job, in order (the INSERTs are added by the job).
-    ``bounds``: the event-time bounds (:class:`trendlab.parse.Limits`; the defaults when ``None``).
+    ``bounds``: the event-time bounds (:class:`trendlab.core.parse.Limits`; the defaults when ``None``).
     ``presplit``: the bench's ceiling, keywords extracted before Kafka (:func:`presplit_view`)."""
     statements = [
         posts_ddl(io, max_out_of_orderness_ms, bounds, record_time=presplit),

@@ -1,12 +1,12 @@
 """The only per-record Python of the job: parse a raw message and extract its keywords.
 
 :class:`ExtractKeywords` is a table function over the message's **raw bytes** (the Kafka value as it
-is; the job decodes it itself through the total parser :class:`trendlab.parse.MessageParser`, so
+is; the job decodes it itself through the total parser :class:`trendlab.core.parse.MessageParser`, so
 invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
 ``(keyword, normalized_keyword, author_did, content_key, post_hash, NULL, NULL)`` per keyword of a post
-(its words, then its phrases: at most ``max_keywords`` of those, see :func:`trendlab.parse.cap_phrases`;
-the post's content key, :func:`trendlab.content.content_key`, reads its words; its hash for the
-co-occurrence sketches, :func:`trendlab.cooccur.post_hash`) plus one volume row ``('', '', author_did,
+(its words, then its phrases: at most ``max_keywords`` of those, see :func:`trendlab.core.parse.cap_phrases`;
+the post's content key, :func:`trendlab.core.content.content_key`, reads its words; its hash for the
+co-occurrence sketches, :func:`trendlab.core.cooccur.post_hash`) plus one volume row ``('', '', author_did,
 NULL, NULL, NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that
 is not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, reason, excerpt)`` for a
 dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
@@ -16,9 +16,9 @@ Its second argument is the event time (ms) the source read from the same message
 (:func:`trendlab.flink.sql.payload_event_ms`, the rowtime of the windows), or ``None`` when the source
 found no usable one. A post the total parser accepts must have exactly that time: one without a source
 time, or with another one, is a dead letter that says so (never a post counted at a wrong time); the
-SQL and :mod:`trendlab.parse` are held equal by ``tests/unit/test_event_time_sql.py``.
+SQL and :mod:`trendlab.core.parse` are held equal by ``tests/unit/test_event_time_sql.py``.
 
-With the compiled kernels installed (``trendlab_native``, see trendlab/extract.py) a message that is
+With the compiled kernels installed (``trendlab_native``, see trendlab/core/extract.py) a message that is
 plainly a Jetstream post creation or a non-post event is read by ``trendlab_native.Parser`` (the same
 outcome, several times faster); every other message goes through the total parser as before.
 
@@ -31,12 +31,12 @@ from __future__ import annotations
 from pyflink.table import DataTypes
 from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
-from trendlab.content import content_key
-from trendlab.cooccur import post_hash
-from trendlab.extract import KeywordExtractor, native_module
+from trendlab.core.content import content_key
+from trendlab.core.cooccur import post_hash
+from trendlab.core.extract import KeywordExtractor, native_module
 from trendlab.flink.sql import VOLUME_KEY
-from trendlab.models import normalize_keyword
-from trendlab.parse import DeadLetter, Limits, MessageParser, excerpt
+from trendlab.core.models import normalize_keyword
+from trendlab.core.parse import DeadLetter, Limits, MessageParser, excerpt
 
 #: ``event_ms`` when a caller (a test) gives none: the post's time is not checked against the source's
 UNCHECKED = object()
@@ -120,7 +120,7 @@ class ExtractKeywords(TableFunction):
 
 def time_disagreement(policy_ms: int, source_ms: int | None) -> str:
     """The dead-letter reason of a post whose event time the job's source read differently (a gap between
-    trendlab.flink.sql.payload_event_ms and trendlab.parse: a bug to report, never a silent miscount)."""
+    trendlab.flink.sql.payload_event_ms and trendlab.core.parse: a bug to report, never a silent miscount)."""
     read = "no usable event time" if source_ms is None else f"event time {source_ms} ms"
     return (f"event time {policy_ms} ms (the event-time policy) but the job's source read {read} "
             "from this message; not counted (report it: the two must agree)")

@@ -12,7 +12,7 @@ from trendlab.jetstream.client import PUBLIC_URLS, now_us
 
 
 def _duration_s(flag: str, text: str | None) -> float | None:
-    from trendlab.windows import parse_duration
+    from trendlab.core.windows import parse_duration
 
     if text is None:
         return None

@@ -45,8 +45,8 @@ from trendlab.errors import ConfigError
 from trendlab.jetstream.client import MAX_AHEAD_US, ClientStats, Event, JetstreamClient, event_identity, now_us
 from trendlab.jetstream.progress import ProgressLine, lag_seconds
 from trendlab.kafka import KafkaUnavailable, ensure_topics
-from trendlab.models import PostData, format_time, micros_to_datetime
-from trendlab.parse import DeadLetter, Limits, MessageParser
+from trendlab.core.models import PostData, format_time, micros_to_datetime
+from trendlab.core.parse import DeadLetter, Limits, MessageParser
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def cursor_topic_for(topic: str) -> str:
 
 def classify(parse: MessageParser, raw: bytes):
     """One event → ``(POST, post)``, ``(SKIP, skip)`` or ``(DEAD, dead_letter)``: the one place that asks
-    the total parser (:mod:`trendlab.parse`) what an event is."""
+    the total parser (:mod:`trendlab.core.parse`) what an event is."""
     outcome = parse(raw)
     if outcome.__class__ is PostData:
         return POST, outcome
@@ -293,7 +293,7 @@ class KafkaSink:
         """A frame the client could not read as an event: to the dead-letter topic with the reason."""
         if self.producer is None:
             return
-        from trendlab.parse import EXCERPT_CHARS
+        from trendlab.core.parse import EXCERPT_CHARS
 
         dead = DeadLetter(f"bad Jetstream frame ({reason}): {detail}",
                           payload[:EXCERPT_CHARS].decode("utf-8", "backslashreplace"), len(payload))

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from trendlab.jetstream.client import ClientStats, JetstreamClient
 from trendlab.jetstream.progress import ProgressLine
-from trendlab.parse import Limits
+from trendlab.core.parse import Limits
 
 
 def open_stream_writer(path: str | Path) -> BinaryIO:

@@ -56,7 +56,7 @@ stories or mis-tags, 2 % + a few per cent untagged posts, and no low-rate bursts
   from the start, one rising from nothing over 8-15 minutes later on) and ``reply_spam`` (one plea
   sent as replies to other accounts' posts, by 1-3 authors or 40, for 60-100 minutes).
 
-Every label keyword is exactly what :class:`trendlab.extract.KeywordExtractor` outputs for the
+Every label keyword is exactly what :class:`trendlab.core.extract.KeywordExtractor` outputs for the
 posts that carry it; trend, campaign, reply-spam and giant words never occur in the background; the
 ``rising_common``, ``weak``, story and common-decoy words are background words by definition.
 Output is byte-identical for a seed (and version).
@@ -76,7 +76,7 @@ from pathlib import Path
 import orjson
 
 from trendlab.labels import Gap, TrendLabel
-from trendlab.models import format_time
+from trendlab.core.models import format_time
 from trendlab.samples.plan import DEFAULT_START, GENERATOR_VERSION, GENERATOR_VERSIONS, SampleStream, iter_events
 from trendlab.samples.vocabularies import EN_NEW_GROUPS, NON_EN_GROUPS, SPAM_CAMPAIGNS, STEADY_HASHTAG
 

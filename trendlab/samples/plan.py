@@ -20,7 +20,7 @@ import numpy as np
 from trendlab import vocab
 from trendlab.errors import ConfigError
 from trendlab.labels import Gap, Labels, TrendLabel
-from trendlab.models import format_time, parse_time
+from trendlab.core.models import format_time, parse_time
 from trendlab.samples.ids import random_did
 from trendlab.samples.vocabularies import (
     BOT_HANDLE_STEMS,
@@ -118,9 +118,9 @@ class PlannedCampaign:
 
 
 def template_keywords(template: str, hashtags: list[str] = ()) -> tuple[str, ...]:
-    """What :class:`~trendlab.extract.KeywordExtractor` outputs for a template's words (every
+    """What :class:`~trendlab.core.extract.KeywordExtractor` outputs for a template's words (every
     alternative) and its hashtags, in order of first appearance."""
-    from trendlab.extract import KeywordExtractor
+    from trendlab.core.extract import KeywordExtractor
 
     ex = KeywordExtractor()
     out: dict[str, None] = {}

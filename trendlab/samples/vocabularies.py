@@ -1,6 +1,6 @@
 """What the synthetic posts are made of: language shares, vocabularies, trend and decoy material.
 
-Every vocabulary is filtered through :class:`trendlab.extract.KeywordExtractor` (:func:`languages`), so a
+Every vocabulary is filtered through :class:`trendlab.core.extract.KeywordExtractor` (:func:`languages`), so a
 content word extracts as itself and a function word as nothing; words reserved for trends and decoys
 (:func:`trend_words`) never occur in the background.
 """
@@ -161,7 +161,7 @@ def _dedupe(words: list[str]) -> list[str]:
 def languages() -> dict[str, Language]:
     """The per-language vocabularies, filtered through the keyword extractor so that every content
     word extracts as itself and every function word as nothing."""
-    from trendlab.extract import KeywordExtractor
+    from trendlab.core.extract import KeywordExtractor
 
     ex = KeywordExtractor()
     reserved = trend_words()
@@ -194,7 +194,7 @@ def languages() -> dict[str, Language]:
 
 @lru_cache(maxsize=1)
 def ja_predicates() -> list[str]:
-    from trendlab.extract import KeywordExtractor
+    from trendlab.core.extract import KeywordExtractor
 
     ex = KeywordExtractor()
     return [p for p in vocab.JA_PREDICATES if not ex.extract("猫が" + p, ["ja"])]

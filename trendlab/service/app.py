@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trendlab.config import Settings, get_settings
-from trendlab.detect import load_params
+from trendlab.core.detect import load_params
 from trendlab.errors import ConfigError, InputError, JobConflict, ServiceUnavailable, TrendlabError
 from trendlab.flink.client import FlinkClient
 from trendlab.flink.restore import relative_restore_path

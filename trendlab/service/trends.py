@@ -40,7 +40,7 @@ import orjson
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.models import TrendAlert, format_time, parse_time
+from trendlab.core.models import TrendAlert, format_time, parse_time
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ import pandas as pd
 
 from trendlab.errors import InputError, MissingFile
 from trendlab.labels import load_labels
-from trendlab.models import TrendAlert, format_time
+from trendlab.core.models import TrendAlert, format_time
 from trendlab.replay import Occurrences, PostTable
 
 __all__ = ["review_table", "read_review", "write_review", "labels_from_review", "write_labels", "ReviewWidget",
@@ -276,7 +276,7 @@ def review_stream(source: str | Path, alerts_path: str | Path | None = None, par
     """The review table of a stream file: its alerts (from ``alerts_path``, or a replay with
     ``params`` now) with example posts."""
     from trendlab.replay import load_stream, read_alerts, replay_occurrences
-    from trendlab.detect import load_params
+    from trendlab.core.detect import load_params
 
     posts, occ = load_stream(source, workers=workers)
     if alerts_path is not None:

@@ -2,10 +2,10 @@
 
 :class:`TuningSession` is the engine, with no widgets: it keeps a stream's keyword occurrences and
 aggregates windows **once per window shape** (the cache), so a new parameter set costs one
-:func:`~trendlab.detect.detect_frame` and one evaluation — the same two calls a sweep makes per
+:func:`~trendlab.core.detect.detect_frame` and one evaluation — the same two calls a sweep makes per
 point, so what the panel shows is what ``trendlab replay``/``tune`` would report.
 
-:class:`TuningPanel` puts a control on every :class:`~trendlab.detect.DetectionParams` field (window
+:class:`TuningPanel` puts a control on every :class:`~trendlab.core.detect.DetectionParams` field (window
 and slide too) over one plotly ``FigureWidget``: the chosen keyword's count against its baseline, and
 every alert against the labelled bursts. A change re-runs detection and redraws; a button writes
 ``params.yaml``. Without a frontend (papermill) the panel is built from the notebook's parameters,
@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trendlab.detect import DetectionParams, detect_frame
+from trendlab.core.detect import DetectionParams, detect_frame
 from trendlab.errors import ConfigError
 from trendlab.evaluate import Evaluation, evaluate
 from trendlab.explore import keyword_series, labels_frame
 from trendlab.labels import Labels
-from trendlab.models import TrendAlert
+from trendlab.core.models import TrendAlert
 from trendlab.replay import Occurrences, alerts_to_frame
-from trendlab.windows import WindowSpec
+from trendlab.core.windows import WindowSpec
 
 __all__ = ["TuningSession", "TuningRun", "TuningPanel"]
 
@@ -47,7 +47,7 @@ class _Shape:
     by_keyword: np.ndarray  # row order sorted by keyword code
     keyword_sorted: np.ndarray  # keyword codes in that order
     volume: pd.DataFrame | None = None  # posts per window (window_volume's frame)
-    sketches: object = None  # the keywords' post sketches (trendlab.cooccur.ReplaySketches), kept across runs
+    sketches: object = None  # the keywords' post sketches (trendlab.core.cooccur.ReplaySketches), kept across runs
     #: detect_frame's dense matrices, kept while only thresholds move (see detect_frame's ``cache``)
     dense: dict = field(default_factory=dict)
 
@@ -374,6 +374,6 @@ def alerts_table_html(alerts: list[TrendAlert], max_rows: int = 12) -> str:
 
 
 def _duration_key(text: str) -> int:
-    from trendlab.windows import parse_duration
+    from trendlab.core.windows import parse_duration
 
     return parse_duration(text)

@@ -4,7 +4,7 @@ Every input path uses it: ``trendlab replay`` and ``trendlab produce`` (through 
 reader, :mod:`trendlab.postfile`), the Flink job (its table function gets the raw Kafka bytes) and the
 Jetstream client. So a message means the same thing everywhere::
 
-    from trendlab.parse import MessageParser, Limits, DeadLetter, Skip
+    from trendlab.core.parse import MessageParser, Limits, DeadLetter, Skip
 
     parse = MessageParser(Limits.from_env())      # or MessageParser() for the defaults
     outcome = parse(raw_bytes)                     # bytes, bytearray, memoryview or str
@@ -13,11 +13,11 @@ Jetstream client. So a message means the same thing everywhere::
     elif isinstance(outcome, Skip):
         pass                                       # a like, a delete, an identity event …: outcome.what
     else:
-        post = outcome                             # trendlab.models.PostData, event time checked
+        post = outcome                             # trendlab.core.models.PostData, event time checked
 
 ``parse(data)`` returns exactly one of
 
-* :class:`~trendlab.models.PostData` — a post creation (Jetstream event or flat ``PostData`` JSON);
+* :class:`~trendlab.core.models.PostData` — a post creation (Jetstream event or flat ``PostData`` JSON);
 * :class:`Skip` — a valid event that is not a post creation (``what`` says which);
 * :class:`DeadLetter` — anything else: ``reason`` says in words what is wrong (naming the field and
   value), ``excerpt`` keeps at most :data:`EXCERPT_CHARS` characters of the message (never the whole
@@ -40,7 +40,7 @@ refuses (it refuses records more than an hour ahead by default; keep ``max_futur
 ``TRENDLAB_MAX_FUTURE_S``, ``TRENDLAB_MIN_EVENT_TIME``): a message larger than ``max_message_bytes`` is a dead letter before any
 decoding; a post with more than ``max_keywords`` words (single keywords: words and hashtags) is a
 dead letter where keywords are extracted (:meth:`MessageParser.keyword_cap`, used by replay and the
-Flink job). Phrases (word pairs, see :mod:`trendlab.extract`) are not counted toward that cap, so they
+Flink job). Phrases (word pairs, see :mod:`trendlab.core.extract`) are not counted toward that cap, so they
 never make a post a dead letter; a post keeps at most ``max_keywords`` of them, the first in order of
 appearance (:func:`cap_phrases`; the extractor lists them after the words), so a hostile text cannot
 make a few hundred words into tens of thousands of pairs. The defaults are far above any real post (a
@@ -60,7 +60,7 @@ from typing import Any, Union
 
 import orjson
 
-from trendlab.models import MalformedPost, PostData, format_time, parse_post
+from trendlab.core.models import MalformedPost, PostData, format_time, parse_post
 
 __all__ = [
     "cap_phrases",
@@ -410,5 +410,5 @@ def _safe_size(data) -> int:
 
 def parse_message(data: bytes | bytearray | memoryview | str | None, limits: Limits | None = None,
                   now_us: int | None = None) -> Outcome:
-    """One message → :class:`~trendlab.models.PostData`, :class:`Skip` or :class:`DeadLetter`; never raises."""
+    """One message → :class:`~trendlab.core.models.PostData`, :class:`Skip` or :class:`DeadLetter`; never raises."""
     return MessageParser(limits, now_us)(data)

@@ -43,12 +43,12 @@ make it (NFKC, lower case, ``_'-`` stripped from its ends), and:
   occurrences again for names that their pairs already show.
 
 A post's phrases do not count toward the keyword cap and its content key reads words only (see
-:mod:`trendlab.parse` and :mod:`trendlab.content`). The kernel finds the pairs in the same pass as the
+:mod:`trendlab.core.parse` and :mod:`trendlab.core.content`). The kernel finds the pairs in the same pass as the
 words.
 
 **Stop words whatever the tag.** A post's language tag is often wrong (English posts tagged ``de``,
 ``fr``, ``ar``…) or missing (about 10 % of the firehose), so the tag alone cannot say whose function
-words to drop. The post's own words say it: :data:`trendlab.function_words.EVIDENCE` holds the most
+words to drop. The post's own words say it: :data:`trendlab.core.function_words.EVIDENCE` holds the most
 frequent, most telling function words of the major Latin- and Cyrillic-script languages (each a stop
 word of its language). Of the post's distinct keyword candidates (the words that pass the length and
 digit rules; hashtags are not words here), count those that are evidence for each language. The
@@ -96,7 +96,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from trendlab.errors import ConfigError
-from trendlab.function_words import EVIDENCE
+from trendlab.core.function_words import EVIDENCE
 
 __all__ = ["LINE_BREAKS", "MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages", "extract_keywords"]
 

@@ -1,5 +1,5 @@
 """Function words as evidence of the language a post is written in (plain data; the rule that reads
-them is :class:`trendlab.extract.KeywordExtractor`'s, see that module's docstring).
+them is :class:`trendlab.core.extract.KeywordExtractor`'s, see that module's docstring).
 
 ``EVIDENCE`` maps a language (the ``stopwordsiso`` code) to its most frequent, most telling function
 words: articles, pronouns, auxiliaries, conjunctions, prepositions. Each is a stop word of its own

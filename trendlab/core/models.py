@@ -304,9 +304,9 @@ class WindowedKeywordCount:
     window_end: datetime
     unique_authors: int
     normalized_keyword: str = ""
-    #: distinct contents among the keyword's posts (:mod:`trendlab.content`); ``None`` when unknown
+    #: distinct contents among the keyword's posts (:mod:`trendlab.core.content`); ``None`` when unknown
     unique_contents: int | None = None
-    #: the MinHash sketch of the window's posts holding the keyword (:mod:`trendlab.cooccur`); not serialised
+    #: the MinHash sketch of the window's posts holding the keyword (:mod:`trendlab.core.cooccur`); not serialised
     sketch: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trendlab.content import PHRASE_HASH, is_phrase, keyword_hash
+from trendlab.core.content import PHRASE_HASH, is_phrase, keyword_hash
 
 __all__ = ["SKETCH_SIZE", "P", "post_hash", "post_hashes", "sketch_of", "shared_share", "sql_columns",
            "ReplaySketches"]
@@ -51,7 +51,7 @@ def post_hash(author: str, keywords: Sequence[str]) -> int:
 def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,
                 author_hashes: np.ndarray) -> np.ndarray:
     """:func:`post_hash` of every post of a stream, vectorised (``hashes[code]``: the keywords' CRCs as
-    :func:`trendlab.content.keyword_hashes` gives them, phrases as ``PHRASE_HASH``, which add nothing
+    :func:`trendlab.core.content.keyword_hashes` gives them, phrases as ``PHRASE_HASH``, which add nothing
     here; ``author_hashes``: each post's author's CRC)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = np.asarray(author_hashes, dtype=np.int64).copy()

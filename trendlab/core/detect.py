@@ -7,7 +7,7 @@ stream. For the window with end slot ``e`` (``window_end = e * slide``), with ``
 windows per instant:
 
 ``volume``
-    the window's distinct authors (:func:`trendlab.windows.window_volume`: every post counts, with
+    the window's distinct authors (:func:`trendlab.core.windows.window_volume`: every post counts, with
     keywords or without; one account posting hundreds of times is one).
 baseline windows
     the last ``baseline_windows`` windows *with posts* that end at or before ``e - n`` (so they do not
@@ -37,7 +37,7 @@ A window is **hot** for a keyword when all of these hold (:func:`hot_scores`):
   ``false_alarm_rate / keywords in the window`` and never below ``min_score`` — a window of the
   firehose tests 500,000 keywords, a filtered feed's 50, and both have the same odds of a false alarm;
 * the rise is made of distinct contents: ``unique_contents - expected contents >= min_distinct * (count
-  - expected)`` (:mod:`trendlab.content`): a campaign of a hundred accounts posting one template, or
+  - expected)`` (:mod:`trendlab.core.content`): a campaign of a hundred accounts posting one template, or
   reply spam, rises by hundreds of posts and a handful of contents.
 
 **Episodes:** the first hot window of a keyword raises an alert; it stays in its episode while it keeps
@@ -46,10 +46,10 @@ one alert.
 
 **Trends:** two keywords are *linked* when they appear in the same posts — at least
 ``group_cooccurrence`` of the smaller one's posts in the window hold the other, estimated from the
-two keywords' post sketches (:mod:`trendlab.cooccur`) — **and** they rise by comparable amounts: the
+two keywords' post sketches (:mod:`trendlab.core.cooccur`) — **and** they rise by comparable amounts: the
 smaller rise over its expectation is at least ``group_share`` of the larger. Keywords that start an
 episode in the same window and are linked (directly or through each other) are one
-:class:`~trendlab.models.TrendAlert`: the highest score is the alert's keyword, the others its
+:class:`~trendlab.core.models.TrendAlert`: the highest score is the alert's keyword, the others its
 ``related_keywords``. A keyword that starts its episode later joins the still-going trend (one of its
 keywords still in its episode) it shares the most posts with, never two: its alert names the
 trend in ``trend``, the keyword that opened it, so grouping alerts by ``trend`` shows one row per
@@ -80,10 +80,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from trendlab.cooccur import ReplaySketches, shared_share
-from trendlab.models import TrendAlert, WindowedKeywordCount
+from trendlab.core.cooccur import ReplaySketches, shared_share
+from trendlab.core.models import TrendAlert, WindowedKeywordCount
 from trendlab.errors import ConfigError, InputError
-from trendlab.windows import (
+from trendlab.core.windows import (
     DEFAULT_SLIDE, DEFAULT_WINDOW, WindowSpec, check_memory, format_duration, parse_duration, short_range,
 )
 
@@ -281,7 +281,7 @@ _NORMAL = NormalDist()
 
 def expected_counts(base_count: np.ndarray, base_volume: np.ndarray, volume: np.ndarray) -> np.ndarray:
     """A keyword's expected count in a window of ``volume`` (distinct authors,
-    :func:`trendlab.windows.window_volume`), from its baseline windows: its posts per author there
+    :func:`trendlab.core.windows.window_volume`), from its baseline windows: its posts per author there
     (``base_count / base_volume``) times ``volume``; 0 where the baseline holds no post.
 
     The stream's volume says how busy the stream is: a capture gap (no authors) enters no baseline,
@@ -709,7 +709,7 @@ def dense_baseline(counts: np.ndarray, params: DetectionParams) -> np.ndarray:
 
 
 def window_volume_series(volume: pd.DataFrame | None, counts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(end_slots, posts)`` of a stream's windows: from ``volume`` (:func:`trendlab.windows.window_volume`)
+    """``(end_slots, posts)`` of a stream's windows: from ``volume`` (:func:`trendlab.core.windows.window_volume`)
     or, without it, one unit for every window that has a count (as :class:`TrendDetector` does)."""
     if volume is not None:
         return volume["end_slot"].to_numpy(dtype=np.int64), volume["volume"].to_numpy(dtype=np.int64)
@@ -724,10 +724,10 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     to :class:`TrendDetector` in order (with its volume), much faster.
 
     ``counts`` has integer columns ``keyword_code, end_slot, count, unique_authors`` and, when the
-    stream's contents were keyed, ``unique_contents`` (see :func:`trendlab.windows.window_counts`);
+    stream's contents were keyed, ``unique_contents`` (see :func:`trendlab.core.windows.window_counts`);
     ``keywords[code]`` is the keyword's text; ``volume`` has ``end_slot, volume`` (posts per window,
-    :func:`trendlab.windows.window_volume`); ``sketches`` gives the keywords' post sketches for grouping
-    (:class:`trendlab.cooccur.ReplaySketches`; without them no two keywords share posts). ``cache`` (a dict kept by the caller for one ``counts``
+    :func:`trendlab.core.windows.window_volume`); ``sketches`` gives the keywords' post sketches for grouping
+    (:class:`trendlab.core.cooccur.ReplaySketches`; without them no two keywords share posts). ``cache`` (a dict kept by the caller for one ``counts``
     frame, e.g. by a sweep) keeps the dense matrices and scores between calls whose parameters differ
     only in the thresholds applied after them.
     """

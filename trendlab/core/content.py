@@ -4,7 +4,7 @@ Many accounts posting one template with small edits (other @mentions, a swapped 
 another order, a link or an emoji more) are one voice, not many: the window counts carry, besides
 ``count`` and ``unique_authors``, ``unique_contents``, the number of distinct content keys among the
 keyword's posts, and detection asks that a rise be made of distinct contents
-(:func:`trendlab.detect.hot_scores`). The key is a pure function of the post's keywords and its
+(:func:`trendlab.core.detect.hot_scores`). The key is a pure function of the post's keywords and its
 author, so both engines compute it the same way, post by post, with no state:
 
 * A post with at least :data:`MIN_KEYWORDS` keywords (a paragraph: what a template is) is keyed by
@@ -21,7 +21,7 @@ author, so both engines compute it the same way, post by post, with no state:
   across authors.
 
 **Words only.** A post's phrases (its adjacent word pairs, keywords that contain a space; see
-:mod:`trendlab.extract`) are made of its words, so they add nothing a template's words do not say, and
+:mod:`trendlab.core.extract`) are made of its words, so they add nothing a template's words do not say, and
 they would let a swapped word change two more keys: the key reads a post's single words (and
 hashtags) only. :data:`MIN_KEYWORDS` counts those, and the MinHash is taken over those
 (:func:`keyword_hashes` gives a phrase :data:`PHRASE_HASH`, above every word's hash: it never wins).

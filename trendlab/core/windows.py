@@ -3,7 +3,7 @@
 The semantics (docs/architecture.md, "One definition, two engines"), defined here once:
 
 * **Event time** of a post: its Jetstream ``time_us`` when present, else its ``createdAt``
-  (:attr:`trendlab.models.PostData.event_time_us`). Engines work in milliseconds.
+  (:attr:`trendlab.core.models.PostData.event_time_us`). Engines work in milliseconds.
 * **Windows** are sliding (Flink ``HOP``) windows of length ``window`` every ``slide``; ``window`` is a
   whole multiple of ``slide``; windows are aligned to multiples of ``slide`` since the Unix epoch (UTC)
   and half-open ``[start, end)``. A post counts in every window that contains its event time, so it
@@ -48,7 +48,7 @@ __all__ = [
 
 #: The one default window shape (the tuned one, shipped in ``params.yaml``): every default in trendlab
 #: (``DetectionParams``, ``WindowSpec``, ``evaluate``, plots) is this one; ``WINDOW_SIZE_MINUTES`` and
-#: ``TRENDLAB_SLIDE_MINUTES`` override it in one place, :func:`trendlab.detect.load_params`.
+#: ``TRENDLAB_SLIDE_MINUTES`` override it in one place, :func:`trendlab.core.detect.load_params`.
 DEFAULT_WINDOW = "6m"
 DEFAULT_SLIDE = "1m"
 
@@ -153,7 +153,7 @@ def window_counts(
     Each input position is one (post, keyword) occurrence — already unique per post and keyword —
     with the post's integer-coded author and event time in ms. Returns a frame with integer columns
     ``keyword_code, end_slot, count, unique_authors``, sorted by ``end_slot, keyword_code``; with the
-    posts' integer-coded content keys (:mod:`trendlab.content`), also ``unique_contents``: the same
+    posts' integer-coded content keys (:mod:`trendlab.core.content`), also ``unique_contents``: the same
     distinct count over contents instead of authors.
 
     Memory stays bounded whatever the stream's length: when spreading every occurrence over its
@@ -252,7 +252,7 @@ def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, base:
     """All windows of these occurrences (``rel`` >= 0; end slots reported plus ``base``), keyword and
     author codes compacted to the ones present (a chunk of a long stream holds few of the stream's
     codes: small dense arrays and keys)."""
-    from trendlab.extract import native_module
+    from trendlab.core.extract import native_module
 
     native = native_module()
     if native is not None:  # the same rows from the compiled kernel: a sliding window per keyword
