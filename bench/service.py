@@ -29,10 +29,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
-from trendlab.service.hung import HungServer
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test fixture: a dependency that hangs
+from hung_server import HungServer  # noqa: E402
 from trendlab.service.probes import wait_until_live
 
 

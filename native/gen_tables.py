@@ -5,7 +5,7 @@ Python that runs trendlab does (``\\w`` and ``\\S`` of ``re``, ``str.isdigit``).
     .venv/bin/python native/gen_tables.py        # rewrite the tables
     .venv/bin/python native/gen_tables.py --check  # exit 1 when they differ from this Python's
 
-tests/unit/test_native.py runs the check: a Python with another Unicode database fails it.
+tests/unit/test_kernel_twins.py runs the check: a Python with another Unicode database fails it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def render() -> str:
         "DIGIT": ranges(str.isdigit),
         # characters this Python's Unicode database assigns (NFKC and lower-case of a text made only of
         # these are the same in the kernel's Unicode tables: normalisation is stable for assigned
-        # characters; tests/unit/test_native.py checks lower-casing character by character)
+        # characters; tests/unit/test_kernel_twins.py checks lower-casing character by character)
         "ASSIGNED": ranges(lambda c: unicodedata.category(c) not in ("Cn", "Cs")),
         # characters that extract.prepare leaves as they are wherever they stand: their own NFKC, not
         # combining, composing with nothing before them, their own lower case, not ’ (a text of these

@@ -16,7 +16,7 @@
 //! * `window_counts(keywords, authors, slots, n)`: replay's sliding-window counts and distinct
 //!   authors (`windows.rs`; trendlab/core/windows.py defines them).
 //!
-//! tests/unit/test_native.py holds it to the Python rules (golden tests, Hypothesis).
+//! tests/unit/test_kernel_twins.py holds it to the Python rules (golden tests, Hypothesis).
 
 use std::borrow::Cow;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};

@@ -5,7 +5,7 @@
 //! format (`surface TAB … TAB %F-[0,1,2,3] …`: the first four part-of-speech fields joined by `-`,
 //! `*` left out). Formatting that text and reading it back took more time than the analysis itself;
 //! `Mecab::nouns` builds the same part-of-speech column from each node's features and keeps the
-//! same nouns. tests/unit/test_native.py compares the two on every Japanese run of the long sample
+//! same nouns. tests/unit/test_kernel_twins.py compares the two on every Japanese run of the long sample
 //! and on generated text.
 
 use std::ffi::{c_char, c_long, c_void, CStr, CString};

@@ -231,7 +231,7 @@ def test_kill_9_and_restart_every_event_once_and_the_job_equals_replay(ingest_se
 
 
 def test_kafka_unavailable_holds_the_cursor_and_resumes_without_loss(ingest_settings, sample, expected_posts):
-    from trendlab.stack import kafka as stack_kafka
+    from trendlab.stack import broker as stack_kafka
 
     settings, _ = ingest_settings
     metrics_port = _free_port()
@@ -259,7 +259,7 @@ def test_an_abandoned_producer_sends_nothing_when_kafka_returns(ingest_settings)
     thread running and delivering."""
     from trendlab.jetstream.ingest import KafkaSink
     from trendlab.kafka import producer as make_producer
-    from trendlab.stack import kafka as stack_kafka
+    from trendlab.stack import broker as stack_kafka
 
     settings, _ = ingest_settings
     topic = settings.kafka_topic_posts

@@ -216,7 +216,7 @@ def test_live_page_shows_the_trends_in_chromium(operated, trends, tmp_path):
 
 
 def _scrape_flink(settings: Settings, job_id: str) -> str:
-    from trendlab.stack.flink import metrics_endpoints
+    from trendlab.stack.flink_cluster import metrics_endpoints
 
     text = ""
     for url in metrics_endpoints(settings):

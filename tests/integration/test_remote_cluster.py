@@ -5,7 +5,7 @@ The steps of README "Against a real cluster", on one machine:
 1. the cluster's own Python: a virtual environment of its own with trendlab installed from the
    built wheel (not this checkout), cached under ``~/.cache/trendlab/remote-cluster`` by the wheel's
    content so a later run reuses it;
-2. its own configuration from :mod:`trendlab.conf` (its Python, checkpoints on S3/MinIO, its ports),
+2. its own configuration from :mod:`trendlab.flink_kafka_conf` (its Python, checkpoints on S3/MinIO, its ports),
    written and started by *its* trendlab (``trendlab stack up flink``) from a directory of its own,
    with its own ``TRENDLAB_HOME``;
 3. Kafka and the S3 store from the environment (the local stack's);
@@ -162,7 +162,7 @@ def test_deploy_to_a_cluster_that_shares_nothing(remote, cluster_python: Path, t
             with FlinkClient.from_settings(settings) as client:
                 client.cancel(job_id)
         delete_topics(settings, job_topics(settings))
-    # the cluster ran the job with its own Python, configured by its own trendlab (trendlab.conf)
+    # the cluster ran the job with its own Python, configured by its own trendlab (trendlab.flink_kafka_conf)
     conf_file = Path(remote[1]["TRENDLAB_HOME"]) / "stack" / "flink" / "conf" / "config.yaml"
     text = conf_file.read_text()
     assert f"python.executable: {cluster_python}" in text and sys.executable not in text

@@ -15,7 +15,7 @@ import pytest
 
 from trendlab import stack
 from trendlab.config import Settings
-from trendlab.stack import kafka, minio
+from trendlab.stack import broker, minio
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_kafka_answers_metadata_and_has_the_topics(live_stack, stack_settings: S
         topics = {t["name"]: len(t["partitions"]) for t in admin.describe_topics()}
     finally:
         admin.close()
-    for name, partitions in kafka.topic_partitions(stack_settings).items():
+    for name, partitions in broker.topic_partitions(stack_settings).items():
         assert name in topics, f"topic {name} missing"
     assert topics[stack_settings.kafka_topic_posts] >= 2
 
@@ -72,7 +72,7 @@ def test_flink_overview_shows_the_taskmanager_slots(live_stack, stack_settings: 
 
 
 def test_flinks_prometheus_reporter_serves_both_processes(live_stack, stack_settings: Settings) -> None:
-    from trendlab.stack.flink import metrics_endpoints
+    from trendlab.stack.flink_cluster import metrics_endpoints
 
     low, high = stack_settings.flink_metrics_port_range
     endpoints = metrics_endpoints(stack_settings)
@@ -186,7 +186,7 @@ def test_kafka_down_and_up_keeps_its_topics(live_stack, stack_settings: Settings
     assert stack.status(stack_settings).part("minio").running  # the other parts are left alone
     started = stack.up(stack_settings, ["kafka"]).part("kafka")
     assert started.running
-    assert kafka.ensure_topics(stack_settings) == []  # nothing was lost, nothing to create
+    assert broker.ensure_topics(stack_settings) == []  # nothing was lost, nothing to create
 
 
 # -- a part that cannot start says so in one line ------------------------------------------------

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_notebook_01_explores_an_unlabelled_recording(tmp_path):
     import papermill as pm
 
-    from trendlab.jetstream.record import record
+    from trendlab.jetstream.recorder import record
 
     recording = tmp_path / "live" / "posts.jsonl.gz"
     with JetstreamServer(ROOT / "data" / "samples" / "small" / "posts.jsonl") as server:

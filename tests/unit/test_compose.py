@@ -140,7 +140,7 @@ def test_dockerfile_matches_pins():
 
 def test_prometheus_scrapes_flinks_reporter_and_the_service(compose):
     from trendlab.stack.artifacts import FLINK_PROMETHEUS_REPORTER_VERSION
-    from trendlab.stack.flink import metrics_reporter_config
+    from trendlab.stack.flink_cluster import metrics_reporter_config
 
     props = yaml.safe_load(_env(compose["services"]["jobmanager"])["FLINK_PROPERTIES"])
     factory = "metrics.reporter.prom.factory.class"
@@ -185,8 +185,8 @@ def _flat(value) -> str:
 
 
 def test_flink_properties_are_trendlab_conf(compose):
-    """FLINK_PROPERTIES is trendlab.conf.flink_cluster_conf for the containers, key for key."""
-    from trendlab.conf import flink_cluster_conf
+    """FLINK_PROPERTIES is trendlab.flink_kafka_conf.flink_cluster_conf for the containers, key for key."""
+    from trendlab.flink_kafka_conf import flink_cluster_conf
 
     env = _env(compose["services"]["jobmanager"])
     settings = Settings.from_env({k: _interpolated(v) for k, v in env.items() if k in KNOWN_ENV})
@@ -198,9 +198,9 @@ def test_flink_properties_are_trendlab_conf(compose):
 
 
 def test_kafka_broker_policy_is_trendlab_conf(compose):
-    from trendlab.conf import kafka_broker_conf
+    from trendlab.flink_kafka_conf import kafka_broker_conf
 
     env = _env(compose["services"]["kafka"])
     for key, value in kafka_broker_conf().items():
         name = "KAFKA_" + key.upper().replace(".", "_")
-        assert env.get(name) == value, f"{name}: compose {env.get(name)!r}, trendlab.conf {value!r}"
+        assert env.get(name) == value, f"{name}: compose {env.get(name)!r}, trendlab.flink_kafka_conf {value!r}"

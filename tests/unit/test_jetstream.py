@@ -21,7 +21,7 @@ from jetstream_server import BAD_FRAMES, Faults, JetstreamServer
 from trendlab.errors import ConfigError, InputError
 from trendlab.jetstream.client import (DICTIONARY_SHA256, Event, FrameDecoder, JetstreamClient, dictionary_bytes,
                                        subscribe_url)
-from trendlab.jetstream.record import record
+from trendlab.jetstream.recorder import record
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "samples" / "small" / "posts.jsonl"

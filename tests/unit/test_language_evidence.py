@@ -2,7 +2,7 @@
 untagged posts. The function words of the language a post is really written in never become
 keywords; content words survive, and a post whose tag is right keeps its own language's rules (no
 union of every language's stop list). The kernel and the Python rules are held to the same output
-on these texts in tests/unit/test_native.py.
+on these texts in tests/unit/test_kernel_twins.py.
 """
 
 from __future__ import annotations

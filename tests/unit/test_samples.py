@@ -10,7 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from trendlab import samples, vocab
+from trendlab import samples
+from trendlab.samples import words as vocab
 from trendlab.core.extract import KeywordExtractor
 from trendlab.labels import load_labels
 from trendlab.core.models import parse_post, parse_time

@@ -15,7 +15,7 @@ from trendlab.config import Settings
 from trendlab.errors import ConfigError
 from trendlab.core.models import TrendAlert, format_time
 from trendlab.service import create_app
-from trendlab.service.hung import HungServer
+from hung_server import HungServer
 
 TOKEN = "tok-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

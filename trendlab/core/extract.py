@@ -76,7 +76,7 @@ this module's normalisation, tokeniser and filters in compiled form (Japanese ru
 library fugashi loaded, called by the kernel with the same dictionary and read node by node for the
 nouns :func:`_ja_nouns` keeps; Chinese runs to jieba here; a text the kernel cannot read is left to
 the Python below);
-the regular expression above is then its specification, and tests/unit/test_native.py holds the two
+the regular expression above is then its specification, and tests/unit/test_kernel_twins.py holds the two
 to the same keywords (golden tests, Hypothesis). Without them, or with ``TRENDLAB_NATIVE=0``, the
 same rules run in Python.
 

@@ -5,7 +5,7 @@ the JobManager keeps it) and runs its ``PythonDriver`` with ``-pym trendlab.flin
 starts the job's Python entry point, which builds the same pipeline as the embedded profile with Kafka
 tables. The submission shares nothing with the caller's machine: the cluster runs the job with its own
 Python (``python.executable``/``python.client.executable`` of its configuration,
-:func:`trendlab.conf.flink_cluster_conf`) and the ``trendlab`` installed there (the
+:func:`trendlab.flink_kafka_conf.flink_cluster_conf`) and the ``trendlab`` installed there (the
 ``docker/flink/Dockerfile`` image, or a virtual environment with the trendlab wheel); parameters and
 settings travel as JSON program arguments. The Kafka connector is in the cluster's ``lib/``.
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trendlab.conf import flink_job_conf
+from trendlab.flink_kafka_conf import flink_job_conf
 from trendlab.config import Profile, Settings
 from trendlab.core.detect import DetectionParams, load_params
 from trendlab.errors import ConfigError, TrendlabError
@@ -63,7 +63,7 @@ def job_configuration(
     python_mode: str = "process",
     extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Flink configuration of the job: :func:`trendlab.conf.flink_job_conf` (exactly-once checkpoints,
+    """Flink configuration of the job: :func:`trendlab.flink_kafka_conf.flink_job_conf` (exactly-once checkpoints,
     RocksDB, exponential-delay restarts) with the job's name, then ``extra``."""
     conf = {"pipeline.name": job_name(settings),
             **flink_job_conf(settings, state_backend=state_backend, checkpoint_dir=checkpoint_dir,

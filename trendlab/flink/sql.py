@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from trendlab.core import cooccur
-from trendlab.conf import JOB_TRANSACTION_TIMEOUT_MS
+from trendlab.flink_kafka_conf import JOB_TRANSACTION_TIMEOUT_MS
 from trendlab.errors import ConfigError
 from trendlab.core.windows import MIN_PHRASE_COUNT
 

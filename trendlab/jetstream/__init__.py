@@ -2,7 +2,7 @@
 
 * :mod:`trendlab.jetstream.client` — the v1 ``/subscribe`` client both commands use: every event once
   and in order through reconnects, zstd frames with Jetstream's dictionary, bad frames counted;
-* :mod:`trendlab.jetstream.record` — events as JSON lines (``.gz`` / ``.zst`` by the file name);
+* :mod:`trendlab.jetstream.recorder` — events as JSON lines (``.gz`` / ``.zst`` by the file name);
 * :mod:`trendlab.jetstream.ingest` — posts into Kafka with the cursor kept in Kafka itself;
 * :mod:`trendlab.jetstream.cli` — the two subcommands.
 

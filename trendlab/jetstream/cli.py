@@ -45,7 +45,7 @@ def _max_events(value: int | None) -> int | None:
 
 
 def cmd_record(args) -> int:
-    from trendlab.jetstream.record import record
+    from trendlab.jetstream.recorder import record
 
     result = record(args.out, args.url or None, max_events=_max_events(args.max_events),
                     duration_s=_duration_s("--duration", args.duration), cursor=_start_cursor(args),

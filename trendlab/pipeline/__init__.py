@@ -15,7 +15,7 @@ records the run as a :class:`JobRecord` in ``job/job.json``; 04 reads the job's 
 
 - :mod:`~trendlab.pipeline.steps`: the four steps (notebook, title, parameters, report section)
 - :mod:`~trendlab.pipeline.runner`: :func:`run_pipeline` and ``trendlab pipeline``
-- :mod:`~trendlab.pipeline.record`: the typed job record and the step helpers notebooks 03/04 call
+- :mod:`~trendlab.pipeline.job_record`: the typed job record and the step helpers notebooks 03/04 call
 - :mod:`~trendlab.pipeline.report`: ``report.html``
 
 No secret is ever a notebook parameter: the notebooks read MinIO keys and the API token from the
@@ -24,7 +24,7 @@ environment (:class:`trendlab.config.Settings`) and show settings only through
 """
 
 from trendlab.config import Profile
-from trendlab.pipeline.record import (
+from trendlab.pipeline.job_record import (
     JOB_RECORD,
     Checkpoint,
     JobRecord,

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from trendlab.pipeline.record import JOB_RECORD
+from trendlab.pipeline.job_record import JOB_RECORD
 from trendlab.pipeline.steps import STEPS
 
 __all__ = ["write_report"]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from trendlab.conf import PYFLINK_RUNTIME_VARIABLES
+from trendlab.flink_kafka_conf import PYFLINK_RUNTIME_VARIABLES
 from trendlab.config import Profile
 from trendlab.errors import ConfigError, MissingFile, TrendlabError
 from trendlab.pipeline.report import write_report
@@ -62,7 +62,7 @@ def notebook_parameters(step: Step, run: RunInputs, extra: Mapping[str, Mapping[
 
 @contextmanager
 def _kernel_environ():
-    """Kernels start without PyFlink's runtime variables (:data:`trendlab.conf.PYFLINK_RUNTIME_VARIABLES`)."""
+    """Kernels start without PyFlink's runtime variables (:data:`trendlab.flink_kafka_conf.PYFLINK_RUNTIME_VARIABLES`)."""
     saved = {k: os.environ.pop(k) for k in PYFLINK_RUNTIME_VARIABLES if k in os.environ}
     try:
         yield

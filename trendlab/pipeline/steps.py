@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trendlab.config import Profile
-from trendlab.pipeline.record import JOB_RECORD
+from trendlab.pipeline.job_record import JOB_RECORD
 
 __all__ = ["NOTEBOOKS", "STEPS", "RunInputs", "Step"]
 

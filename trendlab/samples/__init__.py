@@ -19,7 +19,7 @@ stories or mis-tags, 2 % + a few per cent untagged posts, and no low-rate bursts
   day, peak at 21:00 UTC). Languages en 58 %, ja 15 %, pt 10 %, de 5 %, es 5 %, fr 2 %, ko 1 % and 4 %
   English-looking posts without ``langs``; 5-8 % of each language's posts omit ``langs`` too (about
   10 % of all posts untagged), and 5 % of English posts are **mis-tagged** as de, fr, ar, pt, es, ja,
-  it or nl. Text is made of content words drawn with Zipf-like weights from :mod:`trendlab.vocab`,
+  it or nl. Text is made of content words drawn with Zipf-like weights from :mod:`trendlab.samples.words`,
   glued with the language's function words, plus hashtags (``#tag`` facets), @mentions of handles
   with dots (mention facets), links with and without a scheme (link facets), emoji, image embeds and
   replies (~30 %). Authors have a log-normal activity: a few heavy posters, many light ones, each

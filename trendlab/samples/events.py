@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from trendlab import vocab
+from trendlab.samples import words as vocab
 from trendlab.samples.ids import b32, iso_ms, random_cid, random_did, tid
 from trendlab.samples.vocabularies import (
     CONTENT_MEAN,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from trendlab import vocab
+from trendlab.samples import words as vocab
 from trendlab.errors import ConfigError
 from trendlab.labels import Gap, Labels, TrendLabel
 from trendlab.core.models import format_time, parse_time

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from trendlab import vocab
+from trendlab.samples import words as vocab
 
 
 #: Language shares of posts. ``""`` = English-looking text without ``langs``.
@@ -32,7 +32,7 @@ STEADY_HASHTAG_SHARE = 0.06  # of en posts
 
 # -- trend and decoy material ---------------------------------------------------------------------
 # (hashtag as typed, companion words). Label keywords: "#" + hashtag.lower(), then the companions.
-# None of these words occurs in trendlab.vocab (a unit test checks it).
+# None of these words occurs in trendlab.samples.words (a unit test checks it).
 
 EN_NEW_GROUPS: list[tuple[str, list[str]]] = [
     ("SuperBowlLIX", ["halftime", "kendrick", "touchdown"]),

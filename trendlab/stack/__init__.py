@@ -24,7 +24,7 @@ import sys
 from collections.abc import Iterable
 
 from trendlab.config import Settings, get_settings
-from trendlab.stack import flink, kafka, minio, process
+from trendlab.stack import broker, flink_cluster, minio, process
 from trendlab.stack.artifacts import kafka_connector_jar
 from trendlab.stack.errors import StackError
 from trendlab.stack.parts import PartStatus, StackStatus, run_dir, stack_home
@@ -49,7 +49,7 @@ def _parts(parts: Iterable[str] | None) -> list[str]:
 def status(settings: Settings | None = None) -> StackStatus:
     """Every part: running or not, pid, address, version, log file."""
     settings = settings or get_settings()
-    return StackStatus([minio.status(settings), kafka.status(settings), *flink.status(settings)])
+    return StackStatus([minio.status(settings), broker.status(settings), *flink_cluster.status(settings)])
 
 
 def up(settings: Settings | None = None, parts: Iterable[str] | None = None) -> StackStatus:
@@ -58,7 +58,7 @@ def up(settings: Settings | None = None, parts: Iterable[str] | None = None) -> 
     chosen = _parts(parts)
     with process.locked(run_dir(settings)):
         for part in chosen:
-            {"minio": minio.start, "kafka": kafka.start, "flink": flink.start}[part](settings)
+            {"minio": minio.start, "kafka": broker.start, "flink": flink_cluster.start}[part](settings)
     return status(settings)
 
 
@@ -68,7 +68,7 @@ def down(settings: Settings | None = None, parts: Iterable[str] | None = None) -
     chosen = _parts(parts)
     with process.locked(run_dir(settings)):
         for part in reversed(chosen):
-            {"minio": minio.stop, "kafka": kafka.stop, "flink": flink.stop}[part](settings)
+            {"minio": minio.stop, "kafka": broker.stop, "flink": flink_cluster.stop}[part](settings)
     return status(settings)
 
 
@@ -76,14 +76,14 @@ def kill_taskmanager(settings: Settings | None = None) -> int | None:
     """``kill -9`` the Flink TaskManager; returns its pid (None when it was not running)."""
     settings = settings or get_settings()
     with process.locked(run_dir(settings)):
-        return flink.kill_taskmanager(settings)
+        return flink_cluster.kill_taskmanager(settings)
 
 
 def start_taskmanager(settings: Settings | None = None) -> PartStatus:
     """Start a Flink TaskManager again and wait until its slots are registered."""
     settings = settings or get_settings()
     with process.locked(run_dir(settings)):
-        return flink.start_taskmanager(settings)
+        return flink_cluster.start_taskmanager(settings)
 
 
 # -- CLI -----------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ exits 1 when anything was refused, and its count of sent records is what the top
 
 The embedded Flink profile stages its input file with the same code (:func:`stage_stream`).
 
-Topics trendlab creates keep records by size, not age (:data:`trendlab.conf.TOPIC_CONFIG`): record timestamps are
+Topics trendlab creates keep records by size, not age (:data:`trendlab.flink_kafka_conf.TOPIC_CONFIG`): record timestamps are
 event times, and a replayed sample's are older than any time retention. After the last post of a
 finished stream, :func:`advance_watermark` closes the job's last windows.
 """
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import orjson
 
-from trendlab.conf import TOPIC_CONFIG
+from trendlab.flink_kafka_conf import TOPIC_CONFIG
 from trendlab.config import Settings
 from trendlab.errors import ConfigError, ServiceUnavailable
 from trendlab.core.models import PostData

@@ -1,6 +1,6 @@
 """A dependency that hangs: a local socket that accepts connections and never answers.
 
-For tests and benchmarks of the service's probes (``tests/unit/test_service.py``, ``bench/service.py``):
+For tests and benchmarks of the service's probes (``tests/unit/test_service.py``, ``bench/service.py``; a test fixture, not part of the package):
 point Flink, Kafka and MinIO at :attr:`HungServer.port` and every probe has to time out. It counts the
 connections it accepted, how many are open at once and how many the peer closed, so a caller can tell
 whether the probes ran in parallel and closed what they opened.

@@ -10,8 +10,8 @@ Everything that builds a configuration takes it from here:
 
 - the job (:func:`trendlab.flink.job.job_configuration`) sets :func:`flink_job_conf`;
 - the local stack writes :func:`flink_cluster_conf` into its Flink ``config.yaml``
-  (:mod:`trendlab.stack.flink`) and :func:`kafka_broker_conf` into ``server.properties``
-  (:mod:`trendlab.stack.kafka`);
+  (:mod:`trendlab.stack.flink_cluster`) and :func:`kafka_broker_conf` into ``server.properties``
+  (:mod:`trendlab.stack.broker`);
 - ``docker-compose.yml`` holds the same values (``FLINK_PROPERTIES``, the broker's ``KAFKA_*``
   variables); ``tests/unit/test_compose.py`` keeps it equal to these functions.
 

@@ -25,7 +25,7 @@ from trendlab.config import Settings
 from trendlab.errors import JobConflict
 from trendlab.flink.deploy import job_operation
 from trendlab.service import create_app
-from trendlab.service.hung import HungServer
+from hung_server import HungServer
 from trendlab.service.probes import wait_until_live
 
 ROOT = Path(__file__).resolve().parents[2]
