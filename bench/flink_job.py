@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from trendlab.config import Settings  # noqa: E402
 from trendlab.core.detect import DetectionParams  # noqa: E402
+from trendlab.env_defaults import parser_limits
 
 
 def generate(out: Path, posts: int, rate: float) -> Path:
@@ -71,7 +72,7 @@ def bench_embedded(path: Path, params: DetectionParams, settings: Settings):
 
 
 def where_time_goes(settings: Settings, job_id: str) -> list[str]:
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
 
     lines = []
     with FlinkClient.from_settings(settings) as client:
@@ -104,7 +105,7 @@ def _source_metric(client, job_id: str, vertex_id: str) -> str | None:
 
 def source_progress(settings: Settings, job_id: str, samples: list[tuple[float, float]], done: threading.Event):
     """Poll the source's records read (summed over subtasks) once a second: (time, records)."""
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
 
     with FlinkClient.from_settings(settings) as client:
         vertex = next(v for v in client.job(job_id)["vertices"] if v["name"].startswith("Source"))
@@ -145,7 +146,7 @@ def presplit_records(records):
     from trendlab.core.models import PostData
     from trendlab.core.parse import Limits, MessageParser
 
-    extractor, parser = KeywordExtractor(), MessageParser(Limits.from_env())
+    extractor, parser = KeywordExtractor(), MessageParser(parser_limits())
     out = []
     for r in records:
         post = None if r.malformed or r.dlq else parser(r.value)
@@ -182,7 +183,7 @@ def run_deployed(label: str, records, posts: int, params: DetectionParams, setti
         t0 = time.perf_counter()
         job_id = deploy_job(settings, params, extra_args=extra_args, wait_running=False)
         try:  # a job that cannot start (its tasks fail and restart) must not keep the slots after the bench
-            from trendlab.flink.client import FlinkClient
+            from trendlab.flink.rest_client import FlinkClient
 
             with FlinkClient.from_settings(settings, timeout=60.0) as client:
                 client.wait_until_running(job_id, timeout=300)
@@ -345,7 +346,7 @@ def main() -> int:
             print(f"embedded Flink (p={settings.flink_parallelism}, RocksDB, incl. start-up): {result.summary()}")
             print(f"  ratio embedded / replay: {result.posts_per_second / (posts / replay_s):.3f}")
         if not args.embedded_only:
-            from trendlab.flink.client import FlinkClient, FlinkError
+            from trendlab.flink.rest_client import FlinkClient, FlinkError
 
             try:
                 with FlinkClient.from_settings(settings, timeout=3) as client:

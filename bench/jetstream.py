@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trendlab.jetstream.client import Event, JetstreamClient, dictionary_bytes  # noqa: E402
+from trendlab.jetstream.subscriber import Event, JetstreamClient, dictionary_bytes  # noqa: E402
 
 BAR = 20_000
 

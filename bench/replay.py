@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from trendlab.core.detect import load_params  # noqa: E402
+from trendlab.params_files import load_params  # noqa: E402
 from trendlab.evaluate import TARGETS, evaluate, load_labels  # noqa: E402
 from trendlab.replay import replay  # noqa: E402
 from trendlab.samples import generate  # noqa: E402
@@ -94,7 +94,7 @@ def polars_counts(path: Path, window_ms: int, slide_ms: int):
 def against_polars(name: str, path: Path, params, runs: int) -> float:
     """Best-of-``runs`` replay and Polars pipeline on one file, interleaved (same load), and replay
     without the compiled kernels (``TRENDLAB_NATIVE=0``: the same rules in Python); prints the ratios."""
-    from trendlab.core.extract import native_module
+    from trendlab.core.kernels import native_module
 
     spec = params.spec
     t_replay = t_polars = t_python = float("inf")

@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import zstandard
 
-from trendlab.jetstream.client import dictionary_bytes
+from trendlab.jetstream.subscriber import dictionary_bytes
 
 #: Frames that are not events, for ``bad_frames_at``.
 BAD_FRAMES = {

@@ -13,11 +13,41 @@ from __future__ import annotations
 import dataclasses
 import enum
 import os
+import time
+from datetime import datetime, timedelta, timezone
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from trendlab.errors import ConfigError  # re-exported: ``from trendlab.config import ConfigError``
+
+
+#: When Bluesky began: the default lower bound of accepted event times (TRENDLAB_MIN_EVENT_TIME).
+BLUESKY_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
+BLUESKY_START_US = int(BLUESKY_START.timestamp()) * 1_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def min_event_time_us(text: str | None, name: str = "TRENDLAB_MIN_EVENT_TIME") -> int:
+    """The lower event-time bound a setting or flag (``name``) gives, in µs since 1970: a date
+    (``2006-01-01``) or an ISO 8601 time (``2006-01-01T12:00:00Z``; UTC when it names no zone). Empty or
+    ``None``: :data:`BLUESKY_START`. A value that is not a date, is before 1970 or is after now is
+    refused with a one-line :class:`~trendlab.errors.ConfigError` naming ``name`` and the value."""
+    if text is None or not str(text).strip():
+        return BLUESKY_START_US
+    raw = str(text).strip()
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date like 2006-01-01 (or an ISO 8601 time), got {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    if when < _EPOCH:
+        raise ConfigError(f"{name} must not be before 1970-01-01, got {text!r}")
+    us = (when - _EPOCH) // timedelta(microseconds=1)
+    if us > time.time_ns() // 1000:
+        raise ConfigError(f"{name} must not be in the future, got {text!r}")
+    return us
 
 
 class Profile(str, enum.Enum):
@@ -143,7 +173,7 @@ class Settings:
     minio_access_key: str = field(default="trendlab", repr=False)
     minio_secret_key: str = field(default="trendlab-secret", repr=False)
     minio_bucket: str = "trendlab"
-    window_size_minutes: int | None = None  # unset: the shipped DetectionParams (trendlab.core.detect.load_params)
+    window_size_minutes: int | None = None  # unset: the shipped DetectionParams (trendlab.params_files.load_params)
     slide_minutes: int | None = None
     max_out_of_orderness_s: int = 5
     source_idle_timeout_s: int = 30
@@ -263,9 +293,7 @@ class Settings:
 
     @property
     def min_event_time_us(self) -> int:
-        """``TRENDLAB_MIN_EVENT_TIME`` in µs since 1970 (:func:`trendlab.core.parse.min_event_time_us`)."""
-        from trendlab.core.parse import min_event_time_us
-
+        """``TRENDLAB_MIN_EVENT_TIME`` in µs since 1970 (:func:`min_event_time_us`)."""
         return min_event_time_us(self.min_event_time)
 
     @property
@@ -302,3 +330,21 @@ def _home_relative(value: object) -> object:
 
 def get_settings(**overrides: object) -> Settings:
     return Settings.from_env(**overrides)
+
+
+#: ``TRENDLAB_NATIVE=0`` runs parsing and extraction in Python even where the compiled kernels are installed.
+KERNELS_VARIABLE = "TRENDLAB_NATIVE"
+
+
+def kernels_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the compiled kernels may be used (``TRENDLAB_NATIVE``, default on). Read at each call,
+    not once per process: a benchmark or a test switches it between runs, and worker processes inherit it.
+    The one reader of this variable; :func:`trendlab.core.kernels.native_module` asks it."""
+    env = os.environ if environ is None else environ
+    return env.get(KERNELS_VARIABLE, "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def replay_memory_limit_bytes(environ: Mapping[str, str] | None = None) -> int:
+    """The replay's memory budget for one aggregation (``TRENDLAB_REPLAY_MEMORY_MB``), in bytes: what
+    :func:`trendlab.core.windows.check_memory` refuses beyond when its caller passes no limit."""
+    return Settings.from_env(environ).replay_memory_mb * 1024 * 1024

@@ -276,26 +276,3 @@ def pool(evaluations: Iterable[Evaluation]) -> Evaluation:
         sum(ev.trend_mentions for ev in evs), sum(ev.grouped_mentions for ev in evs),
         sum(ev.stories for ev in evs), sum(ev.story_rows for ev in evs),
     )
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def cmd_evaluate(args) -> int:
-    from trendlab.core.detect import load_params
-    from trendlab.replay import read_alerts
-
-    params = load_params(args.params, window=args.window, slide=args.slide)
-    result = evaluate(read_alerts(args.alerts), load_labels(args.labels), params.spec.window_ms, params.spec.slide_ms)
-    print(result.to_json() if args.json else result.summary())
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("evaluate", help="precision, recall, grouping and latency of alerts against labels")
-    p.add_argument("--alerts", required=True, help="alerts.jsonl (from replay or the Flink job)")
-    p.add_argument("--labels", required=True, help="labels.json")
-    p.add_argument("--params", help="params.yaml the alerts were made with (window/slide)")
-    p.add_argument("--window", help="window length of the alerts (default: params file, else the default window)")
-    p.add_argument("--slide", help="slide of the alerts (default 1m)")
-    p.add_argument("--json", action="store_true", help="print the whole evaluation as JSON (per trend too)")
-    p.set_defaults(func=cmd_evaluate)

@@ -25,8 +25,8 @@ the entry and the field, e.g. ``labels: trends[2].start is missing``; unknown ke
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -176,10 +176,6 @@ class Labels:
         if self.start is None or self.end is None:
             return float("nan")
         return (self.end - self.start).total_seconds() / 3600
-
-    def with_trends(self, trends: Iterable[TrendLabel]) -> Labels:
-        """The same labels with ``trends`` instead (labelling alerts adds or removes trend groups)."""
-        return replace(self, trends=tuple(trends))
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -36,13 +36,15 @@ import pandas as pd
 
 from trendlab.core.content import keyword_hash, keyword_hashes, post_content_codes
 from trendlab.core.cooccur import ReplaySketches, post_hashes
-from trendlab.core.extract import KeywordExtractor, native_module
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.kernels import native_module
 from trendlab.core.models import PostData
 from trendlab.core.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 from trendlab.core.windows import (
     MIN_PHRASE_COUNT, WindowSpec, drop_rare_phrases, phrase_codes, window_counts, window_volume,
 )
+from trendlab.env_defaults import parser_limits
 
 __all__ = ["Occurrences", "PostTable", "extract_keyword_lists", "extract_stream", "load_stream", "read_and_extract",
            "read_occurrences", "read_posts"]
@@ -170,8 +172,8 @@ def _empty_table() -> PostTable:
 
 def _file_parser(limits: Limits | None = None) -> MessageParser:
     """One parser per file read: one *now* for the whole file (see trendlab.core.parse); ``limits``
-    ``None``: the environment's (:meth:`Limits.from_env`)."""
-    return MessageParser(limits or Limits.from_env(), now_us=time.time_ns() // 1000)
+    ``None``: the environment's (:func:`trendlab.env_defaults.parser_limits`)."""
+    return MessageParser(limits or parser_limits(), now_us=time.time_ns() // 1000)
 
 
 def read_posts(path: str | Path, progress: bool | None = None, parser: MessageParser | None = None,
@@ -428,7 +430,7 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
         post, keywords = out
         return post.author_did, post.event_time_us // 1000, keywords
 
-    scanner = native.Scanner(extractor.native_args(), fallback, limits.max_message_bytes, limits.max_keywords,
+    scanner = native.Scanner(extractor.kernel_rules(), fallback, limits.max_message_bytes, limits.max_keywords,
                              limits.min_event_time_us, parser.latest_us())
     with _no_gc():
         if path.suffix.lower() in (".gz", ".zst", ".zstd"):  # decompressed by the one reader
@@ -619,7 +621,7 @@ def load_stream(
 
     ``texts=False`` (replay, tune): the table may come back without texts, URIs and authors (only event
     times and what the reader counted; :func:`read_occurrences`), faster and in a fraction of the memory.
-    ``limits``: what the parser accepts when a file is read (``None``: :meth:`Limits.from_env`)."""
+    ``limits``: what the parser accepts when a file is read (``None``: :func:`trendlab.env_defaults.parser_limits`)."""
     if isinstance(source, PostTable):
         return source, extract_stream(source, extractor, workers, progress)
     if not texts:

@@ -26,9 +26,10 @@ from typing import BinaryIO
 
 from trendlab.errors import InputError
 from trendlab.core.models import PostData
-from trendlab.core.parse import DeadLetter, Limits, MessageParser, Outcome
+from trendlab.core.parse import DeadLetter, MessageParser, Outcome
+from trendlab.env_defaults import parser_limits
 
-__all__ = ["ReadCounts", "check_input", "open_post_file", "read_lines", "read_messages", "read_small_text"]
+__all__ = ["ReadCounts", "check_input", "open_post_file", "read_messages", "read_small_text"]
 
 _BOM = b"\xef\xbb\xbf"
 #: how much of an over-long line is kept for its dead letter's excerpt
@@ -143,13 +144,6 @@ def _compression_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def read_lines(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | None = None,
-               ) -> Iterator[tuple[int, bytes, int]]:
-    """``(line number, line, size)`` for every non-blank line; see :func:`read_line_blocks`."""
-    for block in read_line_blocks(path, max_bytes, byte_range):
-        yield from block
-
-
 def read_line_blocks(path: str | Path, max_bytes: int, byte_range: tuple[int, int] | None = None,
                      ) -> Iterator[list[tuple[int, bytes, int]]]:
     """``(line number, line, size)`` for every non-blank line (line ends removed). A line longer than
@@ -231,7 +225,7 @@ def read_messages(path: str | Path, parser: MessageParser | None = None, counts:
     Dead letters are recorded in ``counts.dead_letters`` *and* yielded (``produce`` sends them on);
     ``line`` is the raw line (only its first bytes for an over-long one).
     """
-    parser = parser or MessageParser(Limits.from_env())
+    parser = parser or MessageParser(parser_limits())
     counts = counts if counts is not None else ReadCounts()
     limit = parser.limits.max_message_bytes
     dead = counts.dead_letters

@@ -28,11 +28,12 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from trendlab.core.detect import DetectionParams, detect_frame, load_params
+from trendlab.core.detect import DetectionParams, detect_frame
+from trendlab.params_files import load_params, write_params
 from trendlab.errors import InputError, MissingFile
 from trendlab.core.extract import KeywordExtractor
 from trendlab.core.models import TrendAlert
-from trendlab.core.parse import Limits, add_min_event_time_flag, limits_from_flags
+from trendlab.core.parse import Limits
 # reading and extraction (a stream file → posts and occurrences); re-exported, callers import them here too
 from trendlab.occurrences import (
     Occurrences, PostTable, extract_keyword_lists, extract_stream, load_stream, read_and_extract, read_occurrences,
@@ -159,7 +160,7 @@ def replay(
     limits: Limits | None = None,
 ) -> ReplayResult:
     """Replay a stream file (or an already read :class:`PostTable`) with one parameter set; ``limits``:
-    what the parser accepts (``None``: :meth:`Limits.from_env`; e.g. an older ``min_event_time_us``)."""
+    what the parser accepts (``None``: :func:`trendlab.env_defaults.parser_limits`; e.g. an older ``min_event_time_us``)."""
     if not isinstance(params, DetectionParams):
         params = load_params(params, window=window, slide=slide)
     else:
@@ -184,7 +185,7 @@ def write_outputs(result: ReplayResult, out_dir: str | Path) -> dict[str, Path]:
     with open(paths["alerts"], "wb") as fh:
         for alert in result.alerts:
             fh.write(orjson.dumps(alert.to_dict()) + b"\n")
-    result.params.to_yaml(paths["params"], comment="parameters of this replay")
+    write_params(result.params, paths["params"], comment="parameters of this replay")
     dead = out / "dead_letters.jsonl"
     if result.posts is not None and result.posts.dead_letters:
         paths["dead_letters"] = dead
@@ -208,28 +209,3 @@ def read_alerts(path: str | Path) -> list[TrendAlert]:
             except (KeyError, ValueError, TypeError) as exc:
                 raise InputError(f"{path}:{number} is not a TrendAlert: {exc}") from None
     return alerts
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def cmd_replay(args) -> int:
-    result = replay(args.input, args.params, window=args.window, slide=args.slide, workers=args.workers,
-                    limits=limits_from_flags(args.min_event_time))
-    paths = write_outputs(result, args.out)
-    print(result.summary())
-    print(f"wrote {paths['counts']} and {paths['alerts']}")
-    if "dead_letters" in paths:
-        print(f"wrote {result.posts.malformed:,} dead letters to {paths['dead_letters']}")
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("replay", help="replay a stream file: window counts and trend alerts")
-    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
-    p.add_argument("--window", help=f"window length, e.g. 10m (default: params file, else {DetectionParams.window})")
-    p.add_argument("--slide", help="window slide, e.g. 1m (default: params file, else 1m)")
-    p.add_argument("--params", help="params.yaml from `trendlab tune`")
-    p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")
-    p.add_argument("--out", required=True, help="output directory")
-    add_min_event_time_flag(p)
-    p.set_defaults(func=cmd_replay)

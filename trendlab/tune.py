@@ -36,11 +36,12 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from trendlab.core.detect import DetectionParams, detect_frame, load_params
+from trendlab.core.detect import DetectionParams, detect_frame
+from trendlab.params_files import load_params, write_params
 from trendlab.errors import ConfigError, InputError
 from trendlab.evaluate import TARGETS, Evaluation, Targets, evaluate, pool
 from trendlab.labels import Labels, load_labels
-from trendlab.core.parse import Limits, add_min_event_time_flag, limits_from_flags
+from trendlab.core.parse import Limits
 from trendlab.replay import Occurrences, PostTable, load_stream
 from trendlab.core.windows import WindowShapeError
 
@@ -127,8 +128,8 @@ class SweepResult:
         ev = self.best_evaluation
         streams = len(self.best_per_stream)
         met = sum(e.meets(self.targets) for e in self.best_per_stream)
-        self.best.to_yaml(
-            params_path,
+        write_params(
+            self.best, params_path,
             comment=(
                 f"tuned by trendlab tune over {len(self.table)} points and {streams} stream(s), targets met on "
                 f"{met}/{streams}: recall {ev.recall:.2f}, keyword precision {ev.keyword_precision:.2f}, "
@@ -218,7 +219,7 @@ def tune(
 ) -> SweepResult:
     """Sweep ``grid`` on one stream (``source``, ``labels``) or on several (two parallel lists);
     a grid of more than ``max_points`` (default :data:`MAX_GRID_POINTS`) points is refused first.
-    ``limits``: what the parser accepts (``None``: :meth:`Limits.from_env`)."""
+    ``limits``: what the parser accepts (``None``: :func:`trendlab.env_defaults.parser_limits`)."""
     grid = load_grid(grid)
     check_grid_size(grid, max_points)
     many = isinstance(source, (list, tuple))
@@ -228,44 +229,3 @@ def tune(
     base = base if isinstance(base, DetectionParams) else load_params(base)
     occs = [load_stream(src, workers=workers, progress=progress, texts=False, limits=limits)[1] for src in sources]
     return sweep(occs, labs, grid_points(grid, base), progress=progress)
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def cmd_tune(args) -> int:
-    pairs = stream_paths(args.input, args.labels)
-    result = tune([p for p, _ in pairs], [lab for _, lab in pairs], args.grid, args.params, workers=args.workers,
-                  max_points=args.max_points, limits=limits_from_flags(args.min_event_time))
-    params_path, table_path = result.write(args.out)
-    cols = ["window", "slide", "baseline_floor", "min_ratio", "min_score", "min_authors", "recall",
-            "keyword_precision", "latency_median_slides", "false_alerts_per_hour", "decoy_alerts"]
-    if len(pairs) > 1:
-        cols.append("streams_meeting_targets")
-    cols = [c for c in cols if c in result.table.columns]
-    print(result.table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    ev = result.best_evaluation
-    pooled = " (pooled over all streams)" if len(pairs) > 1 else ""
-    print(
-        f"best: {result.best.to_dict()}\n"
-        f"  recall {ev.recall:.2f}, keyword precision {ev.keyword_precision:.2f}, decoy alerts {ev.decoy_alerts}, "
-        f"median latency {_fmt(ev.latency_median_slides)} slides, false alerts/h {ev.false_alerts_per_hour:.2f}{pooled}"
-    )
-    if len(pairs) > 1:
-        for (posts, _), e in zip(pairs, result.best_per_stream):
-            print(f"  {posts}: {result.targets.verdict(e)}")
-    print(f"wrote {params_path} and {table_path}")
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("tune", help="sweep window and detection parameters against labels")
-    p.add_argument("input", nargs="+", help="stream file(s) (JSON lines), or directories holding posts.jsonl + labels.json")
-    p.add_argument("--labels", nargs="+", help="labels.json, one per input in order (not needed for directories)")
-    p.add_argument("--grid", help="grid YAML: parameter -> list of values (default: a built-in grid)")
-    p.add_argument("--params", help="base parameters for what the grid does not name")
-    p.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")
-    p.add_argument("--max-points", type=int, default=None,
-                   help=f"refuse grids with more points (default {MAX_GRID_POINTS})")
-    p.add_argument("--out", required=True, help="where to write the best params.yaml (+ .results.csv)")
-    add_min_event_time_flag(p)
-    p.set_defaults(func=cmd_tune)

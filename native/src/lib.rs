@@ -411,14 +411,28 @@ fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
         .collect())
 }
 
-/// The rule arguments every kernel class takes first, as one tuple (KeywordExtractor.native_args):
-/// `(min_length, max_length, language, ja, zh, prepare, mecab)`: `language(key)` → (stop words, ja,
-/// zh) of a language key; `ja(run)` → MeCab's output, `zh(run)` → jieba's words; `prepare(text)` → the
-/// text the rules read (trendlab.core.extract.prepare); `mecab`: (library path, tagger arguments) for
-/// calling MeCab directly, or None; `evidence`: word → mask of the languages it is a function word
-/// of, for the language detection of trendlab.core.extract.detected_languages.
-type RuleArgs = (usize, usize, Py<PyAny>, Py<PyAny>, Py<PyAny>, Py<PyAny>, Option<(String, Vec<String>)>,
-                 HashMap<String, u32>);
+/// The rules every kernel class takes first: one typed object, read by attribute name
+/// (trendlab.core.kernels.KernelRules, built by KeywordExtractor.kernel_rules()): `min_length`,
+/// `max_length`; `language(key)` → (stop words, ja, zh, …) of a language key; `ja(run)` → MeCab's
+/// output, `zh(run)` → jieba's words; `prepare(text)` → the text the rules read
+/// (trendlab.core.extract.prepare); `mecab`: (library path, tagger arguments) for calling MeCab
+/// directly, or None; `evidence`: word → mask of the languages it is a function word of, for the
+/// language detection of trendlab.core.extract.detected_languages.
+#[derive(FromPyObject)]
+struct RuleArgs {
+    min_length: usize,
+    max_length: usize,
+    language: Py<PyAny>,
+    ja: Py<PyAny>,
+    zh: Py<PyAny>,
+    prepare: Py<PyAny>,
+    mecab: Option<(String, Vec<String>)>,
+    evidence: HashMap<String, u32>,
+}
+
+/// The version of this module's interface: trendlab.core.kernels.KERNEL_VERSION must equal it (a
+/// kernel of another version is refused, with how to rebuild). Raise both with any change of an entry.
+const KERNEL_VERSION: u32 = 2;
 
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
@@ -433,7 +447,7 @@ struct Kernel {
 
 impl Kernel {
     fn new(rules: RuleArgs) -> PyResult<Self> {
-        let (min_length, max_length, language, ja, zh, prepare, mecab, evidence) = rules;
+        let RuleArgs { min_length, max_length, language, ja, zh, prepare, mecab, evidence } = rules;
         let evidence: HashMap<String, (u32, u16)> = {
             let mut words: Vec<(String, u32)> = evidence.into_iter().collect();
             words.sort();
@@ -499,7 +513,7 @@ struct Extractor {
 
 #[pymethods]
 impl Extractor {
-    /// `Extractor(rules)`: `rules` as `RuleArgs` (KeywordExtractor.native_args()).
+    /// `Extractor(rules)`: `rules` as `RuleArgs` (KeywordExtractor.kernel_rules()).
     #[new]
     fn new(rules: RuleArgs) -> PyResult<Self> {
         Ok(Extractor { kernel: Kernel::new(rules)? })
@@ -955,5 +969,6 @@ fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Scanner>()?;
     m.add_class::<Parser>()?;
     m.add("UNICODE_VERSION", tables::UNICODE_VERSION)?;
+    m.add("KERNEL_VERSION", KERNEL_VERSION)?;
     Ok(())
 }

@@ -37,7 +37,7 @@ def cli_run(settings: Settings, *args: str, **env_extra: str) -> subprocess.Comp
 
 
 def active(settings: Settings, name: str) -> list:
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
     from trendlab.flink.deploy import active_jobs
 
     with FlinkClient.from_settings(settings) as client:
@@ -113,7 +113,7 @@ def test_concurrent_deploys_and_stops_give_one_job_and_a_409(job_settings):
 
 
 def test_a_deploy_without_task_slots_fails_within_the_bound_in_one_line(job_settings):
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
     from trendlab.flink.job import job_name
 
     settings, jobs = job_settings

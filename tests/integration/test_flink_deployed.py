@@ -28,6 +28,7 @@ import pytest
 
 from trendlab.config import Settings
 from trendlab.core.detect import DetectionParams
+from trendlab.params_files import write_params
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +56,7 @@ def sample(tmp_path_factory, add_malformed) -> Path:
 def params(tmp_path_factory) -> tuple[DetectionParams, Path]:
     p = DetectionParams(**PARAMS)
     path = tmp_path_factory.mktemp("params") / "params.yaml"
-    p.to_yaml(path)
+    write_params(p, path)
     return p, path
 
 
@@ -90,7 +91,7 @@ def job_settings(live_stack, stack_settings: Settings):
     ensure_topics(settings, job_topics(settings), partitions=settings.flink_parallelism)
     jobs: list[str] = []
     yield settings, jobs
-    from trendlab.flink.client import FlinkClient, FlinkError
+    from trendlab.flink.rest_client import FlinkClient, FlinkError
 
     with FlinkClient.from_settings(settings) as client:
         for job_id in jobs:
@@ -180,7 +181,7 @@ def deploy(settings: Settings, jobs: list[str], params_path: Path, *extra: str) 
 
 def wait_for_some_output(settings: Settings, job_id: str) -> None:
     """Wait until windows are committed and one more checkpoint has completed after that."""
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
 
     deadline = time.monotonic() + RESULT_TIMEOUT_S
     while time.monotonic() < deadline and committed_counts(settings).empty:
@@ -213,7 +214,7 @@ def test_deployed_job_equals_replay(job_settings, sample, params, expected, reco
 
 
 def test_deployed_job_without_params_equals_replay_without_params(job_settings, sample, records):
-    """No params file on either side: both take the one default (trendlab.core.detect.load_params)."""
+    """No params file on either side: both take the one default (trendlab.params_files.load_params)."""
     from trendlab.kafka import produce
     from trendlab.replay import replay
 
@@ -233,7 +234,7 @@ def test_deployed_job_without_params_equals_replay_without_params(job_settings, 
 
 def test_recovery_after_taskmanager_kill(job_settings, params, expected, records):
     from trendlab import stack
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
     from trendlab.kafka import send_records
 
     settings, jobs = job_settings
@@ -288,7 +289,7 @@ def test_stop_with_savepoint_and_resume(job_settings, params, expected, records)
     close_all_windows(settings, stream)
     assert_same_output(settings, expected, stats.malformed)
 
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
 
     with FlinkClient.from_settings(settings) as client:
         restored = (client.checkpoints(second).get("latest") or {}).get("restored") or {}
@@ -360,7 +361,7 @@ def test_late_post_is_counted_and_routed_never_dropped(job_settings, params, exp
     ``trendlab.late_posts`` (the service's ``trendlab_late_posts_total``)."""
     import orjson
 
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
     from trendlab.kafka import consume, send_records
 
     settings, jobs = job_settings

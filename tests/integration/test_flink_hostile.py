@@ -136,7 +136,7 @@ def test_hostile_corpus_never_stops_the_job(job_settings, params, corpus, expect
     14-38 % of their posts while the job timed posts by the record)."""
     from kafka import KafkaProducer
 
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
     from trendlab.kafka import consume_json
     from trendlab.kafka import StreamRecord
 

@@ -30,7 +30,7 @@ from jetstream_server import JetstreamServer
 from test_flink_deployed import assert_same_output, deploy, expected, job_settings, params  # noqa: F401
 
 from trendlab.config import Settings
-from trendlab.jetstream.client import Event, FrameDecoder
+from trendlab.jetstream.subscriber import Event, FrameDecoder
 
 pytestmark = pytest.mark.integration
 

@@ -65,7 +65,7 @@ def test_produce_consume_keeps_order_timestamps_and_malformed(settings, tmp_path
 
 
 def test_rest_client_against_the_jobmanager(settings):
-    from trendlab.flink.client import FlinkClient, FlinkError
+    from trendlab.flink.rest_client import FlinkClient, FlinkError
     from trendlab.flink.deploy import flink_python_jar
 
     client = FlinkClient.from_settings(settings, timeout=10)

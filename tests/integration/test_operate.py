@@ -80,7 +80,7 @@ class Service:
 @pytest.fixture(scope="module")
 def operated(live_stack, stack_settings: Settings, tmp_path_factory, add_malformed):
     """(settings, service, job id, http client): the job deployed through the service, the stream sent."""
-    from trendlab.flink.client import TERMINAL_STATES, FlinkClient, FlinkError
+    from trendlab.flink.rest_client import TERMINAL_STATES, FlinkClient, FlinkError
     from trendlab.flink.deploy import stop_job
     from trendlab.kafka import advance_watermark, delete_topics, ensure_topics, job_topics, produce, read_stream
     from trendlab.samples import generate

@@ -119,7 +119,7 @@ def remote(live_stack, stack_settings: Settings, cluster_python: Path, tmp_path_
 
 
 def test_deploy_to_a_cluster_that_shares_nothing(remote, cluster_python: Path, tmp_path_factory, add_malformed):
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
     from trendlab.kafka import delete_topics, ensure_topics, job_topics, produce, read_stream
     from trendlab.replay import replay
     from trendlab.samples import generate

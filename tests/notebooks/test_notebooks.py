@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from trendlab import pipeline
+from trendlab.params_files import read_params
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -107,7 +108,7 @@ def test_embedded_pipeline_outputs_feed_each_other(embedded_run):
 
     result, _ = embedded_run
     out = result.out_dir
-    params = DetectionParams.from_yaml(out / "params.yaml")  # 02 -> 03
+    params = read_params(out / "params.yaml")  # 02 -> 03
     record = pipeline.read_job_record(out)  # 03 -> 04
     assert record.profile == "embedded" and record.params == params.to_dict()
     for rel in ("replay/counts.parquet", "replay/alerts.jsonl", "job/counts.jsonl", "job/alerts.jsonl"):
@@ -182,7 +183,7 @@ def _cancel_if_running(out: Path, settings) -> None:
         record = pipeline.read_job_record(out)
     except FileNotFoundError:
         return
-    from trendlab.flink.client import FlinkClient, FlinkError
+    from trendlab.flink.rest_client import FlinkClient, FlinkError
 
     try:
         with FlinkClient.from_settings(settings) as client:

@@ -104,7 +104,7 @@ def test_the_family():
     for kind in (errors.ConfigError, errors.InputError, errors.MissingFile, errors.ServiceUnavailable,
                  errors.StackError):
         assert issubclass(kind, errors.TrendlabError)
-    from trendlab.flink.client import FlinkError
+    from trendlab.flink.rest_client import FlinkError
     from trendlab.kafka import KafkaUnavailable
     from trendlab.core.models import MalformedPost
     from trendlab.pipeline import PipelineError

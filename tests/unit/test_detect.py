@@ -7,6 +7,8 @@ import pytest
 
 from trendlab.core.detect import DetectionParams, TrendDetector, detect_frame, hot_scores, poisson_z
 from trendlab.occurrences import _Coded
+from trendlab.params_files import read_params
+from trendlab.params_files import write_params
 
 SLIDE = 60_000
 T0 = 1_736_000_000_000 - (1_736_000_000_000 % SLIDE)
@@ -143,11 +145,11 @@ def test_poisson_z_follows_the_exact_tail_from_small_counts_up(lam):
 def test_params_yaml_round_trip_and_refusals(tmp_path):
     p = DetectionParams(window="20m", slide="2m", min_count=7)
     path = tmp_path / "params.yaml"
-    p.to_yaml(path)
-    assert DetectionParams.from_yaml(path) == p
+    write_params(p, path)
+    assert read_params(path) == p
     path.write_text("window: 10m\nslide: 1m\nthreshold: 3\n")
     with pytest.raises(ValueError, match="unknown parameter 'threshold'"):
-        DetectionParams.from_yaml(path)
+        read_params(path)
     with pytest.raises(ValueError, match=r"window \(7m\) must be a whole multiple of slide \(2m\)"):
         DetectionParams(window="7m", slide="2m")
     with pytest.raises(ValueError, match="min_count must be an integer >= 1, got -1"):
@@ -228,8 +230,8 @@ def test_without_sketches_nothing_groups(grouping_stream):
 def test_group_share_is_validated_and_round_trips(tmp_path):
     p = DetectionParams(group_share=0.3)
     path = tmp_path / "params.yaml"
-    p.to_yaml(path)
-    assert DetectionParams.from_yaml(path) == p and "group_share: 0.3" in path.read_text()
+    write_params(p, path)
+    assert read_params(path) == p and "group_share: 0.3" in path.read_text()
     for bad in (-0.1, 1.5, "x", True):
         with pytest.raises(ValueError, match="group_share must be between 0 and 1"):
             DetectionParams(group_share=bad)

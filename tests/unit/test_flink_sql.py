@@ -7,7 +7,7 @@ import json
 import pytest
 
 from trendlab.config import Settings
-from trendlab.core.detect import load_params
+from trendlab.params_files import load_params
 from trendlab.flink import sql
 from trendlab.flink.job import _extra_conf, job_configuration, parse_args
 
@@ -227,3 +227,11 @@ def test_replay_and_deploy_without_a_params_file_use_one_default(tmp_path):
         parsed = job.parse_args(args[args.index("--profile"):])
         cluster = Settings.from_env({"WINDOW_SIZE_MINUTES": "20", "TRENDLAB_SLIDE_MINUTES": "5"})
         assert load_params(job._params_json(parsed.params_json), cluster) == params
+
+
+def test_the_detector_reads_columns_the_hub_gives():
+    """flink/alerts.py reads the hub's rows by field name: every name it reads is a hub column."""
+    from trendlab.flink.alerts import READ_COLUMNS
+    from trendlab.flink.sql import HUB_COLUMNS
+
+    assert set(READ_COLUMNS) <= set(HUB_COLUMNS), sorted(set(READ_COLUMNS) - set(HUB_COLUMNS))

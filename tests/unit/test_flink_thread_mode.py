@@ -18,12 +18,12 @@ def test_the_thread_mode_path_imports_trendlab_and_pemja_without_site(tmp_path):
     path = build.stdout.strip()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PYTHONPATH"] = path
-    code = ("import trendlab.core.extract, pemja; from trendlab.core.extract import native_module; "
+    code = ("import trendlab.core.extract, pemja; from trendlab.core.kernels import native_module; "
             "print('ok', native_module() is not None)")
     probe = subprocess.run([sys.executable, "-S", "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert probe.returncode == 0 and probe.stdout.split()[0] == "ok", probe.stderr[-2000:]
     # the compiled kernels (installed in site-packages) are found there too when this interpreter has them
-    from trendlab.core.extract import native_module
+    from trendlab.core.kernels import native_module
 
     assert probe.stdout.split()[1] == str(native_module() is not None)
 

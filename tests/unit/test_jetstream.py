@@ -19,7 +19,7 @@ import pytest
 from jetstream_server import BAD_FRAMES, Faults, JetstreamServer
 
 from trendlab.errors import ConfigError, InputError
-from trendlab.jetstream.client import (DICTIONARY_SHA256, Event, FrameDecoder, JetstreamClient, dictionary_bytes,
+from trendlab.jetstream.subscriber import (DICTIONARY_SHA256, Event, FrameDecoder, JetstreamClient, dictionary_bytes,
                                        subscribe_url)
 from trendlab.jetstream.recorder import record
 
@@ -189,7 +189,7 @@ def test_cli_refuses_bad_flags_in_one_line(tmp_path):
 def test_a_new_client_starts_at_its_cursor_even_with_shared_stats():
     """The ingester shares one ClientStats across sessions; a session restarted from Kafka's cursor must
     subscribe from that cursor, not from where the previous session's client was."""
-    from trendlab.jetstream.client import ClientStats
+    from trendlab.jetstream.subscriber import ClientStats
 
     stats = ClientStats(last_time_us=1739135260180967)
     client = JetstreamClient("ws://127.0.0.1:1/subscribe", cursor=1739133917231531, stats=stats)

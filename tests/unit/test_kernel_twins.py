@@ -24,7 +24,10 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from trendlab.core.extract import _TOKEN_RE, KeywordExtractor, native_module
+import dataclasses
+
+from trendlab.core.extract import _TOKEN_RE, KeywordExtractor
+from trendlab.core.kernels import native_module
 import trendlab.occurrences as occurrences_module
 from trendlab.occurrences import read_occurrences
 from trendlab.core.parse import Limits, MessageParser
@@ -150,7 +153,7 @@ def occurrences(path: Path, use_native: bool, monkeypatch, workers: int = 1):
     monkeypatch.setenv("TRENDLAB_MAX_MESSAGE_BYTES", "4096")
     monkeypatch.setenv("TRENDLAB_MAX_KEYWORDS", "12")
     monkeypatch.setattr(occurrences_module, "_file_parser",
-                        lambda limits=None: MessageParser(limits or Limits.from_env(),
+                        lambda limits=None: MessageParser(limits or parser_limits(),
                                                           now_us=1_764_000_000_000_000))  # one *now*
     table, occ = read_occurrences(path, KeywordExtractor(), workers=workers, progress=False)
     return (table.read.lines, table.read.posts, table.read.skipped,
@@ -183,6 +186,7 @@ def test_scanner_parts_equal_the_whole_file(monkeypatch):
 
 from test_language_evidence import ENGLISH, OTHERS, WRONG_TAGS  # noqa: E402  (the labelled check)
 from trendlab.core.function_words import EVIDENCE  # noqa: E402
+from trendlab.env_defaults import parser_limits
 
 TAGS = WRONG_TAGS + ["en", "xx", "ko", "pt-BR", "zh", "", "EN_us"]
 #: function words of several languages, content words that are stop words elsewhere, hashtags of them
@@ -407,7 +411,7 @@ def test_the_scanner_reads_plain_lines_itself(monkeypatch):
 
     def python_lines(path: Path) -> int:
         ex, parser = KeywordExtractor(), _file_parser()
-        scanner = native.Scanner(ex.native_args(), lambda *a: None, parser.limits.max_message_bytes,
+        scanner = native.Scanner(ex.kernel_rules(), lambda *a: None, parser.limits.max_message_bytes,
                                  parser.limits.max_keywords, 1_667_260_800_000_000, parser.latest_us())
         scanner.scan_file(path)
         out = scanner.result()
@@ -429,19 +433,17 @@ KANA_KANJI = st.text(alphabet=st.sampled_from(list("東京大阪雨花火会社�
 def test_the_kernel_calls_mecab_itself():
     """Where fugashi's library is found the kernel reads MeCab's nodes instead of calling Python; the
     comparisons below would pass trivially without it."""
-    from trendlab.core.extract import _mecab_library
+    from trendlab.core.kernels import mecab_library
 
-    spec = _mecab_library()
+    spec = mecab_library()
     assert spec is not None and "libmecab" in spec[0]
     calls = []
     ex = KeywordExtractor()
-    args = list(ex.native_args())
-    args[3] = lambda run: calls.append(run) or ""  # the Python segmenter: must not be called
-    assert native.Extractor(tuple(args)).extract("東京で花火大会がありました", "k:[\"ja\"]") == ["東京", "花火", "大会"]
+    rules = dataclasses.replace(ex.kernel_rules(), ja=lambda run: calls.append(run) or "")  # must not be called
+    assert native.Extractor(rules).extract("東京で花火大会がありました", "k:[\"ja\"]") == ["東京", "花火", "大会"]
     assert calls == []
-    args[6] = None  # without the library: Python's MeCab output, read by the kernel
-    args[3] = lambda run: calls.append(run) or ""
-    native.Extractor(tuple(args)).extract("東京で花火", "k:[\"ja\"]")
+    rules = dataclasses.replace(rules, mecab=None)  # without the library: Python's MeCab output, read by the kernel
+    native.Extractor(rules).extract("東京で花火", "k:[\"ja\"]")
     assert calls == ["東京で花火"]
 
 
@@ -449,10 +451,9 @@ def test_the_kernel_calls_mecab_itself():
 @given(KANA_KANJI)
 def test_direct_mecab_keeps_the_nouns_python_keeps(run):
     ex = KeywordExtractor(min_length=1, max_length=64)
-    args = list(ex.native_args())
-    direct = native.Extractor(tuple(args))
-    args[6] = None
-    through_python = native.Extractor(tuple(args))
+    rules = ex.kernel_rules()
+    direct = native.Extractor(rules)
+    through_python = native.Extractor(dataclasses.replace(rules, mecab=None))
     key = "k:[\"ja\"]"
     assert direct.extract(run, key) == through_python.extract(run, key) == python_extractor(
         min_length=1, max_length=64).extract(run, ["ja"])
@@ -462,8 +463,7 @@ def test_direct_mecab_on_every_japanese_run_of_the_long_sample():
     from trendlab.core.extract import _TOKEN_RE, _ja_nouns, prepare
 
     ex = KeywordExtractor(min_length=1, max_length=64)
-    args = list(ex.native_args())
-    direct = native.Extractor(tuple(args))
+    direct = native.Extractor(ex.kernel_rules())
     runs = set()
     for line in (SAMPLES / "long" / "posts.jsonl").read_bytes().splitlines():
         text = orjson.loads(line).get("commit", {}).get("record", {}).get("text") or ""
@@ -522,3 +522,112 @@ def test_window_counts_of_the_long_sample(monkeypatch):
         fast = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec)
         assert len(fast) > 10_000
         pd_equal(fast, numpy_window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec, monkeypatch))
+
+
+# -- the table: every kernel entry and its Python twin -----------------------------------------------
+# One row per public entry of trendlab_native: the Python definition it compiles, and a check that runs
+# both on the same inputs. A kernel entry without a row fails test_every_kernel_entry_has_a_twin, so no
+# pair can be added without its twin being tested. (The Hypothesis properties above go further per pair.)
+
+def _sample_texts() -> list[tuple[str, tuple[str, ...] | None]]:
+    parser, out = MessageParser(), []
+    for line in (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines():
+        post = parser(line)
+        if hasattr(post, "text"):
+            out.append((post.text, (post.language,) if post.language else None))
+    return out + [(text, None) for text in CJK + FRAGMENTS]
+
+
+def twin_tokens(monkeypatch):
+    from trendlab.core.extract import prepare
+
+    for text, _ in _sample_texts():
+        assert native.tokens(prepare(text)) == _TOKEN_RE.findall(prepare(text)), text
+
+
+def twin_extractor(monkeypatch):
+    fast, slow = KeywordExtractor(), python_extractor()
+    for text, langs in _sample_texts():
+        assert fast.extract(text, langs) == slow.extract(text, langs), text
+    rules = KeywordExtractor().kernel_rules()
+    for text, _ in _sample_texts():
+        assert native.Extractor(rules).prepare(text) == rules.prepare(text)
+
+
+def twin_scanner(monkeypatch):
+    same_both_ways(SAMPLES / "small" / "posts.jsonl", monkeypatch)
+
+
+def twin_parser(monkeypatch):
+    fast, slow = FAST_SLOW
+    for raw in (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines() + HOSTILE:
+        assert list(fast.eval(raw)) == list(slow.eval(raw)), raw[:200]
+
+
+def twin_union(monkeypatch):
+    from trendlab.occurrences import _Coded
+
+    parts = [_Coded.of([["a", "b"], ["b", "c"]], ["x", "y"]), _Coded.of([["c", "d"], []], ["y", "z"]),
+             _Coded.of([["e", "a"]], ["w"])]
+
+    def merged(use_native: bool):
+        with monkeypatch.context() as m:
+            m.setenv("TRENDLAB_NATIVE", "1" if use_native else "0")
+            out = _Coded.merge(parts)
+        return out.keywords, out.keyword_code.tolist(), out.authors, out.author_code.tolist()
+
+    assert merged(True) == merged(False)
+
+
+def twin_window_counts(monkeypatch):
+    from trendlab.core.windows import WindowSpec, window_counts
+
+    _, occ = read_occurrences(SAMPLES / "small" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    spec = WindowSpec(600_000, 60_000)
+    pd_equal(window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec),
+             numpy_window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec, monkeypatch))
+
+
+#: kernel entry -> (its Python definition, the check running both on the same inputs)
+TWINS = {
+    "tokens": ("trendlab.core.extract._TOKEN_RE.findall", twin_tokens),
+    "Extractor": ("trendlab.core.extract.KeywordExtractor (Python rules) and prepare", twin_extractor),
+    "Scanner": ("trendlab.occurrences' Python reader (MessageParser + KeywordExtractor)", twin_scanner),
+    "Parser": ("trendlab.flink.udfs.extract_keywords_udtf without the kernel", twin_parser),
+    "union": ("trendlab.occurrences._Coded.merge's Python coding", twin_union),
+    "window_counts": ("trendlab.core.windows' numpy aggregation", twin_window_counts),
+}
+#: public names that are data, not definitions
+KERNEL_CONSTANTS = {"KERNEL_VERSION", "UNICODE_VERSION"}
+
+
+def test_every_kernel_entry_has_a_twin():
+    public = {name for name in dir(native) if not name.startswith("_")} - {"trendlab_native"}
+    assert public - KERNEL_CONSTANTS == set(TWINS), "a kernel entry without a Python twin in TWINS (or a stale row)"
+
+
+@pytest.mark.parametrize("entry", sorted(TWINS))
+def test_kernel_entry_equals_its_python_twin(entry, monkeypatch):
+    TWINS[entry][1](monkeypatch)
+
+
+def test_the_stub_describes_every_kernel_entry():
+    """native/trendlab_native.pyi (shipped with the wheel) names every public entry of the module."""
+    import ast
+
+    stub = ast.parse((ROOT / "native" / "trendlab_native.pyi").read_text())
+    described = {n.name for n in stub.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+    described |= {n.target.id for n in stub.body if isinstance(n, ast.AnnAssign)}
+    public = {name for name in dir(native) if not name.startswith("_")} - {"trendlab_native"}
+    assert public <= described, sorted(public - described)
+
+
+def test_a_kernel_of_another_version_is_refused(monkeypatch):
+    import trendlab.core.kernels as kernels
+    from trendlab.errors import ConfigError
+
+    monkeypatch.setattr(kernels, "_checked", None)
+    monkeypatch.setattr(native, "KERNEL_VERSION", kernels.KERNEL_VERSION + 1)
+    with pytest.raises(ConfigError) as refused:
+        kernels.native_module()
+    assert "make install" in str(refused.value) and "\n" not in str(refused.value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from trendlab.core.extract import (EVIDENCE_LANGS, MIN_EVIDENCE, MIN_EVIDENCE_UNTOLD, KeywordExtractor, _stopwords_for,
-                              _tokens, detected_languages, extract_keywords, prepare)
+                              _tokens, default_extractor, detected_languages, prepare)
 from trendlab.core.function_words import EVIDENCE
 
 #: English posts (the kind the firehose tags de, fr, ar, … or not at all)
@@ -100,11 +100,11 @@ def test_content_words_survive_and_no_union_of_stop_lists():
     union = frozenset().union(*(_stopwords_for((lang,)) for lang in EVIDENCE_LANGS))
     assert {"war", "die", "come", "son"} <= union
     for tag in ("en", None, "ja", "ar"):
-        keywords = extract_keywords(text, tag)
+        keywords = default_extractor().extract(text, tag)
         assert {"war", "plans", "leaked", "die", "rock", "stars", "chat"} <= set(keywords), (tag, keywords)
         assert "the" not in keywords
     # a German post keeps German content words that are English stop words elsewhere
-    assert {"regierung", "pläne", "bahn"} <= set(extract_keywords(OTHERS[0][1], "en"))
+    assert {"regierung", "pläne", "bahn"} <= set(default_extractor().extract(OTHERS[0][1], "en"))
 
 
 def test_right_tags_keep_their_own_rules():
@@ -112,7 +112,7 @@ def test_right_tags_keep_their_own_rules():
     another language lists as stop words stay, whatever a stray foreign word says."""
     text = "the man will die in the war, der Krieg"  # one English and one German evidence word
     assert detected_languages(candidates(text), ("en",)) == ()
-    assert {"die", "war", "krieg"} <= set(extract_keywords(text, "en"))
+    assert {"die", "war", "krieg"} <= set(default_extractor().extract(text, "en"))
     for lang, text in OTHERS + [("en", text) for text in ENGLISH]:
         assert detected_languages(candidates(text), (lang,)) == (), (lang, text)
 

@@ -18,11 +18,13 @@ import pytest
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.core.extract import KeywordExtractor, native_module
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.kernels import native_module
 from trendlab.core.models import PostData
-from trendlab.core.parse import (BLUESKY_START_US, DeadLetter, Limits, MessageParser, limits_from_flags,
-                            min_event_time_us)
+from trendlab.core.parse import (BLUESKY_START_US, DeadLetter, Limits, MessageParser,
+                                 min_event_time_us)
 from trendlab.replay import replay
+from trendlab.env_defaults import limits_from_flags, parser_limits
 
 T2015_US = int(datetime(2015, 2, 20, 9, 0, tzinfo=timezone.utc).timestamp()) * 1_000_000
 OLD = "2006-01-01"
@@ -91,7 +93,7 @@ def test_bad_values_are_one_line_naming_the_setting(value, why):
 
 def test_the_environment_flows_into_limits_and_the_flag_wins(monkeypatch):
     monkeypatch.setenv("TRENDLAB_MIN_EVENT_TIME", "2010-01-01")
-    assert Limits.from_env().min_event_time_us == min_event_time_us("2010-01-01")
+    assert parser_limits().min_event_time_us == min_event_time_us("2010-01-01")
     assert limits_from_flags(None).min_event_time_us == min_event_time_us("2010-01-01")
     assert limits_from_flags(OLD).min_event_time_us == min_event_time_us(OLD)
     monkeypatch.setenv("TRENDLAB_MIN_EVENT_TIME", "not a date")  # the flag replaces the variable
@@ -131,7 +133,7 @@ def test_the_kernel_scanner_takes_old_posts_itself(airline_2015):
         out = parser.post_keywords(line, extractor, size)
         return out if out is None or isinstance(out, DeadLetter) else (out[0].author_did, out[0].event_time_us // 1000, out[1])
 
-    scanner = native.Scanner(extractor.native_args(), fallback, limits.max_message_bytes, limits.max_keywords,
+    scanner = native.Scanner(extractor.kernel_rules(), fallback, limits.max_message_bytes, limits.max_keywords,
                              limits.min_event_time_us, parser.latest_us() + 10**13)
     scanner.scan_file(str(airline_2015))
     out = scanner.result()

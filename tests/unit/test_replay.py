@@ -17,6 +17,7 @@ from trendlab.replay import (extract_stream, read_alerts, read_and_extract, read
 from trendlab.samples import generate
 from trendlab.tune import load_grid, stream_paths
 from trendlab.core.windows import MIN_PHRASE_COUNT, WindowSpec, windows_of
+from trendlab.params_files import read_params
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "data" / "samples" / "small"
@@ -86,7 +87,7 @@ def test_outputs_round_trip(small_result, tmp_path):
     paths = write_outputs(small_result, tmp_path)
     assert pd.read_parquet(paths["counts"]).shape == small_result.counts.shape
     assert [a.to_dict() for a in read_alerts(paths["alerts"])] == [a.to_dict() for a in small_result.alerts]
-    assert DetectionParams.from_yaml(paths["params"]) == small_result.params
+    assert read_params(paths["params"]) == small_result.params
 
 
 def test_malformed_lines_are_counted_and_reported(tmp_path, capsys):
@@ -219,7 +220,7 @@ def test_tune_over_several_streams_scores_each_and_pools(tmp_path, capsys):
     printed = capsys.readouterr().out
     table = pd.read_csv(out.with_suffix(".results.csv"))
     assert list(table["streams_meeting_targets"]) == [0, 2]  # z >= 2 alerts on noise everywhere
-    assert table["best"].tolist() == [False, True] and DetectionParams.from_yaml(out).min_score == 5.0
+    assert table["best"].tolist() == [False, True] and read_params(out).min_score == 5.0
     assert f"{SMALL / 'posts.jsonl'}: targets met" in printed and "2 stream(s), targets met on 2/2" in out.read_text()
     with pytest.raises(ValueError, match="one labels file per input"):
         stream_paths([SMALL, other], [SMALL / "labels.json"])
@@ -228,11 +229,11 @@ def test_tune_over_several_streams_scores_each_and_pools(tmp_path, capsys):
 
 
 def test_shipped_params_file_holds_the_defaults():
-    assert DetectionParams.from_yaml(ROOT / "params.yaml") == DetectionParams()
+    assert read_params(ROOT / "params.yaml") == DetectionParams()
 
 
 def test_shipped_params_meet_the_targets_on_the_long_sample():
-    params = DetectionParams.from_yaml(ROOT / "params.yaml")
+    params = read_params(ROOT / "params.yaml")
     result = replay(LONG / "posts.jsonl", params, progress=False)
     ev = evaluate(result.alerts, load_labels(LONG / "labels.json"), params.spec.window_ms, params.spec.slide_ms)
     assert TARGETS.misses(ev) == [], ev.per_trend
@@ -244,7 +245,7 @@ def test_tune_writes_best_params_and_table(tmp_path, capsys):
     out = tmp_path / "params.yaml"
     assert main(["tune", str(SMALL / "posts.jsonl"), "--labels", str(SMALL / "labels.json"),
                  "--grid", str(grid), "--out", str(out)]) == 0
-    best = DetectionParams.from_yaml(out)
+    best = read_params(out)
     table = pd.read_csv(out.with_suffix(".results.csv"))
     assert len(table) == 4 and table["best"].sum() == 1
     row = table[table["best"]].iloc[0]
@@ -254,7 +255,7 @@ def test_tune_writes_best_params_and_table(tmp_path, capsys):
 
 
 def test_shipped_params_find_the_small_samples_trends():
-    params = DetectionParams.from_yaml(ROOT / "params.yaml")
+    params = read_params(ROOT / "params.yaml")
     result = replay(SMALL / "posts.jsonl", params, progress=False)
     ev = evaluate(result.alerts, load_labels(SMALL / "labels.json"), params.spec.window_ms, params.spec.slide_ms)
     assert ev.decoy_alerts == 0

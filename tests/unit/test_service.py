@@ -180,7 +180,7 @@ def test_job_ids_must_be_32_hex(settings, job_id):
 
 def test_the_flink_client_refuses_other_job_ids():
     from trendlab.errors import ConfigError
-    from trendlab.flink.client import FlinkClient
+    from trendlab.flink.rest_client import FlinkClient
 
     with FlinkClient("http://127.0.0.1:9") as client:
         for bad in ("..", "%2e%2e", "", "a" * 31):

@@ -8,7 +8,8 @@ import json
 import orjson
 import pytest
 
-from trendlab.kafka import _non_negative, read_stream, stage_stream
+from trendlab.cli.cluster import _non_negative
+from trendlab.staging import read_stream, stage_stream
 
 
 def _jetstream(did: str, time_us: int | None, text: str, created: str = "2026-01-01T00:00:00Z", rkey: str = "k") -> str:

@@ -17,6 +17,7 @@ from trendlab.evaluate import load_labels
 from trendlab.replay import PostTable, extract_stream, replay_occurrences
 from trendlab.tune import tune
 from trendlab.workbench import ReviewWidget, TuningPanel, TuningSession, labels_from_review, review_table, write_labels
+from trendlab.params_files import read_params
 
 T0 = pd.Timestamp("2025-03-01T12:00:00Z")
 PARAMS = DetectionParams(window="5m", slide="1m", baseline_windows=10, cooldown_windows=10, min_score=4.0)
@@ -77,7 +78,7 @@ def test_panel_redraws_on_a_control_and_saves_what_it_shows(stream, tmp_path):
     assert "multiple" in panel.status.value and panel.params.slide == "1m" and panel.redraws == 1
     panel.controls["slide"].value = "1m"
     path = panel.save()
-    assert DetectionParams.from_yaml(path) == panel.params == PARAMS.replace(min_score=1.5, min_ratio=1.0, false_alarm_rate=1.0)
+    assert read_params(path) == panel.params == PARAMS.replace(min_score=1.5, min_ratio=1.0, false_alarm_rate=1.0)
     bundle = panel._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "image/png" in bundle or "text/html" in bundle  # a static picture for nbconvert and GitHub

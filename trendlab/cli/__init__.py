@@ -1,7 +1,9 @@
 """The ``trendlab`` command: a thin layer that parses arguments and calls the library.
 
-Every subcommand is one small function ``cmd_<name>(args) -> int``; the work is done by a
-``trendlab`` module a notebook can call too. Errors a user can fix (bad parameter, bad file, a
+Every subcommand is one small function ``cmd_<name>(args) -> int`` in this package (:mod:`.offline`,
+:mod:`.cluster`, :mod:`.feed`; ``serve`` in :mod:`trendlab.service`); the work is done by a
+``trendlab`` module a notebook can call too. Argument parsing, printing and ``Settings.from_env()``
+happen here, not in the library. Errors a user can fix (bad parameter, bad file, a
 service that does not answer) are printed as one line on stderr with exit status 2, never as a
 traceback.
 """
@@ -40,26 +42,15 @@ def add_extract(sub: argparse._SubParsersAction) -> None:
 
 # -- registry -----------------------------------------------------------------------------------
 
-#: The modules whose ``add_cli`` adds their subcommands; each command lives next to the code it drives.
-COMMAND_MODULES = (
-    "trendlab.samples",
-    "trendlab.replay",
-    "trendlab.evaluate",
-    "trendlab.tune",
-    "trendlab.workbench",
-    "trendlab.stack",
-    "trendlab.kafka",
-    "trendlab.flink.deploy",
-    "trendlab.pipeline",
-    "trendlab.service",
-    "trendlab.jetstream.cli",
-)
-
-
 def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
-    import importlib
+    """Every subcommand's ``add_*``, in the order ``trendlab --help`` lists them. All live in this
+    package except ``serve``, which the service factory's package keeps (:mod:`trendlab.service`)."""
+    from trendlab.cli import cluster, feed, offline
+    from trendlab.service import add_cli as add_serve
 
-    return [add_extract, *(importlib.import_module(module).add_cli for module in COMMAND_MODULES)]
+    return [add_extract, offline.add_samples, offline.add_replay, offline.add_evaluate, offline.add_tune,
+            offline.add_review, cluster.add_stack, cluster.add_kafka, cluster.add_deploy, cluster.add_pipeline,
+            add_serve, feed.add_jetstream]
 
 
 def build_parser() -> argparse.ArgumentParser:

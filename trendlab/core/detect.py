@@ -73,8 +73,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from statistics import NormalDist
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -82,15 +81,13 @@ import yaml
 
 from trendlab.core.cooccur import ReplaySketches, shared_share
 from trendlab.core.models import TrendAlert, WindowedKeywordCount
-from trendlab.errors import ConfigError, InputError
+from trendlab.errors import ConfigError
 from trendlab.core.windows import (
     DEFAULT_SLIDE, DEFAULT_WINDOW, WindowSpec, check_memory, format_duration, parse_duration, short_range,
 )
 
-if TYPE_CHECKING:
-    from trendlab.config import Settings
 
-__all__ = ["DetectionParams", "load_params", "TrendDetector", "hot_scores", "poisson_z", "score_threshold",
+__all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "score_threshold",
            "expected_counts", "dense_baseline", "detect_frame"]
 
 
@@ -182,69 +179,15 @@ class DetectionParams:
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**data)
 
-    @staticmethod
-    def read_yaml(path: str | Path) -> dict[str, Any]:
-        """The raw mapping of a params file, not yet validated (one-line errors for a missing file or bad YAML)."""
-        from trendlab.postfile import read_small_text
-
-        path = Path(path)
-        text = read_small_text(path, "params file")
-        try:
-            data = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(data, Mapping):
-            raise InputError(f"{path} must hold a mapping of parameters, got {type(data).__name__}")
-        return dict(data)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides: Any) -> DetectionParams:
-        return cls.from_dict(cls.read_yaml(path), **overrides)
-
-    def to_yaml(self, path: str | Path | None = None, comment: str | None = None) -> str:
+    def to_yaml(self, comment: str | None = None) -> str:
+        """The parameters as YAML text (a params file's content: :func:`trendlab.params_files.write_params`)."""
         text = yaml.safe_dump(self.to_dict(), sort_keys=False)
         if comment:
             text = "".join(f"# {line}\n" for line in comment.splitlines()) + text
-        if path is not None:
-            Path(path).write_text(text)
         return text
 
     def replace(self, **changes: Any) -> DetectionParams:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-
-def load_params(
-    source: str | Path | Mapping[str, Any] | DetectionParams | None = None,
-    settings: Settings | None = None,
-    **overrides: Any,
-) -> DetectionParams:
-    """The one way every entry point (CLI, notebooks, REST, the job) makes its :class:`DetectionParams`.
-
-    Precedence, highest first: ``overrides`` (flags such as ``--window``; ``None`` means unset), then
-    ``source`` (a params file, a mapping such as a REST request's ``params``, or a
-    ``DetectionParams``), then the environment's ``WINDOW_SIZE_MINUTES``/``TRENDLAB_SLIDE_MINUTES``
-    when set (``settings``; default: read from the environment), then the shipped defaults
-    (``params.yaml``). This is the only place the environment's window shape is applied.
-    """
-    if isinstance(source, DetectionParams):
-        data: dict[str, Any] = source.to_dict()
-    elif isinstance(source, Mapping):
-        data = dict(source)
-    elif source is not None:
-        data = DetectionParams.read_yaml(source)
-    else:
-        data = {}
-    if isinstance(data.get("detection"), Mapping):  # the nested form
-        data.update(data.pop("detection"))
-    if "window" not in data or "slide" not in data:
-        from trendlab.config import Settings
-
-        settings = settings or Settings.from_env()
-        if settings.window_size_minutes:
-            data.setdefault("window", f"{settings.window_size_minutes}m")
-        if settings.slide_minutes:
-            data.setdefault("slide", f"{settings.slide_minutes}m")
-    return DetectionParams.from_dict(data, **overrides)
 
 
 # -- the hot test, shared by both engines -------------------------------------------------------

@@ -88,7 +88,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import unicodedata
@@ -96,9 +95,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from trendlab.errors import ConfigError
+from trendlab.core.kernels import KernelRules, mecab_library, native_module
 from trendlab.core.function_words import EVIDENCE
 
-__all__ = ["LINE_BREAKS", "MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages", "extract_keywords"]
+__all__ = ["LINE_BREAKS", "MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages"]
 
 # Common top-level domains for URLs written without a scheme ("example.com/path", "bsky.app").
 _TLDS = (
@@ -275,18 +275,6 @@ def prepare(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().replace("’", "'")
 
 
-def native_module():
-    """The compiled kernels (``trendlab_native``), or ``None`` when they are not installed or
-    ``TRENDLAB_NATIVE=0``."""
-    if os.environ.get("TRENDLAB_NATIVE", "1").strip().lower() in ("0", "false", "no", "off"):
-        return None
-    try:
-        import trendlab_native
-    except ImportError:
-        return None
-    return trendlab_native
-
-
 def _ja_parse(run: str) -> str:
     """MeCab's text output for a Japanese run (surface TAB … TAB pos1-pos2-pos3 …), about three times
     faster than building a node object per word."""
@@ -295,24 +283,6 @@ def _ja_parse(run: str) -> str:
 
         _SEG.ja = fugashi.Tagger()
     return _SEG.ja.parse(run)
-
-
-@lru_cache(maxsize=1)
-def _mecab_library() -> tuple[str, tuple[str, ...]] | None:
-    """``(path, arguments)``: the MeCab library fugashi loaded and the arguments ``fugashi.Tagger()``
-    gives it (``-r mecabrc -d dicdir`` of unidic-lite's dictionary), for the compiled kernel to call
-    that MeCab directly; ``None`` where either cannot be found (the kernel then calls :func:`_ja_parse`)."""
-    try:
-        import fugashi
-
-        dicdir = fugashi.try_import_unidic()
-        with open("/proc/self/maps") as fh:  # the library as loaded (a wheel bundles its own copy)
-            libs = {line.split(None, 5)[5].strip() for line in fh if "libmecab" in line and "/" in line}
-    except (ImportError, OSError, IndexError):
-        return None
-    if not dicdir or len(libs) != 1:
-        return None
-    return libs.pop(), ("-r", os.path.join(dicdir, "mecabrc"), "-d", dicdir)
 
 
 def _ja_nouns(run: str) -> list[str]:
@@ -382,20 +352,21 @@ class KeywordExtractor:
         return ((stop | self.extra_stopwords if self.extra_stopwords else stop), "ja" in tagged, "zh" in tagged,
                 _mask(tagged), _min_evidence(tagged), bool(tagged))
 
-    def native_args(self) -> tuple:
-        """The compiled kernels' rule arguments, one tuple every kernel class takes first: lengths,
+    def kernel_rules(self) -> KernelRules:
+        """What crosses the door to the compiled kernels (every kernel class takes it first): lengths,
         languages, the two segmenters, :func:`prepare`, the MeCab library the kernel may call
-        directly (:func:`_mecab_library`) and the language evidence (word → mask over
-        :data:`EVIDENCE_LANGS`)."""
-        return (self.min_length, self.max_length, self.native_language, _ja_parse, _zh_words, prepare,
-                _mecab_library(), _evidence_masks())
+        directly (:func:`trendlab.core.kernels.mecab_library`) and the language evidence (word → mask
+        over :data:`EVIDENCE_LANGS`)."""
+        return KernelRules(min_length=self.min_length, max_length=self.max_length, language=self.native_language,
+                           ja=_ja_parse, zh=_zh_words, prepare=prepare, mecab=mecab_library(),
+                           evidence=_evidence_masks())
 
     def _native(self):
         """This extractor's compiled kernel (made once per process), or ``False`` without one."""
         core = self._core
         if core is None:
             module = native_module()
-            core = self._core = module.Extractor(self.native_args()) if module is not None else False
+            core = self._core = module.Extractor(self.kernel_rules()) if module is not None else False
         return core
 
     def __repr__(self) -> str:
@@ -476,7 +447,3 @@ def default_extractor() -> KeywordExtractor:
         _DEFAULT = KeywordExtractor()
     return _DEFAULT
 
-
-def extract_keywords(text: str, langs: str | Sequence[str] | None = None) -> list[str]:
-    """``KeywordExtractor().extract`` with the default settings."""
-    return default_extractor().extract(text, langs)

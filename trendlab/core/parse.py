@@ -6,7 +6,7 @@ Jetstream client. So a message means the same thing everywhere::
 
     from trendlab.core.parse import MessageParser, Limits, DeadLetter, Skip
 
-    parse = MessageParser(Limits.from_env())      # or MessageParser() for the defaults
+    parse = MessageParser(Limits.from_settings(settings))  # or MessageParser() for the defaults
     outcome = parse(raw_bytes)                     # bytes, bytearray, memoryview or str
     if isinstance(outcome, DeadLetter):
         dlq.send(outcome.to_json())                # {"error": reason, "message": bounded excerpt, ...}
@@ -55,11 +55,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Union
 
 import orjson
 
+from trendlab.config import BLUESKY_START, BLUESKY_START_US, min_event_time_us  # re-exported: the event-time bound is a setting
 from trendlab.core.models import MalformedPost, PostData, format_time, parse_post
 
 __all__ = [
@@ -75,18 +76,13 @@ __all__ = [
     "NON_POST",
     "Outcome",
     "Skip",
-    "add_min_event_time_flag",
     "excerpt",
-    "limits_from_flags",
     "min_event_time_flag",
     "min_event_time_us",
     "parse_message",
 ]
 
 #: Nothing on Bluesky is older: the network's first posts are from November 2022.
-BLUESKY_START = datetime(2022, 11, 1, tzinfo=timezone.utc)
-BLUESKY_START_US = int(BLUESKY_START.timestamp()) * 1_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 #: A dead letter keeps this many characters of its message at most.
 EXCERPT_CHARS = 300
 _BOM = b"\xef\xbb\xbf"
@@ -94,7 +90,7 @@ _BOM = b"\xef\xbb\xbf"
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """What the parser accepts. Defaults are far above any real post; the environment can set them."""
+    """What the parser accepts. Defaults are far above any real post; :meth:`from_settings` takes the settings' (the environment's: :func:`trendlab.env_defaults.parser_limits`)."""
 
     #: larger messages are dead letters, refused before decoding (TRENDLAB_MAX_MESSAGE_BYTES)
     max_message_bytes: int = 262_144
@@ -122,61 +118,18 @@ class Limits:
         return cls(settings.max_message_bytes, settings.max_keywords, settings.max_future_s,
                    min_event_time_us(settings.min_event_time))
 
-    @classmethod
-    def from_env(cls) -> Limits:
-        from trendlab.config import Settings
-
-        return cls.from_settings(Settings.from_env())
-
-
-def min_event_time_us(text: str | None, name: str = "TRENDLAB_MIN_EVENT_TIME") -> int:
-    """The lower event-time bound a setting or flag (``name``) gives, in µs since 1970: a date
-    (``2006-01-01``) or an ISO 8601 time (``2006-01-01T12:00:00Z``; UTC when it names no zone). Empty or
-    ``None``: :data:`BLUESKY_START`. A value that is not a date, is before 1970 or is after now is
-    refused with a one-line :class:`~trendlab.errors.ConfigError` naming ``name`` and the value."""
-    from trendlab.errors import ConfigError
-
-    if text is None or not str(text).strip():
-        return BLUESKY_START_US
-    raw = str(text).strip()
-    try:
-        when = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a date like 2006-01-01 (or an ISO 8601 time), got {text!r}") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    if when < _EPOCH:
-        raise ConfigError(f"{name} must not be before 1970-01-01, got {text!r}")
-    us = (when - _EPOCH) // timedelta(microseconds=1)
-    if us > time.time_ns() // 1000:
-        raise ConfigError(f"{name} must not be in the future, got {text!r}")
-    return us
 
 
 #: The flag every command that parses a post file or stream takes (replay, tune, produce, deploy).
 MIN_EVENT_TIME_FLAG = "--min-event-time"
 
 
-def add_min_event_time_flag(parser) -> None:
-    """Add ``--min-event-time DATE`` to an argparse (sub)parser."""
-    parser.add_argument(MIN_EVENT_TIME_FLAG, metavar="DATE", default=None,
-                        help="accept event times from DATE on (UTC, e.g. 2006-01-01 for another network's archive; "
-                             "default TRENDLAB_MIN_EVENT_TIME, else 2022-11-01, when Bluesky began)")
-
-
 def min_event_time_flag(value: str | None) -> str | None:
     """The ``--min-event-time`` value, checked (a bad one is refused naming the flag), for
-    ``Settings.from_env(min_event_time=…)``; ``None`` when the flag was not given."""
+    the settings (``min_event_time=…``); ``None`` when the flag was not given."""
     if value is not None:
         min_event_time_us(value, MIN_EVENT_TIME_FLAG)
     return value
-
-
-def limits_from_flags(min_event_time: str | None = None) -> Limits:
-    """:meth:`Limits.from_env`, with ``--min-event-time`` (when given) over ``TRENDLAB_MIN_EVENT_TIME``."""
-    from trendlab.config import Settings
-
-    return Limits.from_settings(Settings.from_env(min_event_time=min_event_time_flag(min_event_time)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,7 @@ __all__ = [
 
 #: The one default window shape (the tuned one, shipped in ``params.yaml``): every default in trendlab
 #: (``DetectionParams``, ``WindowSpec``, ``evaluate``, plots) is this one; ``WINDOW_SIZE_MINUTES`` and
-#: ``TRENDLAB_SLIDE_MINUTES`` override it in one place, :func:`trendlab.core.detect.load_params`.
+#: ``TRENDLAB_SLIDE_MINUTES`` override it in one place, :func:`trendlab.params_files.load_params`.
 DEFAULT_WINDOW = "6m"
 DEFAULT_SLIDE = "1m"
 
@@ -252,7 +252,7 @@ def _block_counts(kw: np.ndarray, au: np.ndarray, rel: np.ndarray, n: int, base:
     """All windows of these occurrences (``rel`` >= 0; end slots reported plus ``base``), keyword and
     author codes compacted to the ones present (a chunk of a long stream holds few of the stream's
     codes: small dense arrays and keys)."""
-    from trendlab.core.extract import native_module
+    from trendlab.core.kernels import native_module
 
     native = native_module()
     if native is not None:  # the same rows from the compiled kernel: a sliding window per keyword
@@ -312,9 +312,9 @@ CHUNK_BYTES = 256 << 20
 
 def memory_limit_bytes() -> int:
     """The replay's memory budget for one aggregation (``TRENDLAB_REPLAY_MEMORY_MB``)."""
-    from trendlab.config import Settings
+    from trendlab.config import replay_memory_limit_bytes
 
-    return Settings.from_env().replay_memory_mb * 1024 * 1024
+    return replay_memory_limit_bytes()
 
 
 def _size(nbytes: float) -> str:

@@ -19,14 +19,13 @@ from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 
 from trendlab.core.detect import DetectionParams, TrendDetector
 from trendlab.core.cooccur import SKETCH_COLUMNS
-from trendlab.flink.sql import HUB_COLUMNS, VOLUME_KEY
+from trendlab.flink.sql import VOLUME_KEY
 from trendlab.core.models import WindowedKeywordCount, micros_to_datetime
 
 
-# the hub's columns this function reads, by name
-_KEYWORD, _COUNT, _AUTHORS, _CONTENTS, _ERROR, _LATE = (
-    HUB_COLUMNS.index(c) for c in ("keyword", "count", "unique_authors", "unique_contents", "error", "late_message"))
-_SKETCH = tuple(HUB_COLUMNS.index(c) for c in SKETCH_COLUMNS)
+#: the hub's columns (trendlab.flink.sql.HUB_COLUMNS) this function reads: rows arrive with their field
+#: names and are read by name (tests/unit/test_flink_sql.py checks the hub gives each)
+READ_COLUMNS = ("keyword", "count", "unique_authors", "unique_contents", "error", "late_message", *SKETCH_COLUMNS)
 
 
 class DetectTrends(KeyedProcessFunction):
@@ -58,10 +57,11 @@ class DetectTrends(KeyedProcessFunction):
             self._alerts = self._late_posts = None
 
     def process_element(self, value: Row, ctx: KeyedProcessFunction.Context):
-        # a row of the job's output stream (trendlab.flink.sql.HUB_COLUMNS); dead letters are skipped
-        if value[_ERROR] is not None:
+        # a row of the job's output stream (trendlab.flink.sql.HUB_COLUMNS), read by field name; dead
+        # letters are skipped
+        if value["error"] is not None:
             return iter(())
-        if value[_LATE] is not None:
+        if value["late_message"] is not None:
             if self._late_posts is not None:
                 self._late_posts.inc()
             return iter(())
@@ -70,8 +70,9 @@ class DetectTrends(KeyedProcessFunction):
         if rows is None:
             rows = []
             ctx.timer_service().register_event_time_timer(window_end_ms - 1)
-        sketch = None if value[_SKETCH[0]] is None else tuple(int(value[i]) for i in _SKETCH)
-        rows.append((value[_KEYWORD], int(value[_COUNT]), int(value[_AUTHORS]), int(value[_CONTENTS]), sketch))
+        sketch = None if value[SKETCH_COLUMNS[0]] is None else tuple(int(value[c]) for c in SKETCH_COLUMNS)
+        rows.append((value["keyword"], int(value["count"]), int(value["unique_authors"]), int(value["unique_contents"]),
+                     sketch))
         self._pending.put(window_end_ms, rows)
         return iter(())
 

@@ -35,11 +35,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from trendlab.config import Profile, Settings
-from trendlab.core.detect import DetectionParams, load_params
+from trendlab.core.detect import DetectionParams
+from trendlab.params_files import load_params
 from trendlab.errors import JobConflict
-from trendlab.flink.client import TERMINAL_STATES, FlinkClient, FlinkError, JobInfo
+from trendlab.flink.rest_client import TERMINAL_STATES, FlinkClient, FlinkError, JobInfo
 from trendlab.flink.job import job_name
-from trendlab.core.parse import add_min_event_time_flag, min_event_time_flag
 from trendlab.flink.restore import check_restore_path, latest_restore_path, record_job_name
 
 PYTHON_DRIVER = "org.apache.flink.client.python.PythonDriver"
@@ -171,7 +171,7 @@ def deploy_job(
     wait_running: bool = True,
     extra_args: list[str] | None = None,
 ) -> str:
-    """Submit the job with ``params`` (``None``: :func:`~trendlab.core.detect.load_params`'s defaults, the
+    """Submit the job with ``params`` (``None``: :func:`~trendlab.params_files.load_params`'s defaults, the
     same as ``trendlab replay`` without a params file); returns its id. ``from_savepoint``: a path,
     or ``"latest"``. The parameters travel to the job as JSON program arguments.
 
@@ -249,81 +249,3 @@ def stop_job(settings: Settings, job_id: str, savepoint: bool = True, target_dir
         record_job_name(settings, path, name)
         client.wait_for_state(job_id, {"FINISHED", "CANCELED"}, timeout=60)
         return path
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def _duration_flag(flag: str):
-    from trendlab.core.windows import format_duration, parse_duration
-
-    def parse(text: str) -> str:
-        return format_duration(parse_duration(text, flag))
-
-    return parse
-
-
-def cmd_deploy(args) -> int:
-    settings = Settings.from_env(min_event_time=min_event_time_flag(args.min_event_time))
-    window = _duration_flag("--window")(args.window) if args.window else None
-    slide = _duration_flag("--slide")(args.slide) if args.slide else None
-    params = load_params(args.params, settings, window=window, slide=slide)
-    job_id = deploy_job(settings, params, args.from_savepoint, allow_non_restored_state=args.allow_non_restored_state,
-                        allow_running=args.allow_running)
-    print(json.dumps({"job_id": job_id}) if args.json else f"deployed {job_name(settings)!r} job {job_id}")
-    return 0
-
-
-def cmd_jobs(args) -> int:
-    settings = Settings.from_env()
-    jobs = list_jobs(settings)
-    if args.json:
-        print(json.dumps([j.to_dict() for j in jobs]))
-        return 0
-    if not jobs:
-        print("no jobs")
-    with FlinkClient.from_settings(settings) as client:
-        for j in jobs:
-            try:
-                cp = client.latest_checkpoint(j.id)
-            except FlinkError:  # a job that never checkpointed or left the JobManager's history
-                cp = None
-            kind = "savepoint" if cp and cp.is_savepoint else "checkpoint"
-            extra = f"  {kind} {cp.id} {cp.external_path}" if cp else ""
-            print(f"{j.id}  {j.state:<10} {j.name}{extra}")
-    return 0
-
-
-def cmd_stop(args) -> int:
-    settings = Settings.from_env()
-    path = stop_job(settings, args.job, savepoint=args.savepoint)
-    if args.json:
-        print(json.dumps({"job_id": args.job, "savepoint": path}))
-    else:
-        print(f"stopped {args.job}" + (f"; savepoint {path}" if path else ""))
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("deploy", help="submit the Flink job through the REST API")
-    p.add_argument("--params", help="params.yaml from `trendlab tune`")
-    p.add_argument("--window", help="window length, e.g. 10m (overrides the params file)")
-    p.add_argument("--slide", help="window slide, e.g. 1m (overrides the params file)")
-    p.add_argument("--from-savepoint", metavar="S", help="savepoint/checkpoint path, or 'latest'")
-    p.add_argument("--allow-non-restored-state", action="store_true",
-                   help="start from a savepoint even when some of its state belongs to no operator of this job")
-    p.add_argument("--allow-running", action="store_true",
-                   help="submit even when a trendlab job of the same topics is running (two jobs then write the "
-                        "same topics)")
-    p.add_argument("--json", action="store_true", help='print {"job_id": ...}')
-    add_min_event_time_flag(p)
-    p.set_defaults(func=cmd_deploy)
-
-    j = sub.add_parser("jobs", help="list Flink jobs")
-    j.add_argument("--json", action="store_true", help="print the jobs as JSON instead of a table")
-    j.set_defaults(func=cmd_jobs)
-
-    s = sub.add_parser("stop", help="stop a Flink job (with --savepoint: stop with a savepoint)")
-    s.add_argument("job", help="job id")
-    s.add_argument("--savepoint", action="store_true", help="take a savepoint and print its path")
-    s.add_argument("--json", action="store_true", help="print the result (savepoint path) as JSON")
-    s.set_defaults(func=cmd_stop)

@@ -36,7 +36,8 @@ from typing import Any
 
 from trendlab.flink_kafka_conf import flink_job_conf
 from trendlab.config import Profile, Settings
-from trendlab.core.detect import DetectionParams, load_params
+from trendlab.core.detect import DetectionParams
+from trendlab.params_files import load_params
 from trendlab.errors import ConfigError, TrendlabError
 from trendlab.flink import sql
 from trendlab.core.parse import Limits
@@ -242,12 +243,13 @@ def run_embedded(
 ) -> EmbeddedResult:
     """Run the job in a local mini-cluster over a posts file; outputs land in ``out_dir``.
 
-    The input is first staged by the producer's own code (:func:`trendlab.kafka.stage_stream`):
+    The input is first staged by the producer's own code (:func:`trendlab.staging.stage_stream`):
     event-time order, the event time next to each raw line — what ``trendlab produce`` puts in Kafka.
     """
-    from trendlab.kafka import stage_stream
+    from trendlab.env_defaults import settings_from_env
+    from trendlab.staging import stage_stream
 
-    settings = settings or Settings.from_env()
+    settings = settings or settings_from_env()
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     for name in ("_counts", "_alerts", "_dead_letters", "_late"):

@@ -19,7 +19,7 @@ import re
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.flink.client import FlinkClient
+from trendlab.flink.rest_client import FlinkClient
 
 MARKER = "_trendlab_job"
 _CHECKPOINT = re.compile(r"checkpoints/(?P<job>[0-9a-f]{32})/chk-\d+")

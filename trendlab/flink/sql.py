@@ -187,7 +187,7 @@ def file_io(staged_posts: str, out_dir: str) -> TableIO:
     """Filesystem source over a staged stream file and filesystem sinks under ``out_dir``.
 
     The staged file has JSON lines ``{"ts": <event ms>, "message": "<original line, base64>"}``
-    (:func:`trendlab.kafka.stage_stream`; Flink's JSON format reads ``BYTES`` from base64). ``ts`` only
+    (:func:`trendlab.staging.stage_stream`; Flink's JSON format reads ``BYTES`` from base64). ``ts`` only
     orders the staged file (and times the ceiling's messages); the event time comes from ``message``
     by the same SQL as in Kafka (:func:`posts_ddl`).
     """

@@ -33,7 +33,8 @@ from pyflink.table.udf import FunctionContext, TableFunction, udtf
 
 from trendlab.core.content import content_key
 from trendlab.core.cooccur import post_hash
-from trendlab.core.extract import KeywordExtractor, native_module
+from trendlab.core.extract import KeywordExtractor
+from trendlab.core.kernels import native_module
 from trendlab.flink.sql import VOLUME_KEY
 from trendlab.core.models import normalize_keyword
 from trendlab.core.parse import DeadLetter, Limits, MessageParser, excerpt
@@ -131,7 +132,7 @@ def native_parser(extractor: KeywordExtractor, limits: Limits):
     module = native_module() if extractor._native() else None
     if module is None:
         return None
-    return module.Parser(extractor.native_args(), limits.max_message_bytes, limits.max_keywords,
+    return module.Parser(extractor.kernel_rules(), limits.max_message_bytes, limits.max_keywords,
                          limits.min_event_time_us, limits.max_future_s * 1_000_000)
 
 

@@ -42,7 +42,7 @@ import orjson
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.jetstream.client import MAX_AHEAD_US, ClientStats, Event, JetstreamClient, event_identity, now_us
+from trendlab.jetstream.subscriber import MAX_AHEAD_US, ClientStats, Event, JetstreamClient, event_identity, now_us
 from trendlab.jetstream.progress import ProgressLine, lag_seconds
 from trendlab.kafka import KafkaUnavailable, ensure_topics
 from trendlab.core.models import PostData, format_time, micros_to_datetime
@@ -162,13 +162,12 @@ class KafkaSink:
                         request_timeout_ms=10_000, delivery_timeout_ms=int(max(self.flush_timeout, 12) * 1000) + 20_000)
 
     def _consumer(self):
-        from kafka import KafkaConsumer
+        from trendlab.kafka.clients import KafkaProfile, consumer
 
-        return KafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
-                             enable_auto_commit=False, request_timeout_ms=15_000)
+        return consumer(self.settings, KafkaProfile.CURSOR)
 
     def _read_cursor(self) -> int | None:
-        from kafka import TopicPartition
+        from trendlab.kafka.clients import topic_partition as TopicPartition
 
         consumer = self._consumer()
         try:
@@ -194,7 +193,7 @@ class KafkaSink:
 
     def _read_back(self, from_ms: int) -> set[tuple]:
         """Identities of every record in the posts and dead-letter topics with a timestamp >= ``from_ms``."""
-        from kafka import TopicPartition
+        from trendlab.kafka.clients import topic_partition as TopicPartition
 
         consumer = self._consumer()
         seen: set[tuple] = set()

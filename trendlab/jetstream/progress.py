@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from trendlab.jetstream.client import ClientStats, now_us
+from trendlab.jetstream.subscriber import ClientStats, now_us
 
 
 def lag_seconds(stats: ClientStats, at_us: int | None = None) -> float | None:

@@ -6,7 +6,7 @@ recording stops after ``max_events`` events written, after ``duration_s`` second
 SIGTERM — always with the file flushed and closed, so a recording cut short is still a valid stream.
 
 No line is longer than ``TRENDLAB_MAX_MESSAGE_BYTES``: a frame over it (a zstd frame that expands
-beyond it is found at the cap, see :class:`trendlab.jetstream.client.FrameDecoder`) is a bad frame of
+beyond it is found at the cap, see :class:`trendlab.jetstream.subscriber.FrameDecoder`) is a bad frame of
 reason ``size``, counted in the report and logged, and not written.
 """
 
@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from trendlab.jetstream.client import ClientStats, JetstreamClient
+from trendlab.jetstream.subscriber import ClientStats, JetstreamClient
 from trendlab.jetstream.progress import ProgressLine
-from trendlab.core.parse import Limits
+from trendlab.env_defaults import parser_limits
 
 
 def open_stream_writer(path: str | Path) -> BinaryIO:
@@ -76,7 +76,7 @@ async def record_async(
 ) -> RecordResult:
     out = Path(out)
     if max_event_bytes is None:
-        max_event_bytes = Limits.from_env().max_message_bytes
+        max_event_bytes = parser_limits().max_message_bytes
     stats = ClientStats()
     client = JetstreamClient(urls, collections=collections, cursor=cursor, compress=compress,
                              max_message_size=max_message_size, stall_timeout=stall_timeout,

@@ -1,4 +1,6 @@
-"""Posts into Kafka and records out of it: ``trendlab produce`` and ``trendlab consume``.
+"""Posts into Kafka and records out of it (what ``trendlab produce`` and ``trendlab consume`` run).
+
+Clients are built in one place, :mod:`trendlab.kafka.clients`, each use naming a profile.
 
 What a produced record is (the Flink job relies on it):
 
@@ -19,7 +21,7 @@ Every send is confirmed: a record the broker refuses is retried alone (its batch
 then reported with its line number and reason and sent to the dead-letter topic; ``trendlab produce``
 exits 1 when anything was refused, and its count of sent records is what the topic holds.
 
-The embedded Flink profile stages its input file with the same code (:func:`stage_stream`).
+The embedded Flink profile stages its input file with the same reader (:func:`trendlab.staging.stage_stream`).
 
 Topics trendlab creates keep records by size, not age (:data:`trendlab.flink_kafka_conf.TOPIC_CONFIG`): record timestamps are
 event times, and a replayed sample's are older than any time retention. After the last post of a
@@ -28,7 +30,6 @@ finished stream, :func:`advance_watermark` closes the job's last windows.
 
 from __future__ import annotations
 
-import base64
 import logging
 import sys
 import time
@@ -40,137 +41,16 @@ import orjson
 
 from trendlab.flink_kafka_conf import TOPIC_CONFIG
 from trendlab.config import Settings
-from trendlab.errors import ConfigError, ServiceUnavailable
-from trendlab.core.models import PostData
-from trendlab.core.parse import DeadLetter, Limits, MessageParser, add_min_event_time_flag, excerpt, min_event_time_flag
-from trendlab.postfile import ReadCounts, read_messages
+from trendlab.errors import ConfigError
+from trendlab.core.parse import DeadLetter, Limits, MessageParser, excerpt
+from trendlab.kafka.clients import KafkaProfile, KafkaUnavailable, admin_client, producer, quiet_client_logging, unavailable  # noqa: F401 (KafkaUnavailable, quiet_client_logging: re-exported)
+from trendlab.kafka.clients import consumer as kafka_consumer
+from trendlab.staging import StreamRecord, StreamStats, read_stream
 
 log = logging.getLogger(__name__)
 
 
-class KafkaUnavailable(ServiceUnavailable):
-    """The brokers do not answer; the message names the bootstrap servers."""
-
-
-@dataclass(frozen=True, slots=True)
-class StreamRecord:
-    timestamp_ms: int
-    key: bytes | None
-    value: bytes
-    malformed: bool = False
-    #: the input line number (0 when the record does not come from a file)
-    line: int = 0
-    #: the parser's reason when the line is a dead letter
-    reason: str | None = None
-    #: the value is already a dead-letter record (a line too large to send): it goes to the dead-letter topic
-    dlq: bool = False
-
-
-#: What a read counts (one definition for replay and produce): lines, posts, skipped, dead letters.
-StreamStats = ReadCounts
-
-
-def read_stream(path: str | Path, *, keep_malformed: bool = True, parser: MessageParser | None = None,
-                ) -> tuple[list[StreamRecord], ReadCounts]:
-    """Read a posts file into Kafka records in event-time order (see the module docstring), through
-    the one reader (:func:`trendlab.postfile.read_messages`).
-
-    Posts get their event time as timestamp (inside the event-time policy, so the broker's timestamp
-    bounds cannot refuse them). Dead letters (``malformed``) get the timestamp of the record before
-    them and carry their line as read — or, for a line over ``TRENDLAB_MAX_MESSAGE_BYTES``, which
-    cannot be sent whole, the dead-letter record (reason + bounded excerpt) for the dead-letter topic.
-    """
-    counts = ReadCounts()
-    records: list[StreamRecord] = []
-    last_ts: int | None = None
-    pending: list[tuple[int, bytes, DeadLetter]] = []  # dead letters before the first post get its timestamp
-    parser = parser or MessageParser(Limits.from_env(), now_us=time.time_ns() // 1000)
-    limit = parser.limits.max_message_bytes
-
-    def dead_record(ts: int, number: int, line: bytes, dead: DeadLetter) -> StreamRecord:
-        if dead.size <= limit:
-            return StreamRecord(ts, None, line, True, number, dead.reason)
-        return StreamRecord(ts, None, dead.to_json(line=number), True, number, dead.reason, dlq=True)
-
-    for number, line, outcome in read_messages(path, parser, counts):
-        if outcome.__class__ is DeadLetter:
-            if keep_malformed:
-                if last_ts is None:
-                    pending.append((number, line, outcome))  # type: ignore[arg-type]
-                else:
-                    records.append(dead_record(last_ts, number, line, outcome))  # type: ignore[arg-type]
-            continue
-        if outcome.__class__ is not PostData:
-            continue
-        post: PostData = outcome  # type: ignore[assignment]
-        ts = post.event_time_us // 1000
-        if last_ts is None and pending:
-            records.extend(dead_record(ts, *p) for p in pending)
-            pending.clear()
-        last_ts = ts
-        records.append(StreamRecord(ts, post.author_did.encode(), line, False, number))
-    now_ms = time.time_ns() // 1_000_000
-    records.extend(dead_record(now_ms, *p) for p in pending)
-    records.sort(key=lambda r: r.timestamp_ms)  # stable: file order within one millisecond
-    return records, counts
-
-
-def stage_stream(path: str | Path, target: str | Path) -> StreamStats:
-    """Write ``path`` as the embedded job's source: JSON lines ``{"ts": <event ms>, "message": "<base64>"}``
-    (the line's bytes as they are, base64 as Flink's JSON format wants ``BYTES``: the job decodes them
-    itself, like a Kafka message)."""
-    records, stats = read_stream(path)
-    with open(target, "wb") as out:
-        for r in records:
-            out.write(orjson.dumps({"ts": r.timestamp_ms, "message": base64.b64encode(r.value).decode()}) + b"\n")
-    return stats
-
-
-# -- Kafka clients ------------------------------------------------------------------------------
-
-def quiet_client_logging(settings: Settings) -> None:
-    """kafka-python logs every failed connection attempt (dozens of lines while a broker is down);
-    trendlab reports the failure itself as one :class:`KafkaUnavailable` line. Its log shows only
-    with ``LOG_LEVEL=DEBUG``."""
-    level = logging.DEBUG if settings.log_level.upper() == "DEBUG" else logging.CRITICAL
-    logging.getLogger("kafka").setLevel(level)
-
-
-def admin_client(settings: Settings, **config):
-    """A ``KafkaAdminClient`` (raises kafka-python's errors; callers turn them into :class:`KafkaUnavailable`)."""
-    from kafka.admin import KafkaAdminClient
-
-    quiet_client_logging(settings)
-    return KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                            bootstrap_timeout_ms=settings.kafka_timeout_s * 1000,
-                            request_timeout_ms=config.pop("request_timeout_ms", 15000), **config)
-
-
-def _unavailable(settings: Settings, exc: Exception) -> KafkaUnavailable:
-    return KafkaUnavailable(
-        f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__}); "
-        "is the stack up? (trendlab stack status)"
-    )
-
-
-def producer(settings: Settings, **config):
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
-
-    quiet_client_logging(settings)
-    try:
-        return KafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            bootstrap_timeout_ms=settings.kafka_timeout_s * 1000,
-            acks="all",
-            linger_ms=config.pop("linger_ms", 20),
-            batch_size=config.pop("batch_size", 256 * 1024),
-            max_request_size=config.pop("max_request_size", 4 * 1024 * 1024),
-            **config,
-        )
-    except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
-
+# -- topics ---------------------------------------------------------------------------------
 
 def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int], partitions: int | None = None,
                   replication: int = 1, config: Mapping[str, str] | None = None) -> list[str]:
@@ -186,7 +66,7 @@ def ensure_topics(settings: Settings, topics: Iterable[str] | Mapping[str, int],
     try:
         admin = admin_client(settings)
     except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
+        raise unavailable(settings, exc) from None
     try:
         wanted = dict(topics) if isinstance(topics, Mapping) else dict.fromkeys(topics, partitions)
         existing = set(admin.list_topics())
@@ -209,7 +89,7 @@ def delete_topics(settings: Settings, topics: Iterable[str]) -> None:
     try:
         admin = admin_client(settings)
     except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
+        raise unavailable(settings, exc) from None
     try:
         existing = [t for t in dict.fromkeys(topics) if t in set(admin.list_topics())]
         if existing:
@@ -386,7 +266,7 @@ def send_records(settings: Settings, records: list[StreamRecord], topic: str, ra
                     raise fut.exception
                 dead_lettered += 1
     except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
+        raise unavailable(settings, exc) from None
     finally:
         _close(prod)
         kafka_log.setLevel(level)
@@ -417,7 +297,7 @@ def advance_watermark(settings: Settings, topic: str, timestamp_ms: int) -> int:
                       timestamp_ms=timestamp_ms)
         prod.flush(timeout=60)
     except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
+        raise unavailable(settings, exc) from None
     finally:
         prod.close(timeout=10)
     return len(partitions)
@@ -432,23 +312,14 @@ def consume(
     max_records: int | None = None,
 ) -> Iterator[bytes]:
     """Committed records' values (``isolation_level=read_committed``) until ``timeout`` s pass without one."""
-    from kafka import KafkaConsumer
     from kafka.errors import KafkaError
 
-    quiet_client_logging(settings)
     try:
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            bootstrap_timeout_ms=settings.kafka_timeout_s * 1000,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest" if from_beginning else "latest",
-            isolation_level="read_committed",
-            consumer_timeout_ms=int(timeout * 1000),
-        )
+        consumer = kafka_consumer(settings, KafkaProfile.JOB_OUTPUT_READ_COMMITTED, topic,
+                                  auto_offset_reset="earliest" if from_beginning else "latest",
+                                  consumer_timeout_ms=int(timeout * 1000))
     except KafkaError as exc:
-        raise _unavailable(settings, exc) from None
+        raise unavailable(settings, exc) from None
     try:
         count = 0
         for message in consumer:
@@ -462,60 +333,3 @@ def consume(
 
 def consume_json(settings: Settings, topic: str, **kwargs) -> list[dict]:
     return [orjson.loads(v) for v in consume(settings, topic, **kwargs)]
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def cmd_produce(args) -> int:
-    """Exit 0 when the broker took every record, 1 when it refused some (reported, dead-lettered)."""
-    settings = Settings.from_env(min_event_time=min_event_time_flag(args.min_event_time))
-    result = produce(settings, args.input, args.topic, args.rate, skip_malformed=args.skip_malformed)
-    print(result.report(), file=sys.stderr)
-    return 1 if result.refused else 0
-
-
-def cmd_consume(args) -> int:
-    settings = Settings.from_env()
-    out = sys.stdout.buffer
-    for value in consume(settings, args.topic, from_beginning=args.from_beginning, timeout=args.timeout,
-                         max_records=args.max):
-        out.write(value + b"\n")
-        out.flush()
-    return 0
-
-
-def _non_negative(name: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise ConfigError(f"{name} must be a number, got {text!r}") from None
-        if value < 0:
-            raise ConfigError(f"{name} must be >= 0, got {text!r}")
-        return value
-
-    parse.__name__ = name
-    return parse
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("produce", help="send a posts file to Kafka in event-time order")
-    p.add_argument("input", help="Jetstream or PostData JSON lines (.jsonl or .jsonl.gz)")
-    p.add_argument("--topic", help="topic (default KAFKA_TOPIC_POSTS)")
-    p.add_argument("--rate", type=str, default="0", help="records per second; 0 = as fast as possible")
-    p.add_argument("--skip-malformed", action="store_true", help="do not send malformed lines")
-    add_min_event_time_flag(p)
-    p.set_defaults(func=lambda a: cmd_produce(_coerce(a, "rate", "--rate")))
-
-    c = sub.add_parser("consume", help="print a topic's committed records as JSON lines")
-    c.add_argument("--topic", required=True, help="the topic to read, e.g. trend-alerts")
-    c.add_argument("--from-beginning", action="store_true",
-                   help="read the topic from its first record (default: only records that arrive from now on)")
-    c.add_argument("--timeout", type=str, default="10", help="stop after S seconds without a record")
-    c.add_argument("--max", type=int, help="stop after N records")
-    c.set_defaults(func=lambda a: cmd_consume(_coerce(a, "timeout", "--timeout")))
-
-
-def _coerce(args, attr: str, flag: str):
-    setattr(args, attr, _non_negative(flag)(getattr(args, attr)))
-    return args

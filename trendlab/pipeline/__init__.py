@@ -39,13 +39,12 @@ from trendlab.pipeline.runner import (
     PipelineError,
     PipelineResult,
     _kernel_environ,
-    add_cli,
     run_pipeline,
 )
 from trendlab.pipeline.steps import NOTEBOOKS, STEPS, Step
 
 __all__ = [
     "JOB_RECORD", "NOTEBOOKS", "PROFILES", "STEPS", "Checkpoint", "JobRecord", "PipelineError", "PipelineResult",
-    "Profile", "Step", "add_cli", "checkpoint_objects", "job_status", "read_job_record", "run_pipeline",
+    "Profile", "Step", "checkpoint_objects", "job_status", "read_job_record", "run_pipeline",
     "write_job_record", "write_report", "_kernel_environ",
 ]

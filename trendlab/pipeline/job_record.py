@@ -124,9 +124,10 @@ def job_status(record: JobRecord, settings: Settings | None = None) -> pd.DataFr
         rows += [("state", record.state), ("engine", record.engine), ("posts", record.posts),
                  ("window counts", record.counts), ("alerts", record.alerts), ("seconds", record.seconds)]
     else:
-        from trendlab.flink.client import FlinkClient
+        from trendlab.env_defaults import settings_from_env
+        from trendlab.flink.rest_client import FlinkClient
 
-        settings = settings or Settings.from_env()
+        settings = settings or settings_from_env()
         with FlinkClient.from_settings(settings) as client:
             rows.append(("state", client.job_state(record.job_id)))
             cp = client.latest_checkpoint(record.job_id)

@@ -21,7 +21,7 @@ from trendlab.errors import ConfigError, MissingFile, TrendlabError
 from trendlab.pipeline.report import write_report
 from trendlab.pipeline.steps import STEPS, RunInputs, Step
 
-__all__ = ["PROFILES", "PipelineError", "PipelineResult", "add_cli", "notebook_parameters", "run_pipeline"]
+__all__ = ["PROFILES", "PipelineError", "PipelineResult", "notebook_parameters", "run_pipeline"]
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The profiles a pipeline runs with (``remote`` is the job's entry point on a cluster, not a pipeline).
@@ -158,25 +158,3 @@ def _kernel_transport() -> dict:
         transport = "ipc"
 
     return {"kernel_manager_class": IPCKernelManager}
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def cmd_pipeline(args) -> int:
-    result = run_pipeline(args.profile, args.out, args.sample, args.grid, args.params,
-                          kernel_name=args.kernel, progress=not args.quiet)
-    print(result.summary())
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("pipeline", help="run the four notebooks with papermill and write report.html")
-    p.add_argument("--profile", choices=PROFILES, default=Profile.EMBEDDED.value,
-                   help="embedded: PyFlink mini-cluster on the sample; local: the stack of `trendlab stack up`")
-    p.add_argument("--out", required=True, help="output directory (executed notebooks, params.yaml, report.html)")
-    p.add_argument("--sample", help="sample directory with posts.jsonl and labels.json (default data/samples/small)")
-    p.add_argument("--grid", help="grid YAML for 02 (default: trendlab tune's built-in grid)")
-    p.add_argument("--params", help="params.yaml for 03 instead of the one 02 tunes")
-    p.add_argument("--kernel", help="Jupyter kernel name (default: the notebooks' own, python3)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_pipeline)

@@ -64,7 +64,6 @@ Output is byte-identical for a seed (and version).
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import sys
@@ -76,8 +75,7 @@ from pathlib import Path
 import orjson
 
 from trendlab.labels import Gap, TrendLabel
-from trendlab.core.models import format_time
-from trendlab.samples.plan import DEFAULT_START, GENERATOR_VERSION, GENERATOR_VERSIONS, SampleStream, iter_events
+from trendlab.samples.plan import DEFAULT_START, GENERATOR_VERSION, SampleStream, iter_events
 from trendlab.samples.vocabularies import EN_NEW_GROUPS, NON_EN_GROUPS, SPAM_CAMPAIGNS, STEADY_HASHTAG
 
 __all__ = [
@@ -89,7 +87,6 @@ __all__ = [
     "STEADY_HASHTAG",
     "SampleStream",
     "SampleSummary",
-    "add_cli",
     "generate",
     "iter_events",
 ]
@@ -175,47 +172,3 @@ def generate(out_dir: str | os.PathLike[str], hours: float = 2.0, rate: float = 
     return SampleSummary(posts_path, labels_path, len(stream), stream.n_posts, written,
                          time.perf_counter() - began, [t.label for t in stream.trends], list(stream.decoys),
                          list(stream.label_set.gaps))
-
-
-# -- CLI -----------------------------------------------------------------------------------------
-
-def cmd_generate(args: argparse.Namespace) -> int:
-    summary = generate(args.out, hours=args.hours, rate=args.rate, seed=args.seed, start=args.start,
-                       non_post_share=args.non_post_share, progress=None if not args.quiet else False,
-                       version=args.generator_version, gaps=args.gaps)
-    if not args.quiet:
-        print(summary)
-        for t in summary.trends:
-            phrases = "".join(f' "{p}"' for p in t.phrases)
-            print(f"  {t.id} {t.kind:<13} {t.language} {format_time(t.start)}..{format_time(t.end)} "
-                  f"peak {t.peak_rate:.1f}/min {' '.join(t.keywords)}{phrases}")
-        for d in summary.decoys:
-            print(f"  {d.id} {d.kind:<13}    {format_time(d.start)}..{format_time(d.end)} {' '.join(d.keywords)}")
-        for g in summary.gaps:
-            print(f"  gap              {format_time(g.start)}..{format_time(g.end)} (no events)")
-    return 0
-
-
-def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("samples", help="labelled synthetic Jetstream streams")
-    ssub = p.add_subparsers(dest="samples_command", metavar="SUBCOMMAND")
-    ssub.required = True
-    g = ssub.add_parser("generate", help="write DIR/posts.jsonl (Jetstream JSON lines) and DIR/labels.json")
-    g.add_argument("--out", required=True,
-                   help="output directory (posts.jsonl + labels.json), or the posts file itself: NAME.jsonl, "
-                        "or NAME.jsonl.gz to write it gzip-compressed (labels beside it)")
-    g.add_argument("--hours", type=float, default=2.0, help="stream length in hours (default 2)")
-    g.add_argument("--rate", type=float, default=5.0, help="mean background posts per second (default 5)")
-    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    g.add_argument("--start", default=DEFAULT_START, help=f"stream start, ISO 8601 UTC (default {DEFAULT_START})")
-    g.add_argument("--non-post-share", type=float, default=0.5,
-                   help="share of events that are not posts: likes, follows, deletes... (default 0.5)")
-    g.add_argument("--gaps", type=int, choices=(0, 1, 2), default=None,
-                   help="whole-stream capture gaps of 2-20 minutes, labelled in labels.json "
-                        "(default: 1 in a stream of 1.5 hours or more, else 0)")
-    g.add_argument("--generator-version", type=int, choices=GENERATOR_VERSIONS, default=GENERATOR_VERSION,
-                   help=f"{GENERATOR_VERSION} (default): with what the real network carries (campaigns, reply "
-                        "spam, gaps, mis-tagged posts, hourly bumps, steady giants, stories); 1: the stream of "
-                        "the committed samples in data/samples")
-    g.add_argument("-q", "--quiet", action="store_true", help="print nothing")
-    g.set_defaults(func=cmd_generate)

@@ -42,9 +42,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from trendlab.config import Settings, get_settings
-from trendlab.core.detect import load_params
+from trendlab.params_files import load_params
 from trendlab.errors import ConfigError, InputError, JobConflict, ServiceUnavailable, TrendlabError
-from trendlab.flink.client import FlinkClient
+from trendlab.flink.rest_client import FlinkClient
 from trendlab.flink.restore import relative_restore_path
 from trendlab.service import live
 from trendlab.service.metrics import FlinkWatch, ServiceMetrics

@@ -35,7 +35,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from trendlab.config import Settings
-from trendlab.flink.client import CheckpointInfo, FlinkClient, FlinkError, JobInfo
+from trendlab.flink.rest_client import CheckpointInfo, FlinkClient, FlinkError, JobInfo
 
 #: the job's counter of late posts (trendlab/flink/alerts.py), one per post
 LATE_POSTS_METRIC = "trendlab.late_posts"

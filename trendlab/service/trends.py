@@ -330,16 +330,12 @@ class KafkaFollower:
                     consumer.close()
 
     def _consumer(self):
-        from kafka import KafkaConsumer
+        from trendlab.kafka.clients import KafkaProfile, consumer
 
-        return KafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None, enable_auto_commit=False,
-            isolation_level="read_committed", request_timeout_ms=10000,
-            client_id="trendlab-service-trends",
-        )
+        return consumer(self.settings, KafkaProfile.TAIL)
 
     def _assign(self, consumer) -> bool:
-        from kafka import TopicPartition
+        from trendlab.kafka.clients import topic_partition as TopicPartition
 
         partitions = []
         for topic in self.topics:

@@ -1,10 +1,10 @@
 """The local real stack: Kafka (KRaft), MinIO and a Flink standalone cluster, without Docker.
 
 ```python
-from trendlab.config import get_settings
+from trendlab.env_defaults import settings_from_env
 from trendlab import stack
 
-settings = get_settings()
+settings = settings_from_env()
 stack.up(settings)              # idempotent: starts what is not running, waits until all answer
 print(stack.status(settings).table())
 stack.down(settings)
@@ -17,16 +17,13 @@ one-line message naming it.
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import sys
 from collections.abc import Iterable
 
-from trendlab.config import Settings, get_settings
+from trendlab.config import Settings
+from trendlab.env_defaults import settings_from_env
 from trendlab.stack import broker, flink_cluster, minio, process
 from trendlab.stack.artifacts import kafka_connector_jar
-from trendlab.stack.errors import StackError
+from trendlab.errors import StackError
 from trendlab.stack.parts import PartStatus, StackStatus, run_dir, stack_home
 
 __all__ = [
@@ -48,13 +45,13 @@ def _parts(parts: Iterable[str] | None) -> list[str]:
 
 def status(settings: Settings | None = None) -> StackStatus:
     """Every part: running or not, pid, address, version, log file."""
-    settings = settings or get_settings()
+    settings = settings or settings_from_env()
     return StackStatus([minio.status(settings), broker.status(settings), *flink_cluster.status(settings)])
 
 
 def up(settings: Settings | None = None, parts: Iterable[str] | None = None) -> StackStatus:
     """Start the parts that are not running (all by default) and wait until each one answers."""
-    settings = settings or get_settings()
+    settings = settings or settings_from_env()
     chosen = _parts(parts)
     with process.locked(run_dir(settings)):
         for part in chosen:
@@ -64,7 +61,7 @@ def up(settings: Settings | None = None, parts: Iterable[str] | None = None) -> 
 
 def down(settings: Settings | None = None, parts: Iterable[str] | None = None) -> StackStatus:
     """Stop the parts (all by default): SIGTERM, wait, then SIGKILL. Data and logs are kept."""
-    settings = settings or get_settings()
+    settings = settings or settings_from_env()
     chosen = _parts(parts)
     with process.locked(run_dir(settings)):
         for part in reversed(chosen):
@@ -74,62 +71,13 @@ def down(settings: Settings | None = None, parts: Iterable[str] | None = None) -
 
 def kill_taskmanager(settings: Settings | None = None) -> int | None:
     """``kill -9`` the Flink TaskManager; returns its pid (None when it was not running)."""
-    settings = settings or get_settings()
+    settings = settings or settings_from_env()
     with process.locked(run_dir(settings)):
         return flink_cluster.kill_taskmanager(settings)
 
 
 def start_taskmanager(settings: Settings | None = None) -> PartStatus:
     """Start a Flink TaskManager again and wait until its slots are registered."""
-    settings = settings or get_settings()
+    settings = settings or settings_from_env()
     with process.locked(run_dir(settings)):
         return flink_cluster.start_taskmanager(settings)
-
-
-# -- CLI -----------------------------------------------------------------------------------------
-
-def _cmd_stack(args: argparse.Namespace) -> int:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("trendlab stack: %(message)s"))
-    logger = logging.getLogger("trendlab.stack")
-    logger.addHandler(handler)
-    logger.propagate = False
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
-    settings = get_settings()
-    try:  # a StackError reaches ``trendlab.cli.main``, which prints it as one line
-        if args.action == "up":
-            result = up(settings, args.parts)
-        elif args.action == "down":
-            result = down(settings, args.parts)
-        else:
-            result = status(settings)
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = True
-    if getattr(args, "json", False):
-        print(json.dumps(result.as_dict(), indent=2))
-    else:
-        print(result.table())
-    chosen = _parts(args.parts)  # `stack up flink` against Kafka and MinIO elsewhere succeeds when Flink runs
-    if args.action == "up" and not all(p.running for p in result.parts if p.name.split("-")[0] in chosen):
-        return 1
-    return 0
-
-
-def add_cli(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stack", help="the local real stack: Kafka, MinIO, Flink cluster")
-    actions = p.add_subparsers(dest="action", metavar="ACTION")
-    actions.required = True
-    for action, text in [
-        ("up", "start the parts that are not running and wait until they answer"),
-        ("down", "stop the parts (SIGTERM, then SIGKILL); data and logs are kept"),
-    ]:
-        a = actions.add_parser(action, help=text)
-        a.add_argument("parts", nargs="*", metavar="PART",
-                       help=f"one or more of {', '.join(PARTS)} (default: all)")
-        a.add_argument("--json", action="store_true", help="print the resulting status as JSON")
-        a.set_defaults(func=_cmd_stack)
-    s = actions.add_parser("status", help="show each part: running, pid, address, version, log")
-    s.add_argument("--json", action="store_true", help="print JSON")
-    s.set_defaults(func=_cmd_stack, parts=None)

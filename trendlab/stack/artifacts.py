@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trendlab.config import Settings
-from trendlab.stack.errors import StackError
+from trendlab.errors import StackError
 
 log = logging.getLogger("trendlab.stack")
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from trendlab.flink_kafka_conf import PYFLINK_RUNTIME_VARIABLES, flink_cluster_conf
 from trendlab.config import Settings
 from trendlab.stack import artifacts, process
-from trendlab.stack.errors import StackError
+from trendlab.errors import StackError
 from trendlab.stack.parts import PartStatus, java_binary, log_dir, run_dir, stack_home
 
 log = logging.getLogger("trendlab.stack")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from trendlab.config import Settings
 from trendlab.stack import artifacts, process
-from trendlab.stack.errors import StackError
+from trendlab.errors import StackError
 from trendlab.stack.parts import PartStatus, log_dir, run_dir, stack_home
 
 log = logging.getLogger("trendlab.stack")

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from trendlab.config import Settings
-from trendlab.stack.errors import StackError
+from trendlab.errors import StackError
 
 
 def stack_home(settings: Settings) -> Path:

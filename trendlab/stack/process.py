@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from trendlab.stack.errors import StackError
+from trendlab.errors import StackError
 
 
 def split_host_port(address: str, default_port: int) -> tuple[str, int]:

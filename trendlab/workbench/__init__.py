@@ -8,10 +8,5 @@ from trendlab.workbench.review import ReviewWidget, labels_from_review, review_s
 from trendlab.workbench.tuning import TuningPanel, TuningRun, TuningSession
 
 __all__ = ["TuningSession", "TuningRun", "TuningPanel", "ReviewWidget", "review_table", "review_stream",
-           "labels_from_review", "write_labels", "add_cli"]
+           "labels_from_review", "write_labels"]
 
-
-def add_cli(sub) -> None:
-    from trendlab.workbench.review import add_cli as add_review
-
-    add_review(sub)

@@ -276,7 +276,7 @@ def review_stream(source: str | Path, alerts_path: str | Path | None = None, par
     """The review table of a stream file: its alerts (from ``alerts_path``, or a replay with
     ``params`` now) with example posts."""
     from trendlab.replay import load_stream, read_alerts, replay_occurrences
-    from trendlab.core.detect import load_params
+    from trendlab.params_files import load_params
 
     posts, occ = load_stream(source, workers=workers)
     if alerts_path is not None:
@@ -285,39 +285,3 @@ def review_stream(source: str | Path, alerts_path: str | Path | None = None, par
         p = params if not isinstance(params, (str, Path, type(None))) else load_params(params)
         alerts = replay_occurrences(occ, p, with_counts=False).alerts
     return review_table(alerts, posts, occ, examples)
-
-
-# -- CLI ----------------------------------------------------------------------------------------
-
-def cmd_review(args) -> int:
-    if args.review_command == "export":
-        table = review_stream(args.input, args.alerts, args.params, args.examples, args.workers)
-        path = write_review(table, args.out)
-        print(f"wrote {len(table)} alerts to {path}: fill 'verdict' (yes/no) and, to merge alerts into one "
-              f"trend, give them the same 'trend' name; then `trendlab review import {path} --out labels.json`")
-        return 0
-    table = read_review(args.review)
-    path = write_labels(table, args.out)
-    labels = labels_from_review(table)
-    print(f"wrote {path}: {len(labels['trends'])} trends, {len(labels['decoys'])} decoys "
-          f"from {int((table['verdict'].str.strip() != '').sum())} judged alerts of {len(table)}")
-    return 0
-
-
-def add_cli(sub) -> None:
-    p = sub.add_parser("review", help="judge a stream's alerts in a spreadsheet and turn them into labels",
-                       description="Export a stream's alerts with example posts to CSV; import the judged CSV as labels.json.")
-    rsub = p.add_subparsers(dest="review_command", metavar="ACTION")
-    rsub.required = True
-    e = rsub.add_parser("export", help="alerts with example posts to a CSV to judge")
-    e.add_argument("input", help="the stream: Jetstream or PostData JSON lines (.jsonl, .jsonl.gz)")
-    e.add_argument("--alerts", help="alerts.jsonl of that stream (default: replay it now with --params)")
-    e.add_argument("--params", help="params.yaml for the replay when --alerts is not given (default: the defaults)")
-    e.add_argument("--examples", type=int, default=3, help="example posts per alert (default 3)")
-    e.add_argument("--workers", type=int, default=None, help="extraction processes (default: all cores)")
-    e.add_argument("--out", required=True, help="the CSV to write")
-    i = rsub.add_parser("import", help="a judged review CSV to labels.json for evaluate and tune")
-    i.add_argument("review", help="the CSV from `trendlab review export`, verdict column filled (yes/no)")
-    i.add_argument("--out", required=True, help="the labels.json to write")
-    for parser in (p, e, i):
-        parser.set_defaults(func=cmd_review)

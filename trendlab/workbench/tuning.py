@@ -32,6 +32,7 @@ from trendlab.labels import Labels
 from trendlab.core.models import TrendAlert
 from trendlab.replay import Occurrences, alerts_to_frame
 from trendlab.core.windows import WindowSpec
+from trendlab.params_files import write_params
 
 __all__ = ["TuningSession", "TuningRun", "TuningPanel"]
 
@@ -270,7 +271,7 @@ class TuningPanel:
         """Write the parameters shown to ``path`` (default: ``save_to``)."""
         path = Path(path) if path is not None else self.save_to
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._params.to_yaml(path, comment=f"chosen in the live tuning panel: {self.run.summary()}")
+        write_params(self._params, path, comment=f"chosen in the live tuning panel: {self.run.summary()}")
         self.status.value = f"<span style='color:#2ca02c'>saved to {html.escape(path.name)}</span>"
         return path
 

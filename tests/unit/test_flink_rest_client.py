@@ -11,7 +11,7 @@ import pytest
 
 from trendlab.cli import main as cli_main
 from trendlab.config import Settings
-from trendlab.flink.client import FlinkClient, FlinkError, _root_cause
+from trendlab.flink.rest_client import FlinkClient, FlinkError, _root_cause
 from trendlab.flink.deploy import PYTHON_DRIVER, flink_python_jar, program_args
 
 

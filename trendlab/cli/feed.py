@@ -1,4 +1,5 @@
-"""``trendlab jetstream record`` and ``trendlab jetstream ingest``: thin, over record.py and ingest.py."""
+"""``trendlab jetstream record`` and ``trendlab jetstream ingest``: argument parsing and printing over
+:mod:`trendlab.jetstream.recorder` and :mod:`trendlab.jetstream.ingest`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 from trendlab.config import Settings
 from trendlab.errors import ConfigError
-from trendlab.jetstream.client import PUBLIC_URLS, now_us
+from trendlab.jetstream.subscriber import PUBLIC_URLS, now_us
 
 
 def _duration_s(flag: str, text: str | None) -> float | None:
@@ -95,7 +96,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="progress line every S seconds (default 1 on a terminal, 10 otherwise; 0 = off)")
 
 
-def add_cli(sub) -> None:
+def add_jetstream(sub) -> None:
     js = sub.add_parser("jetstream", help="record Bluesky's Jetstream to a file, or ingest it into Kafka")
     jsub = js.add_subparsers(dest="jetstream_command", metavar="{record,ingest}")
     jsub.required = True
