@@ -18,7 +18,7 @@ install: $(VENV)/.installed $(VENV)/.native
 
 # The compiled kernels (native/, Rust via maturin): replay's scanner and window counts, the extractor.
 # Without cargo trendlab runs the same rules in Python (slower); `make test` then skips their tests.
-NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml $(wildcard native/src/*.rs)
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock native/pyproject.toml native/trendlab_native.pyi $(wildcard native/src/*.rs)
 CARGO_TARGET_DIR ?= $(HOME)/.cache/trendlab/cargo-target
 $(VENV)/.native: $(VENV)/.installed $(NATIVE_SRC)
 	@if command -v cargo >/dev/null; then \
