@@ -25,6 +25,8 @@ author, so both engines compute it the same way, post by post, with no state:
 they would let a swapped word change two more keys: the key reads a post's single words (and
 hashtags) only. :data:`MIN_KEYWORDS` counts those, and the MinHash is taken over those
 (:func:`keyword_hashes` gives a phrase :data:`PHRASE_HASH`, above every word's hash: it never wins).
+A post's links (:mod:`trendlab.links`, keywords too) are left out the same way: a campaign that
+changes its links is still one voice.
 
 ``keyword_hash`` is CRC-32 of the keyword's UTF-8 bytes (31 bits kept): stable across processes, Python
 versions and engines, unlike ``hash()``. The replay engine computes keys for a whole stream at once
@@ -38,7 +40,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_phrase", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
+from trendlab.links import LINK_PREFIX
+
+__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_phrase", "is_word", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
 
 #: Posts with at least this many keywords are keyed by their content; shorter ones by their author.
 MIN_KEYWORDS = 8
@@ -53,6 +57,12 @@ def is_phrase(keyword: str) -> bool:
     return " " in keyword
 
 
+def is_word(keyword: str) -> bool:
+    """Whether a keyword is a word or a hashtag: not a phrase, not a link (:mod:`trendlab.links`). Only
+    words make a content key."""
+    return " " not in keyword and not keyword.startswith(LINK_PREFIX)
+
+
 def keyword_hash(keyword: str) -> int:
     """The keyword's 31-bit hash: CRC-32 of its UTF-8 bytes (a lone surrogate as ``surrogatepass``)."""
     return zlib.crc32(keyword.encode("utf-8", "surrogatepass")) & _MASK
@@ -63,7 +73,7 @@ def content_key(keywords: Sequence[str], author: str) -> str:
 
     ``"c<h1>.<h2>"`` (its two smallest keyword hashes, ascending) for a post with at least
     :data:`MIN_KEYWORDS` words (phrases are not counted nor hashed), else ``"a" + author``."""
-    words = [k for k in keywords if " " not in k]
+    words = [k for k in keywords if is_word(k)]
     if len(words) < MIN_KEYWORDS:
         return "a" + author
     first = second = _MASK + 1
@@ -79,7 +89,7 @@ def content_key(keywords: Sequence[str], author: str) -> str:
 def keyword_hashes(keywords: Sequence[str]) -> np.ndarray:
     """:func:`keyword_hash` of every keyword (int64), e.g. of a stream's keyword table; a phrase's is
     :data:`PHRASE_HASH` (it never counts toward a content key)."""
-    return np.fromiter((PHRASE_HASH if " " in k else keyword_hash(k) for k in keywords), dtype=np.int64,
+    return np.fromiter((keyword_hash(k) if is_word(k) else PHRASE_HASH for k in keywords), dtype=np.int64,
                        count=len(keywords))
 
 

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trendlab.content import PHRASE_HASH, is_phrase, keyword_hash
+from trendlab.content import PHRASE_HASH, is_word, keyword_hash
 
 __all__ = ["SKETCH_SIZE", "P", "post_hash", "post_hashes", "sketch_of", "shared_share", "sql_columns",
            "ReplaySketches"]
@@ -44,8 +44,8 @@ _B = np.array(B, dtype=np.int64)
 
 def post_hash(author: str, keywords: Sequence[str]) -> int:
     """A post's hash for the sketches: (CRC of the author + the CRCs of its words) mod P (its phrases
-    are made of its words and add nothing)."""
-    return (keyword_hash(author) + sum(keyword_hash(k) for k in keywords if not is_phrase(k))) % P
+    are made of its words and add nothing; its links are left out as the content key leaves them)."""
+    return (keyword_hash(author) + sum(keyword_hash(k) for k in keywords if is_word(k))) % P
 
 
 def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,

@@ -122,6 +122,9 @@ class PostData:
     hashtags: list[str] = field(default_factory=list)
     #: Jetstream ``time_us`` (when the relay saw the event); the event time when present.
     time_us: int | None = None
+    #: the URLs the post links to, as written: its link facets' ``uri``, then its external embed's
+    #: (:func:`trendlab.links.post_links` adds the text's and normalises them)
+    links: list[str] = field(default_factory=list)
 
     @property
     def event_time_us(self) -> int:
@@ -152,6 +155,8 @@ class PostData:
         }
         if self.time_us is not None:
             d["time_us"] = self.time_us
+        if self.links:
+            d["links"] = list(self.links)
         return d
 
     def to_json(self) -> str:
@@ -176,6 +181,7 @@ class PostData:
             mentions=_str_list(obj.get("mentions"), "mentions"),
             hashtags=_str_list(obj.get("hashtags"), "hashtags"),
             time_us=time_us,
+            links=_str_list(obj.get("links"), "links"),
         )
 
     @classmethod
@@ -218,6 +224,7 @@ class PostData:
             reply_to = parent_uri if isinstance(parent_uri, str) else None
         mentions: list[str] = []
         hashtags: list[str] = []
+        links: list[str] = []
         facets = record.get("facets")
         if isinstance(facets, list):  # facets are decoration: odd shapes are ignored, never fatal
             for facet in facets:
@@ -234,6 +241,11 @@ class PostData:
                         mentions.append(feature["did"])
                     elif ftype.endswith("#tag") and isinstance(feature.get("tag"), str):
                         hashtags.append(feature["tag"])
+                    elif ftype.endswith("#link") and isinstance(feature.get("uri"), str):
+                        links.append(feature["uri"])
+        external = _embedded_link(record.get("embed"))
+        if external is not None:
+            links.append(external)
         return cls(
             uri=f"at://{did}/{POST_COLLECTION}/{rkey}",
             author_did=did,
@@ -244,7 +256,20 @@ class PostData:
             mentions=mentions,
             hashtags=hashtags,
             time_us=time_us,
+            links=links,
         )
+
+
+def _embedded_link(embed: Any) -> str | None:
+    """The ``external.uri`` of an external embed, or of the media of a record with media; ``None`` for
+    any other embed or shape (embeds are decoration: odd shapes are ignored, never fatal)."""
+    if not isinstance(embed, dict):
+        return None
+    external = embed.get("external")
+    if external is None and isinstance(embed.get("media"), dict):
+        external = embed["media"].get("external")
+    uri = external.get("uri") if isinstance(external, dict) else None
+    return uri if isinstance(uri, str) else None
 
 
 #: the largest ``time_us`` a datetime can hold (year 9999); larger ones are malformed, not an overflow

@@ -38,6 +38,7 @@ from trendlab.content import keyword_hash, keyword_hashes, post_content_codes
 from trendlab.cooccur import ReplaySketches, post_hashes
 from trendlab.extract import KeywordExtractor, native_module
 from trendlab.models import PostData
+from trendlab.links import post_links
 from trendlab.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
 from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 from trendlab.windows import (
@@ -69,6 +70,8 @@ class PostTable:
     read: ReadCounts = field(default_factory=ReadCounts)
     #: the input line number of each post (for the dead letter of a post over the keyword cap)
     line: list[int] = field(default_factory=list)
+    #: each post's links as written (:attr:`trendlab.models.PostData.links`; ``()`` for most posts)
+    links: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def lines(self) -> int:
@@ -103,10 +106,11 @@ class PostTable:
     def drop(self, rows: Sequence[int]) -> None:
         """Remove posts (rows) from the table, e.g. those over the keyword cap."""
         gone = set(rows)
-        keep = [i for i in range(len(self.text)) if i not in gone]
-        for name in ("uri", "author", "text", "langs", "line"):
+        n = len(self.text)
+        keep = [i for i in range(n) if i not in gone]
+        for name in ("uri", "author", "text", "langs", "line", "links"):
             column = getattr(self, name)
-            if len(column) == len(self.text):
+            if len(column) == n:  # every column of the table, not only those before ``text``
                 setattr(self, name, [column[i] for i in keep])
         self.event_ms = self.event_ms[np.asarray(keep, dtype=np.int64)]
         self.read.posts -= len(gone)
@@ -136,7 +140,7 @@ def _parse_lines(table: PostTable, times: list[int], path: Path, parser: Message
     """The reader's blocks of lines through the parser: the hot loop of replay, so it walks
     :func:`~trendlab.postfile.read_line_blocks` itself (one generator step per block, not per line)
     and counts exactly as :func:`~trendlab.postfile.read_messages` does."""
-    uri, author, text, langs, line_no = table.uri, table.author, table.text, table.langs, table.line
+    uri, author, text, langs, line_no, links = table.uri, table.author, table.text, table.langs, table.line, table.links
     counts = table.read
     dead = counts.dead_letters
     limit = parser.limits.max_message_bytes
@@ -159,6 +163,7 @@ def _parse_lines(table: PostTable, times: list[int], path: Path, parser: Message
             text.append(post.text)
             langs.append((post.language,) if post.language else ())
             line_no.append(number)
+            links.append(tuple(post.links) if post.links else ())
             times.append(post.event_time_us // 1000)
     counts.skipped += skipped
     counts.posts = counts.lines - counts.skipped - len(dead)
@@ -277,6 +282,7 @@ def read_and_extract(
         table.text += part.text
         table.langs += part.langs
         table.line += [lines_before + n for n in part.line]
+        table.links += part.links
         times_parts.append(part.event_ms)
         table.read.add(part.read, lines_before)
         lines_before += part_lines
@@ -482,8 +488,21 @@ def read_occurrences(
 
 def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
                  ) -> tuple[PostTable, list[list[str]]]:
-    """Posts with more words than ``TRENDLAB_MAX_KEYWORDS`` become dead letters, and the others keep
-    that many phrases at most (as in the Flink job: :meth:`MessageParser.keyword_cap`, :func:`cap_phrases`)."""
+    """The extractor's keywords made the posts' keywords, as :meth:`MessageParser.post_keywords` makes
+    them for one message: posts with more words than ``TRENDLAB_MAX_KEYWORDS`` become dead letters,
+    the others keep that many phrases at most (:meth:`MessageParser.keyword_cap`, :func:`cap_phrases`)
+    and get their links (:func:`trendlab.links.post_links`) last."""
+    table, lists = _cap(table, lists, parser)
+    texts = table.text
+    for i, uris in enumerate(table.links):
+        if uris or "://" in texts[i]:
+            found = post_links(uris, texts[i])
+            if found:
+                lists[i] = lists[i] + found
+    return table, lists
+
+
+def _cap(table: PostTable, lists: list[list[str]], parser: MessageParser) -> tuple[PostTable, list[list[str]]]:
     cap = parser.limits.max_keywords
     long = [i for i, kws in enumerate(lists) if len(kws) > cap]
     if not long:

@@ -60,6 +60,7 @@ from typing import Any, Union
 
 import orjson
 
+from trendlab.links import post_links
 from trendlab.models import MalformedPost, PostData, format_time, parse_post
 
 __all__ = [
@@ -368,7 +369,12 @@ class MessageParser:
         post: PostData = outcome  # type: ignore[assignment]
         keywords = extractor.extract(post.text, post.langs or None)
         over = self.keyword_cap(post, keywords)
-        return over if over is not None else (post, cap_phrases(keywords, self.limits.max_keywords))
+        if over is not None:
+            return over
+        keywords = cap_phrases(keywords, self.limits.max_keywords)
+        if post.links or "://" in post.text:
+            keywords = keywords + post_links(post.links, post.text)  # last; never counted toward the cap
+        return post, keywords
 
     def oversized(self, size: int, head: bytes) -> DeadLetter:
         """The dead letter of a line a reader did not load whole (``head``: its first bytes)."""

@@ -10,9 +10,10 @@ The semantics (docs/architecture.md, "One definition, two engines"), defined her
   is in ``window / slide`` windows.
 * ``count`` is the number of posts in the window that contain the keyword (a post counts once per
   keyword); ``unique_authors`` is the number of distinct author DIDs among them. Only windows with
-  ``count >= 1`` exist, and for a phrase (a keyword of two words) only those with ``count >=``
-  :data:`MIN_PHRASE_COUNT`: most word pairs of a day are written once, and a pair written once in a
-  window says nothing a trend needs (a day's window counts would otherwise grow sevenfold).
+  ``count >= 1`` exist, and for a phrase (a keyword of two words) or a link (:mod:`trendlab.links`)
+  only those with ``count >=`` :data:`MIN_PHRASE_COUNT`: most word pairs and links of a day are
+  written once, and one written once in a window says nothing a trend needs (a day's window counts
+  would otherwise grow sevenfold).
 
 A window is identified by its **end slot** ``e = window_end // slide``: the post at time ``t`` lies in
 the windows whose end slots are ``t // slide + 1 … t // slide + window // slide``.
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from trendlab.errors import ConfigError
+from trendlab.links import LINK_PREFIX
 
 __all__ = [
     "DEFAULT_SLIDE",
@@ -188,8 +190,9 @@ _COLUMNS = ("keyword_code", "end_slot", "count", "unique_authors")
 
 
 def phrase_codes(keywords) -> np.ndarray:
-    """A mask over keyword codes: which keywords are phrases (two words joined by a space)."""
-    return np.fromiter((" " in k for k in keywords), dtype=bool, count=len(keywords))
+    """A mask over keyword codes: which keywords are phrases (two words joined by a space) or links
+    (:mod:`trendlab.links`): the keywords whose windows exist from :data:`MIN_PHRASE_COUNT` posts."""
+    return np.fromiter((" " in k or k.startswith(LINK_PREFIX) for k in keywords), dtype=bool, count=len(keywords))
 
 
 def drop_rare_phrases(frame: pd.DataFrame, is_phrase: np.ndarray) -> pd.DataFrame:

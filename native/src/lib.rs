@@ -34,6 +34,7 @@ mod tables;
 mod tok;
 mod mecab;
 mod windows;
+mod links;
 
 /// The kernels allocate a few small strings per post (keywords, authors); mimalloc serves those
 /// faster than the system allocator.
@@ -550,6 +551,72 @@ struct Record<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(borrow)]
     langs: Option<Vec<Cow<'a, str>>>,
+    // links (trendlab.models.PostData.from_jetstream): any shape other than these is Python's
+    #[serde(borrow)]
+    facets: Option<Vec<Facet<'a>>>,
+    #[serde(borrow)]
+    embed: Option<Embed<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Facet<'a> {
+    #[serde(borrow)]
+    features: Option<Vec<Feature<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Feature<'a> {
+    #[serde(borrow, rename = "$type")]
+    ty: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uri: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Embed<'a> {
+    #[serde(borrow)]
+    external: Option<External<'a>>,
+    #[serde(borrow)]
+    media: Option<Media<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Media<'a> {
+    #[serde(borrow)]
+    external: Option<External<'a>>,
+}
+
+#[derive(Deserialize)]
+struct External<'a> {
+    #[serde(borrow)]
+    uri: Option<Cow<'a, str>>,
+}
+
+impl Record<'_> {
+    /// The link facets' URIs, then the external embed's (trendlab.models: `PostData.links`).
+    fn link_uris(&self) -> Vec<&str> {
+        let mut uris: Vec<&str> = Vec::new();
+        for facet in self.facets.iter().flatten() {
+            for feature in facet.features.iter().flatten() {
+                if let (Some(ty), Some(uri)) = (&feature.ty, &feature.uri) {
+                    if ty.ends_with("#link") {
+                        uris.push(uri);
+                    }
+                }
+            }
+        }
+        if let Some(embed) = &self.embed {
+            let external = match (&embed.external, &embed.media) {
+                (Some(e), _) => Some(e),
+                (None, Some(m)) => m.external.as_ref(),
+                _ => None,
+            };
+            if let Some(uri) = external.and_then(|e| e.uri.as_deref()) {
+                uris.push(uri);
+            }
+        }
+        uris
+    }
 }
 
 enum Line {
@@ -636,6 +703,10 @@ impl Reader {
             return Ok(Line::Python);
         }
         keywords.truncate(words + self.max_keywords);
+        let uris = record.link_uris();
+        if !uris.is_empty() || post_text.contains("://") {
+            keywords.extend(links::post_links(uris, post_text)); // last, never counted toward the cap
+        }
         Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords })
     }
 }
@@ -946,9 +1017,23 @@ impl Parser {
     }
 }
 
+/// `trendlab.links.normalise_url` (for the twin tests; the scanner calls the Rust function directly).
+#[pyfunction]
+fn normalise_url(uri: &str) -> Option<String> {
+    links::normalise_url(uri)
+}
+
+/// `trendlab.links.post_links`.
+#[pyfunction]
+fn post_links(uris: Vec<String>, text: &str) -> Vec<String> {
+    links::post_links(uris.iter().map(String::as_str), text)
+}
+
 #[pymodule]
 fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(normalise_url, m)?)?;
+    m.add_function(wrap_pyfunction!(post_links, m)?)?;
     m.add_function(wrap_pyfunction!(union, m)?)?;
     m.add_function(wrap_pyfunction!(window_counts, m)?)?;
     m.add_class::<Extractor>()?;

@@ -11,6 +11,7 @@ from trendlab.cli import main
 from trendlab.detect import DetectionParams
 from trendlab.evaluate import TARGETS, Targets, evaluate, load_labels, pool
 from trendlab.extract import KeywordExtractor
+from trendlab.links import is_link, post_links
 from trendlab.models import TrendAlert, parse_post
 from trendlab.replay import (extract_stream, read_alerts, read_and_extract, read_occurrences, read_posts, replay,
                              write_outputs)
@@ -32,12 +33,13 @@ def reference(path: Path, spec: WindowSpec) -> dict:
         if post is None:
             continue
         t = post.event_time_us // 1000
-        for kw in x.extract(post.text, post.langs or None):
+        for kw in x.extract(post.text, post.langs or None) + post_links(post.links, post.text):
             for _, end in windows_of(t, spec):
                 posts[(kw, end)] += 1
                 authors[(kw, end)].add(post.author_did)
-    # a phrase's window exists from MIN_PHRASE_COUNT posts, a word's from one
-    return {k: (posts[k], len(a)) for k, a in authors.items() if " " not in k[0] or posts[k] >= MIN_PHRASE_COUNT}
+    # a phrase's or a link's window exists from MIN_PHRASE_COUNT posts, a word's from one
+    return {k: (posts[k], len(a)) for k, a in authors.items()
+            if (" " not in k[0] and not is_link(k[0])) or posts[k] >= MIN_PHRASE_COUNT}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +73,7 @@ def test_parallel_read_equals_serial_read(tmp_path):
     assert [(n, dl.excerpt) for n, dl in table.dead_letters] == [(6, "{broken json"), (4001, "{broken json"),
                                                                 (9001, "{broken json")]
     x = KeywordExtractor()
-    assert lists == [x.extract(t, l or None) for t, l in zip(serial.text, serial.langs)]
+    assert lists == [x.extract(t, l or None) + post_links(u, t) for t, l, u in zip(serial.text, serial.langs, serial.links)]
 
     # replay's path: the workers code their part (no texts come back); the same occurrences and counts
     lean, occ = read_occurrences(src, workers=2)
