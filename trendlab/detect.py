@@ -81,6 +81,7 @@ import pandas as pd
 import yaml
 
 from trendlab.cooccur import ReplaySketches, shared_share
+from trendlab.links import is_link
 from trendlab.models import TrendAlert, WindowedKeywordCount
 from trendlab.errors import ConfigError, InputError
 from trendlab.windows import (
@@ -490,6 +491,10 @@ class TrendDetector:
         for i in range(m):
             for j in range(i + 1, m):
                 share_of[i, j] = share_of[j, i] = shared(names_all[i], names_all[j], e)
+        # links trend on a board of their own: a link and a word are never one trend, nor carried by each other
+        link_of = np.array([is_link(k) for k in names_all], dtype=bool)
+        other_kind = link_of[:, None] != link_of[None, :]
+        share_of[other_kind] = 0.0
         excess = np.array([series(k, np.array([e]))[0] - expected(k, e) for k in names_all], dtype=np.float64)
         at = {k: i for i, k in enumerate(names_all)}
         threshold, rise_share = self.params.group_cooccurrence, self.params.group_share
@@ -505,6 +510,7 @@ class TrendDetector:
         # than 1/group_share times as much is carried by that keyword's posts (a word a trend's posts carry
         # now and then): no alert, no trend of its own. It links nothing, so it cannot chain trends.
         corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        corr[other_kind] = 0.0
         # A phrase's posts are posts of each of its words: a phrase of a word rising more than
         # 1/group_share times as much ("album news" while "album" rises) is carried the same way.
         def word_rise(word: str) -> float:
@@ -577,6 +583,7 @@ class TrendDetector:
                     trend=trend,
                     topic=topic,
                     display_name=display_name(topic),
+                    kind="link" if is_link(lead.keyword) else "topic",
                 )
             )
         return alerts
@@ -660,9 +667,9 @@ def _sketch_of(row) -> np.ndarray | None:
 
 
 def display_name(topic: str) -> str:
-    """How a trend is shown: its topic as written (hashtags as they are; words and phrases with capital
-    initials, as names and headlines are written)."""
-    if topic.startswith("#"):
+    """How a trend is shown: its topic as written (hashtags and links as they are; words and phrases
+    with capital initials, as names and headlines are written)."""
+    if topic.startswith("#") or is_link(topic):
         return topic
     return " ".join(w[:1].upper() + w[1:] for w in topic.split(" "))
 

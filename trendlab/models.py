@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from trendlab.links import is_link
+
 from trendlab.errors import InputError
 
 POST_COLLECTION = "app.bsky.feed.post"
@@ -388,6 +390,8 @@ class TrendAlert:
     topic: str | None = None
     #: the topic as people write it
     display_name: str | None = None
+    #: ``"link"`` for a trending link (:mod:`trendlab.links`; a board of its own), else ``"topic"``
+    kind: str = "topic"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -415,6 +419,7 @@ class TrendAlert:
             trend=obj.get("trend"),
             topic=obj.get("topic"),
             display_name=obj.get("display_name"),
+            kind=obj.get("kind") or ("link" if is_link(obj["keyword"]) else "topic"),
         )
 
     @classmethod
