@@ -2,6 +2,8 @@
 
 * ``<!-- trendlab:variables -->`` in a page becomes the table of every environment variable, made from
   :data:`trendlab.config.VARIABLES` at build time, so the page cannot drift from the code.
+* In the API reference, the Sphinx roles of the docstrings (``:class:`~trendlab.errors.ConfigError```)
+  become code, linked when the page documents the target.
 * The four notebooks join the site as ``notebooks/NAME.ipynb`` (mkdocs-jupyter renders them, without
   executing anything): the executed copies in ``out/`` when ``make demo`` (``trendlab pipeline``) has
   written all four there, else the committed ones in ``notebooks/``.
@@ -10,6 +12,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -75,3 +78,21 @@ def on_page_markdown(markdown, page, config, files):
     if VARIABLES_MARK in markdown:
         markdown = markdown.replace(VARIABLES_MARK, variables_table())
     return markdown
+
+
+_ROLE = re.compile(r":(?:mod|class|func|meth|data|attr|exc|obj|py:\w+):<code>(~?)([\w.]+)</code>")
+
+
+def on_page_content(html, page, config, files):
+    if page.file.src_uri != "reference.md":
+        return html
+    ids = set(re.findall(r'id="([\w.]+)"', html))
+
+    def role(match: re.Match) -> str:
+        short, target = match.group(1), match.group(2)
+        shown = target.rsplit(".", 1)[-1] if short else target
+        if target in ids:
+            return f'<a href="#{target}"><code>{shown}</code></a>'
+        return f"<code>{shown}</code>"
+
+    return _ROLE.sub(role, html)

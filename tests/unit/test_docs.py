@@ -61,6 +61,7 @@ def test_api_reference_is_made_from_docstrings(site):
     text = (site / "reference" / "index.html").read_text()
     for name in ("trendlab.detect.DetectionParams", "trendlab.config.Settings", "trendlab.parse.MessageParser"):
         assert f'id="{name}"' in text, f"{name} is not in the API reference"
+    assert ":class:<code>" not in text, "docs/hooks.py turns the docstrings' Sphinx roles into code"
 
 
 def test_a_broken_link_fails_the_build(tmp_path):
