@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ if str(ROOT) not in sys.path:  # the trendlab of this checkout, whatever is inst
     sys.path.insert(0, str(ROOT))
 
 log = logging.getLogger("mkdocs.hooks.trendlab")
+_staged: list[Path] = []  # staging folders of this build, removed after it
 VARIABLES_MARK = "<!-- trendlab:variables -->"
 
 
@@ -61,6 +63,7 @@ def notebook_root() -> Path:
     log.info("notebooks: the executed copies in out/")
     stage = Path(tempfile.mkdtemp(prefix="trendlab-docs-")) / "notebooks"
     stage.mkdir()
+    _staged.append(stage.parent)
     for path in executed:
         (stage / path.name).symlink_to(path)
     return stage.parent
@@ -72,6 +75,11 @@ def on_files(files, config):
     for path in sorted((root / "notebooks").glob("*.ipynb")):
         files.append(File(f"notebooks/{path.name}", str(root), config["site_dir"], config["use_directory_urls"]))
     return files
+
+
+def on_post_build(config):
+    while _staged:
+        shutil.rmtree(_staged.pop(), ignore_errors=True)
 
 
 def on_page_markdown(markdown, page, config, files):
