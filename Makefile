@@ -35,13 +35,6 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
-	@# mkdocs-jupyter (the docs) brings jupytext, whose JupyterLab server extension leaves the tuning panel's figure
-	@# empty (tests/browser/test_jupyterlab.py): the workbench's JupyterLab runs without jupytext's extensions.
-	@# Our own file, loaded after jupytext's (config.d files load in name order), so the switch holds.
-	$(VENV)/bin/jupyter labextension disable --level=sys_prefix jupyterlab-jupytext >/dev/null 2>&1
-	mkdir -p $(VENV)/etc/jupyter/jupyter_server_config.d
-	echo '{"ServerApp": {"jpserver_extensions": {"jupyterlab_jupytext": false}}}' \
-	  > $(VENV)/etc/jupyter/jupyter_server_config.d/zz_trendlab_no_jupytext.json
 	@$(MAKE) --no-print-directory chromium
 	touch $@
 
