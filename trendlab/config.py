@@ -55,7 +55,7 @@ class _Var:
     help: str = ""
 
 
-# name -> (environment variable, type, default).  One table, so the README, docker-compose test and
+# name -> (environment variable, type, default).  One table, so the docs (docs/configuration.md), docker-compose test and
 # the REST service all read the same list.
 VARIABLES: dict[str, _Var] = {
     "kafka_bootstrap_servers": _Var("KAFKA_BOOTSTRAP_SERVERS", str, "127.0.0.1:9092", help="Kafka brokers"),
