@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -102,7 +103,9 @@ def _check_pattern(source: str, where: str) -> None:
     if len(source) > MAX_PATTERN_CHARS:
         raise ConfigError(f"{where}: a pattern is at most {MAX_PATTERN_CHARS} characters, got {len(source)}")
     try:
-        parsed = sre_parse.parse(source, re.IGNORECASE)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FutureWarning: "possible nested set" and the like
+            parsed = sre_parse.parse(source, re.IGNORECASE)
     except (re.error, RecursionError, OverflowError) as exc:
         raise ConfigError(f"{where}: not a regular expression ({exc})") from None
     repeats = 0
@@ -137,7 +140,9 @@ def _check_pattern(source: str, where: str) -> None:
 
     walk(parsed, False)
     try:
-        regex.compile(source, regex.IGNORECASE | regex.V0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            regex.compile(source, regex.IGNORECASE | regex.V0)
     except regex.error as exc:
         raise ConfigError(f"{where}: not a regular expression ({exc})") from None
 

@@ -1,7 +1,7 @@
 """The moderation routes (:mod:`trendlab.service.moderation`), all under the token, authorised before
 their body is read, as deploy and stop are (:mod:`trendlab.service.security`):
 
-``GET  /moderation/trends[?status=]``   every trend on the board with its ``id``, ``moderation`` status
+``GET  /moderation/trends[?status=&lang=]``  every trend on the board with its ``id``, ``moderation`` status
                                         (pending, approved, published, rejected, denied) and ``denied_by``
 ``GET  /moderation/pending``            the trends waiting for a decision
 ``POST /moderation/approve``            ``{"id": …, "moderator": "…", "reason": "…"}``
@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from trendlab.service.moderation import STATUSES, who_decides
+from trendlab.service.moderation import STATUSES, in_languages, wanted_languages, who_decides
 from trendlab.service.requests import Context, client_host, context, read_model
 from trendlab.service.security import ServiceError, authorize, authorize_read
 
@@ -46,12 +46,13 @@ def _read(request: Request, ctx: Context) -> None:
 
 
 @router.get("/trends")
-async def moderation_trends(request: Request, status: str | None = None,
+async def moderation_trends(request: Request, status: str | None = None, lang: str | None = None,
                             ctx: Context = Depends(context)) -> dict[str, Any]:
     _read(request, ctx)
     if status is not None and status not in STATUSES:
         raise ServiceError(422, f"status must be one of {', '.join(STATUSES)}, got {status[:40]!r}")
-    rows = ctx.publisher.rows()
+    langs = wanted_languages(lang, None)
+    rows = [r for r in ctx.publisher.rows() if in_languages(r, langs)]
     return {"mode": ctx.settings.moderation, "ready": ctx.moderation_log.ready,
             "error": ctx.moderation_log.error,
             "trends": [r for r in rows if status is None or r["moderation"] == status]}
