@@ -33,12 +33,12 @@ PAGE = """<!doctype html>
   #controls { margin-bottom: 1em; display: flex; gap: 1.2em; flex-wrap: wrap; align-items: baseline; }
   #moderate summary { cursor: pointer; color: #0969da; }
   #moderate input { margin: 0 .3em; }
-  table { border-collapse: collapse; min-width: 40em; width: 100%; table-layout: fixed; }
+  table { border-collapse: collapse; min-width: 40em; }
   th, td { text-align: left; padding: .35em .8em; border-bottom: 1px solid #d0d7de; vertical-align: top; }
-  th { background: #f6f8fa; }
-  th.topic { width: 30%; } th.words { width: 30%; } th.num { width: 5em; } th.when { width: 12em; }
-  th.status, th.category, th.language { width: 6.5em; } th.actions { width: 10em; }
+  th { background: #f6f8fa; white-space: nowrap; }
+  td.topic .text { max-width: 26em; min-width: 8em; } td.words .text { max-width: 22em; min-width: 8em; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.when { white-space: nowrap; }
   td .text { unicode-bidi: isolate; overflow-wrap: anywhere; display: -webkit-box; -webkit-box-orient: vertical;
              -webkit-line-clamp: 3; overflow: hidden; max-height: 4.2em; }
   .hot { color: #cf222e; font-weight: 600; }
@@ -158,7 +158,7 @@ SCRIPT = """'use strict';
       cell(tr, shown.join(', ') + (more > 0 ? ' +' + more + ' more' : ''), 'words', true);
       cell(tr, String(t.count), 'num');
       cell(tr, String(t.unique_authors), 'num');
-      cell(tr, t.started_at);
+      cell(tr, t.started_at, 'when');
       cell(tr, t.status, t.status);
       cell(tr, t.category || 'other');
       cell(tr, t.language || '-');
