@@ -94,6 +94,7 @@ class ModerationState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.version = 0
+        self.deny_version = 0  # moves with the deny list only (a decision does not re-match the board)
         self.deny: dict[str, dict[str, Any]] = {}  # deny/<key> -> record
         self.decisions: dict[str, dict[str, Any]] = {}  # trend id -> record
         self.rejected_topics: dict[str, str] = {}  # normalised topic -> trend id
@@ -112,6 +113,7 @@ class ModerationState:
                 else:
                     self.deny[key] = dict(value)
                 self._matcher = None
+                self.deny_version += 1
             elif key.startswith("decision/"):
                 tid = key.split("/", 1)[1]
                 old = self.decisions.get(tid)
@@ -160,18 +162,22 @@ class ModerationState:
         with self._lock:
             return sorted(self.decisions.values(), key=lambda r: str(r.get("at", "")), reverse=True)
 
-    def status_of(self, row: Mapping[str, Any], tid: str, approval: bool) -> tuple[str, str | None]:
+    def denied_by(self, row: Mapping[str, Any]) -> str | None:
+        """The deny entry a row matches (topic, display name, keywords, related keywords), if any."""
         texts = [row.get("topic") or "", row.get("display_name") or "", *row.get("keywords", ()),
                  *row.get("related_keywords", ())]
         hit = self.matcher().first_match(texts)
-        if hit is not None:
-            return "denied", hit.text
+        return None if hit is None else hit.text
+
+    def status_of(self, row: Mapping[str, Any], tid: str, approval: bool, denied_by: str | None) -> str:
+        if denied_by is not None:
+            return "denied"
         decision = self.decisions.get(tid)
         if decision is not None:
-            return str(decision.get("decision")), None
+            return str(decision.get("decision"))
         if normalise(row.get("topic") or "") in self.rejected_topics:
-            return "rejected", None
-        return ("pending" if approval else "published"), None
+            return "rejected"
+        return "pending" if approval else "published"
 
 
 class MemoryModerationLog:
@@ -318,7 +324,10 @@ class Publisher:
         self._lock = threading.Lock()
         self._rows: tuple[tuple[int, int], list[dict[str, Any]]] | None = None
         self._public: dict[tuple, list[dict[str, Any]]] = {}
-        self._decor: dict[tuple, tuple[str, str, str, str | None]] = {}
+        self._languages: tuple[list, dict[str, int]] | None = None
+        #: (trend, alerts, topic) -> (id, category, deny version, denied_by): a row is matched again only
+        #: when an alert changed it or the deny list changed
+        self._decor: dict[tuple, tuple[str, str, int, str | None]] = {}
 
     def rows(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -326,18 +335,23 @@ class Publisher:
             if self._rows is not None and self._rows[0] == versions:
                 return self._rows[1]
             out = []
-            for row in self.board.current():
-                key = (row["trend"], row["alerts"], row["topic"], self.state.version)
+            deny_version = self.state.deny_version
+            current = self.board.current()
+            for row in current:
+                key = (row["trend"], row["alerts"], row["topic"])
                 decor = self._decor.get(key)
                 if decor is None:
-                    tid = trend_id(row["trend"])
-                    status, denied_by = self.state.status_of(row, tid, self.approval)
-                    decor = self._decor[key] = (tid, self.categorizer.category(row), status, denied_by)
-                tid, category, status, denied_by = decor
+                    decor = (trend_id(row["trend"]), self.categorizer.category(row), -1, None)
+                if decor[2] != deny_version:
+                    decor = (decor[0], decor[1], deny_version, self.state.denied_by(row))
+                self._decor[key] = decor
+                tid, category, _, denied_by = decor
+                status = self.state.status_of(row, tid, self.approval, denied_by)
                 out.append({**row, "id": tid, "category": category, "moderation": status,
                             **({"denied_by": denied_by} if denied_by else {})})
             if len(self._decor) > 4 * max(len(out), 250):
-                self._decor = {k: v for k, v in self._decor.items() if k[3] == self.state.version}
+                keep = {(r["trend"], r["alerts"], r["topic"]) for r in current}
+                self._decor = {k: v for k, v in self._decor.items() if k in keep}
             self._rows = (versions, out)
             self._public.clear()
             return out
@@ -355,13 +369,20 @@ class Publisher:
             return shown
 
     def languages(self) -> dict[str, int]:
-        """Each language → how many public trends have it on their board (for the live page's selector)."""
+        """Each language → how many public trends have it on their board (for the live page's selector);
+        computed once per change, like the rows."""
+        rows = self.public(None)
+        cached = self._languages
+        if cached is not None and cached[0] is rows:
+            return cached[1]
         seen: dict[str, int] = {}
-        for row in self.public(None):
+        for row in rows:
             for lang, share in row.get("languages", {}).items():
                 if share >= LANG_MIN_SHARE:
                     seen[lang] = seen.get(lang, 0) + 1
-        return dict(sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])))
+        result = dict(sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])))
+        self._languages = (rows, result)
+        return result
 
     def find(self, tid: str) -> dict[str, Any] | None:
         return next((r for r in self.rows() if r["id"] == tid), None)

@@ -180,6 +180,10 @@ class Matcher:
                 if e.value.startswith("#"):
                     self._words.setdefault(e.value[1:], e)
         self.timeouts = 0
+        # one search per text for all phrases and one for all patterns (a thousand entries cost one pass,
+        # not a thousand): which entry matched is told by the named group that took part
+        self._phrases_re = _alternation([(e, regex.escape(e.value)) for e in self._substrings])
+        self._patterns_re = _alternation([(e, e.value) for e, _ in self._patterns])
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -200,20 +204,57 @@ class Matcher:
                     if entry is not None and entry.key not in seen:
                         seen.add(entry.key)
                         yield entry
-        for entry in self._substrings:
-            if any(entry.value in text for text in normalised):
-                seen.add(entry.key)
-                yield entry
-        for entry, compiled in self._patterns:
+        for combined, entries, compiled in ((self._phrases_re, self._substrings, None),
+                                            (self._patterns_re, None, self._patterns)):
+            if combined is None and entries is not None:  # too many phrases for one expression
+                for entry in entries:
+                    if any(entry.value in text for text in normalised):
+                        seen.add(entry.key)
+                        yield entry
+                continue
+            if combined is None:
+                for entry, one in compiled or ():
+                    if any(self._search(one, text) is not False for text in normalised):
+                        yield entry
+                continue
+            pattern, by_group = combined
             for text in normalised:
-                try:
-                    hit = compiled.search(text, timeout=MATCH_TIMEOUT_S) is not None
-                except TimeoutError:
-                    self.timeouts += 1
-                    hit = True  # fail closed
-                if hit:
-                    yield entry
-                    break
+                for group in self._groups(pattern, text, by_group):
+                    entry = by_group[group]
+                    if entry.key not in seen:
+                        seen.add(entry.key)
+                        yield entry
+
+    def _search(self, compiled, text: str):
+        try:
+            return compiled.search(text, timeout=MATCH_TIMEOUT_S)
+        except TimeoutError:
+            self.timeouts += 1
+            return True  # fail closed
+
+    def _groups(self, pattern, text: str, by_group: dict):
+        """The named groups (entries) matching in ``text``; on a timeout, every entry (fail closed)."""
+        try:
+            return [m.lastgroup for m in pattern.finditer(text, overlapped=True, timeout=MATCH_TIMEOUT_S)
+                    if m.lastgroup in by_group]
+        except TimeoutError:
+            self.timeouts += 1
+            return list(by_group)
+
+
+def _alternation(items: list[tuple[Entry, str]]):
+    """``(?P<e0>…)|(?P<e1>…)…`` over the entries, and group name → entry; ``None`` when there are none or
+    the expression does not compile as one (a pattern's own named group clashes): then one by one."""
+    if not items:
+        return None
+    by_group = {f"trendlab_e{i}": entry for i, (entry, _) in enumerate(items)}
+    source = "|".join(f"(?P<trendlab_e{i}>{body})" for i, (_, body) in enumerate(items))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return regex.compile(source, regex.IGNORECASE | regex.V0), by_group
+    except (regex.error, OverflowError, RecursionError):
+        return None
 
 
 def _word_forms(text: str):

@@ -1,9 +1,9 @@
 """The moderation routes (:mod:`trendlab.service.moderation`), all under the token, authorised before
 their body is read, as deploy and stop are (:mod:`trendlab.service.security`):
 
-``GET  /moderation/trends[?status=&lang=]``  every trend on the board with its ``id``, ``moderation`` status
+``GET  /moderation/trends[?status=&lang=]``  the board's trends (``limit``, default 200) with ``id``, ``moderation`` status
                                         (pending, approved, published, rejected, denied) and ``denied_by``
-``GET  /moderation/pending``            the trends waiting for a decision
+``GET  /moderation/pending[?limit=]``   the trends waiting for a decision
 ``POST /moderation/approve``            ``{"id": …, "moderator": "…", "reason": "…"}``
 ``POST /moderation/reject``             the same; the trend is not shown again
 ``GET  /moderation/decisions``          every decision: who, when, on what (newest first)
@@ -41,28 +41,35 @@ class DenyChange(BaseModel):
     moderator: str | None = Field(default=None, max_length=64)
 
 
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= 1000:
+        raise ServiceError(422, f"limit must be between 1 and 1000, got {limit}")
+
+
 def _read(request: Request, ctx: Context) -> None:
     authorize_read(ctx.settings, request.headers, client_host(request))
 
 
 @router.get("/trends")
-async def moderation_trends(request: Request, status: str | None = None, lang: str | None = None,
+async def moderation_trends(request: Request, status: str | None = None, lang: str | None = None, limit: int = 200,
                             ctx: Context = Depends(context)) -> dict[str, Any]:
     _read(request, ctx)
+    _check_limit(limit)
     if status is not None and status not in STATUSES:
         raise ServiceError(422, f"status must be one of {', '.join(STATUSES)}, got {status[:40]!r}")
     langs = wanted_languages(lang, None)
     rows = [r for r in ctx.publisher.rows() if in_languages(r, langs)]
     return {"mode": ctx.settings.moderation, "ready": ctx.moderation_log.ready,
             "error": ctx.moderation_log.error,
-            "trends": [r for r in rows if status is None or r["moderation"] == status]}
+            "trends": [r for r in rows if status is None or r["moderation"] == status][:limit]}
 
 
 @router.get("/pending")
-async def pending(request: Request, ctx: Context = Depends(context)) -> dict[str, Any]:
+async def pending(request: Request, limit: int = 200, ctx: Context = Depends(context)) -> dict[str, Any]:
     _read(request, ctx)
+    _check_limit(limit)
     return {"mode": ctx.settings.moderation,
-            "trends": [r for r in ctx.publisher.rows() if r["moderation"] == "pending"]}
+            "trends": [r for r in ctx.publisher.rows() if r["moderation"] == "pending"][:limit]}
 
 
 async def _decide(request: Request, ctx: Context, decision: str) -> dict[str, Any]:
