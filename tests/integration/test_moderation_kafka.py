@@ -56,7 +56,7 @@ def _ready(client: TestClient) -> bool:
     return body["ready"] and len(body["trends"]) == 4
 
 
-def test_moderation_reaches_every_replica_and_survives_a_restart(live_stack, stack_settings, tmp_path):
+def test_moderation_reaches_every_replica_and_survives_a_restart(live_stack, stack_settings, tmp_path, monkeypatch):
     from kafka.admin import ConfigResource, ConfigResourceType
 
     from trendlab.kafka import admin_client, delete_topics, ensure_topics, producer
@@ -103,6 +103,15 @@ def test_moderation_reaches_every_replica_and_survives_a_restart(live_stack, sta
             assert listing == {"#eclipse": "approved", "#sakura": "approved", "#scam": "rejected",
                                "blockedword": "denied"}
             assert [d["keywords"] for d in c.get("/moderation/decoys", headers=AUTH).json()["decoys"]] == [["#scam"]]
+
+        # the command line reads the same topic: rejected trends as decoys for tune/evaluate
+        from trendlab.cli import main
+        from trendlab.labels import load_labels
+
+        for name, value in settings.to_env().items():
+            monkeypatch.setenv(name, value)
+        assert main(["moderation", "decoys", "--out", str(tmp_path / "decoys.json")]) == 0
+        assert [d.keywords for d in load_labels(tmp_path / "decoys.json").decoys] == [("#scam",)]
 
         admin = admin_client(settings)
         try:

@@ -473,22 +473,87 @@ class Moderation:
                 "entries": [r for r in self.state.deny_entries() if r.get("active")]}
 
     def decoys(self) -> dict[str, Any]:
-        """Rejected trends' keywords as ``labels.json`` decoys (:mod:`trendlab.labels`)."""
-        from trendlab.labels import Labels, TrendLabel
-        from trendlab.models import parse_time
+        return decoy_labels(self.state)
 
-        decoys = []
-        for record in sorted(self.state.decisions.values(), key=lambda r: str(r.get("at"))):
-            if record.get("decision") != "rejected" or not record.get("keywords"):
-                continue
-            try:
-                start = parse_time(record["started_at"], "started_at")
-                end = parse_time(record.get("last_window_end") or record["started_at"], "last_window_end")
-            except (KeyError, TypeError, ValueError):
-                continue
-            decoys.append(TrendLabel(id=f"rejected-{record['id']}", kind="rejected", keywords=tuple(record["keywords"]),
-                                     start=start, end=max(start, end)))
-        return Labels(trends=[], decoys=decoys).to_dict()
+
+def decoy_labels(state: ModerationState) -> dict[str, Any]:
+    """Rejected trends' keywords as ``labels.json`` decoys (:mod:`trendlab.labels`): moderation feeds
+    ``trendlab tune`` / ``evaluate`` (a rejected trend must not alert)."""
+    from trendlab.labels import Labels, TrendLabel
+    from trendlab.models import parse_time
+
+    decoys = []
+    for record in sorted(state.decisions.values(), key=lambda r: str(r.get("at"))):
+        if record.get("decision") != "rejected" or not record.get("keywords"):
+            continue
+        try:
+            start = parse_time(record["started_at"], "started_at")
+            end = parse_time(record.get("last_window_end") or record["started_at"], "last_window_end")
+        except (KeyError, TypeError, ValueError):
+            continue
+        decoys.append(TrendLabel(id=f"rejected-{record['id']}", kind="rejected", keywords=tuple(record["keywords"]),
+                                 start=start, end=max(start, end)))
+    return Labels(trends=[], decoys=decoys).to_dict()
+
+
+def read_topic(settings: Settings, timeout_s: float = 30.0) -> ModerationState:
+    """The moderation topic read once to its end (for the command line; the service follows it)."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    from trendlab.errors import ServiceUnavailable
+    from trendlab.kafka import quiet_client_logging
+
+    quiet_client_logging(settings)
+    state = ModerationState()
+    topic = settings.kafka_topic_moderation
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None,
+                                 enable_auto_commit=False, request_timeout_ms=10_000,
+                                 client_id="trendlab-moderation-cli")
+    except KafkaError as exc:
+        raise ServiceUnavailable(f"Kafka at {settings.kafka_bootstrap_servers} does not answer "
+                                 f"({type(exc).__name__})") from None
+    try:
+        if not consumer.partitions_for_topic(topic):
+            raise ConfigError(f"no moderation topic {topic!r} at {settings.kafka_bootstrap_servers} "
+                              "(TRENDLAB_TOPIC_MODERATION; a service writes it at its first start)")
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        end = consumer.end_offsets([tp])[tp]
+        deadline = time.monotonic() + timeout_s
+        while consumer.position(tp) < end:
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(f"the moderation topic {topic} was not read to its end within {timeout_s:.0f} s")
+            for message in consumer.poll(timeout_ms=500, max_records=5000).get(tp, ()):
+                state.apply_raw(message.key, message.value)
+    finally:
+        consumer.close()
+    return state
+
+
+def cmd_decoys(args) -> int:
+    from trendlab.config import get_settings
+
+    state = read_topic(get_settings())
+    labels = decoy_labels(state)
+    data = orjson.dumps(labels, option=orjson.OPT_INDENT_2)
+    if args.out:
+        Path(args.out).write_bytes(data + b"\n")
+        print(f"{len(labels['decoys'])} rejected trends written to {args.out} as decoys")
+    else:
+        print(data.decode())
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("moderation", help="the service's moderation state, read from its Kafka topic")
+    msub = p.add_subparsers(dest="moderation_command", metavar="COMMAND")
+    msub.required = True
+    d = msub.add_parser("decoys", help="rejected trends' keywords as labels.json decoys (for tune/evaluate)")
+    d.add_argument("--out", default=None, help="write labels.json here (default: print it)")
+    d.set_defaults(func=cmd_decoys)
 
 
 def who_decides(settings: Settings, headers: Mapping[str, str], body_name: str | None) -> str:
