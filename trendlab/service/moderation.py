@@ -257,12 +257,12 @@ class KafkaModerationLog:
         self.state.apply(key, value)
 
     def _run(self) -> None:
-        from trendlab.service.trends import KafkaFollower
+        from trendlab.service.trends import broker_silence
 
-        probe = KafkaFollower(self.settings, None)  # its broker check: no leaked sockets while Kafka is down
         while not self._stop.is_set():
-            if not probe._broker_answers():
-                self.error = probe.error
+            silence = broker_silence(self.settings)  # no leaked sockets while Kafka is down
+            if silence is not None:
+                self.error = silence
                 self._stop.wait(2.0)
                 continue
             consumer = None
@@ -300,8 +300,8 @@ class KafkaModerationLog:
             for message in batches.get(tp, ()):
                 self.state.apply_raw(message.key, message.value)
             if not self.ready and consumer.position(tp) >= end:
+                self._seed()  # raises when Kafka refuses: read again from the beginning, seed again
                 self.ready = True
-                self._seed()
 
     def _seed(self) -> None:
         """The file's entries the topic never held: written once, by whichever replica gets there first

@@ -316,6 +316,20 @@ def get_trends(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"trends": [trend_view(row) for row in rows]}
 
 
+def broker_silence(settings: Settings) -> str | None:
+    """``None`` when Kafka answers an ``ApiVersions`` request, else why not. kafka-python leaks a selector
+    and a socket pair when its constructor fails: a follower asks this first."""
+    import asyncio
+
+    from trendlab.service.probes import PROBE_TIMEOUT_S, kafka_api_versions
+
+    try:
+        asyncio.run(asyncio.wait_for(kafka_api_versions(settings.kafka_bootstrap_servers), PROBE_TIMEOUT_S))
+        return None
+    except Exception as exc:  # noqa: BLE001 - down, refused, hung: try again later
+        return f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__})"
+
+
 class KafkaFollower:
     """A daemon thread that feeds a :class:`TrendBoard` from the alerts and counts topics."""
 
@@ -344,17 +358,10 @@ class KafkaFollower:
         return {self.settings.kafka_topic_alerts: "alerts", self.settings.kafka_topic_trends: "counts"}
 
     def _broker_answers(self) -> bool:
-        """kafka-python leaks a selector and a socket pair when its constructor fails: ask first."""
-        import asyncio
-
-        from trendlab.service.probes import PROBE_TIMEOUT_S, kafka_api_versions
-
-        try:
-            asyncio.run(asyncio.wait_for(kafka_api_versions(self.settings.kafka_bootstrap_servers), PROBE_TIMEOUT_S))
-            return True
-        except Exception as exc:  # noqa: BLE001 - down, refused, hung: try again later
-            self.error = f"Kafka at {self.settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__})"
-            return False
+        silence = broker_silence(self.settings)
+        if silence is not None:
+            self.error = silence
+        return silence is None
 
     def _run(self) -> None:
         while not self._stop.is_set():
