@@ -29,7 +29,9 @@ class Context:
     moderation_log: Any  # MemoryModerationLog | KafkaModerationLog
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    """The dependency of every route: ``async`` so that FastAPI calls it on the event loop (a plain
+    ``def`` dependency would take a threadpool worker on every request)."""
     return request.app.state.ctx
 
 
