@@ -49,8 +49,6 @@ from trendlab.service import moderation, routes_flink, routes_moderation, routes
 from trendlab.service.metrics import FlinkWatch, ServiceMetrics
 from trendlab.service.probes import PROBE_TIMEOUT_S, HealthProbe
 from trendlab.service.requests import Context, error, validation_message
-from trendlab.service.routes_flink import READ_TIMEOUT_S  # noqa: F401 - re-exported
-from trendlab.service.routes_trends import LIVE_REFRESH_MS  # noqa: F401 - re-exported
 from trendlab.service.security import BodyLimit, ServiceError
 from trendlab.service.trends import KafkaFollower, TrendBoard
 
