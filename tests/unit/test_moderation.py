@@ -389,3 +389,15 @@ def test_a_bad_lexicon_is_refused_in_one_line(tmp_path, text, message):
 
 def test_the_starter_lexicon_has_bluesky_categories():
     assert set(Categorizer.from_file(None).names) == {"sports", "politics", "video-games", "pop-culture", "news"}
+
+
+def test_alert_language_shares_round_trip_and_malformed_ones_are_counted(settings):
+    a = alert("#copa", languages={"pt": 0.7, "es": 0.5})
+    assert TrendAlert.from_json(a.to_json()).languages == {"pt": 0.7, "es": 0.5}
+    assert "languages" not in alert("#x").to_dict()  # engines that do not know them write what they wrote
+    client = client_of(settings)
+    for bad in ('"pt"', '{"pt": "lots"}', '{"pt": -1}', '[["pt", 1]]'):
+        record = a.to_json().replace('"languages":{"pt":0.7,"es":0.5}', f'"languages":{bad}')
+        assert bad in record
+        client.app.state.board.add_record("alerts", record.encode())
+    assert client.get("/trends").json()["malformed"] == 4
