@@ -52,6 +52,7 @@ COMMAND_MODULES = (
     "trendlab.flink.deploy",
     "trendlab.pipeline",
     "trendlab.service",
+    "trendlab.service.moderation",
     "trendlab.jetstream.cli",
 )
 

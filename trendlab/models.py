@@ -392,9 +392,14 @@ class TrendAlert:
     display_name: str | None = None
     #: ``"link"`` for a trending link (:mod:`trendlab.links`; a board of its own), else ``"topic"``
     kind: str = "topic"
+    #: the share of the keyword's posts in each language (a post tagged with several counts for each),
+    #: when the engine that wrote the alert knows them; left out of the JSON when unknown
+    languages: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if d["languages"] is None:
+            del d["languages"]
         d["window_start"] = format_time(self.window_start)
         d["window_end"] = format_time(self.window_end)
         d["baseline"] = round(float(self.baseline), 6)
@@ -420,8 +425,21 @@ class TrendAlert:
             topic=obj.get("topic"),
             display_name=obj.get("display_name"),
             kind=obj.get("kind") or ("link" if is_link(obj["keyword"]) else "topic"),
+            languages=_language_shares(obj.get("languages")),
         )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> TrendAlert:
         return cls.from_dict(orjson.loads(text))
+
+
+def _language_shares(value: Any) -> dict[str, float] | None:
+    """An alert's ``languages``: ``{"ja": 0.7, "en": 0.4}`` (shares of its posts; a post tagged with
+    several languages counts for each, so they may sum past 1); anything else is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v
+            for k, v in value.items()):
+        raise ValueError(f"languages must map language tags to shares, got {str(value)[:80]}")
+    return {k: float(v) for k, v in value.items()}

@@ -25,7 +25,7 @@ Jetstream client. So a message means the same thing everywhere::
 
 and never raises, whatever the input (any bytes, any JSON, any size, any nesting).
 
-**Event-time policy** (docs/architecture.md, README "Event time"): the event time is the Jetstream ``time_us``
+**Event-time policy** (docs/event-time.md): the event time is the Jetstream ``time_us``
 (the server's clock) when present — then ``createdAt`` (whatever a client wrote) is not used at all,
 and a missing or unreadable one does not cost the post; ``createdAt`` is the event time only without
 ``time_us``. An event time before ``Limits.min_event_time_us`` (by default :data:`BLUESKY_START`:

@@ -1,6 +1,6 @@
 """Deploy to a Flink cluster that shares nothing with the client but Kafka and the S3 store.
 
-The steps of README "Against a real cluster", on one machine:
+The steps of docs/operating.md "A Flink session cluster that is not on this machine", on one machine:
 
 1. the cluster's own Python: a virtual environment of its own with trendlab installed from the
    built wheel (not this checkout), cached under ``~/.cache/trendlab/remote-cluster`` by the wheel's

@@ -51,7 +51,7 @@ DEAD_LETTER_SINK = "dead_letters_sink"
 LATE_SINK = "late_posts_sink"
 EXTRACT_FUNCTION = "extract_keywords"
 
-#: Table options of every profile. Measured choices are explained in the README of ``trendlab.flink``.
+#: Table options of every profile. Measured choices are explained in docs/flink-job.md.
 TABLE_OPTIONS: dict[str, str] = {
     "table.local-time-zone": "UTC",
     # a partition (split) without records for this long is idle: the watermark follows the others, so
