@@ -66,11 +66,17 @@ def _wait(what: str, check, timeout: float = 30.0, every: float = 0.1):
         time.sleep(every)
 
 
-def _alert(keyword: str, count: int, languages: dict[str, float], topic: str | None = None) -> TrendAlert:
+def _alert(keyword: str, count: int, languages: dict[str, float], topic: str | None = None,
+           kind: str = "topic") -> TrendAlert:
     end = T0 + timedelta(minutes=30)
     return TrendAlert(keyword=keyword, window_start=end - timedelta(minutes=10), window_end=end, count=count,
-                      unique_authors=count // 2, baseline=0.5, score=8.0, related_keywords=[f"{keyword}-word"],
-                      topic=topic or keyword, display_name=topic or keyword, languages=languages)
+                      unique_authors=count // 2, baseline=0.5, score=8.0,
+                      related_keywords=[] if kind == "link" else [f"{keyword}-word"],
+                      topic=topic or keyword, display_name=topic or keyword, languages=languages, kind=kind)
+
+
+LINK = "https://news.example/2026/story?id=7"
+BAD_LINK = "javascript:alert(document.domain)"  # not what trendlab counts; a hostile producer's alert
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +85,8 @@ def served():
 
     app = create_app(Settings(api_token=TOKEN, moderation="approval"), follow_trends=False)
     for a in (_alert("#eclipse", 40, {"en": 1.0}), _alert("#sakura", 30, {"ja": 0.95}),
-              _alert("#scam", 20, {"en": 1.0}), _alert("hostile", 10, {"ar": 0.6, "en": 0.4}, topic=HOSTILE)):
+              _alert("#scam", 20, {"en": 1.0}), _alert("hostile", 10, {"ar": 0.6, "en": 0.4}, topic=HOSTILE),
+              _alert(LINK, 25, {"en": 1.0}, kind="link"), _alert(BAD_LINK, 5, {"en": 1.0}, kind="link")):
         app.state.board.add_record("alerts", a.to_json().encode())
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
@@ -100,8 +107,12 @@ def _refreshed(page, n: int = 1) -> None:
     _wait("the page refreshing", lambda: int(page.get_attribute("#trends", "data-updated") or 0) >= before + n)
 
 
-def _row(page, topic: str):
-    for row in page.query_selector_all("#trends tbody tr"):
+def _links(page) -> list[str]:
+    return page.eval_on_selector_all("#links tbody tr", "rows => rows.map(r => r.dataset.topic)")
+
+
+def _row(page, topic: str, table: str = "#trends"):
+    for row in page.query_selector_all(f"{table} tbody tr"):
         if row.get_attribute("data-topic") == topic:
             return row
     return None
@@ -149,7 +160,19 @@ def test_a_moderator_decides_and_a_reader_sees_only_approved_trends(served, tmp_
             for topic in ("#sakura", HOSTILE):
                 _row(mod, topic).query_selector("button[data-action=approve]").click()
                 _wait(f"{topic[:10]} approved", lambda t=topic: (_row(mod, t) or mod).get_attribute("data-status") == "approved")
+            # trending links: their own table, decided the same way
+            assert sorted(_links(mod)) == sorted([LINK, BAD_LINK]) and LINK not in _shown(mod)
+            for link in (LINK, BAD_LINK):
+                _row(mod, link, "#links").query_selector("button[data-action=approve]").click()
+                _wait(f"{link[:12]} approved",
+                      lambda t=link: (_row(mod, t, "#links") or mod).get_attribute("data-status") == "approved")
             _wait("three trends for the reader", lambda: len(_shown(reader)) == 3)
+            _wait("two links for the reader", lambda: sorted(_links(reader)) == sorted([LINK, BAD_LINK]))
+            anchor = _row(reader, LINK, "#links").query_selector("a")
+            assert anchor.get_attribute("href") == LINK and anchor.text_content() == LINK
+            assert "noopener" in anchor.get_attribute("rel")
+            bad = _row(reader, BAD_LINK, "#links").query_selector("a")
+            assert bad.get_attribute("href") is None and bad.text_content() == BAD_LINK  # shown, never followed
             shots["reader"] = tmp_path / "moderation-reader.png"
             reader.screenshot(path=str(shots["reader"]), full_page=True)
             _wait("ja among the languages", lambda: "ja" in reader.eval_on_selector_all(

@@ -12,7 +12,10 @@ does not reorder the row) clamped to three lines (a 10 KB phrase does not stretc
   buttons (``POST /moderation/approve|reject`` with the token and the moderator's name). Without a
   token the controls work from the service's own host when it runs without one (loopback).
 
-Rows carry ``data-topic`` (and ``data-id``, ``data-status`` for moderators) and the table
+Trending links (``/trends?kind=link``) have a table of their own (``#links``) under the topics; a link
+is shown as a link (``https://`` only, ``rel="nofollow noopener noreferrer"``), its text as text.
+
+Rows carry ``data-topic`` (and ``data-id``, ``data-status`` for moderators) and the topics' table
 ``data-updated`` (how many refreshes it did), for tests.
 """
 
@@ -28,7 +31,7 @@ PAGE = """<!doctype html>
 <title>trendlab: live trends</title>
 <style>
   body { font: 15px/1.4 system-ui, sans-serif; margin: 2em; color: #1b1f24; }
-  h1 { font-size: 1.4em; margin: 0 0 .2em; }
+  h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.1em; margin: 1.6em 0 .4em; }
   #meta { color: #57606a; margin-bottom: .6em; }
   #controls { margin-bottom: 1em; display: flex; gap: 1.2em; flex-wrap: wrap; align-items: baseline; }
   #moderate summary { cursor: pointer; color: #0969da; }
@@ -47,7 +50,7 @@ PAGE = """<!doctype html>
   .rejected, .denied { color: #57606a; text-decoration: line-through; }
   .mod-only { display: none; }
   body.moderating .mod-only { display: table-cell; }
-  #empty { color: #57606a; padding: 1em 0; }
+  #empty, #no-links { color: #57606a; padding: 1em 0; }
   #error { color: #cf222e; }
   button { font: inherit; margin-right: .3em; }
 </style>
@@ -73,6 +76,14 @@ PAGE = """<!doctype html>
   <tbody></tbody>
 </table>
 <div id="empty">no trends yet</div>
+<h2>Trending links</h2>
+<table id="links">
+  <thead><tr><th class="topic">link</th><th class="num">posts</th><th class="num">authors</th>
+    <th class="when">started</th><th class="status">status</th><th class="language">language</th>
+    <th class="status mod-only">moderation</th><th class="actions mod-only">decide</th></tr></thead>
+  <tbody></tbody>
+</table>
+<div id="no-links">no trending links yet</div>
 <script src="/trends/live.js"></script>
 </body>
 </html>
@@ -143,24 +154,45 @@ SCRIPT = """'use strict';
     }));
     td.appendChild(b);
   }
+  function linkCell(row, url) {
+    const td = cell(row, '', 'topic');
+    const box = document.createElement('div');
+    box.className = 'text';
+    box.dir = 'ltr';
+    const a = document.createElement('a');
+    a.textContent = url;
+    if (url.startsWith('https://')) a.href = url;  // what the service counts (trendlab.links); nothing else
+    a.rel = 'nofollow noopener noreferrer';
+    a.target = '_blank';
+    box.appendChild(a);
+    td.appendChild(box);
+  }
   function render(data) {
     const body = table.tBodies[0];
+    const linkBody = document.getElementById('links').tBodies[0];
     const rows = [];
+    const linkRows = [];
     for (const t of data.trends) {
       const tr = document.createElement('tr');
       tr.dataset.topic = t.topic;
       if (t.id) tr.dataset.id = t.id;
       if (t.moderation) tr.dataset.status = t.moderation;
-      cell(tr, t.display_name || t.topic, 'topic', true);
-      const words = t.keywords.concat(t.related_keywords || []).filter((k) => k !== t.topic);
-      const shown = words.slice(0, MAX_KEYWORDS);
-      const more = words.length - shown.length;
-      cell(tr, shown.join(', ') + (more > 0 ? ' +' + more + ' more' : ''), 'words', true);
+      if (t.kind === 'link') {
+        linkCell(tr, t.topic);
+        linkRows.push(tr);
+      } else {
+        cell(tr, t.display_name || t.topic, 'topic', true);
+        const words = t.keywords.concat(t.related_keywords || []).filter((k) => k !== t.topic);
+        const shown = words.slice(0, MAX_KEYWORDS);
+        const more = words.length - shown.length;
+        cell(tr, shown.join(', ') + (more > 0 ? ' +' + more + ' more' : ''), 'words', true);
+        rows.push(tr);
+      }
       cell(tr, String(t.count), 'num');
       cell(tr, String(t.unique_authors), 'num');
       cell(tr, t.started_at, 'when');
       cell(tr, t.status, t.status);
-      cell(tr, t.category || 'other');
+      if (t.kind !== 'link') cell(tr, t.category || 'other');
       cell(tr, t.language || '-');
       if (moderating) {
         const st = cell(tr, t.moderation + (t.denied_by ? ' (' + t.denied_by + ')' : ''), 'mod-only ' + t.moderation);
@@ -171,9 +203,10 @@ SCRIPT = """'use strict';
           if (t.moderation !== 'rejected') button(td, 'reject', 'reject', t.id);
         }
       }
-      rows.push(tr);
     }
     body.replaceChildren(...rows);
+    linkBody.replaceChildren(...linkRows);
+    document.getElementById('no-links').hidden = linkRows.length > 0;
     for (const lang of Object.keys(data.languages || {})) addOption(lang);
     document.getElementById('clock').textContent = data.stream_time || '-';
     document.getElementById('mode').textContent = moderating ? 'moderator view (' + data.mode + ')' : '';
@@ -184,7 +217,8 @@ SCRIPT = """'use strict';
   async function load() {
     const lang = encodeURIComponent(langSelect.value || 'all');
     if (!moderating) {
-      const response = await fetch('/trends?lang=' + lang, {headers: {'Accept': 'application/json'}, cache: 'no-store'});
+      const response = await fetch('/trends?kind=all&lang=' + lang, {headers: {'Accept': 'application/json'},
+        cache: 'no-store'});
       if (!response.ok) throw new Error('GET /trends: HTTP ' + response.status);
       return response.json();
     }

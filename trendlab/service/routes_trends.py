@@ -21,15 +21,27 @@ LIVE_REFRESH_MS = 2000
 router = APIRouter()
 
 
+#: the boards of ``/trends?kind=``: topics (words and phrases; the default), trending links, or both
+KINDS = ("topic", "link", "all")
+
+
+def of_kind(rows: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """The rows on the board of ``kind`` (:data:`KINDS`)."""
+    return rows if kind == "all" else [r for r in rows if r.get("kind", "topic") == kind]
+
+
 @router.get("/trends")
-async def trends(request: Request, limit: int = 50, lang: str | None = None,
+async def trends(request: Request, limit: int = 50, lang: str | None = None, kind: str = "topic",
                  ctx: Context = Depends(context)) -> dict[str, Any]:
     if not 1 <= limit <= 500:
         raise ServiceError(422, f"limit must be between 1 and 500, got {limit}")
+    if kind not in KINDS:
+        raise ServiceError(422, f"kind must be one of {', '.join(KINDS)}, got {kind[:40]!r}")
     langs = wanted_languages(lang, request.headers.get("accept-language"))
-    rows = ctx.publisher.public(langs)
+    rows = of_kind(ctx.publisher.public(langs), kind)
     return {**ctx.board.state(), "follower_error": ctx.follower.error, "moderation": ctx.settings.moderation,
-            "lang": list(langs) if langs else "all", "languages": ctx.publisher.languages(), "trends": rows[:limit]}
+            "lang": list(langs) if langs else "all", "kind": kind, "languages": ctx.publisher.languages(),
+            "trends": rows[:limit]}
 
 
 @router.get("/xrpc/app.bsky.unspecced.getTrends")
@@ -42,7 +54,7 @@ async def xrpc_get_trends(request: Request, limit: int = 10, viewer: str | None 
         langs = wanted_languages(lang, request.headers.get("accept-language"))
     except ConfigError as exc:
         return JSONResponse({"error": "InvalidRequest", "message": str(exc)}, status_code=400)
-    return get_trends(ctx.publisher.public(langs)[:limit])
+    return get_trends(of_kind(ctx.publisher.public(langs), "topic")[:limit])  # Bluesky's trends are topics
 
 
 @router.get("/trends/live")

@@ -73,6 +73,8 @@ class Trend:
     #: posts per language over the trend's alerts (each alert's shares times its count)
     language_posts: dict[str, float] = field(default_factory=dict)
     language_total: float = 0.0
+    #: ``"topic"``, or ``"link"`` for a trending link (its own board: ``/trends?kind=link``)
+    kind: str = "topic"
 
 
 @dataclass
@@ -136,7 +138,7 @@ class TrendBoard:
                     self._drop(next(iter(self._trends)))  # the least recently updated
                     evicted += 1
                 trend = self._trends[key] = Trend(topic=key, started_at=alert.window_start,
-                                                  window=alert.window_end - alert.window_start)
+                                                  window=alert.window_end - alert.window_start, kind=alert.kind)
                 self._swept_at = None  # it may be expired already (an old alert): the next sweep says
             else:
                 self._trends.move_to_end(key)
@@ -239,6 +241,7 @@ class TrendBoard:
                     "topic": trend.name or trend.topic,
                     "display_name": trend.display_name or trend.name or trend.topic,
                     "trend": trend.topic,
+                    "kind": trend.kind,
                     "keywords": list(trend.keywords),
                     "related_keywords": related,
                     "count": -neg_count,
