@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trendlab.content import PHRASE_HASH, is_phrase, keyword_hash
+from trendlab.content import PHRASE_HASH, is_phrase, keyword_hash, post_blocks
 
 __all__ = ["SKETCH_SIZE", "P", "post_hash", "post_hashes", "sketch_of", "shared_share", "sql_columns",
            "ReplaySketches"]
@@ -55,12 +55,15 @@ def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarra
     here; ``author_hashes``: each post's author's CRC)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = np.asarray(author_hashes, dtype=np.int64).copy()
-    nonempty = lengths > 0
-    if nonempty.any():
-        hashes = np.asarray(hashes, dtype=np.int64)
-        hashes = np.where(hashes == PHRASE_HASH, 0, hashes)
-        h = hashes[np.asarray(keyword_code, dtype=np.int64)]
-        total[nonempty] += np.add.reduceat(h, (np.cumsum(lengths) - lengths)[nonempty])
+    keyword_code = np.asarray(keyword_code)
+    hashes = np.asarray(hashes, dtype=np.int64)
+    hashes = np.where(hashes == PHRASE_HASH, 0, hashes)
+    for post_lo, post_hi, occ_lo, occ_hi in post_blocks(lengths):  # a run of posts at a time
+        part = lengths[post_lo:post_hi]
+        nonempty = part > 0
+        if nonempty.any():
+            h = hashes[keyword_code[occ_lo:occ_hi]]
+            total[post_lo:post_hi][nonempty] += np.add.reduceat(h, (np.cumsum(part) - part)[nonempty])
     return total % P
 
 
@@ -93,11 +96,15 @@ class ReplaySketches:
     engine computes only the ones grouping asks for: the keywords that are hot at some window)."""
 
     def __init__(self, keyword_code: np.ndarray, event_ms: np.ndarray, post_hash_: np.ndarray,
-                 slide_ms: int, n: int) -> None:
-        self._kw = np.asarray(keyword_code, dtype=np.int64)
+                 slide_ms: int, n: int, post_index: np.ndarray | None = None) -> None:
+        """One entry per occurrence in ``keyword_code``; ``event_ms`` and ``post_hash_`` one per
+        occurrence too, or, with ``post_index`` (each occurrence's post), one per post."""
+        self._kw = np.asarray(keyword_code)
+        self._post = None if post_index is None else np.asarray(post_index)
         self._slot = np.asarray(event_ms, dtype=np.int64) // slide_ms
         self._hash = np.asarray(post_hash_, dtype=np.int64)
         self._n = n
+        self._codes = int(self._kw.max()) + 1 if self._kw.size else 0
         self._per_slot: dict[int, pd.DataFrame] = {}
 
     def prepare(self, codes: Sequence[int]) -> None:
@@ -105,12 +112,15 @@ class ReplaySketches:
         codes = sorted({int(c) for c in codes} - set(self._per_slot))
         if not codes:
             return
-        wanted = np.zeros(max(codes) + 1, dtype=bool)
+        wanted = np.zeros(max(max(codes) + 1, self._codes), dtype=bool)
         wanted[codes] = True
-        inside = self._kw < wanted.size
-        mask = np.zeros(self._kw.size, dtype=bool)
-        mask[inside] = wanted[self._kw[inside]]
-        kw, slot, h = self._kw[mask], self._slot[mask], self._hash[mask]
+        mask = wanted[self._kw]
+        kw = self._kw[mask].astype(np.int64)
+        if self._post is None:
+            slot, h = self._slot[mask], self._hash[mask]
+        else:
+            post = self._post[mask]
+            slot, h = self._slot[post], self._hash[post]
         for code in codes:
             self._per_slot[code] = None
         if not kw.size:

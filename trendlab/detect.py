@@ -775,6 +775,14 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         cols, ok = columns(np.array([e]))
         return float(expect[index[keyword], cols[0]]) if ok[0] else 0.0
 
+    sketch_at: dict[tuple[int, int], np.ndarray | None] = {}  # (row, end slot): each one taken once
+
+    def sketch(r: int, e: int) -> np.ndarray | None:
+        key = (r, e)
+        if key not in sketch_at:
+            sketch_at[key] = sketches.get(int(cand[r]), e)
+        return sketch_at[key]
+
     def shared(a: str, b: str, e: int) -> float:
         if sketches is None:
             return 0.0
@@ -782,7 +790,7 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         if not ok[0]:
             return 0.0
         ra, rb = index[a], index[b]
-        sa, sb = sketches.get(int(cand[ra]), e), sketches.get(int(cand[rb]), e)
+        sa, sb = sketch(ra, e), sketch(rb, e)
         if sa is None or sb is None:
             return 0.0
         return shared_share(sa, int(C[ra, cols[0]]), sb, int(C[rb, cols[0]]))
