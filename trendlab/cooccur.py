@@ -77,7 +77,8 @@ def shared_share(sketch_a: Sequence[int], count_a: int, sketch_b: Sequence[int],
     """``|A ∩ B| / min(|A|, |B|)`` estimated from two sketches and the two post counts."""
     if count_a <= 0 or count_b <= 0:
         return 0.0
-    j = float(np.mean(np.asarray(sketch_a) == np.asarray(sketch_b)))
+    equal = np.asarray(sketch_a) == np.asarray(sketch_b)
+    j = np.count_nonzero(equal) / equal.size  # the mean of the equalities (the same float)
     both = j * (count_a + count_b) / (1.0 + j)
     return min(1.0, both / min(count_a, count_b))
 
