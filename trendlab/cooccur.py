@@ -88,6 +88,9 @@ def sql_columns(post_hash_column: str = "post_hash") -> list[str]:
     return [f"MIN(MOD({post_hash_column} * {a} + {b}, {P})) AS mh{i}" for i, (a, b) in enumerate(zip(A, B))]
 
 
+#: occurrences at a time whose K hash values :meth:`ReplaySketches.prepare` computes
+_SKETCH_BLOCK = 1 << 17
+
 #: the sketch's column names in the job's rows
 SKETCH_COLUMNS = tuple(f"mh{i}" for i in range(SKETCH_SIZE))
 
@@ -127,11 +130,21 @@ class ReplaySketches:
         if not kw.size:
             return
         order = np.lexsort((slot, kw))
-        kw, slot = kw[order], slot[order]
-        values = (h[order][:, None] * _A[None, :] + _B[None, :]) % P
-        # one row per (keyword, slot): the minimums of its posts
+        kw, slot, h = kw[order], slot[order], h[order]
+        del order, mask
+        # one row per (keyword, slot): the minimums of its posts, K hash values per occurrence computed
+        # for a run of rows at a time (a day's hot words have millions of occurrences: K int64 each at
+        # once would be gigabytes)
         starts = np.flatnonzero(np.r_[True, (kw[1:] != kw[:-1]) | (slot[1:] != slot[:-1])])
-        mins = np.minimum.reduceat(values, starts, axis=0)
+        ends = np.append(starts[1:], kw.size)
+        mins = np.empty((starts.size, SKETCH_SIZE), dtype=np.int64)
+        i = 0
+        while i < starts.size:
+            j = max(i + 1, int(np.searchsorted(ends, starts[i] + _SKETCH_BLOCK, side="right")))
+            lo, hi = int(starts[i]), int(ends[j - 1])
+            values = (h[lo:hi, None] * _A[None, :] + _B[None, :]) % P
+            mins[i:j] = np.minimum.reduceat(values, starts[i:j] - lo, axis=0)
+            i = j
         row_kw, row_slot = kw[starts], slot[starts]
         bounds = np.flatnonzero(np.r_[True, row_kw[1:] != row_kw[:-1], True])
         for lo, hi in zip(bounds[:-1], bounds[1:]):
