@@ -418,6 +418,8 @@ def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]
     """One part of a file read, extracted, capped and coded in the worker; the table comes back
     without its texts (only event times and what the reader counted)."""
     path, start, end, extractor, parser = args
+    if end - start >= _TRIM_PART_BYTES:
+        release_freed_memory()  # what the worker's previous (large) part left in its heap
     native = extractor._native() and native_module()
     if native:
         return _scan_code_range(native, Path(path), (start, end), extractor, parser)
@@ -492,7 +494,40 @@ def read_occurrences(
     table.event_ms = _concat([part.event_ms for part, _, _ in results])
     coded = _Coded.merge([c for _, c, _ in results])
     del results  # the parts' codes (merged above) are not held while the occurrences are built
-    return table, coded.occurrences(table.event_ms)
+    occ = coded.occurrences(table.event_ms)
+    del coded
+    if table.event_ms.size >= _TRIM_POSTS:
+        release_freed_memory()
+    return table, occ
+
+
+#: a worker part (bytes) / a stream (posts) from which the freed heap is handed back (a day's stream:
+#: the parts' pickled results and keyword lists, freed by now, held ~250 MB of the replay's heap)
+_TRIM_PART_BYTES = 16 << 20
+_TRIM_POSTS = 500_000
+
+
+def release_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere). The
+    allocator keeps what a large read freed (pickled parts, keyword lists) for later use, which would
+    count in the process's resident memory through everything after it."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    if not _TRIM:
+        try:
+            import ctypes
+
+            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim if sys.platform.startswith("linux") else None)
+        except (OSError, AttributeError):
+            _TRIM.append(None)
+    return _TRIM[0]
 
 
 def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
