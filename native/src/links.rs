@@ -4,7 +4,7 @@
 
 use crate::tok::is_space;
 
-const PREFIX: &str = "https://";
+pub(crate) const PREFIX: &str = "https://";
 const MAX_LINKS: usize = 8;
 const MAX_LINK_CHARS: usize = 512;
 const TRAILING: &[char] = &['.', ',', ';', ':', '!', '?', '\'', '"', ')', ']', '}', '>'];

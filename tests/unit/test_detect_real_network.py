@@ -119,7 +119,7 @@ def test_without_contents_the_same_campaign_alerts():
     s.background(240, 120)
     campaign(s, 120, 120, 35, 110, TEMPLATE, {3: ["petition", "letter", "pledge"]})
     occ = s.occurrences()
-    occ.content_code = None  # every post its own content
+    occ.post_content_code = None  # every post its own content
     assert alerted(occ) & set(TEMPLATE)
 
 

@@ -79,9 +79,29 @@ def test_parallel_read_equals_serial_read(tmp_path):
     lean, occ = read_occurrences(src, workers=2)
     expected = extract_stream(serial, keyword_lists=lists)
     assert len(lean) == len(serial) and lean.text == [] and lean.read == table.read
-    for name in ("keywords", "authors", "keyword_code", "author_code", "event_ms", "post_index"):
+    for name in ("keywords", "authors", "keyword_code", "author_code", "event_ms", "post_index", "post_event_ms",
+                 "post_author_code", "post_content_code", "post_hash", "content_code"):
         assert np.array_equal(getattr(occ, name), getattr(expected, name)), name
     assert occ.posts == expected.posts
+
+
+def test_reading_with_the_heap_handed_back_reads_the_same(monkeypatch):
+    """A day's read hands the freed heap back (malloc_trim) in the replay and its workers; forced on a
+    small stream, the occurrences are the same."""
+    import trendlab.occurrences as occurrences
+
+    path = SMALL / "posts.jsonl"
+    table, before = read_occurrences(path, workers=1)
+    monkeypatch.setattr(occurrences, "_TRIM_POSTS", 0)
+    monkeypatch.setattr(occurrences, "_TRIM_PART_BYTES", 0)
+    _, after = read_occurrences(path, workers=2)  # the replay's own heap handed back after the read
+    for name in ("keyword_code", "post_index", "post_event_ms", "post_author_code", "post_content_code", "post_hash"):
+        assert np.array_equal(getattr(after, name), getattr(before, name)), name
+    # a worker's part, in this process: the heap handed back before it is read
+    part, coded, _ = occurrences._read_code_range(
+        (str(path), 0, path.stat().st_size, KeywordExtractor(), occurrences._file_parser()))
+    assert part.read == table.read and np.array_equal(coded.lengths, np.bincount(before.post_index,
+                                                                                 minlength=before.posts))
 
 
 def test_outputs_round_trip(small_result, tmp_path):
