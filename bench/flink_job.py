@@ -15,6 +15,12 @@
      subtasks) between 10 % and 90 % of the backlog, while downstream back-pressures it,
    * where the time goes: per-vertex busy / back-pressured ms per second from the REST API at half of
      the backlog;
+   * the tail: last record read -> last window committed. The watermark event closes the last
+     window/slide windows of every key in one watermark step of the global window aggregate, and no
+     checkpoint (no exactly-once commit) completes during that step; a step longer than the checkpoint
+     timeout fails the job, which restores the checkpoint before the event and takes the step again (see
+     trendlab/flink/README.md, "The stall"). A run whose last window is not committed within 900 s of the
+     previous count fails naming each vertex's watermark and the job's restores instead of timing the wait;
    once per Python execution mode (``--python-modes process thread``), and then the **ceiling**: the same
    job shape over the same records with their keywords extracted *before* Kafka by the same parser and
    extractor (``<author DID>\\t<keyword>…``), split in SQL (``sql.presplit_view``: no Python per record);
@@ -108,6 +114,22 @@ def watermarks(settings: Settings, job_id: str) -> str:
     except Exception as exc:  # noqa: BLE001 — diagnostics only
         parts.append(f"(watermarks unavailable: {exc})")
     return "; ".join(parts)
+
+
+def restarts(settings: Settings, job_id: str) -> str:
+    """How often the job was restored from a checkpoint, and the latest failure (REST), for a stalled run:
+    a watermark step that outlasts the checkpoint timeout fails the job, which restores the checkpoint
+    before the step and takes the same step again."""
+    from trendlab.flink.client import FlinkClient
+
+    try:
+        with FlinkClient.from_settings(settings) as client:
+            restored = client._request("GET", f"/jobs/{job_id}/checkpoints")["counts"].get("restored")
+            entries = client._request("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
+        latest = entries[0]["stacktrace"].splitlines()[0][:300] if entries else "none"
+        return f"restored from a checkpoint {restored} time(s); latest failure: {latest}"
+    except Exception as exc:  # noqa: BLE001 — diagnostics only
+        return f"(restarts unavailable: {exc})"
 
 
 def _source_metric(client, job_id: str, vertex_id: str) -> str | None:
@@ -226,7 +248,8 @@ def run_deployed(label: str, records, posts: int, params: DetectionParams, setti
                     break
             else:  # 900 s without a committed count: no rate to report (it would time the wait)
                 raise RuntimeError(f"[{label}] the last window ({last_end_iso}) was not committed within 900 s "
-                                   f"of the previous count; watermarks per vertex: {watermarks(settings, job_id)}")
+                                   f"of the previous count; watermarks per vertex: {watermarks(settings, job_id)}; "
+                                   f"{restarts(settings, job_id)}")
             t_done = time.perf_counter()
             done.set()
             sustained = sustained_rate(samples, produced.sent)
