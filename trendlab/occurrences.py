@@ -683,11 +683,18 @@ def extract_stream(
     workers: int | None = None,
     progress: bool | None = None,
     keyword_lists: list[list[str]] | None = None,
+    *,
+    limits: Limits | None = None,
 ) -> Occurrences:
-    """Integer-coded occurrences of a table's posts (``keyword_lists`` when already extracted)."""
-    lists = keyword_lists if keyword_lists is not None else extract_keyword_lists(
-        table.text, table.langs, extractor, workers, progress)
-    return _Coded.of(lists, table.author).occurrences(table.event_ms)
+    """Integer-coded occurrences of a table's posts (``keyword_lists`` when already extracted, as
+    :func:`read_and_extract` gives them). Extracted here, a post's keywords are what every other path
+    makes of it: the keyword cap (``limits``, else the environment's; a post over it becomes a dead
+    letter and leaves ``table``) and its links last, so a table read by :func:`read_posts` counts what
+    replay and the Flink job count."""
+    if keyword_lists is None:
+        lists = extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
+        table, keyword_lists = _keyword_cap(table, lists, _file_parser(limits))
+    return _Coded.of(keyword_lists, table.author).occurrences(table.event_ms)
 
 
 
