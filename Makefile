@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 TRENDLAB := $(VENV)/bin/trendlab
 PYTEST_ARGS ?=
 
-.PHONY: install chromium demo test test-unit test-integration stack-up stack-down bench clean help
+.PHONY: install chromium demo test test-unit test-integration stack-up stack-down bench docs clean help
 
 help:
 	@echo "make install   create .venv with everything trendlab needs (checks Java 17+)"
 	@echo "make demo      run the main job on the embedded default into out/"
 	@echo "make test      install, start the real local stack, run every test, stop the stack"
 	@echo "make bench     print the benchmarks (ratios against baselines run in the same process)"
+	@echo "make docs      build the documentation site from docs/ into site/ (mkdocs build --strict)"
 
 install: $(VENV)/.installed $(VENV)/.native
 
@@ -71,5 +72,10 @@ bench: install
 	$(PY) bench/jetstream.py
 	$(PY) bench/tune_panel.py
 
+# The site renders the executed notebooks of out/ (made by `make demo` when they are not there yet).
+docs: install
+	@[ -f out/04_monitor_trends.ipynb ] || $(TRENDLAB) pipeline --profile embedded --out out
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) out build site *.egg-info

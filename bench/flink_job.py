@@ -15,6 +15,12 @@
      subtasks) between 10 % and 90 % of the backlog, while downstream back-pressures it,
    * where the time goes: per-vertex busy / back-pressured ms per second from the REST API at half of
      the backlog;
+   * the tail: last record read -> last window committed. The watermark event closes the last
+     window/slide windows of every key in one watermark step of the global window aggregate, and no
+     checkpoint (no exactly-once commit) completes during that step; a step longer than the checkpoint
+     timeout fails the job, which restores the checkpoint before the event and takes the step again (see
+     docs/flink-job.md, "A long watermark step"). A run whose last window is not committed within 900 s of the
+     previous count fails naming each vertex's watermark and the job's restores instead of timing the wait;
    once per Python execution mode (``--python-modes process thread``), and then the **ceiling**: the same
    job shape over the same records with their keywords extracted *before* Kafka by the same parser and
    extractor (``<author DID>\\t<keyword>…``), split in SQL (``sql.presplit_view``: no Python per record);
@@ -91,6 +97,40 @@ def where_time_goes(settings: Settings, job_id: str) -> list[str]:
                 f"in {float(got.get('numRecordsInPerSecond') or 0):8.0f}/s"
             )
     return lines
+
+
+def watermarks(settings: Settings, job_id: str) -> str:
+    """Each vertex's lowest input watermark (REST ``/jobs/<id>/vertices/<v>/watermarks``), for a stalled run."""
+    from trendlab.flink.rest_client import FlinkClient
+
+    parts = []
+    try:
+        with FlinkClient.from_settings(settings) as client:
+            for v in client.job(job_id).get("vertices", []):
+                marks = [int(m["value"]) for m in client._request("GET", f"/jobs/{job_id}/vertices/{v['id']}/watermarks")]
+                low = min(marks) if marks else None
+                shown = (time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(low / 1000))
+                         if low is not None and 0 < low < 4e12 else str(low))
+                parts.append(f"{v['name'][:40]}: {shown}")
+    except Exception as exc:  # noqa: BLE001 — diagnostics only
+        parts.append(f"(watermarks unavailable: {exc})")
+    return "; ".join(parts)
+
+
+def restarts(settings: Settings, job_id: str) -> str:
+    """How often the job was restored from a checkpoint, and the latest failure (REST), for a stalled run:
+    a watermark step that outlasts the checkpoint timeout fails the job, which restores the checkpoint
+    before the step and takes the same step again."""
+    from trendlab.flink.rest_client import FlinkClient
+
+    try:
+        with FlinkClient.from_settings(settings) as client:
+            restored = client._request("GET", f"/jobs/{job_id}/checkpoints")["counts"].get("restored")
+            entries = client._request("GET", f"/jobs/{job_id}/exceptions").get("exceptionHistory", {}).get("entries", [])
+        latest = entries[0]["stacktrace"].splitlines()[0][:300] if entries else "none"
+        return f"restored from a checkpoint {restored} time(s); latest failure: {latest}"
+    except Exception as exc:  # noqa: BLE001 — diagnostics only
+        return f"(restarts unavailable: {exc})"
 
 
 def _source_metric(client, job_id: str, vertex_id: str) -> str | None:
@@ -207,19 +247,30 @@ def run_deployed(label: str, records, posts: int, params: DetectionParams, setti
             for value in consume(settings, settings.kafka_topic_trends, from_beginning=True, timeout=900):
                 if json.loads(value)["window_end"] >= last_end_iso:
                     break
+            else:  # 900 s without a committed count: no rate to report (it would time the wait)
+                raise RuntimeError(f"[{label}] the last window ({last_end_iso}) was not committed within 900 s "
+                                   f"of the previous count; watermarks per vertex: {watermarks(settings, job_id)}; "
+                                   f"{restarts(settings, job_id)}")
             t_done = time.perf_counter()
             done.set()
             sustained = sustained_rate(samples, produced.sent)
+            # the tail: from the last record read to the last window committed. The watermark event closes
+            # the last window/slide windows of every key at once, in one watermark step of the global window
+            # aggregate, and no checkpoint (so no exactly-once commit) completes until that step is done
+            read_all = next((t for t, n in samples if n >= produced.sent), None)
             result = {
                 "deploy_s": t_running - t0, "end_to_end": posts / (t_done - t_running),
                 "seconds": t_done - t_running,
                 # records read per second; the records are the posts (and a few malformed messages)
                 "sustained": sustained * posts / produced.sent if sustained else None,
                 "profile": profile, "settings": settings, "job_id": job_id,
+                "tail_s": t_done - read_all if read_all else None,
             }
             print(f"[{label}] deploy (REST upload/run until all tasks RUNNING): {result['deploy_s']:.1f}s; last window "
                   f"committed {result['seconds']:.1f}s after RUNNING = {result['end_to_end']:,.0f} posts/s end to end"
-                  + (f"; sustained {result['sustained']:,.0f} posts/s" if sustained else ""))
+                  + (f"; sustained {result['sustained']:,.0f} posts/s" if sustained else "")
+                  + (f"; the tail (last record read -> last window committed) {result['tail_s']:.1f}s"
+                     if result["tail_s"] is not None else ""))
             print(f"[{label}] where the time goes (avg over subtasks, sampled at half of the backlog):")
             print("\n".join(profile) or "  (run finished before the sample)")
             return result

@@ -16,7 +16,15 @@ the server's threads and open descriptors before and after, and liveness p99 und
    it had one); it prints the process's RSS before and after feeding, and ``/trends`` p50/p99 — and the
    bounded board's latency as a ratio to the unbounded one's.
 
+5. Moderation: a served app whose board holds ``--moderation-trends`` trends in approval mode with a deny
+   list of ``--deny-entries`` entries, against the same board open and without a deny list (the baseline,
+   same run): ``/trends`` (all languages, ``ja``), ``/moderation/trends``, ``/moderation/pending``,
+   approve/reject and deny-list changes (one at a time), and ``/trends`` right after a decision — as
+   ratios to the baseline's ``/trends`` p50. The moderation state is in memory: the Kafka write of a
+   decision (``acks=all``) is not in these figures.
+
     python bench/service.py [--concurrency 50] [--requests 2000] [--health 500] [--board-alerts 200000]
+                            [--moderation-trends 1000] [--deny-entries 1000] [--only-board | --only-moderation]
 """
 
 from __future__ import annotations
@@ -66,10 +74,14 @@ class Connection:
         self.host, self.port = host, port
         self.reader = self.writer = None
 
-    async def get(self, path: str) -> int:
+    async def get(self, path: str, method: str = "GET", headers: dict[str, str] | None = None,
+                  body: bytes = b"") -> int:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode())
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        if body or method != "GET":
+            extra += f"Content-Length: {len(body)}\r\n"
+        self.writer.write(f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{extra}\r\n".encode() + body)
         head = await self.reader.readuntil(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
         status = int(lines[0].split(" ", 2)[1])
@@ -87,9 +99,10 @@ class Connection:
             self.reader = self.writer = None
 
 
-async def load(base: str, path: str, n: int, concurrency: int, ok=(200,), timeout: float = 30.0) -> dict:
+async def load(base: str, path: str, n: int, concurrency: int, ok=(200,), timeout: float = 30.0,
+               method: str = "GET", headers: dict[str, str] | None = None, bodies=None) -> dict:
     """``n`` GETs of ``path`` over ``concurrency`` keep-alive connections; errors are non-``ok`` statuses,
-    transport errors and requests slower than ``timeout``."""
+    transport errors and requests slower than ``timeout``. ``bodies(i)``: the body of request ``i``."""
     host, port = base.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors: dict[str, int] = {}
@@ -101,9 +114,10 @@ async def load(base: str, path: str, n: int, concurrency: int, ok=(200,), timeou
         try:
             while left > 0:
                 left -= 1
+                body = bodies(left) if bodies else b""
                 t0 = time.perf_counter()
                 try:
-                    status = await asyncio.wait_for(conn.get(path), timeout)
+                    status = await asyncio.wait_for(conn.get(path, method, headers, body), timeout)
                     if status not in ok:
                         errors[str(status)] = errors.get(str(status), 0) + 1
                 except (OSError, ValueError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
@@ -178,6 +192,109 @@ def board_run(n: int, max_trends: int, concurrency: int, requests: int, env: dic
             child.kill()
 
 
+#: the child of section 5: a board of N trends in approval mode with a deny list of D entries (a third of
+#: them phrases, a tenth patterns), the moderation state in memory (no Kafka: the service's own cost)
+MODERATION_SERVER = """
+import sys
+from datetime import datetime, timedelta, timezone
+import uvicorn
+from trendlab.config import Settings
+from trendlab.core.models import TrendAlert
+from trendlab.service import create_app
+
+port, n, deny_n, deny_path = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+with open(deny_path, "w") as f:
+    for i in range(deny_n):
+        f.write(f"/spam{i}\\\\d+x/\\n" if i % 10 == 0 else (f"bad phrase {i}\\n" if i % 3 == 0 else f"badword{i}\\n"))
+settings = Settings.from_env(api_token="bench-token", moderation="approval" if deny_n else "open",
+                             deny_list=deny_path if deny_n else None, board_max_trends=max(n, 1))
+app = create_app(settings, follow_trends=False)
+t0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+for i in range(n):
+    end = t0 + timedelta(seconds=i // 100)
+    app.state.board.add_record("alerts", TrendAlert(
+        keyword=f"keyword-{i}", window_start=end - timedelta(minutes=10), window_end=end, count=10 + i % 97,
+        unique_authors=5, baseline=0.5, score=7.5, related_keywords=[f"related-{i}", f"other word {i}"],
+        topic=f"keyword-{i} story", display_name=f"Keyword-{i} Story",
+        languages={("ja" if i % 4 == 0 else "en"): 1.0}).to_json().encode())
+print("fed", flush=True)
+uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+"""
+
+
+def moderation_section(args) -> int:
+    """Section 5: the moderation routes beside /trends of a board without moderation (same run)."""
+    import hashlib
+    import tempfile
+
+    n, deny_n = args.moderation_trends, args.deny_entries
+    requests = max(200, args.requests // 4)
+    auth = {"Authorization": "Bearer bench-token"}
+    json_auth = {**auth, "Content-Type": "application/json"}
+    ids = [hashlib.sha256(f"keyword-{i}".encode()).hexdigest()[:16] for i in range(n)]
+    print(f"5 moderation: a board of {n:,} trends, approval mode, a deny list of {deny_n:,} entries "
+          f"(words, phrases, a tenth /patterns/), state in memory; baseline: the same board, open, no deny list; "
+          f"{args.concurrency} concurrent")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, entries in (("baseline", 0), ("moderated", deny_n)):
+            port = free_port()
+            child = subprocess.Popen([sys.executable, "-c", MODERATION_SERVER, str(port), str(n), str(entries),
+                                      f"{tmp}/deny-{label}.txt"], env=dict(os.environ, LOG_LEVEL="WARNING"),
+                                     stdout=subprocess.PIPE, text=True)
+            try:
+                child.stdout.readline()
+                base = f"http://127.0.0.1:{port}"
+                wait_until_live(base)
+                first = asyncio.run(load(base, "/trends?lang=all", 1, 1))
+                results[label, "first"] = first
+                asyncio.run(load(base, "/trends?lang=all", 20, 5))
+                results[label, "/trends"] = asyncio.run(load(base, "/trends?lang=all", requests, args.concurrency))
+                results[label, "/trends?lang=ja"] = asyncio.run(load(base, "/trends?lang=ja", requests, args.concurrency))
+                if label == "baseline":
+                    continue
+                results[label, "/moderation/trends"] = asyncio.run(
+                    load(base, "/moderation/trends", requests // 4, args.concurrency, headers=auth))
+                results[label, "/moderation/pending"] = asyncio.run(
+                    load(base, "/moderation/pending", requests // 4, args.concurrency, headers=auth))
+                decisions = min(requests, n)
+                results[label, "approve/reject"] = asyncio.run(load(
+                    base, "/moderation/approve", decisions, 1, method="POST", headers=json_auth,
+                    bodies=lambda i: f'{{"id": "{ids[i % n]}", "moderator": "bench"}}'.encode()))
+                # after every decision the board's rows are decorated again: /trends right after one
+                after = []
+                for i in range(20):
+                    asyncio.run(load(base, "/moderation/reject", 1, 1, method="POST", headers=json_auth,
+                                     bodies=lambda _i, i=i: f'{{"id": "{ids[i]}"}}'.encode()))
+                    after.append(asyncio.run(load(base, "/trends?lang=all", 1, 1))["max_ms"])
+                results[label, "after"] = sorted(after)
+                results[label, "deny"] = asyncio.run(load(
+                    base, "/moderation/deny", 50, 1, method="POST", headers=json_auth,
+                    bodies=lambda i: f'{{"add": ["benchword{i}"]}}'.encode()))
+            finally:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    child.wait(10)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+    for (label, route), r in results.items():
+        if isinstance(r, dict) and route != "first":
+            show(f"5 {route} ({label})", r)
+    base_p50 = results["baseline", "/trends"]["p50_ms"]
+    mod = results["moderated", "/trends"]
+    print(f"  /trends p50 moderated / baseline: {mod['p50_ms']:.1f} / {base_p50:.1f} ms = {mod['p50_ms'] / base_p50:.2f}x; "
+          f"first /trends (rows decorated) {results['moderated', 'first']['max_ms']:.1f} / "
+          f"{results['baseline', 'first']['max_ms']:.1f} ms")
+    after = results["moderated", "after"]
+    print(f"  /trends right after a decision (rows decorated again): median {after[len(after) // 2]:.1f} ms, "
+          f"max {after[-1]:.1f} ms = {after[len(after) // 2] / base_p50:.1f}x the baseline p50")
+    for route in ("/moderation/trends", "/moderation/pending", "approve/reject", "deny"):
+        r = results["moderated", route]
+        print(f"  {route}: p50 {r['p50_ms']:.1f} ms = {r['p50_ms'] / base_p50:.1f}x the baseline /trends p50")
+    errors = sum(sum(r["errors"].values()) for r in results.values() if isinstance(r, dict))
+    return 0 if errors == 0 else 1
+
+
 def show(label: str, result: dict) -> None:
     errors = sum(result["errors"].values())
     detail = f" {result['errors']}" if errors else ""
@@ -191,10 +308,15 @@ def main() -> int:
     p.add_argument("--requests", type=int, default=2000)
     p.add_argument("--health", type=int, default=500)
     p.add_argument("--board-alerts", type=int, default=200_000)
+    p.add_argument("--moderation-trends", type=int, default=1000, help="section 5: trends on the board")
+    p.add_argument("--deny-entries", type=int, default=1000, help="section 5: deny-list entries")
     p.add_argument("--only-board", action="store_true", help="run section 4 only")
+    p.add_argument("--only-moderation", action="store_true", help="run section 5 only")
     args = p.parse_args()
     if args.only_board:
         return board_section(args)
+    if args.only_moderation:
+        return moderation_section(args)
 
     hung = HungServer()
     port = free_port()
@@ -238,7 +360,7 @@ def main() -> int:
         print(f"  liveness p99 beside 500 hung /health: {live['p99_ms']:.1f} ms = {ratio:.2f}x the idle baseline "
               f"({baseline['p99_ms']:.1f} ms)")
         total_errors = sum(sum(r["errors"].values()) for r in (baseline, health, live))
-        return board_section(args) or (0 if total_errors == 0 else 1)
+        return board_section(args) or moderation_section(args) or (0 if total_errors == 0 else 1)
     finally:
         server.send_signal(signal.SIGTERM)
         try:

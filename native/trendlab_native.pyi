@@ -43,6 +43,23 @@ def window_counts(keyword_codes: bytes, author_codes: bytes, slots: bytes, n: in
     """trendlab.core.windows' aggregation of int64 occurrences (native-endian bytes): one int64
     bytearray holding the columns keyword_code, end_slot, count, unique_authors one after another."""
 
+def post_window_counts(keyword_codes: Any, post_index: Any, post_slots: Any, post_authors: Any,
+                       post_contents: Any | None, min_count: Any, n: int) -> bytearray:
+    """trendlab.core.windows.post_window_counts in one pass: occurrences as (keyword, post) int32
+    buffers with each post's end slot (int64), author and content (int32) once per post, and a least
+    count per keyword (a phrase's or a link's); the columns keyword_code, end_slot, count,
+    unique_authors, unique_contents as int64, one after another."""
+
+def keyword_hashes(strings: list[str], phrase_hash: int | None = None) -> bytes:
+    """trendlab.core.content.keyword_hash of each string as native-endian int64 bytes; with
+    ``phrase_hash``, a phrase or a link (no content-key word) gets that value instead."""
+
+def normalise_url(uri: str) -> str | None:
+    """trendlab.core.links.normalise_url: a link's keyword, or None when it is no https/http link."""
+
+def post_links(uris: list[str], text: str) -> list[str]:
+    """trendlab.core.links.post_links: a post's links (facets and embeds, then its text) as keywords."""
+
 class Extractor:
     """KeywordExtractor.extract's rules."""
 

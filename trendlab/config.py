@@ -85,7 +85,7 @@ class _Var:
     help: str = ""
 
 
-# name -> (environment variable, type, default).  One table, so the README, docker-compose test and
+# name -> (environment variable, type, default).  One table, so the docs (docs/configuration.md), docker-compose test and
 # the REST service all read the same list.
 VARIABLES: dict[str, _Var] = {
     "kafka_bootstrap_servers": _Var("KAFKA_BOOTSTRAP_SERVERS", str, "127.0.0.1:9092", help="Kafka brokers"),
@@ -135,6 +135,14 @@ VARIABLES: dict[str, _Var] = {
                              help="trends the service's board keeps; the least recently updated is evicted"),
     "deploy_timeout_s": _Var("TRENDLAB_DEPLOY_TIMEOUT_S", int, 120,
                              help="a deploy whose tasks are not all running by then (no free slots) fails"),
+    "moderation": _Var("TRENDLAB_MODERATION", str, "open",
+                       help="open: every trend not denied is served; approval: a trend is served once a moderator approves it"),
+    "deny_list": _Var("TRENDLAB_DENY_LIST", str, "",
+                      help="file of deny-list entries (one a line: word, phrase or /pattern/) that seeds the moderation topic"),
+    "kafka_topic_moderation": _Var("TRENDLAB_TOPIC_MODERATION", str, "trendlab-moderation",
+                                   help="compacted topic of the deny list and moderators' decisions, shared by every replica"),
+    "categories": _Var("TRENDLAB_CATEGORIES", str, "",
+                       help="lexicon file of trend categories (YAML: category -> entries); unset: the shipped starter"),
 }
 
 _POSITIVE = {
@@ -196,6 +204,10 @@ class Settings:
     replay_memory_mb: int = 4096
     board_max_trends: int = 1000
     deploy_timeout_s: int = 120
+    moderation: str = "open"
+    deny_list: str = ""
+    kafka_topic_moderation: str = "trendlab-moderation"
+    categories: str = ""
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:
@@ -215,6 +227,8 @@ class Settings:
             )
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {self.log_level!r}")
+        if self.moderation not in ("open", "approval"):
+            raise ConfigError(f"TRENDLAB_MODERATION must be open or approval, got {self.moderation!r}")
         self.flink_metrics_port_range  # refuses a malformed range
         self.min_event_time_us  # refuses a value that is not a date, or is after now
         if not self.home:
@@ -260,12 +274,12 @@ class Settings:
 
     def with_own_topics(self, prefix: str) -> Settings:
         """These settings with every Kafka topic of the job renamed ``<prefix>-<role>`` (``-posts``,
-        ``-counts``, ``-alerts``, ``-dlq``, ``-late``): a second job, or a test, that must not touch the
-        default topics."""
+        ``-counts``, ``-alerts``, ``-dlq``, ``-late``, and the service's ``-moderation``): a second job, or a
+        test, that must not touch the default topics."""
         return self.replace(
             kafka_topic_posts=f"{prefix}-posts", kafka_topic_trends=f"{prefix}-counts",
             kafka_topic_alerts=f"{prefix}-alerts", kafka_topic_dead_letter=f"{prefix}-dlq",
-            kafka_topic_late=f"{prefix}-late",
+            kafka_topic_late=f"{prefix}-late", kafka_topic_moderation=f"{prefix}-moderation",
         )
 
     # -- derived ------------------------------------------------------------------------------

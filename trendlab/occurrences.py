@@ -34,17 +34,16 @@ from tqdm.auto import tqdm
 
 import pandas as pd
 
-from trendlab.core.content import keyword_hash, keyword_hashes, post_content_codes
+from trendlab.core.content import PHRASE_HASH, keyword_hashes, post_content_codes, string_hashes
 from trendlab.core.cooccur import ReplaySketches, post_hashes
 from trendlab.core.extract import KeywordExtractor
 from trendlab.core.kernels import native_module
+from trendlab.core.links import post_links
 from trendlab.core.models import PostData
 from trendlab.core.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
-from trendlab.postfile import ReadCounts, check_input, read_line_blocks
-from trendlab.core.windows import (
-    MIN_PHRASE_COUNT, WindowSpec, drop_rare_phrases, phrase_codes, window_counts, window_volume,
-)
+from trendlab.core.windows import MIN_PHRASE_COUNT, WindowSpec, phrase_codes, post_window_counts, window_volume
 from trendlab.env_defaults import parser_limits
+from trendlab.postfile import ReadCounts, check_input, read_line_blocks
 
 __all__ = ["Occurrences", "PostTable", "extract_keyword_lists", "extract_stream", "load_stream", "read_and_extract",
            "read_occurrences", "read_posts"]
@@ -71,6 +70,8 @@ class PostTable:
     read: ReadCounts = field(default_factory=ReadCounts)
     #: the input line number of each post (for the dead letter of a post over the keyword cap)
     line: list[int] = field(default_factory=list)
+    #: each post's links as written (:attr:`trendlab.core.models.PostData.links`; ``()`` for most posts)
+    links: list[tuple[str, ...]] = field(default_factory=list)
 
     @property
     def lines(self) -> int:
@@ -105,10 +106,11 @@ class PostTable:
     def drop(self, rows: Sequence[int]) -> None:
         """Remove posts (rows) from the table, e.g. those over the keyword cap."""
         gone = set(rows)
-        keep = [i for i in range(len(self.text)) if i not in gone]
-        for name in ("uri", "author", "text", "langs", "line"):
+        n = len(self.text)
+        keep = [i for i in range(n) if i not in gone]
+        for name in ("uri", "author", "text", "langs", "line", "links"):
             column = getattr(self, name)
-            if len(column) == len(self.text):
+            if len(column) == n:  # every column of the table, not only those before ``text``
                 setattr(self, name, [column[i] for i in keep])
         self.event_ms = self.event_ms[np.asarray(keep, dtype=np.int64)]
         self.read.posts -= len(gone)
@@ -138,7 +140,7 @@ def _parse_lines(table: PostTable, times: list[int], path: Path, parser: Message
     """The reader's blocks of lines through the parser: the hot loop of replay, so it walks
     :func:`~trendlab.postfile.read_line_blocks` itself (one generator step per block, not per line)
     and counts exactly as :func:`~trendlab.postfile.read_messages` does."""
-    uri, author, text, langs, line_no = table.uri, table.author, table.text, table.langs, table.line
+    uri, author, text, langs, line_no, links = table.uri, table.author, table.text, table.langs, table.line, table.links
     counts = table.read
     dead = counts.dead_letters
     limit = parser.limits.max_message_bytes
@@ -161,6 +163,7 @@ def _parse_lines(table: PostTable, times: list[int], path: Path, parser: Message
             text.append(post.text)
             langs.append((post.language,) if post.language else ())
             line_no.append(number)
+            links.append(tuple(post.links) if post.links else ())
             times.append(post.event_time_us // 1000)
     counts.skipped += skipped
     counts.posts = counts.lines - counts.skipped - len(dead)
@@ -279,6 +282,7 @@ def read_and_extract(
         table.text += part.text
         table.langs += part.langs
         table.line += [lines_before + n for n in part.line]
+        table.links += part.links
         times_parts.append(part.event_ms)
         table.read.add(part.read, lines_before)
         lines_before += part_lines
@@ -360,42 +364,58 @@ class _Coded:
         if native is not None:  # the same codes, from the compiled kernel
             keywords, kw_maps = native.union([p.keywords for p in parts])
             authors, au_maps = native.union([p.authors for p in parts])
-            return cls(keywords,
-                       _concat([np.frombuffer(m, dtype=np.int64)[p.keyword_code] for m, p in zip(kw_maps, parts)]),
-                       _concat([p.lengths for p in parts]), authors,
-                       _concat([np.frombuffer(m, dtype=np.int64)[p.author_code] for m, p in zip(au_maps, parts)]))
-        kw_index: dict[str, int] = {}
-        au_index: dict[str, int] = {}
-        kw_codes, au_codes = [], []
-        for part in parts:
-            kw_map = np.fromiter((kw_index.setdefault(k, len(kw_index)) for k in part.keywords),
-                                 dtype=np.int64, count=len(part.keywords))
-            au_map = np.fromiter((au_index.setdefault(a, len(au_index)) for a in part.authors),
-                                 dtype=np.int64, count=len(part.authors))
-            kw_codes.append(kw_map[part.keyword_code])
-            au_codes.append(au_map[part.author_code])
-        return cls(list(kw_index), _concat(kw_codes), _concat([p.lengths for p in parts]), list(au_index),
-                   _concat(au_codes))
+            kw_maps = [np.frombuffer(m, dtype=np.int64) for m in kw_maps]
+            au_maps = [np.frombuffer(m, dtype=np.int64) for m in au_maps]
+        else:
+            kw_index: dict[str, int] = {}
+            au_index: dict[str, int] = {}
+            kw_maps, au_maps = [], []
+            for part in parts:
+                kw_maps.append(np.fromiter((kw_index.setdefault(k, len(kw_index)) for k in part.keywords),
+                                           dtype=np.int64, count=len(part.keywords)))
+                au_maps.append(np.fromiter((au_index.setdefault(a, len(au_index)) for a in part.authors),
+                                           dtype=np.int64, count=len(part.authors)))
+            keywords, authors = list(kw_index), list(au_index)
+        # into one int32 array each, a part at a time, each part's own codes let go once mapped (a
+        # day's occurrences are tens of millions: no concatenation of int64 copies)
+        kw_code = np.empty(sum(p.keyword_code.size for p in parts), dtype=np.int32)
+        au_code = np.empty(sum(p.author_code.size for p in parts), dtype=np.int32)
+        kw_at = au_at = 0
+        for part, kw_map, au_map in zip(parts, kw_maps, au_maps):
+            kw_code[kw_at:kw_at + part.keyword_code.size] = kw_map[part.keyword_code]
+            au_code[au_at:au_at + part.author_code.size] = au_map[part.author_code]
+            kw_at += part.keyword_code.size
+            au_at += part.author_code.size
+            part.keyword_code = part.author_code = _RELEASED
+        return cls(keywords, kw_code, _concat([p.lengths for p in parts]), authors, au_code)
 
     def occurrences(self, event_ms: np.ndarray) -> Occurrences:
-        post_index = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        """The occurrences as (keyword, post) int32 pairs, with each post's time, author, content key
+        and sketch hash once per post (:class:`Occurrences`)."""
+        posts = len(self.lengths)
+        keyword_code = self.keyword_code.astype(np.int32, copy=False)
+        author_code = self.author_code.astype(np.int32, copy=False)
+        post_index = np.repeat(np.arange(posts, dtype=np.int32), self.lengths)
         hashes = keyword_hashes(self.keywords)
-        contents = post_content_codes(self.keyword_code, self.lengths, hashes, self.author_code)
-        author_crc = np.fromiter((keyword_hash(a) for a in self.authors), dtype=np.int64, count=len(self.authors))
-        posts_hash = post_hashes(self.keyword_code, self.lengths, hashes, author_crc[self.author_code])
+        contents = post_content_codes(keyword_code, self.lengths, hashes, author_code)
+        author_crc = string_hashes(self.authors)
+        posts_hash = post_hashes(keyword_code, self.lengths, hashes, author_crc[author_code])
         return Occurrences(
             keywords=np.array(self.keywords, dtype=object),
             authors=np.array(self.authors, dtype=object),
-            keyword_code=self.keyword_code,
-            author_code=self.author_code[post_index],
-            event_ms=event_ms[post_index],
+            keyword_code=keyword_code,
             post_index=post_index,
-            posts=len(self.lengths),
-            content_code=contents[post_index],
             post_event_ms=np.asarray(event_ms, dtype=np.int64),
-            post_author_code=self.author_code,
-            post_hash=posts_hash[post_index],
+            post_author_code=author_code,
+            posts=posts,
+            post_content_code=contents.astype(np.int32),
+            post_hash=posts_hash,
+            phrase=hashes == PHRASE_HASH,
         )
+
+
+#: what a merged part's codes become (they live on in the merged arrays)
+_RELEASED = np.empty(0, dtype=np.int64)
 
 
 def _concat(arrays: Sequence[np.ndarray]) -> np.ndarray:
@@ -406,6 +426,8 @@ def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]
     """One part of a file read, extracted, capped and coded in the worker; the table comes back
     without its texts (only event times and what the reader counted)."""
     path, start, end, extractor, parser = args
+    if end - start >= _TRIM_PART_BYTES:
+        release_freed_memory()  # what the worker's previous (large) part left in its heap
     native = extractor._native() and native_module()
     if native:
         return _scan_code_range(native, Path(path), (start, end), extractor, parser)
@@ -479,13 +501,60 @@ def read_occurrences(
         lines_before += part_lines
     table.event_ms = _concat([part.event_ms for part, _, _ in results])
     coded = _Coded.merge([c for _, c, _ in results])
-    return table, coded.occurrences(table.event_ms)
+    del results  # the parts' codes (merged above) are not held while the occurrences are built
+    occ = coded.occurrences(table.event_ms)
+    del coded
+    if table.event_ms.size >= _TRIM_POSTS:
+        release_freed_memory()
+    return table, occ
+
+
+#: a worker part (bytes) / a stream (posts) from which the freed heap is handed back (a day's stream:
+#: the parts' pickled results and keyword lists, freed by now, held ~250 MB of the replay's heap)
+_TRIM_PART_BYTES = 16 << 20
+_TRIM_POSTS = 500_000
+
+
+def release_freed_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``; nothing elsewhere). The
+    allocator keeps what a large read freed (pickled parts, keyword lists) for later use, which would
+    count in the process's resident memory through everything after it."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+_TRIM: list = []
+
+
+def _malloc_trim():
+    if not _TRIM:
+        try:
+            import ctypes
+
+            _TRIM.append(ctypes.CDLL("libc.so.6").malloc_trim if sys.platform.startswith("linux") else None)
+        except (OSError, AttributeError):
+            _TRIM.append(None)
+    return _TRIM[0]
 
 
 def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
                  ) -> tuple[PostTable, list[list[str]]]:
-    """Posts with more words than ``TRENDLAB_MAX_KEYWORDS`` become dead letters, and the others keep
-    that many phrases at most (as in the Flink job: :meth:`MessageParser.keyword_cap`, :func:`cap_phrases`)."""
+    """The extractor's keywords made the posts' keywords, as :meth:`MessageParser.post_keywords` makes
+    them for one message: posts with more words than ``TRENDLAB_MAX_KEYWORDS`` become dead letters,
+    the others keep that many phrases at most (:meth:`MessageParser.keyword_cap`, :func:`cap_phrases`)
+    and get their links (:func:`trendlab.core.links.post_links`) last."""
+    table, lists = _cap(table, lists, parser)
+    texts = table.text
+    for i, uris in enumerate(table.links):
+        if uris or "://" in texts[i]:
+            found = post_links(uris, texts[i])
+            if found:
+                lists[i] = lists[i] + found
+    return table, lists
+
+
+def _cap(table: PostTable, lists: list[list[str]], parser: MessageParser) -> tuple[PostTable, list[list[str]]]:
     cap = parser.limits.max_keywords
     long = [i for i, kws in enumerate(lists) if len(kws) > cap]
     if not long:
@@ -507,49 +576,65 @@ def _keyword_cap(table: PostTable, lists: list[list[str]], parser: MessageParser
 
 @dataclass
 class Occurrences:
-    """(post, keyword) occurrences, integer-coded: what windows and detection need."""
+    """(post, keyword) occurrences, integer-coded: what windows and detection need.
+
+    One entry per occurrence holds only its keyword and its post (int32 each); what belongs to the
+    post (time, author, content key, sketch hash) is kept once per post. A day's stream has tens of
+    millions of occurrences (words and phrases, several per post): five int64 columns per occurrence
+    were most of replay's memory. ``author_code``, ``event_ms`` and ``content_code`` give the
+    per-occurrence view when asked (a new array each time)."""
 
     keywords: np.ndarray  # code -> keyword text (object array)
     authors: np.ndarray  # code -> author DID
-    keyword_code: np.ndarray  # one entry per occurrence
-    author_code: np.ndarray
-    event_ms: np.ndarray
-    post_index: np.ndarray  # which post (row of the PostTable) the occurrence comes from
-    posts: int = 0
-    #: the post's content key, integer-coded (:mod:`trendlab.core.content`), one entry per occurrence
-    content_code: np.ndarray | None = None
+    keyword_code: np.ndarray  # one entry per occurrence (int32)
+    post_index: np.ndarray  # which post (row of the PostTable) the occurrence comes from (int32)
     #: every post's event time (ms) and author code, keywords or not: the windows' volume
-    post_event_ms: np.ndarray | None = None
-    post_author_code: np.ndarray | None = None
-    #: the post's hash for co-occurrence sketches (:func:`trendlab.core.cooccur.post_hash`), per occurrence
+    post_event_ms: np.ndarray
+    post_author_code: np.ndarray
+    posts: int = 0
+    #: each post's content key, integer-coded (:mod:`trendlab.core.content`); ``None``: every post its own
+    post_content_code: np.ndarray | None = None
+    #: each post's hash for co-occurrence sketches (:func:`trendlab.core.cooccur.post_hash`)
     post_hash: np.ndarray | None = None
+    #: which keyword codes are phrases (``None``: found from the keywords when needed)
+    phrase: np.ndarray | None = None
+
+    @property
+    def author_code(self) -> np.ndarray:
+        return self.post_author_code[self.post_index]
+
+    @property
+    def event_ms(self) -> np.ndarray:
+        return self.post_event_ms[self.post_index]
+
+    @property
+    def content_code(self) -> np.ndarray | None:
+        return None if self.post_content_code is None else self.post_content_code[self.post_index]
+
+    def is_phrase(self) -> np.ndarray:
+        if self.phrase is None or self.phrase.size != len(self.keywords):
+            self.phrase = phrase_codes(self.keywords)
+        return self.phrase
 
     def sketches(self, spec: WindowSpec) -> ReplaySketches | None:
         """The keywords' post sketches for grouping (:class:`trendlab.core.cooccur.ReplaySketches`)."""
         if self.post_hash is None:
             return None
-        return ReplaySketches(self.keyword_code, self.event_ms, self.post_hash, spec.slide_ms, spec.windows_per_post)
+        return ReplaySketches(self.keyword_code, self.post_event_ms, self.post_hash, spec.slide_ms,
+                              spec.windows_per_post, post_index=self.post_index)
 
     def window_counts(self, spec: WindowSpec) -> pd.DataFrame:
-        """Window counts with distinct authors and contents (:func:`trendlab.core.windows.window_counts`); a
-        phrase's windows from :data:`~trendlab.core.windows.MIN_PHRASE_COUNT` posts. The occurrences of a
-        phrase written fewer times than that in the whole stream can make no window: they are left out
-        before the aggregation (most of a day's pairs), which changes no row."""
-        is_phrase = phrase_codes(self.keywords)
-        kw, au, ts, co = self.keyword_code, self.author_code, self.event_ms, self.content_code
-        if is_phrase.any() and kw.size:
-            per_keyword = np.bincount(kw, minlength=is_phrase.size)
-            keep = ~(is_phrase & (per_keyword < MIN_PHRASE_COUNT))[kw]
-            if not keep.all():
-                kw, au, ts = kw[keep], au[keep], ts[keep]
-                co = None if co is None else co[keep]
-        return drop_rare_phrases(window_counts(kw, au, ts, spec, co), is_phrase)
+        """Window counts with distinct authors and contents (:func:`trendlab.core.windows.post_window_counts`,
+        the rows of :func:`trendlab.core.windows.window_counts`); a phrase's windows from
+        :data:`~trendlab.core.windows.MIN_PHRASE_COUNT` posts. The occurrences of a phrase written fewer
+        times than that in the whole stream can make no window: they are left out before the
+        aggregation (most of a day's pairs), which changes no row."""
+        least = np.where(self.is_phrase(), MIN_PHRASE_COUNT, 1).astype(np.int32)
+        return post_window_counts(self.keyword_code, self.post_index, self.post_event_ms, self.post_author_code,
+                                  spec, self.post_content_code, least)
 
     def window_volume(self, spec: WindowSpec) -> pd.DataFrame:
         """Distinct authors per window (:func:`trendlab.core.windows.window_volume`), from every post."""
-        if self.post_event_ms is None or self.post_author_code is None:  # posts with keywords only
-            first = np.unique(self.post_index, return_index=True)[1]
-            return window_volume(self.event_ms[first], self.author_code[first], spec)
         return window_volume(self.post_event_ms, self.post_author_code, spec)
 
     def __len__(self) -> int:
@@ -600,11 +685,18 @@ def extract_stream(
     workers: int | None = None,
     progress: bool | None = None,
     keyword_lists: list[list[str]] | None = None,
+    *,
+    limits: Limits | None = None,
 ) -> Occurrences:
-    """Integer-coded occurrences of a table's posts (``keyword_lists`` when already extracted)."""
-    lists = keyword_lists if keyword_lists is not None else extract_keyword_lists(
-        table.text, table.langs, extractor, workers, progress)
-    return _Coded.of(lists, table.author).occurrences(table.event_ms)
+    """Integer-coded occurrences of a table's posts (``keyword_lists`` when already extracted, as
+    :func:`read_and_extract` gives them). Extracted here, a post's keywords are what every other path
+    makes of it: the keyword cap (``limits``, else the environment's; a post over it becomes a dead
+    letter and leaves ``table``) and its links last, so a table read by :func:`read_posts` counts what
+    replay and the Flink job count."""
+    if keyword_lists is None:
+        lists = extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
+        table, keyword_lists = _keyword_cap(table, lists, _file_parser(limits))
+    return _Coded.of(keyword_lists, table.author).occurrences(table.event_ms)
 
 
 

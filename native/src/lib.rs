@@ -14,7 +14,9 @@
 //! * `Parser.post(raw)`: the same for one Kafka message (the Flink job's table function);
 //! * `union(lists)`: codes of consecutive parts merged in order of first appearance;
 //! * `window_counts(keywords, authors, slots, n)`: replay's sliding-window counts and distinct
-//!   authors (`windows.rs`; trendlab/core/windows.py defines them).
+//!   authors (`windows.rs`; trendlab/core/windows.py defines them); `post_window_counts(...)`: the same
+//!   from per-post columns, with distinct contents and phrases' least counts, in one pass;
+//! * `keyword_hashes(strings, phrase_hash)`: trendlab.core.content's CRC hashes of a stream's keywords.
 //!
 //! tests/unit/test_kernel_twins.py holds it to the Python rules (golden tests, Hypothesis).
 
@@ -34,6 +36,7 @@ mod tables;
 mod tok;
 mod mecab;
 mod windows;
+mod links;
 
 /// The kernels allocate a few small strings per post (keywords, authors); mimalloc serves those
 /// faster than the system allocator.
@@ -432,7 +435,7 @@ struct RuleArgs {
 
 /// The version of this module's interface: trendlab.core.kernels.KERNEL_VERSION must equal it (a
 /// kernel of another version is refused, with how to rebuild). Raise both with any change of an entry.
-const KERNEL_VERSION: u32 = 2;
+const KERNEL_VERSION: u32 = 3;
 
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
@@ -564,6 +567,72 @@ struct Record<'a> {
     text: Option<Cow<'a, str>>,
     #[serde(borrow)]
     langs: Option<Vec<Cow<'a, str>>>,
+    // links (trendlab.models.PostData.from_jetstream): any shape other than these is Python's
+    #[serde(borrow)]
+    facets: Option<Vec<Facet<'a>>>,
+    #[serde(borrow)]
+    embed: Option<Embed<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Facet<'a> {
+    #[serde(borrow)]
+    features: Option<Vec<Feature<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct Feature<'a> {
+    #[serde(borrow, rename = "$type")]
+    ty: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    uri: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct Embed<'a> {
+    #[serde(borrow)]
+    external: Option<External<'a>>,
+    #[serde(borrow)]
+    media: Option<Media<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Media<'a> {
+    #[serde(borrow)]
+    external: Option<External<'a>>,
+}
+
+#[derive(Deserialize)]
+struct External<'a> {
+    #[serde(borrow)]
+    uri: Option<Cow<'a, str>>,
+}
+
+impl Record<'_> {
+    /// The link facets' URIs, then the external embed's (trendlab.models: `PostData.links`).
+    fn link_uris(&self) -> Vec<&str> {
+        let mut uris: Vec<&str> = Vec::new();
+        for facet in self.facets.iter().flatten() {
+            for feature in facet.features.iter().flatten() {
+                if let (Some(ty), Some(uri)) = (&feature.ty, &feature.uri) {
+                    if ty.ends_with("#link") {
+                        uris.push(uri);
+                    }
+                }
+            }
+        }
+        if let Some(embed) = &self.embed {
+            let external = match (&embed.external, &embed.media) {
+                (Some(e), _) => Some(e),
+                (None, Some(m)) => m.external.as_ref(),
+                _ => None,
+            };
+            if let Some(uri) = external.and_then(|e| e.uri.as_deref()) {
+                uris.push(uri);
+            }
+        }
+        uris
+    }
 }
 
 enum Line {
@@ -650,6 +719,10 @@ impl Reader {
             return Ok(Line::Python);
         }
         keywords.truncate(words + self.max_keywords);
+        let uris = record.link_uris();
+        if !uris.is_empty() || post_text.contains("://") {
+            keywords.extend(links::post_links(uris, post_text)); // last, never counted toward the cap
+        }
         Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords })
     }
 }
@@ -925,6 +998,104 @@ fn window_counts<'py>(py: Python<'py>, keyword_codes: &[u8], author_codes: &[u8]
     Ok(pyo3::types::PyByteArray::new(py, ne_bytes(&columns)))
 }
 
+/// CRC-32 (IEEE, zlib's) of `data`.
+fn crc32(data: &[u8]) -> u32 {
+    static TABLE: std::sync::OnceLock<[u32; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut t = [0u32; 256];
+        for (i, entry) in t.iter_mut().enumerate() {
+            let mut c = i as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+            }
+            *entry = c;
+        }
+        t
+    });
+    let mut crc = !0u32;
+    for &b in data {
+        crc = table[((crc ^ b as u32) & 0xFF) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+/// `keyword_hashes(strings, phrase_hash)`: trendlab.content.keyword_hash of each string (CRC-32 of its
+/// UTF-8 bytes, a lone surrogate as `surrogatepass`, 31 bits), as native-endian int64 bytes; with
+/// `phrase_hash`, a string holding a space (a phrase) or a link gets that value instead
+/// (trendlab.core.content.keyword_hashes).
+#[pyfunction]
+#[pyo3(signature = (strings, phrase_hash=None))]
+fn keyword_hashes<'py>(py: Python<'py>, strings: &Bound<'py, PyList>, phrase_hash: Option<i64>)
+                       -> PyResult<Bound<'py, PyBytes>> {
+    let mut out = Vec::with_capacity(strings.len());
+    for item in strings.iter() {
+        let s = item.cast::<pyo3::types::PyString>()?;
+        let hash = |bytes: &[u8]| -> i64 {
+            match phrase_hash {
+                // a phrase or a link is no word of a content key (trendlab.content.is_word)
+                Some(p) if bytes.contains(&b' ') || bytes.starts_with(links::PREFIX.as_bytes()) => p,
+                _ => (crc32(bytes) & 0x7FFF_FFFF) as i64,
+            }
+        };
+        out.push(match s.to_str() {
+            Ok(text) => hash(text.as_bytes()),
+            Err(_) => {
+                let raw = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
+                hash(raw.cast::<PyBytes>()?.as_bytes())
+            }
+        });
+    }
+    Ok(i64_bytes(py, &out))
+}
+
+fn buffer<'a, T: pyo3::buffer::Element + Copy>(buf: &'a pyo3::buffer::PyBuffer<T>, name: &str) -> PyResult<&'a [T]> {
+    let ptr = buf.as_slice_ptr()
+        .ok_or_else(|| PyValueError::new_err(format!("{name} is not a contiguous array")))?;
+    // SAFETY: the buffer is contiguous, of T, and held (not released) while the slice is used; the
+    // arrays are the caller's own, not changed during the call (the GIL is held throughout)
+    Ok(unsafe { &*ptr.as_ptr() })
+}
+
+/// `post_window_counts(keyword_codes, post_index, post_slots, post_authors, post_contents, min_count, n)`:
+/// the occurrences' keyword codes and post indices (int32 arrays), each post's slot (int64, >= 0),
+/// author and content code (int32, >= 0; `post_contents` `None`: no distinct contents), each keyword
+/// code's least count for a window to be reported (int32; shorter: 1), `n` windows per post → one
+/// int64 bytearray holding the columns keyword_code, end_slot, count, unique_authors[, unique_contents]
+/// one after the other, rows sorted by end slot, then keyword (see windows.rs).
+#[pyfunction]
+#[pyo3(signature = (keyword_codes, post_index, post_slots, post_authors, post_contents, min_count, n))]
+#[allow(clippy::too_many_arguments)]
+fn post_window_counts<'py>(py: Python<'py>, keyword_codes: &Bound<'py, PyAny>, post_index: &Bound<'py, PyAny>,
+                           post_slots: &Bound<'py, PyAny>, post_authors: &Bound<'py, PyAny>,
+                           post_contents: Option<&Bound<'py, PyAny>>, min_count: &Bound<'py, PyAny>, n: i64)
+                           -> PyResult<Bound<'py, pyo3::types::PyByteArray>> {
+    use pyo3::buffer::PyBuffer;
+    let (kw_buf, post_buf) = (PyBuffer::<i32>::get(keyword_codes)?, PyBuffer::<i32>::get(post_index)?);
+    let (slot_buf, au_buf) = (PyBuffer::<i64>::get(post_slots)?, PyBuffer::<i32>::get(post_authors)?);
+    let min_buf = PyBuffer::<i32>::get(min_count)?;
+    let co_buf = post_contents.map(PyBuffer::<i32>::get).transpose()?;
+    let (kw, post) = (buffer(&kw_buf, "keyword_codes")?, buffer(&post_buf, "post_index")?);
+    let (slot, author) = (buffer(&slot_buf, "post_slots")?, buffer(&au_buf, "post_authors")?);
+    let min_count = buffer(&min_buf, "min_count")?;
+    let content = co_buf.as_ref().map(|b| buffer(b, "post_contents")).transpose()?;
+    let posts = slot.len();
+    if kw.len() != post.len() || author.len() != posts || content.is_some_and(|c| c.len() != posts) {
+        return Err(PyValueError::new_err(
+            "keyword_codes and post_index, or post_slots, post_authors and post_contents differ in length"));
+    }
+    if n < 1 || slot.iter().any(|&s| s < 0) || kw.iter().any(|&k| k < 0) || author.iter().any(|&a| a < 0)
+        || content.is_some_and(|c| c.iter().any(|&x| x < 0)) || post.iter().any(|&p| p < 0 || p as usize >= posts) {
+        return Err(PyValueError::new_err("n must be >= 1, codes and slots >= 0, post indices below the posts"));
+    }
+    let posts = windows::Posts { slot, author, content };
+    let layout = windows::layout(kw, post, &posts, min_count, n);
+    let columns = if content.is_some() { 5 } else { 4 };
+    pyo3::types::PyByteArray::new_with(py, layout.rows() * columns * 8, |out| {
+        windows::fill(layout, kw, post, &posts, min_count, n, columns, out);
+        Ok(())
+    })
+}
+
 /// One message at a time, for the Flink job's table function: `post(raw)` → `False` for a non-post
 /// event, `(author, keywords)` for a post, `None` when the total parser must decide (anything else).
 /// Event times are accepted up to the clock at each call plus `ahead_us`.
@@ -960,11 +1131,27 @@ impl Parser {
     }
 }
 
+/// `trendlab.core.links.normalise_url` (for the twin tests; the scanner calls the Rust function directly).
+#[pyfunction]
+fn normalise_url(uri: &str) -> Option<String> {
+    links::normalise_url(uri)
+}
+
+/// `trendlab.core.links.post_links`.
+#[pyfunction]
+fn post_links(uris: Vec<String>, text: &str) -> Vec<String> {
+    links::post_links(uris.iter().map(String::as_str), text)
+}
+
 #[pymodule]
 fn trendlab_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(normalise_url, m)?)?;
+    m.add_function(wrap_pyfunction!(post_links, m)?)?;
     m.add_function(wrap_pyfunction!(union, m)?)?;
     m.add_function(wrap_pyfunction!(window_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(post_window_counts, m)?)?;
+    m.add_function(wrap_pyfunction!(keyword_hashes, m)?)?;
     m.add_class::<Extractor>()?;
     m.add_class::<Scanner>()?;
     m.add_class::<Parser>()?;

@@ -120,3 +120,175 @@ pub fn window_counts(kw: &[i64], au: &[i64], rel: &[i64], n: i64) -> Vec<i64> {
     }
     out
 }
+
+/// Per-post columns of a stream, indexed by an occurrence's post: its slot (>= 0), author code and,
+/// when distinct contents are asked for, content code (codes >= 0).
+pub struct Posts<'a> {
+    pub slot: &'a [i64],
+    pub author: &'a [i32],
+    pub content: Option<&'a [i32]>,
+}
+
+/// [`sweep`] over occurrences that name their post (`post[i]`) instead of carrying its slot and
+/// author: one pass gives count, distinct authors and distinct contents; a keyword `k` whose windows
+/// need `min_count[k]` occurrences (a phrase; missing: 1) emits only those, and one seen fewer times
+/// than that in the whole stream is skipped unswept.
+fn sweep_posts(kw: &[i32], post: &[i32], posts: &Posts, min_count: &[i32], n: i64,
+               mut emit: impl FnMut(i64, i64, i64, i64, i64)) {
+    let max_kw = kw.iter().copied().max().unwrap() as usize;
+    let (order, start) = buckets_by(kw.len(), max_kw, |i| kw[i] as usize);
+    let max_au = posts.author.iter().copied().max().unwrap_or(0) as usize;
+    let mut held = vec![0u32; max_au + 1]; // posts of each author in the current window
+    let content = posts.content.unwrap_or(&[]);
+    let with_content = posts.content.is_some();
+    let max_co = content.iter().copied().max().unwrap_or(0) as usize;
+    let mut held_co = vec![0u32; if with_content { max_co + 1 } else { 0 }];
+    let mut group: Vec<(i64, u32, u32)> = Vec::new(); // (slot, author, content) of one keyword, by slot
+    for k in 0..=max_kw {
+        let (a, b) = (start[k], start[k + 1]);
+        let least = min_count.get(k).copied().unwrap_or(1).max(1) as i64;
+        if ((b - a) as i64) < least {
+            continue; // no window of this keyword can reach its minimum (also: no occurrence)
+        }
+        group.clear();
+        group.extend(order[a..b].iter().map(|&i| {
+            let p = post[i as usize] as usize;
+            (posts.slot[p], posts.author[p] as u32, if with_content { content[p] as u32 } else { 0 })
+        }));
+        if group.windows(2).any(|w| w[1].0 < w[0].0) {
+            group.sort_by_key(|g| g.0);
+        }
+        let (mut added, mut dropped) = (0usize, 0usize);
+        let (mut count, mut authors, mut contents) = (0i64, 0i64, 0i64);
+        let mut end = group[0].0 + 1;
+        loop {
+            while added < group.len() && group[added].0 < end {
+                let (_, who, what) = group[added];
+                if held[who as usize] == 0 {
+                    authors += 1;
+                }
+                held[who as usize] += 1;
+                if with_content {
+                    if held_co[what as usize] == 0 {
+                        contents += 1;
+                    }
+                    held_co[what as usize] += 1;
+                }
+                count += 1;
+                added += 1;
+            }
+            while dropped < added && group[dropped].0 < end - n {
+                let (_, who, what) = group[dropped];
+                held[who as usize] -= 1;
+                if held[who as usize] == 0 {
+                    authors -= 1;
+                }
+                if with_content {
+                    held_co[what as usize] -= 1;
+                    if held_co[what as usize] == 0 {
+                        contents -= 1;
+                    }
+                }
+                count -= 1;
+                dropped += 1;
+            }
+            if count > 0 {
+                if count >= least {
+                    emit(k as i64, end, count, authors, contents);
+                }
+                end += 1;
+            } else if added < group.len() {
+                end = group[added].0 + 1;
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+/// Positions `0..len` grouped by `key(i)` (`0..=max`), stable.
+fn buckets_by(len: usize, max: usize, key: impl Fn(usize) -> usize) -> (Vec<u32>, Vec<usize>) {
+    let mut start = vec![0usize; max + 2];
+    for i in 0..len {
+        start[key(i) + 1] += 1;
+    }
+    for j in 1..start.len() {
+        start[j] += start[j - 1];
+    }
+    let mut next = start.clone();
+    let mut order = vec![0u32; len];
+    for i in 0..len {
+        let k = key(i);
+        order[next[k]] = i as u32;
+        next[k] += 1;
+    }
+    (order, start)
+}
+
+/// Where [`fill`] puts each row: dense (rows per end slot counted in a first sweep, so the second
+/// writes each row in place) or, for ends spread over far more slots than there are rows, the rows
+/// themselves, sorted.
+pub enum Layout {
+    Dense { lo: i64, start: Vec<usize> },
+    Sparse(Vec<[i64; 5]>),
+}
+
+impl Layout {
+    pub fn rows(&self) -> usize {
+        match self {
+            Layout::Dense { start, .. } => *start.last().unwrap_or(&0),
+            Layout::Sparse(found) => found.len(),
+        }
+    }
+}
+
+/// The first step of [`post_window_counts`]: how many rows, and where each goes.
+pub fn layout(kw: &[i32], post: &[i32], posts: &Posts, min_count: &[i32], n: i64) -> Layout {
+    if kw.is_empty() {
+        return Layout::Sparse(Vec::new());
+    }
+    let lo = posts.slot.iter().min().unwrap() + 1;
+    let span = (posts.slot.iter().max().unwrap() + n - lo + 1) as usize;
+    if span <= 4 * kw.len() * n as usize + 4096 {
+        let mut start = vec![0usize; span + 1];
+        sweep_posts(kw, post, posts, min_count, n, |_, end, _, _, _| start[(end - lo) as usize + 1] += 1);
+        for j in 1..start.len() {
+            start[j] += start[j - 1];
+        }
+        return Layout::Dense { lo, start };
+    }
+    let mut found: Vec<[i64; 5]> = Vec::new();
+    sweep_posts(kw, post, posts, min_count, n, |k, end, count, authors, contents| {
+        found.push([k, end, count, authors, contents])
+    });
+    found.sort_by_key(|r| (r[1], r[0]));
+    Layout::Sparse(found)
+}
+
+/// The second step: the rows' first `columns` columns (keyword, end, count, authors[, contents]) one
+/// after the other into `out` (native-endian int64, `columns × rows`), rows sorted by end slot, then
+/// keyword.
+pub fn fill(layout: Layout, kw: &[i32], post: &[i32], posts: &Posts, min_count: &[i32], n: i64,
+            columns: usize, out: &mut [u8]) {
+    let rows = layout.rows();
+    let mut put = |at: usize, row: [i64; 5]| {
+        for (c, v) in row.iter().take(columns).enumerate() {
+            let i = (c * rows + at) * 8;
+            out[i..i + 8].copy_from_slice(&v.to_ne_bytes());
+        }
+    };
+    match layout {
+        Layout::Dense { lo, mut start } => {
+            sweep_posts(kw, post, posts, min_count, n, |k, end, count, authors, contents| {
+                let at = &mut start[(end - lo) as usize];
+                put(*at, [k, end, count, authors, contents]);
+                *at += 1;
+            });
+        }
+        Layout::Sparse(found) => {
+            for (i, row) in found.into_iter().enumerate() {
+                put(i, row);
+            }
+        }
+    }
+}

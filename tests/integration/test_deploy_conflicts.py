@@ -21,17 +21,13 @@ import pytest
 from test_flink_deployed import job_settings  # noqa: F401
 from test_operate import JSON_LOCAL, PARAMS, Service
 
-from trendlab.config import VARIABLES, Settings
+from trendlab.config import Settings
 
 pytestmark = pytest.mark.integration
 
 
 def cli_run(settings: Settings, *args: str, **env_extra: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, **env_extra)
-    for name, var in VARIABLES.items():
-        value = getattr(settings, name)
-        if value is not None and value != "" and var.env not in env_extra:
-            env[var.env] = str(value)
+    env = {**os.environ, **settings.to_env(), **env_extra}
     return subprocess.run([sys.executable, "-m", "trendlab.cli", *args], env=env, capture_output=True, text=True,
                           timeout=600)
 

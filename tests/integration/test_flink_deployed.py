@@ -112,14 +112,7 @@ def cli(settings: Settings, *args: str) -> str:
     """Run ``trendlab ARGS`` with the test's settings in the environment; returns stdout."""
     import os
 
-    from trendlab.config import VARIABLES
-
-    env = dict(os.environ)
-    for name, var in VARIABLES.items():
-        value = getattr(settings, name)
-        if value is not None and value != "":
-            env[var.env] = str(value)
-    done = subprocess.run([sys.executable, "-m", "trendlab.cli", *args], env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "trendlab.cli", *args], env={**os.environ, **settings.to_env()}, capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, f"trendlab {' '.join(args)} failed: {done.stderr.strip()[-2000:]}"
     return done.stdout

@@ -1,6 +1,6 @@
 """Deploy to a Flink cluster that shares nothing with the client but Kafka and the S3 store.
 
-The steps of README "Against a real cluster", on one machine:
+The steps of docs/operating.md "A Flink session cluster that is not on this machine", on one machine:
 
 1. the cluster's own Python: a virtual environment of its own with trendlab installed from the
    built wheel (not this checkout), cached under ``~/.cache/trendlab/remote-cluster`` by the wheel's
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from trendlab.config import VARIABLES, Settings
+from trendlab.config import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -144,11 +144,7 @@ def test_deploy_to_a_cluster_that_shares_nothing(remote, cluster_python: Path, t
     job_id = None
     try:
         produced = produce(settings, path, progress=False)
-        env = dict(os.environ)
-        for name, var in VARIABLES.items():
-            value = getattr(settings, name)
-            if value is not None and value != "":
-                env[var.env] = str(value)
+        env = {**os.environ, **settings.to_env()}
         done = _run([sys.executable, "-m", "trendlab.cli", "deploy", "--json"], env=env, timeout=600)
         job_id = json.loads(done.stdout)["job_id"]
         close_all_windows(settings, read_stream(path)[0])

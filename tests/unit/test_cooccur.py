@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from trendlab.core import cooccur
 from trendlab.core.cooccur import P, SKETCH_SIZE, post_hash, shared_share, sketch_of, sql_columns
 from trendlab.core.extract import KeywordExtractor
 from trendlab.core.parse import DeadLetter, MessageParser
@@ -16,7 +18,9 @@ from trendlab.core.windows import WindowSpec
 
 
 
-def test_replay_sketches_equal_the_job_definition_on_the_long_sample():
+@pytest.mark.parametrize("block", [1 << 17, 7])  # the hash values a run of rows at a time: any run
+def test_replay_sketches_equal_the_job_definition_on_the_long_sample(block, monkeypatch):
+    monkeypatch.setattr(cooccur, "_SKETCH_BLOCK", block)
     path = Path(__file__).resolve().parents[2] / "data/samples/long/posts.jsonl"
     spec = WindowSpec.parse("10m", "1m")
     _, occ = load_stream(path, texts=False)

@@ -119,7 +119,7 @@ def test_without_contents_the_same_campaign_alerts():
     s.background(240, 120)
     campaign(s, 120, 120, 35, 110, TEMPLATE, {3: ["petition", "letter", "pledge"]})
     occ = s.occurrences()
-    occ.content_code = None  # every post its own content
+    occ.post_content_code = None  # every post its own content
     assert alerted(occ) & set(TEMPLATE)
 
 
@@ -260,3 +260,31 @@ def test_the_pairs_of_a_rising_word_do_not_alert_on_their_own():
     assert not {k for k in got if k.startswith("album ")}, got
     # the test can fail: without the carried rule (group_share 0) the pairs alert
     assert {k for k in alerted(occ, DetectionParams(group_share=0.0)) if k.startswith("album ")}
+
+
+def test_a_shared_link_trends_on_a_board_of_its_own():
+    """A story's people share one article: the link is a trend of kind "link", apart from the story's
+    words; links posted all the time (a few sites' front pages, thousands of articles) are not."""
+    s = Stream(7)
+    s.background(240, 120)
+    hosts = [f"https://site{i}.example" for i in range(10)]
+    articles = [f"https://site{i % 10}.example/a/{i}" for i in range(3000)]
+    for i in range(len(s.lists)):  # every 10th post links an article, every 40th a front page
+        if i % 10 == 0:
+            s.lists[i].append(articles[int(s.rng.integers(0, len(articles)))])
+        if i % 40 == 0:
+            s.lists[i].append(hosts[int(s.rng.integers(0, len(hosts)))])
+    link = "https://news.example/2026/hegseth-chat"
+    for m in range(150, 170):
+        for _ in range(s.rng.poisson(15)):
+            own = list(s.rng.choice(VOCAB, size=int(s.rng.integers(5, 12)), p=WEIGHTS))
+            extra = [link] if s.rng.random() < 0.6 else []
+            s.post(T0 + m * MIN + int(s.rng.integers(0, MIN)), f"did:plc:story{s.rng.integers(0, 300)}",
+                   ["storyname", "word41"] + own + extra)
+    alerts = replay_occurrences(s.occurrences(), PARAMS).alerts
+    links = [a for a in alerts if a.kind == "link"]
+    assert [a.keyword for a in links] == [link], [(a.keyword, a.kind) for a in alerts]
+    assert links[0].topic == links[0].display_name == link and not links[0].related_keywords
+    topics = [a for a in alerts if a.kind == "topic"]
+    assert any("storyname" in (a.keyword, *a.related_keywords) for a in topics)
+    assert not any(k.startswith("https://") for a in topics for k in a.related_keywords)

@@ -36,14 +36,28 @@ times = st.one_of(st.integers(min_value=1_600_000_000_000_000, max_value=1_800_0
 iso = st.one_of(st.datetimes().map(lambda d: d.isoformat()),
                 st.sampled_from(["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-23:59", "2025-02-09T20:00:00Z",
                                  "2025-02-09T20:00:00", "garbage", ""]), json_any)
+#: URL-ish text: what links are made of, with the characters that normalising looks at
+url_text = st.one_of(
+    st.builds(lambda scheme, host, rest: scheme + host + rest,
+              st.sampled_from(["https://", "http://", "HTTPS://", "hTtP://", "ftp://", "", "https:/"]),
+              st.text(alphabet="aZ.-:@1İ", max_size=12),
+              st.text(alphabet="/?&=#_utmsifbclid.é \u3000x", max_size=24)),
+    st.text(max_size=30))
 feature = st.fixed_dictionaries({}, optional={
-    "$type": st.one_of(st.sampled_from(["app.bsky.richtext.facet#tag", "app.bsky.richtext.facet#mention"]), json_any),
-    "tag": json_any, "did": json_any})
+    "$type": st.one_of(st.sampled_from(["app.bsky.richtext.facet#tag", "app.bsky.richtext.facet#mention",
+                                        "app.bsky.richtext.facet#link"]), json_any),
+    "tag": json_any, "did": json_any, "uri": st.one_of(url_text, json_any)})
+external = st.one_of(st.fixed_dictionaries({}, optional={"uri": st.one_of(url_text, json_any)}), json_any)
+embed = st.one_of(st.fixed_dictionaries({}, optional={
+    "$type": st.sampled_from(["app.bsky.embed.external", "app.bsky.embed.recordWithMedia", "app.bsky.embed.images"]),
+    "external": external, "media": st.one_of(st.fixed_dictionaries({}, optional={"external": external}), json_any)}),
+    json_any)
 record = st.fixed_dictionaries({}, optional={
-    "text": st.one_of(st.text(max_size=60), json_any), "createdAt": iso,
+    "text": st.one_of(st.text(max_size=60), st.builds(lambda a, u, b: a + u + b, st.text(max_size=10), url_text,
+                                                      st.text(max_size=10)), json_any), "createdAt": iso,
     "langs": st.one_of(st.lists(st.sampled_from(["en", "ja", "pt", "de"]), max_size=2), json_any),
     "facets": st.one_of(st.lists(st.fixed_dictionaries({}, optional={"features": st.one_of(st.lists(feature, max_size=3), json_any)}), max_size=3), json_any),
-    "reply": json_any})
+    "reply": json_any, "embed": embed})
 commit = st.fixed_dictionaries({}, optional={
     "operation": st.one_of(st.sampled_from(["create", "update", "delete"]), json_any),
     "collection": st.one_of(st.sampled_from(["app.bsky.feed.post", "app.bsky.feed.like"]), json_any),

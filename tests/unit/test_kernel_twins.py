@@ -304,10 +304,13 @@ def test_scanner_on_hostile_files(tmp_path, monkeypatch, junk, newline):
     same_both_ways(path, monkeypatch)
 
 
-def test_scanner_arrays_are_int64_and_aligned(monkeypatch):
+def test_scanner_arrays_are_aligned(monkeypatch):
     monkeypatch.setenv("TRENDLAB_NATIVE", "1")
     table, occ = read_occurrences(SAMPLES / "small" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
-    assert occ.keyword_code.dtype == np.int64 and len(occ.event_ms) == len(occ.keyword_code)
+    # (keyword, post) int32 pairs per occurrence; the post's columns once per post
+    assert occ.keyword_code.dtype == np.int32 and occ.post_index.dtype == np.int32
+    assert len(occ.post_index) == len(occ.keyword_code) and len(occ.event_ms) == len(occ.keyword_code)
+    assert len(occ.post_event_ms) == len(occ.post_author_code) == len(occ.post_content_code) == occ.posts
     assert len(table.event_ms) == table.read.posts
     assert Limits().max_keywords == 300  # the defaults the test's caps are below
 
@@ -513,6 +516,78 @@ def pd_equal(a, b):
     assert a.reset_index(drop=True).equals(b.reset_index(drop=True))
 
 
+@settings(max_examples=300 * SCALE, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(posts=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 4), st.integers(0, 3),
+                                st.sets(st.integers(0, 6), max_size=5)), min_size=1, max_size=60),
+       least=st.lists(st.integers(1, 3), min_size=7, max_size=7),
+       shape=st.sampled_from([(60_000, 60_000), (180_000, 60_000), (600_000, 60_000), (120_000, 30_000)]),
+       with_contents=st.booleans())
+def test_post_window_counts_are_the_window_counts(posts, least, shape, with_contents, monkeypatch):
+    """Occurrences as (keyword, post) with the posts' slot, author and content once per post, and a least
+    count per keyword (a phrase's): the kernel's one pass gives the rows of window_counts over the
+    expanded columns, without the rows below the least count, and so does the fallback."""
+    from trendlab.core.windows import WindowSpec, post_window_counts, window_counts
+
+    spec = WindowSpec(*shape)
+    ms = np.array([1_764_000_000_000 + p[0] * 29_000 for p in posts], dtype=np.int64)
+    authors = np.array([p[1] for p in posts], dtype=np.int32)
+    contents = np.array([p[2] for p in posts], dtype=np.int32) if with_contents else None
+    pairs = [(k, i) for i, p in enumerate(posts) for k in sorted(p[3])]
+    kw = np.array([k for k, _ in pairs], dtype=np.int32)
+    post = np.array([i for _, i in pairs], dtype=np.int32)
+    least = np.array(least, dtype=np.int32)
+    fast = post_window_counts(kw, post, ms, authors, spec, contents, least)
+    with monkeypatch.context() as m:
+        m.setenv("TRENDLAB_NATIVE", "0")
+        slow = post_window_counts(kw, post, ms, authors, spec, contents, least)
+        if kw.size:
+            ref = window_counts(kw, authors[post], ms[post], spec, None if contents is None else contents[post])
+            ref = ref[ref["count"].to_numpy() >= least[ref["keyword_code"].to_numpy()]]
+        else:
+            ref = slow
+    pd_equal(fast, slow)
+    pd_equal(fast, ref)
+
+
+def test_post_window_counts_refuse_as_window_counts_do(monkeypatch):
+    """A window shape too large for the memory budget: the kernel's path refuses it with the line the
+    numpy path gives."""
+    from trendlab.errors import ConfigError
+    from trendlab.core.windows import WindowSpec
+
+    _, occ = read_occurrences(SAMPLES / "long" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    monkeypatch.setenv("TRENDLAB_REPLAY_MEMORY_MB", "1")
+    spec = WindowSpec(3_600_000, 60_000)
+    with pytest.raises(ConfigError) as fast:
+        occ.window_counts(spec)
+    monkeypatch.setenv("TRENDLAB_NATIVE", "0")
+    with pytest.raises(ConfigError) as slow:
+        occ.window_counts(spec)
+    assert str(fast.value) == str(slow.value)
+
+
+def test_occurrence_window_counts_of_the_long_sample(monkeypatch):
+    """The replay's counts (phrases from MIN_PHRASE_COUNT, distinct contents) and volume: kernel and
+    fallback alike, and the rows of the definition (window_counts over every occurrence, then the rare
+    phrases' rows dropped)."""
+    from trendlab.core.windows import WindowSpec, drop_rare_phrases, phrase_codes, window_counts, window_volume
+
+    _, occ = read_occurrences(SAMPLES / "long" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    for shape in ((360_000, 60_000), (600_000, 120_000)):
+        spec = WindowSpec(*shape)
+        fast, fast_volume = occ.window_counts(spec), occ.window_volume(spec)
+        assert len(fast) > 10_000 and "unique_contents" in fast
+        with monkeypatch.context() as m:
+            m.setenv("TRENDLAB_NATIVE", "0")
+            pd_equal(fast, occ.window_counts(spec))
+            pd_equal(fast_volume, occ.window_volume(spec))
+            ref = window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec, occ.content_code)
+            pd_equal(fast, drop_rare_phrases(ref, phrase_codes(occ.keywords)))
+            first = np.unique(occ.post_index, return_index=True)[1]  # posts with keywords: their authors
+            assert fast_volume["volume"].sum() >= window_volume(occ.event_ms[first], occ.author_code[first],
+                                                                spec)["volume"].sum()
+
+
 def test_window_counts_of_the_long_sample(monkeypatch):
     from trendlab.core.windows import WindowSpec, window_counts
 
@@ -567,10 +642,10 @@ def twin_parser(monkeypatch):
 def twin_union(monkeypatch):
     from trendlab.occurrences import _Coded
 
-    parts = [_Coded.of([["a", "b"], ["b", "c"]], ["x", "y"]), _Coded.of([["c", "d"], []], ["y", "z"]),
-             _Coded.of([["e", "a"]], ["w"])]
-
     def merged(use_native: bool):
+        # fresh parts each time: a merge lets go of its parts' codes once mapped
+        parts = [_Coded.of([["a", "b"], ["b", "c"]], ["x", "y"]), _Coded.of([["c", "d"], []], ["y", "z"]),
+                 _Coded.of([["e", "a"]], ["w"])]
         with monkeypatch.context() as m:
             m.setenv("TRENDLAB_NATIVE", "1" if use_native else "0")
             out = _Coded.merge(parts)
@@ -588,6 +663,54 @@ def twin_window_counts(monkeypatch):
              numpy_window_counts(occ.keyword_code, occ.author_code, occ.event_ms, spec, monkeypatch))
 
 
+LINK_CASES = [
+    "https://Example.COM/a/b?utm_source=x&id=3#frag", "http://www.example.org/", "https://example.org/a).",
+    "javascript:alert(1)", "https://user:pw@example.org:8443/x", "https://例え.jp/パス", "ftp://example.org/x",
+    "https://example.org/" + "a" * 600, "https://", "", "https://bit.ly/ABC?fbclid=1&gclid=2", "HTTPS://A.B/C,",
+]
+
+
+def twin_normalise_url(monkeypatch):
+    from trendlab.core.links import normalise_url
+
+    for uri in LINK_CASES:
+        assert native.normalise_url(uri) == normalise_url(uri), uri
+
+
+def twin_post_links(monkeypatch):
+    from trendlab.core.links import post_links
+
+    parser = MessageParser()
+    posts = [p for p in map(parser, (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines()) if hasattr(p, "text")]
+    assert any(p.links for p in posts), "the sample carries links"
+    for post in posts:
+        assert native.post_links(list(post.links), post.text) == post_links(post.links, post.text), post.uri
+    for text in LINK_CASES:
+        assert native.post_links([text], f"see {text} and more") == post_links([text], f"see {text} and more")
+
+
+def twin_post_window_counts(monkeypatch):
+    from trendlab.core.windows import WindowSpec
+
+    _, occ = read_occurrences(SAMPLES / "small" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    spec = WindowSpec(600_000, 60_000)
+    fast = occ.window_counts(spec)
+    with monkeypatch.context() as m:
+        m.setenv("TRENDLAB_NATIVE", "0")
+        pd_equal(fast, occ.window_counts(spec))
+
+
+def twin_keyword_hashes(monkeypatch):
+    from trendlab.core.content import keyword_hashes, string_hashes
+
+    _, occ = read_occurrences(SAMPLES / "small" / "posts.jsonl", KeywordExtractor(), workers=1, progress=False)
+    fast, fast_plain = keyword_hashes(occ.keywords), string_hashes(occ.authors)
+    with monkeypatch.context() as m:
+        m.setenv("TRENDLAB_NATIVE", "0")
+        assert fast.tolist() == keyword_hashes(occ.keywords).tolist()
+        assert fast_plain.tolist() == string_hashes(occ.authors).tolist()
+
+
 #: kernel entry -> (its Python definition, the check running both on the same inputs)
 TWINS = {
     "tokens": ("trendlab.core.extract._TOKEN_RE.findall", twin_tokens),
@@ -596,6 +719,10 @@ TWINS = {
     "Parser": ("trendlab.flink.udfs.extract_keywords_udtf without the kernel", twin_parser),
     "union": ("trendlab.occurrences._Coded.merge's Python coding", twin_union),
     "window_counts": ("trendlab.core.windows' numpy aggregation", twin_window_counts),
+    "post_window_counts": ("trendlab.core.windows.post_window_counts without the kernel", twin_post_window_counts),
+    "keyword_hashes": ("trendlab.core.content.keyword_hash (phrases and links as PHRASE_HASH)", twin_keyword_hashes),
+    "normalise_url": ("trendlab.core.links.normalise_url", twin_normalise_url),
+    "post_links": ("trendlab.core.links.post_links", twin_post_links),
 }
 #: public names that are data, not definitions
 KERNEL_CONSTANTS = {"KERNEL_VERSION", "UNICODE_VERSION"}
@@ -631,3 +758,20 @@ def test_a_kernel_of_another_version_is_refused(monkeypatch):
     with pytest.raises(ConfigError) as refused:
         kernels.native_module()
     assert "make install" in str(refused.value) and "\n" not in str(refused.value)
+
+
+@settings(max_examples=200 * SCALE, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(strings=st.lists(st.text(max_size=12) | st.sampled_from(["war plans", "a\ud800b", "\udfff x", "", "東京", "https://example.org/a"]),
+                        max_size=30))
+def test_keyword_hashes_are_the_python_hashes(strings, monkeypatch):
+    """The kernel's CRC hashes of a keyword table (phrases as PHRASE_HASH) and of authors (no phrase
+    rule) are trendlab.core.content's (a link, like a phrase, is no word), lone surrogates included."""
+    from trendlab.core.content import PHRASE_HASH, is_word, keyword_hash, keyword_hashes, string_hashes
+
+    assert native_module() is not None
+    fast, fast_plain = keyword_hashes(strings), string_hashes(strings)
+    with monkeypatch.context() as m:
+        m.setenv("TRENDLAB_NATIVE", "0")
+        assert fast.tolist() == keyword_hashes(strings).tolist()
+        assert fast_plain.tolist() == string_hashes(strings).tolist() == [keyword_hash(s) for s in strings]
+    assert all((h == PHRASE_HASH) == (not is_word(s)) for h, s in zip(fast.tolist(), strings))

@@ -59,7 +59,8 @@ def test_root_names_the_service_and_links_every_route(settings):
     client = app_client(settings)
     body = client.get("/").json()
     assert body["service"] == "trendlab" and body["version"]
-    paths = {route.path for route in client.app.routes}
+    # the routes live in routers (an included router has no path of its own): the schema lists them all
+    paths = {getattr(route, "path", None) for route in client.app.routes} | set(client.app.openapi()["paths"])
     for link in body["links"].values():
         assert link in paths, link
 
@@ -378,7 +379,8 @@ def test_get_trends_has_the_lexicon_shape(settings):
     assert set(body) == {"trends"} and len(body["trends"]) == 2
     for view in body["trends"]:
         assert {"topic", "displayName", "link", "startedAt", "postCount", "actors"} <= set(view)
-        assert isinstance(view["postCount"], int) and view["status"] == "hot" and view["category"] == "en"
+        assert isinstance(view["postCount"], int) and view["status"] == "hot" and view["category"] == "other"
+        assert view["language"] == "en"  # the language has its own field (issue 23)
         assert view["startedAt"].endswith("Z") and view["link"].startswith("https://bsky.app/search?q=")
     assert body["trends"][0]["topic"] == "#three"
     assert "two%20words%3F" in client.get("/xrpc/app.bsky.unspecced.getTrends").text
@@ -421,3 +423,20 @@ def test_live_page_is_served_with_a_strict_policy(settings):
     assert "script-src 'self'" in page.headers["content-security-policy"]
     script = client.get("/trends/live.js")
     assert "textContent" in script.text and "innerHTML" not in script.text
+
+
+def test_links_have_a_board_of_their_own(settings):
+    """Issue 23: /trends serves topics, /trends?kind=link the trending links; getTrends topics only."""
+    client = app_client(settings)
+    board = client.app.state.board
+    link = alert("https://news.example/story", 31, count=12)
+    link.kind, link.topic, link.display_name = "link", "https://news.example/story", "https://news.example/story"
+    board.add_record("alerts", alert("#eclipse", 30).to_json().encode())
+    board.add_record("alerts", link.to_json().encode())
+    assert [t["topic"] for t in client.get("/trends").json()["trends"]] == ["#eclipse"]
+    [row] = client.get("/trends", params={"kind": "link"}).json()["trends"]
+    assert (row["topic"], row["kind"]) == ("https://news.example/story", "link")
+    assert {t["kind"] for t in client.get("/trends", params={"kind": "all"}).json()["trends"]} == {"topic", "link"}
+    assert [v["topic"] for v in client.get("/xrpc/app.bsky.unspecced.getTrends").json()["trends"]] == ["#eclipse"]
+    r = client.get("/trends", params={"kind": "urls"})
+    assert r.status_code == 422 and r.json()["error"] == "kind must be one of topic, link, all, got 'urls'"

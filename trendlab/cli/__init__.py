@@ -50,7 +50,7 @@ def _commands() -> list[Callable[[argparse._SubParsersAction], None]]:
 
     return [add_extract, offline.add_samples, offline.add_replay, offline.add_evaluate, offline.add_tune,
             offline.add_review, cluster.add_stack, cluster.add_kafka, cluster.add_deploy, cluster.add_pipeline,
-            add_serve, feed.add_jetstream]
+            add_serve, cluster.add_moderation, feed.add_jetstream]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,5 @@
 """Commands that drive the stack, Kafka and a Flink cluster: ``stack``, ``produce``, ``consume``, ``deploy``,
-``jobs``, ``stop``, ``pipeline``.
+``jobs``, ``stop``, ``pipeline``, ``moderation``.
 
 Argument parsing, printing and ``Settings.from_env()`` only; the work is done by the library module each
 command names.
@@ -229,3 +229,30 @@ def add_pipeline(sub) -> None:
     p.add_argument("--kernel", help="Jupyter kernel name (default: the notebooks' own, python3)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_pipeline)
+
+
+# -- moderation (from trendlab.service.moderation) ------------------------------------------------
+
+def _cmd_moderation_decoys(args: argparse.Namespace) -> int:
+    import orjson
+    from pathlib import Path
+
+    from trendlab.service.moderation import decoy_labels, read_topic
+
+    labels = decoy_labels(read_topic(get_settings()))
+    data = orjson.dumps(labels, option=orjson.OPT_INDENT_2)
+    if args.out:
+        Path(args.out).write_bytes(data + b"\n")
+        print(f"{len(labels['decoys'])} rejected trends written to {args.out} as decoys")
+    else:
+        print(data.decode())
+    return 0
+
+
+def add_moderation(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("moderation", help="the service's moderation state, read from its Kafka topic")
+    msub = p.add_subparsers(dest="moderation_command", metavar="COMMAND")
+    msub.required = True
+    d = msub.add_parser("decoys", help="rejected trends' keywords as labels.json decoys (for tune/evaluate)")
+    d.add_argument("--out", default=None, help="write labels.json here (default: print it)")
+    d.set_defaults(func=_cmd_moderation_decoys)

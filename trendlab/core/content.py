@@ -25,6 +25,8 @@ author, so both engines compute it the same way, post by post, with no state:
 they would let a swapped word change two more keys: the key reads a post's single words (and
 hashtags) only. :data:`MIN_KEYWORDS` counts those, and the MinHash is taken over those
 (:func:`keyword_hashes` gives a phrase :data:`PHRASE_HASH`, above every word's hash: it never wins).
+A post's links (:mod:`trendlab.core.links`, keywords too) are left out the same way: a campaign that
+changes its links is still one voice.
 
 ``keyword_hash`` is CRC-32 of the keyword's UTF-8 bytes (31 bits kept): stable across processes, Python
 versions and engines, unlike ``hash()``. The replay engine computes keys for a whole stream at once
@@ -38,7 +40,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_phrase", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
+from trendlab.core.links import LINK_PREFIX
+
+__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_phrase", "is_word", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
 
 #: Posts with at least this many keywords are keyed by their content; shorter ones by their author.
 MIN_KEYWORDS = 8
@@ -53,6 +57,12 @@ def is_phrase(keyword: str) -> bool:
     return " " in keyword
 
 
+def is_word(keyword: str) -> bool:
+    """Whether a keyword is a word or a hashtag: not a phrase, not a link (:mod:`trendlab.core.links`). Only
+    words make a content key."""
+    return " " not in keyword and not keyword.startswith(LINK_PREFIX)
+
+
 def keyword_hash(keyword: str) -> int:
     """The keyword's 31-bit hash: CRC-32 of its UTF-8 bytes (a lone surrogate as ``surrogatepass``)."""
     return zlib.crc32(keyword.encode("utf-8", "surrogatepass")) & _MASK
@@ -63,7 +73,7 @@ def content_key(keywords: Sequence[str], author: str) -> str:
 
     ``"c<h1>.<h2>"`` (its two smallest keyword hashes, ascending) for a post with at least
     :data:`MIN_KEYWORDS` words (phrases are not counted nor hashed), else ``"a" + author``."""
-    words = [k for k in keywords if " " not in k]
+    words = [k for k in keywords if is_word(k)]
     if len(words) < MIN_KEYWORDS:
         return "a" + author
     first = second = _MASK + 1
@@ -79,8 +89,26 @@ def content_key(keywords: Sequence[str], author: str) -> str:
 def keyword_hashes(keywords: Sequence[str]) -> np.ndarray:
     """:func:`keyword_hash` of every keyword (int64), e.g. of a stream's keyword table; a phrase's is
     :data:`PHRASE_HASH` (it never counts toward a content key)."""
-    return np.fromiter((PHRASE_HASH if " " in k else keyword_hash(k) for k in keywords), dtype=np.int64,
+    native = _native()
+    if native is not None:  # the same numbers from the compiled kernel
+        return np.frombuffer(native.keyword_hashes(list(keywords), PHRASE_HASH), dtype=np.int64)
+    return np.fromiter((keyword_hash(k) if is_word(k) else PHRASE_HASH for k in keywords), dtype=np.int64,
                        count=len(keywords))
+
+
+def string_hashes(strings: Sequence[str]) -> np.ndarray:
+    """:func:`keyword_hash` of every string (int64), phrases included (e.g. of a stream's authors)."""
+    native = _native()
+    if native is not None:
+        return np.frombuffer(native.keyword_hashes(list(strings)), dtype=np.int64)
+    return np.fromiter((keyword_hash(s) for s in strings), dtype=np.int64, count=len(strings))
+
+
+def _native():
+    from trendlab.core.kernels import native_module
+
+    native = native_module()
+    return native if native is not None and hasattr(native, "keyword_hashes") else None
 
 
 def post_content_codes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,
@@ -91,16 +119,51 @@ def post_content_codes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np
     keywords are distinct), ``hashes[code]`` is :func:`keyword_hash` of keyword ``code``, and
     ``author_code`` is each post's author code. A keyword whose hash is :data:`PHRASE_HASH` (a phrase)
     is not counted toward :data:`MIN_KEYWORDS` and never wins the minimum, as in :func:`content_key`.
-    Vectorised: segmented sums and minimums, no per-post Python.
+    Vectorised: segmented sums and minimums, no per-post Python, a run of posts at a time
+    (:func:`post_blocks`: the per-occurrence temporaries stay small on a day's stream).
     """
     lengths = np.asarray(lengths, dtype=np.int64)
-    posts = lengths.size
-    keys = np.asarray(author_code, dtype=np.int64).copy()  # short posts: the author (>= 0)
+    author_code = np.asarray(author_code, dtype=np.int64)
     hashes = np.asarray(hashes, dtype=np.int64)
+    keyword_code = np.asarray(keyword_code)
+    phrases = bool((hashes == PHRASE_HASH).any())
+    keys = np.empty(lengths.size, dtype=np.int64)
+    for post_lo, post_hi, occ_lo, occ_hi in post_blocks(lengths):
+        keys[post_lo:post_hi] = _content_keys(keyword_code[occ_lo:occ_hi], lengths[post_lo:post_hi], hashes,
+                                              author_code[post_lo:post_hi], phrases)
+    _, codes = np.unique(keys, return_inverse=True)
+    return codes.astype(np.int64, copy=False)
+
+
+#: occurrences at a time in the per-post computations (their per-occurrence temporaries stay this small)
+BLOCK_OCCURRENCES = 1 << 22
+
+
+def post_blocks(lengths: np.ndarray, block: int | None = None):
+    """Consecutive runs of posts ``(post_lo, post_hi, occurrence_lo, occurrence_hi)`` of about
+    ``block`` occurrences each (at least one post a run), for per-post results computed a run at a time."""
+    block = block or BLOCK_OCCURRENCES
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.size else 0
+    post_lo = occ_lo = 0
+    while post_lo < lengths.size:
+        post_hi = max(post_lo + 1, int(np.searchsorted(ends, occ_lo + block, side="right")))
+        occ_hi = int(ends[post_hi - 1])
+        yield post_lo, post_hi, occ_lo, occ_hi
+        post_lo, occ_lo = post_hi, occ_hi
+    assert occ_lo == total
+
+
+def _content_keys(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,
+                  author_code: np.ndarray, phrases: bool) -> np.ndarray:
+    """The content keys (int64, before coding) of consecutive posts: an author's code (>= 0) or a
+    long post's negative MinHash key."""
+    posts = lengths.size
+    keys = author_code.copy()  # short posts: the author (>= 0)
     nonempty = lengths > 0  # their keywords lie back to back: one segment each
     seg = (np.cumsum(lengths) - lengths)[nonempty]
     h = None
-    if (hashes == PHRASE_HASH).any():  # count the words of each post (phrases do not count)
+    if phrases:  # count the words of each post (phrases do not count)
         h = hashes[np.asarray(keyword_code, dtype=np.int64)]
         words = np.zeros(posts, dtype=np.int64)
         if seg.size:
@@ -120,5 +183,4 @@ def post_content_codes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np
         second[nonempty] = np.minimum.reduceat(above, seg)
         # long posts get negative keys, authors' codes are >= 0: the two never meet
         keys[long_posts] = -((first[long_posts] << 32) | second[long_posts]) - 1
-    _, codes = np.unique(keys, return_inverse=True)
-    return codes.astype(np.int64, copy=False)
+    return keys

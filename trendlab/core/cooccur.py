@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trendlab.core.content import PHRASE_HASH, is_phrase, keyword_hash
+from trendlab.core.content import PHRASE_HASH, is_word, keyword_hash, post_blocks
 
 __all__ = ["SKETCH_SIZE", "P", "post_hash", "post_hashes", "sketch_of", "shared_share", "sql_columns",
            "ReplaySketches"]
@@ -44,8 +44,8 @@ _B = np.array(B, dtype=np.int64)
 
 def post_hash(author: str, keywords: Sequence[str]) -> int:
     """A post's hash for the sketches: (CRC of the author + the CRCs of its words) mod P (its phrases
-    are made of its words and add nothing)."""
-    return (keyword_hash(author) + sum(keyword_hash(k) for k in keywords if not is_phrase(k))) % P
+    are made of its words and add nothing; its links are left out as the content key leaves them)."""
+    return (keyword_hash(author) + sum(keyword_hash(k) for k in keywords if is_word(k))) % P
 
 
 def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,
@@ -55,12 +55,15 @@ def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarra
     here; ``author_hashes``: each post's author's CRC)."""
     lengths = np.asarray(lengths, dtype=np.int64)
     total = np.asarray(author_hashes, dtype=np.int64).copy()
-    nonempty = lengths > 0
-    if nonempty.any():
-        hashes = np.asarray(hashes, dtype=np.int64)
-        hashes = np.where(hashes == PHRASE_HASH, 0, hashes)
-        h = hashes[np.asarray(keyword_code, dtype=np.int64)]
-        total[nonempty] += np.add.reduceat(h, (np.cumsum(lengths) - lengths)[nonempty])
+    keyword_code = np.asarray(keyword_code)
+    hashes = np.asarray(hashes, dtype=np.int64)
+    hashes = np.where(hashes == PHRASE_HASH, 0, hashes)
+    for post_lo, post_hi, occ_lo, occ_hi in post_blocks(lengths):  # a run of posts at a time
+        part = lengths[post_lo:post_hi]
+        nonempty = part > 0
+        if nonempty.any():
+            h = hashes[keyword_code[occ_lo:occ_hi]]
+            total[post_lo:post_hi][nonempty] += np.add.reduceat(h, (np.cumsum(part) - part)[nonempty])
     return total % P
 
 
@@ -74,7 +77,8 @@ def shared_share(sketch_a: Sequence[int], count_a: int, sketch_b: Sequence[int],
     """``|A ∩ B| / min(|A|, |B|)`` estimated from two sketches and the two post counts."""
     if count_a <= 0 or count_b <= 0:
         return 0.0
-    j = float(np.mean(np.asarray(sketch_a) == np.asarray(sketch_b)))
+    equal = np.asarray(sketch_a) == np.asarray(sketch_b)
+    j = np.count_nonzero(equal) / equal.size  # the mean of the equalities (the same float)
     both = j * (count_a + count_b) / (1.0 + j)
     return min(1.0, both / min(count_a, count_b))
 
@@ -83,6 +87,9 @@ def sql_columns(post_hash_column: str = "post_hash") -> list[str]:
     """The job's aggregate columns ``mh0 … mh{K-1}``: the same minimums in Flink SQL."""
     return [f"MIN(MOD({post_hash_column} * {a} + {b}, {P})) AS mh{i}" for i, (a, b) in enumerate(zip(A, B))]
 
+
+#: occurrences at a time whose K hash values :meth:`ReplaySketches.prepare` computes
+_SKETCH_BLOCK = 1 << 17
 
 #: the sketch's column names in the job's rows
 SKETCH_COLUMNS = tuple(f"mh{i}" for i in range(SKETCH_SIZE))
@@ -93,11 +100,15 @@ class ReplaySketches:
     engine computes only the ones grouping asks for: the keywords that are hot at some window)."""
 
     def __init__(self, keyword_code: np.ndarray, event_ms: np.ndarray, post_hash_: np.ndarray,
-                 slide_ms: int, n: int) -> None:
-        self._kw = np.asarray(keyword_code, dtype=np.int64)
+                 slide_ms: int, n: int, post_index: np.ndarray | None = None) -> None:
+        """One entry per occurrence in ``keyword_code``; ``event_ms`` and ``post_hash_`` one per
+        occurrence too, or, with ``post_index`` (each occurrence's post), one per post."""
+        self._kw = np.asarray(keyword_code)
+        self._post = None if post_index is None else np.asarray(post_index)
         self._slot = np.asarray(event_ms, dtype=np.int64) // slide_ms
         self._hash = np.asarray(post_hash_, dtype=np.int64)
         self._n = n
+        self._codes = int(self._kw.max()) + 1 if self._kw.size else 0
         self._per_slot: dict[int, pd.DataFrame] = {}
 
     def prepare(self, codes: Sequence[int]) -> None:
@@ -105,22 +116,35 @@ class ReplaySketches:
         codes = sorted({int(c) for c in codes} - set(self._per_slot))
         if not codes:
             return
-        wanted = np.zeros(max(codes) + 1, dtype=bool)
+        wanted = np.zeros(max(max(codes) + 1, self._codes), dtype=bool)
         wanted[codes] = True
-        inside = self._kw < wanted.size
-        mask = np.zeros(self._kw.size, dtype=bool)
-        mask[inside] = wanted[self._kw[inside]]
-        kw, slot, h = self._kw[mask], self._slot[mask], self._hash[mask]
+        mask = wanted[self._kw]
+        kw = self._kw[mask].astype(np.int64)
+        if self._post is None:
+            slot, h = self._slot[mask], self._hash[mask]
+        else:
+            post = self._post[mask]
+            slot, h = self._slot[post], self._hash[post]
         for code in codes:
             self._per_slot[code] = None
         if not kw.size:
             return
         order = np.lexsort((slot, kw))
-        kw, slot = kw[order], slot[order]
-        values = (h[order][:, None] * _A[None, :] + _B[None, :]) % P
-        # one row per (keyword, slot): the minimums of its posts
+        kw, slot, h = kw[order], slot[order], h[order]
+        del order, mask
+        # one row per (keyword, slot): the minimums of its posts, K hash values per occurrence computed
+        # for a run of rows at a time (a day's hot words have millions of occurrences: K int64 each at
+        # once would be gigabytes)
         starts = np.flatnonzero(np.r_[True, (kw[1:] != kw[:-1]) | (slot[1:] != slot[:-1])])
-        mins = np.minimum.reduceat(values, starts, axis=0)
+        ends = np.append(starts[1:], kw.size)
+        mins = np.empty((starts.size, SKETCH_SIZE), dtype=np.int64)
+        i = 0
+        while i < starts.size:
+            j = max(i + 1, int(np.searchsorted(ends, starts[i] + _SKETCH_BLOCK, side="right")))
+            lo, hi = int(starts[i]), int(ends[j - 1])
+            values = (h[lo:hi, None] * _A[None, :] + _B[None, :]) % P
+            mins[i:j] = np.minimum.reduceat(values, starts[i:j] - lo, axis=0)
+            i = j
         row_kw, row_slot = kw[starts], slot[starts]
         bounds = np.flatnonzero(np.r_[True, row_kw[1:] != row_kw[:-1], True])
         for lo, hi in zip(bounds[:-1], bounds[1:]):

@@ -80,6 +80,7 @@ import pandas as pd
 import yaml
 
 from trendlab.core.cooccur import ReplaySketches, shared_share
+from trendlab.core.links import is_link
 from trendlab.core.models import TrendAlert, WindowedKeywordCount
 from trendlab.errors import ConfigError
 from trendlab.core.windows import (
@@ -433,6 +434,10 @@ class TrendDetector:
         for i in range(m):
             for j in range(i + 1, m):
                 share_of[i, j] = share_of[j, i] = shared(names_all[i], names_all[j], e)
+        # links trend on a board of their own: a link and a word are never one trend, nor carried by each other
+        link_of = np.array([is_link(k) for k in names_all], dtype=bool)
+        other_kind = link_of[:, None] != link_of[None, :]
+        share_of[other_kind] = 0.0
         excess = np.array([series(k, np.array([e]))[0] - expected(k, e) for k in names_all], dtype=np.float64)
         at = {k: i for i, k in enumerate(names_all)}
         threshold, rise_share = self.params.group_cooccurrence, self.params.group_share
@@ -448,6 +453,7 @@ class TrendDetector:
         # than 1/group_share times as much is carried by that keyword's posts (a word a trend's posts carry
         # now and then): no alert, no trend of its own. It links nothing, so it cannot chain trends.
         corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        corr[other_kind] = 0.0
         # A phrase's posts are posts of each of its words: a phrase of a word rising more than
         # 1/group_share times as much ("album news" while "album" rises) is carried the same way.
         def word_rise(word: str) -> float:
@@ -520,6 +526,7 @@ class TrendDetector:
                     trend=trend,
                     topic=topic,
                     display_name=display_name(topic),
+                    kind="link" if is_link(lead.keyword) else "topic",
                 )
             )
         return alerts
@@ -603,9 +610,9 @@ def _sketch_of(row) -> np.ndarray | None:
 
 
 def display_name(topic: str) -> str:
-    """How a trend is shown: its topic as written (hashtags as they are; words and phrases with capital
-    initials, as names and headlines are written)."""
-    if topic.startswith("#"):
+    """How a trend is shown: its topic as written (hashtags and links as they are; words and phrases
+    with capital initials, as names and headlines are written)."""
+    if topic.startswith("#") or is_link(topic):
         return topic
     return " ".join(w[:1].upper() + w[1:] for w in topic.split(" "))
 
@@ -688,16 +695,18 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
             cache[key] = dense
     if dense is False:
         return []
-    e0, warm_from, cand, col_slot, C, A, U, V, base_volume, expect, expect_c, rows_per_col, cells, score = dense
+    # authors, contents and expected contents of the eligible cells only (aligned with ``cells``)
+    e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_c_cells, rows_per_col, \
+        cells, score = dense
     E = col_slot.size
     det.first_end_slot = e0
     # the hot test on the cells that pass the count and author tests (the others cannot be hot)
     col_of_cell = cells % E
     thresholds = _column_thresholds(rows_per_col, params)
-    hot, score = hot_scores(C.ravel()[cells], A.ravel()[cells], expect.ravel()[cells], params, score,
-                            contents=U.ravel()[cells], expected_contents=expect_c.ravel()[cells],
+    hot, score = hot_scores(C.ravel()[cells], A_cells, expect.ravel()[cells], params, score,
+                            contents=U_cells, expected_contents=expect_c_cells,
                             threshold=thresholds[col_of_cell])
-    hot_cells, hot_score = cells[hot], score[hot]
+    hot_cells, hot_score, hot_authors = cells[hot], score[hot], A_cells[hot]
     row, col = np.divmod(hot_cells, E)
     warm = (col_slot[col] >= warm_from) & (C.ravel()[hot_cells] > 0) & (base_volume[col] > 0)
     kw_text = np.asarray(keywords, dtype=object)
@@ -708,35 +717,49 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         cols = np.minimum(np.searchsorted(col_slot, slots), E - 1)
         return cols, col_slot[cols] == slots
 
+    col_at = {slot: j for j, slot in enumerate(col_slot.tolist())}  # one slot's column, without a search
+
     def series(keyword: str, slots: np.ndarray) -> np.ndarray:
+        if slots.size == 1:  # the common call: one window
+            j = col_at.get(int(slots[0]))
+            return np.array([0.0 if j is None else C[index[keyword], j]], dtype=np.float64)
         cols, ok = columns(slots)
         out = np.zeros(slots.size, dtype=np.float64)
         out[ok] = C[index[keyword], cols[ok]]
         return out
 
     def expected(keyword: str, e: int) -> float:
-        cols, ok = columns(np.array([e]))
-        return float(expect[index[keyword], cols[0]]) if ok[0] else 0.0
+        j = col_at.get(int(e))
+        return float(expect[index[keyword], j]) if j is not None else 0.0
+
+    sketch_at: dict[tuple[int, int], np.ndarray | None] = {}  # (row, end slot): each one taken once
+
+    def sketch(r: int, e: int) -> np.ndarray | None:
+        key = (r, e)
+        if key not in sketch_at:
+            sketch_at[key] = sketches.get(int(cand[r]), e)
+        return sketch_at[key]
 
     def shared(a: str, b: str, e: int) -> float:
         if sketches is None:
             return 0.0
-        cols, ok = columns(np.array([e]))
-        if not ok[0]:
+        j = col_at.get(int(e))
+        if j is None:
             return 0.0
         ra, rb = index[a], index[b]
-        sa, sb = sketches.get(int(cand[ra]), e), sketches.get(int(cand[rb]), e)
+        sa, sb = sketch(ra, e), sketch(rb, e)
         if sa is None or sb is None:
             return 0.0
-        return shared_share(sa, int(C[ra, cols[0]]), sb, int(C[rb, cols[0]]))
+        return shared_share(sa, int(C[ra, j]), sb, int(C[rb, j]))
 
     if sketches is not None:  # one pass over the occurrences for every keyword that is ever hot
         sketches.prepare(np.unique(cand[row[warm]]).tolist())
     floor = params.baseline_floor
     by_column: dict[int, list[_Hot]] = {}
-    for r, c, z in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist()):
+    for r, c, z, a in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist(),
+                          hot_authors[warm].tolist()):
         by_column.setdefault(c, []).append(
-            _Hot(str(cand_kw[r]), int(C[r, c]), int(A[r, c]), max(float(expect[r, c]), floor), z))
+            _Hot(str(cand_kw[r]), int(C[r, c]), int(a), max(float(expect[r, c]), floor), z))
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
@@ -820,12 +843,10 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
         col = np.searchsorted(col_slot, sub_end)
     flat = row * E + col
     C = np.zeros(cand.size * E, dtype=np.int64)
-    A = np.zeros(cand.size * E, dtype=np.int64)
     U = np.zeros(cand.size * E, dtype=np.int64)
     C[flat] = count[sub]
-    A[flat] = authors[sub]
     U[flat] = contents[sub]
-    C, A, U = C.reshape(cand.size, E), A.reshape(cand.size, E), U.reshape(cand.size, E)
+    C, U = C.reshape(cand.size, E), U.reshape(cand.size, E)
     # posts per window and keywords per window, by column (columns cut from a long empty run hold none)
     V = np.zeros(E, dtype=np.int64)
     vcol = np.searchsorted(col_slot, vol_slot)
@@ -836,13 +857,33 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     rows_per_col = np.bincount(all_cols[in_cols], minlength=E)
     lo, hi = _baseline_columns(V, col_slot, params)
     base_volume = _column_sums(V, lo, hi)
-    expect = expected_counts(_column_sums(C, lo, hi), base_volume, V)
-    expect_c = expected_counts(_column_sums(U, lo, hi), base_volume, V)
     # the cells that pass the count and author tests (flat indices): only these can be hot,
-    # so only these get a score
-    cells = flat[eligible[sub]]
+    # so only these get a score (and only their authors and contents are kept)
+    pass_sub = eligible[sub]
+    cells = flat[pass_sub]
+    A_cells, U_cells = authors[sub][pass_sub], contents[sub][pass_sub]
+    # expected counts (every cell: the grouping reads them) and expected contents (the cells only), a
+    # block of rows at a time: the same numbers, without matrices of cumulative sums of every row at once
+    expect = np.empty((cand.size, E), dtype=np.float64)
+    expect_c_cells = np.empty(cells.size, dtype=np.float64)
+    cell_row = cells // E
+    by_row = np.argsort(cell_row, kind="stable")
+    step = max(1, _DENSE_BLOCK_CELLS // max(E, 1))
+    for r0 in range(0, cand.size, step):
+        r1 = min(r0 + step, cand.size)
+        expect[r0:r1] = expected_counts(_column_sums(C[r0:r1], lo, hi), base_volume, V)
+        a, b = np.searchsorted(cell_row[by_row], [r0, r1])
+        mine = by_row[a:b]
+        expect_c_cells[mine] = expected_counts(_column_sums(U[r0:r1], lo, hi), base_volume, V).ravel()[
+            cells[mine] - r0 * E]
+    del U
     score = poisson_z(C.ravel()[cells], np.maximum(expect.ravel()[cells], params.baseline_floor))
-    return e0, warm_from, cand, col_slot, C, A, U, V, base_volume, expect, expect_c, rows_per_col, cells, score
+    return (e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_c_cells,
+            rows_per_col, cells, score)
+
+
+#: cells (keywords × windows) at a time when :func:`_dense_counts` sums baselines
+_DENSE_BLOCK_CELLS = 1 << 20
 
 
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:

@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from trendlab.core.links import is_link
+
 from trendlab.errors import InputError
 
 POST_COLLECTION = "app.bsky.feed.post"
@@ -122,6 +124,9 @@ class PostData:
     hashtags: list[str] = field(default_factory=list)
     #: Jetstream ``time_us`` (when the relay saw the event); the event time when present.
     time_us: int | None = None
+    #: the URLs the post links to, as written: its link facets' ``uri``, then its external embed's
+    #: (:func:`trendlab.core.links.post_links` adds the text's and normalises them)
+    links: list[str] = field(default_factory=list)
 
     @property
     def event_time_us(self) -> int:
@@ -152,6 +157,8 @@ class PostData:
         }
         if self.time_us is not None:
             d["time_us"] = self.time_us
+        if self.links:
+            d["links"] = list(self.links)
         return d
 
     def to_json(self) -> str:
@@ -176,6 +183,7 @@ class PostData:
             mentions=_str_list(obj.get("mentions"), "mentions"),
             hashtags=_str_list(obj.get("hashtags"), "hashtags"),
             time_us=time_us,
+            links=_str_list(obj.get("links"), "links"),
         )
 
     @classmethod
@@ -218,6 +226,7 @@ class PostData:
             reply_to = parent_uri if isinstance(parent_uri, str) else None
         mentions: list[str] = []
         hashtags: list[str] = []
+        links: list[str] = []
         facets = record.get("facets")
         if isinstance(facets, list):  # facets are decoration: odd shapes are ignored, never fatal
             for facet in facets:
@@ -234,6 +243,11 @@ class PostData:
                         mentions.append(feature["did"])
                     elif ftype.endswith("#tag") and isinstance(feature.get("tag"), str):
                         hashtags.append(feature["tag"])
+                    elif ftype.endswith("#link") and isinstance(feature.get("uri"), str):
+                        links.append(feature["uri"])
+        external = _embedded_link(record.get("embed"))
+        if external is not None:
+            links.append(external)
         return cls(
             uri=f"at://{did}/{POST_COLLECTION}/{rkey}",
             author_did=did,
@@ -244,7 +258,20 @@ class PostData:
             mentions=mentions,
             hashtags=hashtags,
             time_us=time_us,
+            links=links,
         )
+
+
+def _embedded_link(embed: Any) -> str | None:
+    """The ``external.uri`` of an external embed, or of the media of a record with media; ``None`` for
+    any other embed or shape (embeds are decoration: odd shapes are ignored, never fatal)."""
+    if not isinstance(embed, dict):
+        return None
+    external = embed.get("external")
+    if external is None and isinstance(embed.get("media"), dict):
+        external = embed["media"].get("external")
+    uri = external.get("uri") if isinstance(external, dict) else None
+    return uri if isinstance(uri, str) else None
 
 
 #: the largest ``time_us`` a datetime can hold (year 9999); larger ones are malformed, not an overflow
@@ -363,9 +390,16 @@ class TrendAlert:
     topic: str | None = None
     #: the topic as people write it
     display_name: str | None = None
+    #: ``"link"`` for a trending link (:mod:`trendlab.core.links`; a board of its own), else ``"topic"``
+    kind: str = "topic"
+    #: the share of the keyword's posts in each language (a post tagged with several counts for each),
+    #: when the engine that wrote the alert knows them; left out of the JSON when unknown
+    languages: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if d["languages"] is None:
+            del d["languages"]
         d["window_start"] = format_time(self.window_start)
         d["window_end"] = format_time(self.window_end)
         d["baseline"] = round(float(self.baseline), 6)
@@ -390,8 +424,22 @@ class TrendAlert:
             trend=obj.get("trend"),
             topic=obj.get("topic"),
             display_name=obj.get("display_name"),
+            kind=obj.get("kind") or ("link" if is_link(obj["keyword"]) else "topic"),
+            languages=_language_shares(obj.get("languages")),
         )
 
     @classmethod
     def from_json(cls, text: str | bytes) -> TrendAlert:
         return cls.from_dict(orjson.loads(text))
+
+
+def _language_shares(value: Any) -> dict[str, float] | None:
+    """An alert's ``languages``: ``{"ja": 0.7, "en": 0.4}`` (shares of its posts; a post tagged with
+    several languages counts for each, so they may sum past 1); anything else is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v
+            for k, v in value.items()):
+        raise ValueError(f"languages must map language tags to shares, got {str(value)[:80]}")
+    return {k: float(v) for k, v in value.items()}

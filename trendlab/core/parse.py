@@ -25,7 +25,7 @@ Jetstream client. So a message means the same thing everywhere::
 
 and never raises, whatever the input (any bytes, any JSON, any size, any nesting).
 
-**Event-time policy** (docs/architecture.md, README "Event time"): the event time is the Jetstream ``time_us``
+**Event-time policy** (docs/event-time.md): the event time is the Jetstream ``time_us``
 (the server's clock) when present — then ``createdAt`` (whatever a client wrote) is not used at all,
 and a missing or unreadable one does not cost the post; ``createdAt`` is the event time only without
 ``time_us``. An event time before ``Limits.min_event_time_us`` (by default :data:`BLUESKY_START`:
@@ -61,6 +61,7 @@ from typing import Any, Union
 import orjson
 
 from trendlab.config import BLUESKY_START, BLUESKY_START_US, min_event_time_us  # re-exported: the event-time bound is a setting
+from trendlab.core.links import post_links
 from trendlab.core.models import MalformedPost, PostData, format_time, parse_post
 
 __all__ = [
@@ -321,7 +322,12 @@ class MessageParser:
         post: PostData = outcome  # type: ignore[assignment]
         keywords = extractor.extract(post.text, post.langs or None)
         over = self.keyword_cap(post, keywords)
-        return over if over is not None else (post, cap_phrases(keywords, self.limits.max_keywords))
+        if over is not None:
+            return over
+        keywords = cap_phrases(keywords, self.limits.max_keywords)
+        if post.links or "://" in post.text:
+            keywords = keywords + post_links(post.links, post.text)  # last; never counted toward the cap
+        return post, keywords
 
     def oversized(self, size: int, head: bytes) -> DeadLetter:
         """The dead letter of a line a reader did not load whole (``head``: its first bytes)."""

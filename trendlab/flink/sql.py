@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from trendlab.core import cooccur
 from trendlab.flink_kafka_conf import JOB_TRANSACTION_TIMEOUT_MS
 from trendlab.errors import ConfigError
+from trendlab.core.links import LINK_PREFIX
 from trendlab.core.windows import MIN_PHRASE_COUNT
 
 #: Names of the tables and views the job registers.
@@ -50,7 +51,7 @@ DEAD_LETTER_SINK = "dead_letters_sink"
 LATE_SINK = "late_posts_sink"
 EXTRACT_FUNCTION = "extract_keywords"
 
-#: Table options of every profile. Measured choices are explained in the README of ``trendlab.flink``.
+#: Table options of every profile. Measured choices are explained in docs/flink-job.md.
 TABLE_OPTIONS: dict[str, str] = {
     "table.local-time-zone": "UTC",
     # a partition (split) without records for this long is idle: the watermark follows the others, so
@@ -392,7 +393,7 @@ def occurrences_view() -> str:
 
 def window_counts_view(window_ms: int, slide_ms: int) -> str:
     """``HOP`` windows of ``window_ms`` every ``slide_ms``; keeps ``window_time`` (the rowtime). A phrase's
-    window exists from :data:`~trendlab.core.windows.MIN_PHRASE_COUNT` posts, a word's from one."""
+    or a link's window exists from :data:`~trendlab.core.windows.MIN_PHRASE_COUNT` posts, a word's from one."""
     if window_ms <= 0 or slide_ms <= 0 or window_ms % slide_ms:
         raise ConfigError(f"window ({window_ms} ms) must be a positive whole multiple of slide ({slide_ms} ms)")
     return (
@@ -403,8 +404,8 @@ def window_counts_view(window_ms: int, slide_ms: int) -> str:
         f"       {', '.join(cooccur.sql_columns())}\n"
         f"FROM TABLE(HOP(TABLE {OCCURRENCES}, DESCRIPTOR(event_time), {interval(slide_ms)}, {interval(window_ms)}))\n"
         "GROUP BY keyword, normalized_keyword, window_start, window_end, window_time\n"
-        # a phrase's window exists from MIN_PHRASE_COUNT posts (trendlab.core.windows.MIN_PHRASE_COUNT)
-        f"HAVING COUNT(*) >= {MIN_PHRASE_COUNT} OR POSITION(' ' IN keyword) = 0"
+        # a phrase's or a link's window exists from MIN_PHRASE_COUNT posts (trendlab.core.windows.phrase_codes)
+        f"HAVING COUNT(*) >= {MIN_PHRASE_COUNT} OR (POSITION(' ' IN keyword) = 0 AND keyword NOT LIKE '{LINK_PREFIX}%')"
     )
 
 

@@ -49,6 +49,9 @@ class KafkaProfile(enum.Enum):
     JOB_OUTPUT_READ_COMMITTED = ClientSettings("read_committed", bounded_bootstrap=True)
     #: the service following the trend topics for ever (short requests: a stop is prompt)
     TAIL = ClientSettings("read_committed", request_timeout_ms=10_000, client_id="trendlab-service-trends")
+    #: the service following its moderation topic for ever, and ``trendlab moderation`` reading it once
+    #: (plain produced records: no transactions to wait for)
+    MODERATION = ClientSettings("read_uncommitted", request_timeout_ms=10_000, client_id="trendlab-service-moderation")
     #: the Jetstream ingester reading back its cursor (its own idempotent writes; no transactions)
     CURSOR = ClientSettings("read_uncommitted", request_timeout_ms=15_000)
     #: topic administration

@@ -66,7 +66,7 @@ def _exit_without_stuck_workers(status: int) -> None:
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("serve", help="the REST service: health, metrics, Flink job status/deploy/stop, live trends")
+    p = sub.add_parser("serve", help="the REST service: health, metrics, Flink job status/deploy/stop, live trends, moderation")
     p.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--metrics-port", type=int, default=None,

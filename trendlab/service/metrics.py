@@ -177,4 +177,8 @@ class ServiceMetrics:
                                         registry=registry)
         for action in ("deploy", "stop"):
             self.deploy_conflicts.labels(action)
+        self.moderation_decisions = Counter("trendlab_moderation_decisions", "moderators' decisions through this "
+                                            "service", ["decision"], registry=registry)
+        for decision in ("approved", "rejected"):
+            self.moderation_decisions.labels(decision)
         registry.register(FlinkCollector(watch))

@@ -7,6 +7,7 @@
   a JSON content type (a cross-site form cannot send one without a CORS preflight, which this service
   never grants) *and* a ``Host`` among ``TRENDLAB_ALLOWED_HOSTS`` (a DNS-rebound name is not). It runs
   before the body is read, so an unauthenticated caller learns nothing about the body's schema.
+* :func:`authorize_read`: the moderation listings, under the token too (without one: loopback and Host).
 * :func:`job_id`: Flink job ids are 32 hexadecimal characters, nothing else reaches Flink's URLs.
 * :func:`restore_path`: ``from_savepoint`` is ``latest`` or a path inside the configured bucket's
   ``checkpoints/`` or ``savepoints/`` (the job-name check is :func:`trendlab.flink.restore.check_restore_path`).
@@ -54,13 +55,25 @@ def authorize(settings: Settings, headers, client_host: str | None) -> None:
             raise ServiceError(401, "missing or wrong bearer token (Authorization: Bearer <TRENDLAB_API_TOKEN>)")
         return
     if (client_host or "") not in LOOPBACK:
-        raise ServiceError(403, "deploy/stop from other hosts need TRENDLAB_API_TOKEN to be set")
+        raise ServiceError(403, "mutations (deploy, stop, moderation) from other hosts need TRENDLAB_API_TOKEN to be set")
     host = host_name(headers.get("host", ""))
     if host not in allowed_hosts(settings):
-        raise ServiceError(403, f"Host {host!r} is not in TRENDLAB_ALLOWED_HOSTS (deploy/stop without a token)")
+        raise ServiceError(403, f"Host {host!r} is not in TRENDLAB_ALLOWED_HOSTS (mutations without a token)")
     content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
-        raise ServiceError(415, f"deploy/stop need Content-Type: application/json, got {content_type or 'none'!r}")
+        raise ServiceError(415, f"mutations need Content-Type: application/json, got {content_type or 'none'!r}")
+
+
+def authorize_read(settings: Settings, headers, client_host: str | None) -> None:
+    """Moderators' reads (the denied and pending trends): the token when it is set; without one a loopback
+    client and an allowed ``Host`` (a DNS-rebound page cannot read them). No content type: a GET has no body."""
+    if settings.api_token:
+        return authorize(settings, headers, client_host)
+    if (client_host or "") not in LOOPBACK:
+        raise ServiceError(403, "moderation from other hosts needs TRENDLAB_API_TOKEN to be set")
+    host = host_name(headers.get("host", ""))
+    if host not in allowed_hosts(settings):
+        raise ServiceError(403, f"Host {host!r} is not in TRENDLAB_ALLOWED_HOSTS (moderation without a token)")
 
 
 def job_id(value: str) -> str:

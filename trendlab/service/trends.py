@@ -21,7 +21,8 @@ do not exist yet and reconnects when Kafka goes away. Malformed records are coun
 
 :func:`get_trends` is the same board in the shape of Bluesky's ``app.bsky.unspecced.getTrends``
 (``{"trends": [trendView]}``: ``topic``, ``displayName``, ``link``, ``startedAt``, ``postCount``,
-``status``, ``category``, ``actors``).
+``status``, ``category``, ``actors``; plus ``language``). What is served is filtered by
+:mod:`trendlab.service.moderation` first.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ MAX_TREND_KEYWORDS = 50
 #: trends on the board at most (``TRENDLAB_BOARD_MAX_TRENDS``)
 DEFAULT_MAX_TRENDS = 1000
 EXPIRE_WINDOWS = 3
+#: languages kept per trend (the largest shares)
+MAX_LANGUAGES = 16
 BLUESKY_SEARCH = "https://bsky.app/search?q="
 
 
@@ -67,6 +70,11 @@ class Trend:
     alerts: int = 0
     name: str | None = None  # what the trend is about (its alerts' topic: a phrase when it has one)
     display_name: str | None = None
+    #: posts per language over the trend's alerts (each alert's shares times its count)
+    language_posts: dict[str, float] = field(default_factory=dict)
+    language_total: float = 0.0
+    #: ``"topic"``, or ``"link"`` for a trending link (its own board: ``/trends?kind=link``)
+    kind: str = "topic"
 
 
 @dataclass
@@ -103,6 +111,11 @@ class TrendBoard:
     def __len__(self) -> int:
         return len(self._trends)
 
+    @property
+    def version(self) -> int:
+        """Moves with every change that can change what :meth:`current` shows."""
+        return self._version
+
     def _advance(self, when: datetime) -> None:
         if self.clock is None or when > self.clock:
             self.clock = when
@@ -125,7 +138,7 @@ class TrendBoard:
                     self._drop(next(iter(self._trends)))  # the least recently updated
                     evicted += 1
                 trend = self._trends[key] = Trend(topic=key, started_at=alert.window_start,
-                                                  window=alert.window_end - alert.window_start)
+                                                  window=alert.window_end - alert.window_start, kind=alert.kind)
                 self._swept_at = None  # it may be expired already (an old alert): the next sweep says
             else:
                 self._trends.move_to_end(key)
@@ -143,6 +156,7 @@ class TrendBoard:
                 trend.last_alert_end = alert.window_end
             trend.score = max(trend.score, alert.score)
             trend.language = trend.language or alert.language
+            _add_languages(trend, alert)
             if alert.topic and (trend.name is None or " " in alert.topic or " " not in trend.name):
                 trend.name, trend.display_name = alert.topic, alert.display_name or alert.topic
             trend.alerts += 1
@@ -227,6 +241,7 @@ class TrendBoard:
                     "topic": trend.name or trend.topic,
                     "display_name": trend.display_name or trend.name or trend.topic,
                     "trend": trend.topic,
+                    "kind": trend.kind,
                     "keywords": list(trend.keywords),
                     "related_keywords": related,
                     "count": -neg_count,
@@ -236,7 +251,8 @@ class TrendBoard:
                     "status": "cooling" if cold else "hot",
                     "score": round(trend.score, 3),
                     "alerts": trend.alerts,
-                    "language": trend.language,
+                    "language": _main_language(trend),
+                    "languages": _shares(trend),
                 })
             self._cached = (version, limit, rows)
         return rows
@@ -248,28 +264,73 @@ class TrendBoard:
                     "max_trends": self.max_trends, "evicted": self.evicted}
 
 
-def get_trends(board: TrendBoard, limit: int = 10) -> dict[str, Any]:
-    """``app.bsky.unspecced.getTrends``'s output: ``{"trends": [app.bsky.unspecced.defs#trendView]}``.
+def _add_languages(trend: Trend, alert: TrendAlert) -> None:
+    """Add an alert's language shares (else its one language) to its trend, weighted by its posts."""
+    shares = alert.languages if alert.languages is not None else ({alert.language: 1.0} if alert.language else {})
+    if not shares:
+        return
+    weight = max(alert.count, 1)
+    trend.language_total += weight
+    posts = trend.language_posts
+    for lang, share in shares.items():
+        key = lang.strip().lower().split("-", 1)[0][:16]
+        if key:
+            posts[key] = posts.get(key, 0.0) + share * weight
+    if len(posts) > MAX_LANGUAGES:
+        for lang in sorted(posts, key=posts.__getitem__)[: len(posts) - MAX_LANGUAGES]:
+            del posts[lang]
 
-    ``actors`` (profile views) stays empty: the job counts authors, it does not keep their profiles.
-    ``category`` is the post language when the job saw one (Bluesky's own categories need a classifier).
-    """
-    trends = []
-    for row in board.current(limit):
-        view: dict[str, Any] = {
-            "topic": row["topic"],
-            "displayName": row["display_name"],
-            "link": BLUESKY_SEARCH + quote(row["topic"], safe=""),
-            "startedAt": row["started_at"],
-            "postCount": row["count"],
-            "actors": [],
-        }
-        if row["status"] == "hot":
-            view["status"] = "hot"
-        if row["language"]:
-            view["category"] = row["language"]
-        trends.append(view)
-    return {"trends": trends}
+
+def _shares(trend: Trend) -> dict[str, float]:
+    if not trend.language_total:
+        return {}
+    ranked = sorted(trend.language_posts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return {lang: round(posts / trend.language_total, 3) for lang, posts in ranked}
+
+
+def _main_language(trend: Trend) -> str | None:
+    if not trend.language_posts:
+        return None
+    return min(trend.language_posts.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+
+def trend_view(row: dict[str, Any]) -> dict[str, Any]:
+    """One board row as ``app.bsky.unspecced.defs#trendView``: ``category`` is the trend's category
+    (:mod:`trendlab.service.categories`), the language its own field (``language``, when known).
+    ``actors`` (profile views) stays empty: the job counts authors, it does not keep their profiles."""
+    view: dict[str, Any] = {
+        "topic": row["topic"],
+        "displayName": row["display_name"],
+        "link": BLUESKY_SEARCH + quote(row["topic"], safe=""),
+        "startedAt": row["started_at"],
+        "postCount": row["count"],
+        "actors": [],
+    }
+    if row["status"] == "hot":
+        view["status"] = "hot"
+    view["category"] = row.get("category") or "other"
+    if row.get("language"):
+        view["language"] = row["language"]
+    return view
+
+
+def get_trends(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``app.bsky.unspecced.getTrends``'s output: ``{"trends": [app.bsky.unspecced.defs#trendView]}``."""
+    return {"trends": [trend_view(row) for row in rows]}
+
+
+def broker_silence(settings: Settings) -> str | None:
+    """``None`` when Kafka answers an ``ApiVersions`` request, else why not. kafka-python leaks a selector
+    and a socket pair when its constructor fails: a follower asks this first."""
+    import asyncio
+
+    from trendlab.service.probes import PROBE_TIMEOUT_S, kafka_api_versions
+
+    try:
+        asyncio.run(asyncio.wait_for(kafka_api_versions(settings.kafka_bootstrap_servers), PROBE_TIMEOUT_S))
+        return None
+    except Exception as exc:  # noqa: BLE001 - down, refused, hung: try again later
+        return f"Kafka at {settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__})"
 
 
 class KafkaFollower:
@@ -300,17 +361,10 @@ class KafkaFollower:
         return {self.settings.kafka_topic_alerts: "alerts", self.settings.kafka_topic_trends: "counts"}
 
     def _broker_answers(self) -> bool:
-        """kafka-python leaks a selector and a socket pair when its constructor fails: ask first."""
-        import asyncio
-
-        from trendlab.service.probes import PROBE_TIMEOUT_S, kafka_api_versions
-
-        try:
-            asyncio.run(asyncio.wait_for(kafka_api_versions(self.settings.kafka_bootstrap_servers), PROBE_TIMEOUT_S))
-            return True
-        except Exception as exc:  # noqa: BLE001 - down, refused, hung: try again later
-            self.error = f"Kafka at {self.settings.kafka_bootstrap_servers} does not answer ({type(exc).__name__})"
-            return False
+        silence = broker_silence(self.settings)
+        if silence is not None:
+            self.error = silence
+        return silence is None
 
     def _run(self) -> None:
         while not self._stop.is_set():

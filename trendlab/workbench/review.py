@@ -56,12 +56,13 @@ def review_table(alerts: Sequence[TrendAlert], posts: PostTable, occurrences: Oc
     rows = []
     ordered = sorted(alerts, key=lambda a: (a.window_end, -a.score, a.keyword))
     width = len(str(len(ordered)))
+    event_ms = occ.event_ms  # per occurrence (built from the posts' times once, not per alert)
     for i, a in enumerate(ordered, start=1):
         start_ms, end_ms = int(a.window_start.timestamp() * 1000), int(a.window_end.timestamp() * 1000)
         picked: list[str] = []
         c = code.get(a.keyword)
         if c is not None:
-            mask = (occ.keyword_code == c) & (occ.event_ms >= start_ms) & (occ.event_ms < end_ms)
+            mask = (occ.keyword_code == c) & (event_ms >= start_ms) & (event_ms < end_ms)
             seen: set[str] = set()
             idx = occ.post_index[mask]
             for p in idx:  # one post per author first, then the rest
