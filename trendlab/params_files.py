@@ -10,29 +10,19 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from trendlab.config import Settings
 from trendlab.core.detect import DetectionParams
 from trendlab.env_defaults import settings_from_env
-from trendlab.errors import InputError
 
 __all__ = ["load_params", "read_params", "read_params_mapping", "write_params"]
 
 
 def read_params_mapping(path: str | Path) -> dict[str, Any]:
     """The raw mapping of a params file, not yet validated (one-line errors for a missing file or bad YAML)."""
-    from trendlab.postfile import read_small_text
+    from trendlab.postfile import read_yaml_mapping
 
-    path = Path(path)
-    text = read_small_text(path, "params file")
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, Mapping):
-        raise InputError(f"{path} must hold a mapping of parameters, got {type(data).__name__}")
-    return dict(data)
+    return dict(read_yaml_mapping(path, "params file", "hold a mapping of parameters"))
 
 
 def read_params(path: str | Path, **overrides: Any) -> DetectionParams:

@@ -109,6 +109,22 @@ def read_small_text(path: str | Path, what: str) -> str:
         raise InputError(f"{what} {path} cannot be read ({exc.strerror or exc})") from None
 
 
+def read_yaml_mapping(path: str | Path, what: str, shape: str) -> dict:
+    """A small YAML file that must hold a mapping (params, grid): its mapping, or :class:`InputError`
+    in one line naming ``what`` and the file (``shape`` says what the mapping must be)."""
+    import yaml
+
+    path = Path(path)
+    text = read_small_text(path, what)
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{what} {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{what} {path} must {shape}, got {type(data).__name__}")
+    return data
+
+
 def open_post_file(path: str | Path) -> BinaryIO:
     """A binary stream of the file's (decompressed) bytes."""
     path = check_input(path)

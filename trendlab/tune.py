@@ -33,12 +33,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 from tqdm.auto import tqdm
 
 from trendlab.core.detect import DetectionParams, detect_frame
 from trendlab.params_files import load_params, write_params
-from trendlab.errors import ConfigError, InputError
+from trendlab.errors import ConfigError
 from trendlab.evaluate import TARGETS, Evaluation, Targets, evaluate, pool
 from trendlab.labels import Labels, load_labels
 from trendlab.core.parse import Limits
@@ -61,16 +60,9 @@ def load_grid(source: str | Path | Mapping[str, Sequence[Any]] | None) -> dict[s
     elif isinstance(source, Mapping):
         grid = dict(source)
     else:
-        from trendlab.postfile import read_small_text
+        from trendlab.postfile import read_yaml_mapping
 
-        path = Path(source)
-        text = read_small_text(path, "grid file")
-        try:
-            grid = yaml.safe_load(text) or {}
-        except yaml.YAMLError as exc:
-            raise InputError(f"grid file {path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(grid, Mapping):
-            raise InputError(f"grid file {path} must map parameter names to lists of values")
+        grid = read_yaml_mapping(source, "grid file", "map parameter names to lists of values")
     known = {f.name for f in fields(DetectionParams)}
     out: dict[str, list[Any]] = {}
     for key, values in grid.items():
