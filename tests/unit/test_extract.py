@@ -196,3 +196,10 @@ def test_phrases_keep_the_extractor_settings():
 def test_cli_shows_phrases(capsys):
     assert main(["extract", "Hegseth texted the war plans"]) == 0
     assert json.loads(capsys.readouterr().out) == ["hegseth", "texted", "war", "plans", "hegseth texted", "war plans"]
+
+
+def test_cli_shows_a_texts_links_as_the_engines_count_them(capsys):
+    text = "Read this https://Example.COM/story?utm_source=feed#top now"
+    assert main(["extract", text]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out[-1] == "https://example.com/story" and out[:-1] == KeywordExtractor().extract(text)

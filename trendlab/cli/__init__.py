@@ -24,15 +24,17 @@ from trendlab.errors import TrendlabError
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from trendlab.core.extract import KeywordExtractor
+    from trendlab.core.links import post_links
 
     extractor = KeywordExtractor(min_length=args.min_length, max_length=args.max_length)
     text = " ".join(args.text) if args.text else sys.stdin.read()
-    print(json.dumps(extractor.extract(text, args.lang or None), ensure_ascii=False))
+    # what a post of this text carries: its words and phrases, then its links (as both engines count them)
+    print(json.dumps(extractor.extract(text, args.lang or None) + post_links((), text), ensure_ascii=False))
     return 0
 
 
 def add_extract(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("extract", help="print the keywords of a text as a JSON list")
+    p = sub.add_parser("extract", help="print the keywords of a post's text (words, phrases, then links) as a JSON list")
     p.add_argument("text", nargs="*", help="the text (read from stdin when omitted)")
     p.add_argument("--lang", action="append", help="post language (repeatable), e.g. en, ja, pt-BR")
     p.add_argument("--min-length", type=int, default=2, help="shortest keyword kept, in characters (default 2)")
