@@ -40,9 +40,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from trendlab.core.kernels import native_module
 from trendlab.core.links import LINK_PREFIX
 
-__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_phrase", "is_word", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
+__all__ = ["MIN_KEYWORDS", "PHRASE_HASH", "is_word", "keyword_hash", "content_key", "keyword_hashes", "post_content_codes"]
 
 #: Posts with at least this many keywords are keyed by their content; shorter ones by their author.
 MIN_KEYWORDS = 8
@@ -50,11 +51,6 @@ MIN_KEYWORDS = 8
 _MASK = 0x7FFFFFFF
 #: what :func:`keyword_hashes` gives a phrase: above every word's hash, so never one of the two smallest
 PHRASE_HASH = _MASK + 2
-
-
-def is_phrase(keyword: str) -> bool:
-    """Whether a keyword is a phrase (two words joined by a space) rather than a word or a hashtag."""
-    return " " in keyword
 
 
 def is_word(keyword: str) -> bool:
@@ -89,7 +85,7 @@ def content_key(keywords: Sequence[str], author: str) -> str:
 def keyword_hashes(keywords: Sequence[str]) -> np.ndarray:
     """:func:`keyword_hash` of every keyword (int64), e.g. of a stream's keyword table; a phrase's is
     :data:`PHRASE_HASH` (it never counts toward a content key)."""
-    native = _native()
+    native = native_module()
     if native is not None:  # the same numbers from the compiled kernel
         return np.frombuffer(native.keyword_hashes(list(keywords), PHRASE_HASH), dtype=np.int64)
     return np.fromiter((keyword_hash(k) if is_word(k) else PHRASE_HASH for k in keywords), dtype=np.int64,
@@ -98,17 +94,10 @@ def keyword_hashes(keywords: Sequence[str]) -> np.ndarray:
 
 def string_hashes(strings: Sequence[str]) -> np.ndarray:
     """:func:`keyword_hash` of every string (int64), phrases included (e.g. of a stream's authors)."""
-    native = _native()
+    native = native_module()
     if native is not None:
         return np.frombuffer(native.keyword_hashes(list(strings)), dtype=np.int64)
     return np.fromiter((keyword_hash(s) for s in strings), dtype=np.int64, count=len(strings))
-
-
-def _native():
-    from trendlab.core.kernels import native_module
-
-    native = native_module()
-    return native if native is not None and hasattr(native, "keyword_hashes") else None
 
 
 def post_content_codes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarray,

@@ -226,7 +226,7 @@ def post_window_counts(
     from trendlab.core.kernels import native_module
 
     native = native_module()
-    if native is None or not hasattr(native, "post_window_counts"):
+    if native is None:
         keep = kept_keyword[kw]
         if not keep.all():
             kw, post = kw[keep], post[keep]
