@@ -185,11 +185,7 @@ def board_run(n: int, max_trends: int, concurrency: int, requests: int, env: dic
                       fed_s=float(fed_s), max_trends=max_trends)
         return result
     finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        _stop(child)
 
 
 #: the child of section 5: a board of N trends in approval mode with a deny list of D entries (a third of
@@ -272,11 +268,7 @@ def moderation_section(args) -> int:
                     base, "/moderation/deny", 50, 1, method="POST", headers=json_auth,
                     bodies=lambda i: f'{{"add": ["benchword{i}"]}}'.encode()))
             finally:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+                _stop(child)
     for (label, route), r in results.items():
         if isinstance(r, dict) and route != "first":
             show(f"5 {route} ({label})", r)
@@ -362,11 +354,16 @@ def main() -> int:
         total_errors = sum(sum(r["errors"].values()) for r in (baseline, health, live))
         return board_section(args) or moderation_section(args) or (0 if total_errors == 0 else 1)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a served child as an operator would (SIGTERM), killing it after 10 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 def board_section(args) -> int:

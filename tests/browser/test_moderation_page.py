@@ -18,14 +18,13 @@ Screenshots go to ``out/`` (moderator, reader, ja board, hostile row).
 from __future__ import annotations
 
 import shutil
-import socket
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
+from waiting import chromium, free_port, wait_for
 from trendlab.config import Settings
 from trendlab.core.models import TrendAlert
 from trendlab.service import create_app
@@ -41,29 +40,8 @@ HOSTILE = ("<img src=x onerror=alert(1)><b>bold</b><script>alert(2)</script> "
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("Debian's chromium is not installed (make install installs it; apt-get install chromium)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait(what: str, check, timeout: float = 30.0, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:.0f}s", pytrace=False)
-        time.sleep(every)
+    return wait_for(what, check, timeout, every)
 
 
 def _alert(keyword: str, count: int, languages: dict[str, float], topic: str | None = None,
@@ -88,7 +66,7 @@ def served():
               _alert("#scam", 20, {"en": 1.0}), _alert("hostile", 10, {"ar": 0.6, "en": 0.4}, topic=HOSTILE),
               _alert(LINK, 25, {"en": 1.0}, kind="link"), _alert(BAD_LINK, 5, {"en": 1.0}, kind="link")):
         app.state.board.add_record("alerts", a.to_json().encode())
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -125,7 +103,7 @@ def test_a_moderator_decides_and_a_reader_sees_only_approved_trends(served, tmp_
     dialogs: list[str] = []
     errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             mod = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
             reader = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US").new_page()

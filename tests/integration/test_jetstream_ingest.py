@@ -31,6 +31,7 @@ from test_flink_deployed import assert_same_output, deploy, expected, job_settin
 
 from trendlab.config import Settings
 from trendlab.jetstream.subscriber import Event, FrameDecoder
+from waiting import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -69,14 +70,6 @@ def ingest_settings(job_settings):
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_ingest(settings: Settings, url: str, metrics_port: int, *extra: str) -> subprocess.Popen:
     env = {**os.environ, **settings.to_env()}
@@ -183,7 +176,7 @@ def assert_every_post_once(settings: Settings, expected_posts: list[bytes]) -> l
 def test_kill_9_and_restart_every_event_once_and_the_job_equals_replay(ingest_settings, sample, expected_posts,
                                                                          expected, params):
     settings, jobs = ingest_settings
-    metrics_port = _free_port()
+    metrics_port = free_port()
     with JetstreamServer(sample, rate=1500) as server:
         first = start_ingest(settings, server.url, metrics_port)
         wait_for_posts(settings, len(expected_posts) // 3, first, "a third of the posts in Kafka")
@@ -234,7 +227,7 @@ def test_kafka_unavailable_holds_the_cursor_and_resumes_without_loss(ingest_sett
     from trendlab.stack import broker as stack_kafka
 
     settings, _ = ingest_settings
-    metrics_port = _free_port()
+    metrics_port = free_port()
     with JetstreamServer(sample, rate=800) as server:
         proc = start_ingest(settings, server.url, metrics_port)
         wait_for_posts(settings, len(expected_posts) // 4, proc, "a quarter of the posts in Kafka")

@@ -7,7 +7,6 @@ entry removed through the API does not come back from the deny-list file that se
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from trendlab.core.models import TrendAlert
 from trendlab.service import create_app
 from trendlab.service.moderation import MODERATION_TOPIC_CONFIG, trend_id
+from waiting import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -26,14 +26,7 @@ TIMEOUT_S = 60.0
 
 
 def _wait(what: str, check, timeout: float = TIMEOUT_S, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:.0f}s", pytrace=False)
-        time.sleep(every)
+    return wait_for(what, check, timeout, every)
 
 
 def _alerts() -> list[bytes]:

@@ -15,9 +15,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import httpx
 import pytest
 
 from trendlab.config import Settings
+from waiting import chromium, free_port, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -36,21 +35,8 @@ TIMEOUT_S = 240
 JSON_LOCAL = {"Host": "127.0.0.1", "Content-Type": "application/json"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait(what: str, check, timeout: float = TIMEOUT_S, every: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} within {timeout:.0f}s", pytrace=False)
-        time.sleep(every)
+    return wait_for(what, check, timeout, every)
 
 
 class Service:
@@ -62,7 +48,7 @@ class Service:
         from trendlab.service import create_app
 
         self.app = create_app(settings)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -170,12 +156,10 @@ def test_live_page_shows_the_trends_in_chromium(operated, trends, tmp_path):
     from playwright.sync_api import sync_playwright
 
     _, service, _, http = operated
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    executable = chromium()
     shot = tmp_path / "trends-live.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
+        browser = p.chromium.launch(executable_path=executable, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         try:

@@ -16,16 +16,11 @@ import pytest
 from trendlab import stack
 from trendlab.config import Settings
 from trendlab.stack import broker, minio
+from waiting import free_port
 
 pytestmark = pytest.mark.integration
 
 TRENDLAB = str(Path(sys.executable).with_name("trendlab"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -195,10 +190,10 @@ def _isolated_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         TRENDLAB_HOME=str(tmp_path / "home"),
-        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{_free_port()}",
-        TRENDLAB_KAFKA_CONTROLLER_PORT=str(_free_port()),
-        MINIO_ENDPOINT=f"127.0.0.1:{_free_port()}",
-        TRENDLAB_MINIO_CONSOLE_PORT=str(_free_port()),
+        KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",
+        TRENDLAB_KAFKA_CONTROLLER_PORT=str(free_port()),
+        MINIO_ENDPOINT=f"127.0.0.1:{free_port()}",
+        TRENDLAB_MINIO_CONSOLE_PORT=str(free_port()),
     )
     env.update(extra)
     return env

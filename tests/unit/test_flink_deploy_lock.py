@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,15 +26,10 @@ from trendlab.flink.deploy import job_operation
 from trendlab.service import create_app
 from hung_server import HungServer
 from trendlab.service.probes import wait_until_live
+from waiting import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = "a" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()

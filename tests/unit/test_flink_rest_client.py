@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import zipfile
 from pathlib import Path
 
@@ -13,16 +12,11 @@ from trendlab.cli import main as cli_main
 from trendlab.config import Settings
 from trendlab.flink.rest_client import FlinkClient, FlinkError, _root_cause
 from trendlab.flink.deploy import PYTHON_DRIVER, flink_python_jar, program_args
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from waiting import free_port
 
 
 def test_unreachable_jobmanager_is_one_line():
-    client = FlinkClient(f"http://127.0.0.1:{_free_port()}", timeout=2)
+    client = FlinkClient(f"http://127.0.0.1:{free_port()}", timeout=2)
     with pytest.raises(FlinkError) as info:
         client.overview()
     message = str(info.value)
@@ -65,7 +59,7 @@ def test_deploy_bad_duration_is_one_line(argv, flag, capsys):
 
 
 def test_jobs_without_jobmanager_is_one_line(monkeypatch, capsys):
-    monkeypatch.setenv("FLINK_JOBMANAGER_PORT", str(_free_port()))
+    monkeypatch.setenv("FLINK_JOBMANAGER_PORT", str(free_port()))
     assert cli_main(["jobs"]) == 2
     err = capsys.readouterr().err.strip()
     assert "does not answer" in err and "\n" not in err

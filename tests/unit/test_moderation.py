@@ -25,16 +25,11 @@ from trendlab.service import create_app
 from trendlab.service.categories import Categorizer
 from trendlab.service.moderation import read_deny_file, trend_id, wanted_languages
 from trendlab.service.muting import Matcher, normalise, parse_entry
+from waiting import free_port
 
 TOKEN = "mod-tok-1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()

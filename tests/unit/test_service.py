@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-import socket
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -16,15 +15,10 @@ from trendlab.errors import ConfigError
 from trendlab.core.models import TrendAlert, format_time
 from trendlab.service import create_app
 from hung_server import HungServer
+from waiting import free_port
 
 TOKEN = "tok-123"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()
