@@ -19,8 +19,8 @@ class KernelRules(Protocol):
 
     min_length: int
     max_length: int
-    #: language key → (stop words, ja tagged, zh tagged, evidence mask, evidence needed, tagged)
-    language: Callable[[str, int], tuple[frozenset[str], bool, bool, int, int, bool]]
+    #: language key → (stop words, those a phrase may hold, ja tagged, zh tagged, evidence mask, evidence needed, tagged)
+    language: Callable[[str, int], tuple[frozenset[str], frozenset[str], bool, bool, int, int, bool]]
     #: a Japanese run → MeCab's text output
     ja: Callable[[str], str]
     #: a Chinese run → jieba's words

@@ -46,11 +46,13 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tok::{is_cjk, is_digit, scan};
 
 
-/// What one look-up says of a word: a stop word of these languages? evidence for which languages
-/// (mask; bit i: trendlab.core.extract.EVIDENCE_LANGS[i]), as evidence word number `id`.
+/// What one look-up says of a word: a stop word of these languages? one a phrase may still hold
+/// (trendlab.core.extract._phrase_material_for: a stop word that is not a phrase boundary)? evidence
+/// for which languages (mask; bit i: trendlab.core.extract.EVIDENCE_LANGS[i]), as evidence word number `id`.
 #[derive(Clone, Copy, Default)]
 struct Entry {
     stop: bool,
+    material: bool,
     evidence: u32,
     id: u16,
 }
@@ -253,6 +255,13 @@ fn joins(gap: &[char]) -> bool {
     !gap.is_empty() && gap.iter().all(|&c| tok::is_space(c) && !is_line_break(c))
 }
 
+impl Entry {
+    /// A phrase may not start or end with it: a stop word that is not phrase material.
+    fn boundary(self) -> bool {
+        self.stop && !self.material
+    }
+}
+
 impl Rules {
     /// The keyword candidates of a normalised text in order of first appearance, each once
     /// (KeywordExtractor.extract's `seen`: hashtags with their '#', words that pass the length and
@@ -260,8 +269,9 @@ impl Rules {
     /// `lang` are left out already (they are stop words of every list the post can end up with).
     /// `pairs` receives the candidate phrases in order, each as ("a b", the length of "a"): two
     /// consecutive tokens that are both plain words passing the rules, not the same word, with only
-    /// white space and no line break between them (the stop rule is applied by the caller, once the languages are
-    /// known; with `drop_stop` a stop word of `lang` breaks them already).
+    /// white space and no line break between them (the boundary rule is applied by the caller, once the
+    /// languages are known; with `drop_stop` a boundary word of `lang` breaks them already: the
+    /// boundaries of every list the post can end up with include it).
     #[allow(clippy::too_many_arguments)]
     fn candidates(&self, py: Python<'_>, text: &str, lang: &Lang, seg: &Segmenters, buf: &mut Vec<char>,
                   spans: &mut Vec<Option<(usize, usize)>>, ev: &mut Evidence, drop_stop: bool,
@@ -329,6 +339,8 @@ impl Rules {
                 ev.count(e);
                 if !(drop_stop && e.stop) {
                     seen.add(&word);
+                }
+                if !(drop_stop && e.boundary()) {
                     if was_ok && prev != word && joins(&buf[prev_end..a]) {
                         let mut pair = String::with_capacity(prev.len() + 1 + word.len());
                         pair.push_str(&prev);
@@ -347,7 +359,8 @@ impl Rules {
 }
 
 /// The languages of a key, asked of Python once per key and per set of detected languages:
-/// `language(key, detected)` → (stop words, ja, zh, tagged mask, evidence needed, tagged at all)
+/// `language(key, detected)` → (stop words, those a phrase may hold, ja, zh, tagged mask, evidence
+/// needed, tagged at all)
 /// (KeywordExtractor.native_language).
 struct LangCache {
     fetch: Py<PyAny>,
@@ -360,11 +373,17 @@ struct LangCache {
 
 impl LangCache {
     fn fetch(&mut self, py: Python<'_>, key: &str, detected: u32, id: Option<usize>) -> PyResult<Arc<Lang>> {
-        let (words, ja, zh, tagged, min_hits, tagged_key): (Bound<'_, PyAny>, bool, bool, u32, usize, bool) =
+        let (words, material, ja, zh, tagged, min_hits, tagged_key):
+            (Bound<'_, PyAny>, Bound<'_, PyAny>, bool, bool, u32, usize, bool) =
             self.fetch.bind(py).call1((key, detected))?.extract()?;
         let mut table: HashMap<String, Entry> = HashMap::default();
         for w in words.try_iter()? {
             table.insert(w?.extract::<String>()?, Entry { stop: true, ..Entry::default() });
+        }
+        for w in material.try_iter()? {
+            if let Some(e) = table.get_mut(w?.extract::<Cow<str>>()?.as_ref()) {
+                e.material = true;
+            }
         }
         for (w, &(evidence, id)) in &self.evidence {
             let e = table.entry(w.clone()).or_default();
@@ -435,7 +454,7 @@ struct RuleArgs {
 
 /// The version of this module's interface: trendlab.core.kernels.KERNEL_VERSION must equal it (a
 /// kernel of another version is refused, with how to rebuild). Raise both with any change of an entry.
-const KERNEL_VERSION: u32 = 3;
+const KERNEL_VERSION: u32 = 4;
 
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
@@ -494,11 +513,11 @@ impl Kernel {
         }
         let n = words.len();
         if !pairs.is_empty() {
-            let stop = |w: &str| applied.words.get(w).is_some_and(|e| e.stop);
+            let boundary = |w: &str| applied.words.get(w).is_some_and(|e| e.boundary());
             // each once, after the words, in order of first appearance (a phrase is never a word)
             let mut phrases = Seen { out: words, set: HashSet::default() };
             for (pair, k) in pairs.drain(..) {
-                if !stop(&pair[..k]) && !stop(&pair[k + 1..]) {
+                if !boundary(&pair[..k]) && !boundary(&pair[k + 1..]) {
                     phrases.add_owned(pair);
                 }
             }

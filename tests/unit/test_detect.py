@@ -242,3 +242,22 @@ def test_grouping_survives_a_restore_at_every_window(grouping_stream):
     params = DetectionParams()
     got = incremental(grouping_stream, params, restore_every=True)
     assert [a.to_dict() for a in got] == [a.to_dict() for a in frame_alerts(grouping_stream, params)]
+
+
+def test_a_phrase_whose_word_is_never_a_keyword_alerts_in_both_engines_alike():
+    """"world" of "world cup" is a stop word a phrase may hold: never a keyword, so it has no series.
+    The phrase is not carried by it (it does not rise), and the frame and the stream read it alike."""
+    rng = np.random.default_rng(5)
+    posts = make_stream(rng, minutes=150)
+    for minute in range(100, 120):
+        t = T0 + minute * SLIDE
+        for _ in range(rng.poisson(10.0)):
+            words = ["cup", "world cup"] + (["final"] if rng.random() < 0.6 else [])
+            posts.append((words, f"c{rng.integers(0, 400)}", t + int(rng.integers(0, SLIDE))))
+    occ = occurrences(posts)
+    params = DetectionParams()
+    a, b = frame_alerts(occ, params), incremental(occ, params)
+    assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
+    story = [x for x in a if {x.keyword, *x.related_keywords} & {"cup", "world cup"}]
+    assert story and {x.topic for x in story} == {"world cup"}, story
+    assert "world" not in {k for x in a for k in (x.keyword, *x.related_keywords)}

@@ -203,3 +203,30 @@ def test_cli_shows_a_texts_links_as_the_engines_count_them(capsys):
     assert main(["extract", text]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out[-1] == "https://example.com/story" and out[:-1] == KeywordExtractor().extract(text)
+
+
+def test_phrases_may_hold_the_content_words_of_the_broad_english_stop_list():
+    # "group", "new", "world", "bill" are in stopwordsiso's English list: never keywords alone, but
+    # the names people write with them are phrases
+    text = "Hegseth texted the war plans to a group chat. Off to New York for the World Cup, says Bill Gates"
+    kws = X.extract(text, ["en"])
+    assert {"group", "new", "world", "bill"}.isdisjoint(kws)
+    assert {"group chat", "new york", "world cup", "bill gates"} <= set(phrases(text, ["en"]))
+    assert X.extract(text) == kws  # untagged: English, as tagged
+    # function words still bound a phrase: no "to new", "the world", "a group"
+    assert not any(p.split()[0] in {"to", "the", "a", "for", "off"} for p in phrases(text, ["en"]))
+
+
+def test_a_stop_word_of_another_applied_language_bounds_a_phrase():
+    # "man" is phrase material in English and a German stop word: tagged en+de, it bounds
+    assert phrases("spider man returns", ["en"]) == ["spider man", "man returns"]
+    assert phrases("spider man returns", ["en", "de"]) == []
+    # and the extractor's own extra stop words bound too
+    assert phrases("world cup final", ["en"], KeywordExtractor(extra_stopwords=["world"])) == ["cup final"]
+
+
+def test_phrase_material_is_english_stop_words():
+    import stopwordsiso
+    from trendlab.core.function_words import PHRASE_MATERIAL_EN
+
+    assert PHRASE_MATERIAL_EN <= set(stopwordsiso.stopwords("en"))

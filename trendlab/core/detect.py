@@ -719,18 +719,22 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
 
     col_at = {slot: j for j, slot in enumerate(col_slot.tolist())}  # one slot's column, without a search
 
+    # A keyword outside the candidates has no series: a stop word that a phrase holds ("world" of
+    # "world cup") is never a keyword, and reads as TrendDetector reads a keyword it never saw: zeros.
     def series(keyword: str, slots: np.ndarray) -> np.ndarray:
+        i = index.get(keyword)
         if slots.size == 1:  # the common call: one window
             j = col_at.get(int(slots[0]))
-            return np.array([0.0 if j is None else C[index[keyword], j]], dtype=np.float64)
-        cols, ok = columns(slots)
+            return np.array([0.0 if j is None or i is None else C[i, j]], dtype=np.float64)
         out = np.zeros(slots.size, dtype=np.float64)
-        out[ok] = C[index[keyword], cols[ok]]
+        if i is not None:
+            cols, ok = columns(slots)
+            out[ok] = C[i, cols[ok]]
         return out
 
     def expected(keyword: str, e: int) -> float:
-        j = col_at.get(int(e))
-        return float(expect[index[keyword], j]) if j is not None else 0.0
+        j, i = col_at.get(int(e)), index.get(keyword)
+        return float(expect[i, j]) if j is not None and i is not None else 0.0
 
     sketch_at: dict[tuple[int, int], np.ndarray | None] = {}  # (row, end slot): each one taken once
 

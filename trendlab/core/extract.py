@@ -29,10 +29,13 @@ make it (NFKC, lower case, ``_'-`` stripped from its ends), and:
   dashes, slashes, brackets and quotes do, and so do a URL, a domain, a mention, a hashtag, an emoji,
   a number or a word too short or too long standing between them (they are tokens, or characters
   that are not white space). A phrase is what was written as one run of words, nothing inferred;
-* a pair that starts or ends with a stop word (of the same languages the word rules apply: tagged ∪
-  detected, with ``extra_stopwords``) is skipped: "her emails", "the war" are not phrases, and a stop
-  word is not skipped over ("war of plans" gives none). Note that ``stopwordsiso``'s English list is
-  broad, so pairs such as "group chat" ("group" is in it) are skipped along with the word;
+* a pair that starts or ends with a *boundary* word is skipped: "her emails", "the war" are not
+  phrases, and a boundary word is not skipped over ("war of plans" gives none). The boundary words are
+  the stop words of the same languages the word rules apply (tagged ∪ detected, with
+  ``extra_stopwords``), less the content words of ``stopwordsiso``'s broad English list
+  (:data:`trendlab.core.function_words.PHRASE_MATERIAL_EN`: "group", "world", "new", "bill", "fire"…,
+  unless another applied language has them as stop words): alone they stay dropped, as words, but
+  "group chat", "world cup", "new york" are phrases (:func:`_phrase_material_for`);
 * CJK runs make no phrases and break adjacency. Their words come from a segmenter, not from the
   writer's spaces, and a phrase there is a different thing: unidic-lite's short units split names
   (東京タワー → 東京, タワー; 大谷翔平 → 大谷, 翔平), whose natural key is the run written without a
@@ -96,7 +99,7 @@ from functools import lru_cache
 
 from trendlab.errors import ConfigError
 from trendlab.core.kernels import KernelRules, mecab_library, native_module
-from trendlab.core.function_words import EVIDENCE
+from trendlab.core.function_words import EVIDENCE, PHRASE_MATERIAL_EN
 
 __all__ = ["LINE_BREAKS", "MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages"]
 
@@ -234,6 +237,15 @@ def _stopwords_for(langs: tuple[str, ...]) -> frozenset[str]:
     return frozenset(words)
 
 
+@lru_cache(maxsize=256)
+def _phrase_material_for(langs: tuple[str, ...]) -> frozenset[str]:
+    """The stop words of ``langs`` that a phrase may still hold (each is a stop word of English, one
+    of ``langs``, and of no other of ``langs``): :data:`PHRASE_MATERIAL_EN` when English applies."""
+    if "en" not in langs:
+        return frozenset()
+    return PHRASE_MATERIAL_EN - _stopwords_for(tuple(lang for lang in langs if lang != "en"))
+
+
 def _normalise_langs(langs: str | Iterable[str] | None) -> tuple[str, ...]:
     """The primary subtags of a post's language tags, each once, in order; ``()`` for an untagged post."""
     if not langs:
@@ -337,10 +349,10 @@ class KeywordExtractor:
         for key, value in state.items():
             object.__setattr__(self, key, value)
 
-    def native_language(self, key: str, detected: int = 0) -> tuple[frozenset[str], bool, bool, int, int, bool]:
+    def native_language(self, key: str, detected: int = 0) -> tuple[frozenset[str], frozenset[str], bool, bool, int, int, bool]:
         """What the compiled kernel needs of a language key and the languages detected in a post
         (``detected``: a mask over :data:`EVIDENCE_LANGS`, bit i for language i): the stop words
-        applied (:func:`_applied`), whether ``ja`` and ``zh`` are among the tagged languages, the
+        applied (:func:`_applied`), those of them a phrase may hold (:func:`_phrase_material_for`), whether ``ja`` and ``zh`` are among the tagged languages, the
         mask of the tagged languages that have evidence words, how many evidence words a detection
         needs (:func:`_min_evidence`) and whether the post is tagged at all. A key is ``k:`` + the normalised tags
         as JSON (from :meth:`extract`) or ``r:`` + a post's first raw language tag (from the stream
@@ -348,9 +360,12 @@ class KeywordExtractor:
         kind, _, rest = key.partition(":")
         tagged = _normalise_langs((rest,) if rest else None) if kind == "r" else tuple(json.loads(rest))
         found = tuple(lang for i, lang in enumerate(EVIDENCE_LANGS) if detected >> i & 1)
-        stop = _stopwords_for(_applied(tagged, found))
-        return ((stop | self.extra_stopwords if self.extra_stopwords else stop), "ja" in tagged, "zh" in tagged,
-                _mask(tagged), _min_evidence(tagged), bool(tagged))
+        applied = _applied(tagged, found)
+        stop = _stopwords_for(applied)
+        material = _phrase_material_for(applied)
+        if self.extra_stopwords:
+            stop, material = stop | self.extra_stopwords, material - self.extra_stopwords
+        return stop, material, "ja" in tagged, "zh" in tagged, _mask(tagged), _min_evidence(tagged), bool(tagged)
 
     def kernel_rules(self) -> KernelRules:
         """What crosses the door to the compiled kernels (every kernel class takes it first): lengths,
@@ -421,13 +436,17 @@ class KeywordExtractor:
                         pairs.append((prev, word))
             prev = word
             prev_end = m.end()
-        detected = detected_languages((w for w in seen if w[0] != "#"), lang_key)
-        stop = _stopwords_for(_applied(lang_key, detected))
+        applied = _applied(lang_key, detected_languages((w for w in seen if w[0] != "#"), lang_key))
+        stop = _stopwords_for(applied)
         if self.extra_stopwords:
             stop = stop | self.extra_stopwords
         words = [w for w in seen if w[0] == "#" or w not in stop]
         if pairs:
-            words.extend(dict.fromkeys(a + " " + b for a, b in pairs if a not in stop and b not in stop))
+            material = _phrase_material_for(applied)
+            if self.extra_stopwords:
+                material = material - self.extra_stopwords
+            words.extend(dict.fromkeys(a + " " + b for a, b in pairs
+                                       if (a not in stop or a in material) and (b not in stop or b in material)))
         return words
 
     @staticmethod

@@ -103,3 +103,29 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
         els les per amb és com més però aquest aquesta són també molt perquè ja tot
     """.split()),
 }
+
+#: Words of ``stopwordsiso``'s English list that are content words: nouns, names, numerals and the
+#: adjectives and verbs names are made of. That list is broad (about 1,300 words: "group", "world",
+#: "new", "fire", "bill", "microsoft", "ai" are in it), and as single keywords they stay dropped: the
+#: word rules are unchanged. But they may stand in a **phrase** ("group chat", "world cup", "new
+#: york", "bill gates", "second amendment"): a phrase's edge is a *boundary* word, a stop word that is
+#: not one of these (articles, pronouns, prepositions, conjunctions, auxiliaries, light verbs, the
+#: contractions and adverbs of the list: "the war", "i think", "going to", "really good" stay out).
+#: Each is in the English list (a unit test checks it); English's alone: the other languages' lists
+#: are boundaries as they are, and a word that is a stop word of another applied language is one too.
+PHRASE_MATERIAL_EN: frozenset[str] = frozenset("""
+    act ad area areas bill billion bottom case cases cause causes computer copy date detail effect end
+    ends face faces fact facts fire front goods group groups half home homepage hundred index
+    information interest interests invention keys length line man member members men microsoft million
+    mug name novel number numbers order orders page pages part parts place places point points problem
+    problems research ring room rooms round second seconds section self side sides site state states
+    system test text thing things thoughts thousand tip top trillion value way ways web webpage website
+    whole width wish words work works world year years zero
+    eight eighty eleven fifteen fifth fifty first five forty four nine ninety seven seventy six sixty
+    ten third thirty three twelve twenty two
+    big best better clear early empty far free full general good great greater greatest high higher
+    highest large last latest little long longer longest low lower new newer newest old older oldest
+    open right small smaller smallest thick thin young younger youngest
+    announce begin believe buy call click cry fill fix help join miss move run show stop turn wonder
+    ai uk tv
+""".split())

@@ -22,7 +22,7 @@ from trendlab.config import kernels_enabled
 from trendlab.errors import ConfigError
 
 #: The kernel interface this trendlab speaks; native/src/lib.rs's ``KERNEL_VERSION`` must equal it.
-KERNEL_VERSION = 3
+KERNEL_VERSION = 4
 
 #: How to get a kernel of this version (said when another one is found).
 REBUILD = "rebuild it with `make install` (or `pip install ./native`)"
@@ -35,7 +35,8 @@ class KernelRules:
     #: shortest and longest keyword kept, in characters
     min_length: int
     max_length: int
-    #: ``language(key, detected)`` → (stop words, ja tagged, zh tagged, evidence mask, evidence needed, tagged)
+    #: ``language(key, detected)`` → (stop words, those a phrase may hold, ja tagged, zh tagged, evidence mask,
+    #: evidence needed, tagged)
     language: Callable[[str, int], tuple]
     #: a Japanese run → MeCab's text output (used when ``mecab`` is None)
     ja: Callable[[str], str]

@@ -44,10 +44,13 @@ stories or mis-tags, 2 % + a few per cent untagged posts, and no low-rate bursts
   with the story's name (a 2-word phrase such as "winter storm", labelled under ``phrases``), a
   random subset of 3-5 story words and ordinary words. Story words are common background words chosen
   so that they rise ~11-14x over their own baselines (6-15x measured); the phrase's own words are
-  keywords only when the story lifts them 3x or more.
+  keywords only when the story lifts them 3x or more ("world tour"'s "world" never: a stop word alone,
+  it names the story only in its phrase).
 * **Decoys** (labelled, must not alert): ``spam_author`` (one account posting the same pitch every
   few seconds for 20-50 minutes; rarer at low rates), ``steady_common`` (the most common word, all the
   time), ``steady_hashtag`` (``#nowplaying`` from many authors), ``steady_giant`` (each giant),
+  ``steady_phrase`` (everyday phrases of words that are stop words alone: "good morning", "last
+  night", "first time", "new music", "great job", in a steady share of ordinary English posts),
   ``mistagged_stop_words`` (the English function words that mis-tagged posts carry), ``after_gap``
   (three steady common words in the 30 minutes after the first gap), ``hourly_bump`` (three steady
   common words, over the bumps), ``campaign`` (copy-paste campaigns: 110 accounts posting one

@@ -22,6 +22,7 @@ from trendlab.samples.vocabularies import (
     REPLY_SHARE,
     STEADY_HASHTAG,
     STEADY_HASHTAG_SHARE,
+    STEADY_PHRASES,
     Language,
     ja_predicates,
     render_template,
@@ -55,6 +56,8 @@ class EventBuilder:
     def __init__(self, stream: SampleStream) -> None:
         self.s = stream
         self.rnd = random.Random(stream.seed * 2_654_435_761 % (2**61 - 1) + 3)
+        # the everyday phrases draw from their own generator: the rest of a seed's stream is as it was
+        self.rnd_phrases = random.Random(stream.seed * 2_654_435_761 % (2**61 - 1) + 11)
         self.langs = stream.langs
         self.codes = list(stream.lang_shares)
         self.v2 = stream.version >= 2
@@ -252,6 +255,10 @@ class EventBuilder:
             names = [name for name, share in s.giants if rnd.random() < share]
             if names:
                 add(" " + " ".join(rnd.choice((n, n, n.lower())) for n in names) + rnd.choice(("", "...", "!", "?")))
+            pr = self.rnd_phrases
+            for phrase, share in STEADY_PHRASES:
+                if pr.random() < share:
+                    add(" " + (phrase.capitalize() if pr.random() < 0.5 else phrase) + pr.choice(("", "!", ".", " 🙂")))
         rnd.shuffle(tags)
         seen: set[str] = set()
         for t in tags:

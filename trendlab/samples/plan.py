@@ -38,6 +38,7 @@ from trendlab.samples.vocabularies import (
     REPLY_SPAM_TEMPLATES,
     SPAM_CAMPAIGNS,
     STEADY_GIANTS,
+    STEADY_PHRASES,
     STEADY_HASHTAG,
     STORY_MATERIAL,
     TREND_CYCLE,
@@ -406,6 +407,8 @@ class SampleStream:
         self.giants = list(STEADY_GIANTS)
         for name, _share in self.giants:
             decoy("steady_giant", [name.lower()], 0, T)
+        # everyday phrases of common words, steady all the time
+        decoy("steady_phrase", [phrase for phrase, _share in STEADY_PHRASES], 0, T)
         # English function words, which mis-tagged posts carry under another language's tag
         decoy("mistagged_stop_words", MISTAGGED_STOP_WORDS, 0, T)
         common = self._common_decoy_words
@@ -494,8 +497,9 @@ class SampleStream:
                 qs.append(float(q))
         if len(words) < 3:
             return
-        # the phrase's own words are keywords too when the story lifts them 3x or more
-        keywords = [w for w in phrase_words if 1 + peak / max(rates[index[w]], 1e-9) >= 3] + words
+        # the phrase's own words are keywords too when the story lifts them 3x or more (a stop word that
+        # the phrase holds, "world" in "world tour", is never one)
+        keywords = [w for w in phrase_words if w in index and 1 + peak / max(rates[index[w]], 1e-9) >= 3] + words
         self._labelled |= set(words) | set(phrase_words)
         label = TrendLabel(f"t{len(self.trends) + 1}", "story", tuple(keywords),
                            self.start + timedelta(seconds=t0), self.start + timedelta(seconds=t0 + dur), "en",

@@ -226,6 +226,13 @@ MISTAGGED_STOP_WORDS = ["the", "and", "to", "of", "you"]
 #: Steady giants: (name as typed, share of English background posts carrying it), all the time.
 STEADY_GIANTS: list[tuple[str, float]] = [("Trump", 0.05), ("Musk", 0.03), ("Gaza", 0.02)]
 
+#: Everyday phrases: (phrase as typed, share of English background posts carrying it), all the time.
+#: Each holds a word of stopwordsiso's broad English list that a phrase may hold ("good", "last",
+#: "first", "new", "great": never keywords alone): such pairs are counted as phrases, and these steady
+#: ones must not alert (decoy ``steady_phrase``).
+STEADY_PHRASES: list[tuple[str, float]] = [("good morning", 0.012), ("last night", 0.01), ("first time", 0.008),
+                                           ("new music", 0.006), ("great job", 0.006)]
+
 #: Copy-paste campaigns: a paragraph with ``{default|alternative|...}`` slots (a post swaps one or two
 #: slots), and hashtags (as typed) that each post carries in its own order. Every word is reserved.
 CAMPAIGN_TEMPLATES: list[tuple[str, list[str]]] = [
@@ -249,9 +256,10 @@ REPLY_SPAM_TEMPLATES: list[str] = [
     "{landlord|lender} threatening eviction. Donations {appreciated|welcome} 🙏",
 ]
 
-#: Real stories: (the phrase as typed, words people write about it). The phrase's words and the
-#: story words are ordinary background words; the generator picks story words whose baselines let
-#: them rise 6-15x.
+#: Real stories: (the phrase as typed, words people write about it). The story words are ordinary
+#: background words; the generator picks those whose baselines let them rise 6-15x. A phrase's words
+#: are background words too, or stop words a phrase may hold ("world" in "world tour": never a keyword
+#: alone, so the story is named by its phrase or not at all).
 STORY_MATERIAL: list[tuple[str, list[str]]] = [
     ("season finale", ["episode", "series", "plot", "character", "characters", "actor", "actress", "drama",
                        "director", "cinema", "trailer", "chapter"]),
@@ -259,7 +267,7 @@ STORY_MATERIAL: list[tuple[str, list[str]]] = [
                       "car", "plane", "neighborhood"]),
     ("election night", ["vote", "politics", "president", "congress", "senate", "government", "court",
                         "law", "policy", "country", "data", "question"]),
-    ("concert tour", ["band", "singer", "guitar", "ticket", "songs", "lyrics", "drums", "vinyl",
+    ("world tour", ["band", "singer", "guitar", "ticket", "songs", "lyrics", "drums", "vinyl",
                       "rapper", "playlist", "piano"]),
     ("hockey playoffs", ["coach", "player", "players", "score", "goal", "goals", "league", "match", "fans",
                          "trade", "fight", "lose"]),
