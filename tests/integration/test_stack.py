@@ -106,30 +106,42 @@ def _wait(what: str, probe, timeout: float = 180.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+#: Submits the checkpoint probe to the cluster at argv[1]:argv[2] and prints its job id (the job runs on).
+_SUBMIT_PROBE = """
+import sys
+from pyflink.common import Configuration
+from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
+from pyflink.table.udf import udf
+
+conf = Configuration()
+conf.set_string("execution.target", "remote")
+conf.set_string("rest.address", sys.argv[1])
+conf.set_string("rest.port", sys.argv[2])
+conf.set_string("execution.checkpointing.interval", "2 s")
+conf.set_string("pipeline.name", "trendlab-stack-checkpoint-probe")
+t_env = TableEnvironment.create(EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(conf).build())
+t_env.create_temporary_function("bucket", udf(lambda n: n % 10, result_type=DataTypes.BIGINT()))
+t_env.execute_sql("CREATE TABLE numbers (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '100')")
+t_env.execute_sql("CREATE TABLE sink (b BIGINT, c BIGINT) WITH ('connector' = 'blackhole')")
+job = t_env.execute_sql("INSERT INTO sink SELECT bucket(n) AS b, COUNT(*) AS c FROM numbers GROUP BY bucket(n)")
+print(job.get_job_client().get_job_id(), flush=True)
+"""
+
+
 @pytest.mark.timeout(480)
 def test_a_job_checkpoints_to_minio_and_restores_after_a_taskmanager_kill(live_stack, stack_settings: Settings) -> None:
     """datagen → Python UDF → keyed count in RocksDB → blackhole on the cluster, a checkpoint every
-    2 s: the checkpoint is in the bucket, and after ``kill -9`` of the TaskManager the job restores it."""
-    from pyflink.common import Configuration
-    from pyflink.table import DataTypes, EnvironmentSettings, TableEnvironment
-    from pyflink.table.udf import udf
+    2 s: the checkpoint is in the bucket, and after ``kill -9`` of the TaskManager the job restores it.
 
-    conf = Configuration()
-    conf.set_string("execution.target", "remote")
-    conf.set_string("rest.address", stack_settings.flink_jobmanager_host)
-    conf.set_string("rest.port", str(stack_settings.flink_jobmanager_port))
-    conf.set_string("execution.checkpointing.interval", "2 s")
-    conf.set_string("pipeline.name", "trendlab-stack-checkpoint-probe")
-    t_env = TableEnvironment.create(
-        EnvironmentSettings.new_instance().in_streaming_mode().with_configuration(conf).build()
-    )
-    t_env.create_temporary_function("bucket", udf(lambda n: n % 10, result_type=DataTypes.BIGINT()))
-    t_env.execute_sql(
-        "CREATE TABLE numbers (n BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '100')"
-    )
-    t_env.execute_sql("CREATE TABLE sink (b BIGINT, c BIGINT) WITH ('connector' = 'blackhole')")
-    job = t_env.execute_sql("INSERT INTO sink SELECT bucket(n) AS b, COUNT(*) AS c FROM numbers GROUP BY bucket(n)")
-    job_id = str(job.get_job_client().get_job_id())
+    The job is submitted by a child process (:data:`_SUBMIT_PROBE`), as a user submits one: a PyFlink
+    client in the test process would leave its gateway and gRPC threads behind, and a later test that
+    forks (replay's workers) could crash in them."""
+    submitted = subprocess.run(
+        [sys.executable, "-c", _SUBMIT_PROBE, stack_settings.flink_jobmanager_host,
+         str(stack_settings.flink_jobmanager_port)],
+        capture_output=True, text=True, timeout=240)
+    assert submitted.returncode == 0, submitted.stderr[-2000:]
+    job_id = submitted.stdout.strip().splitlines()[-1]
     rest = stack_settings.flink_rest_url
 
     def checkpoints() -> dict:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from trendlab.core.content import MIN_KEYWORDS, PHRASE_HASH, content_key, keyword_hashes, post_content_codes
+from trendlab.core import detect
 from trendlab.core.detect import DetectionParams, TrendDetector, score_threshold
 from trendlab.core.models import WindowedKeywordCount
 from trendlab.occurrences import _Coded
@@ -113,14 +114,51 @@ def test_reply_spam_from_hundreds_of_accounts_never_alerts():
     assert not got & set(plea), got
 
 
-def test_without_contents_the_same_campaign_alerts():
-    """The campaign test above can fail: counted by authors alone, the campaign is a trend."""
+def test_without_contents_the_same_campaign_alerts(monkeypatch):
+    """The campaign test above can fail: counted by authors alone (and with no template test), the
+    campaign is a trend."""
+    monkeypatch.setattr(detect, "TEMPLATE_WORDS", 10**9)
     s = Stream(1)
     s.background(240, 120)
     campaign(s, 120, 120, 35, 110, TEMPLATE, {3: ["petition", "letter", "pledge"]})
     occ = s.occurrences()
     occ.post_content_code = None  # every post its own content
     assert alerted(occ) & set(TEMPLATE)
+
+
+def _small_hash_words(n: int, below: int) -> list[str]:
+    """``n`` words whose hashes are below ``below``: when a template's swapped words are the smallest,
+    its posts' content keys (bottom-2 MinHash) differ post by post."""
+    out, i = [], 0
+    while len(out) < n:
+        word = f"swap{i}"
+        if keyword_hashes([word])[0] < below:
+            out.append(word)
+        i += 1
+    return out
+
+
+_SMALL = _small_hash_words(8, min(keyword_hashes(TEMPLATE)))
+ONSET_SWAPS = {3: _SMALL[:4], 9: _SMALL[4:]}
+
+
+def onset_campaign() -> Stream:
+    """A campaign that starts mid-stream and rises slowly: in its first windows a few posts, most of them
+    keyed apart (two swapped slots of four words each, with the template's smallest hashes)."""
+    s = Stream(4)
+    s.background(240, 120)
+    campaign(s, 150, 60, 3, 110, TEMPLATE, ONSET_SWAPS)
+    return s
+
+
+def test_a_campaign_at_its_start_is_a_template_not_a_trend():
+    assert not alerted(onset_campaign().occurrences()) & {*TEMPLATE, "#freedomnow", "#act"}
+
+
+def test_without_the_template_test_a_campaign_alerts_at_its_start(monkeypatch):
+    """The test above can fail: its first windows hold enough content keys to pass the distinct test."""
+    monkeypatch.setattr(detect, "TEMPLATE_WORDS", 10**9)
+    assert alerted(onset_campaign().occurrences()) & {*TEMPLATE, "#freedomnow", "#act"}
 
 
 @pytest.mark.parametrize("gap", [2, 20])

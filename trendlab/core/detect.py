@@ -40,6 +40,13 @@ A window is **hot** for a keyword when all of these hold (:func:`hot_scores`):
   - expected)`` (:mod:`trendlab.core.content`): a campaign of a hundred accounts posting one template, or
   reply spam, rises by hundreds of posts and a handful of contents.
 
+**Templates:** a group of keywords opening together in which :data:`TEMPLATE_WORDS` single words or
+more are held by exactly the same posts (equal counts, every sketch minimum equal) is a template, a
+copy-paste campaign at its start, and raises no alert. People writing their own words about one
+story share its name (two or three words), never a paragraph; a campaign's posts share every word
+its template does not swap. This is what the distinct-contents test cannot see in a campaign's first
+window, where a handful of posts can still hold several content keys.
+
 **Episodes:** the first hot window of a keyword raises an alert; it stays in its episode while it keeps
 being hot, and alerts again only after ``cooldown_windows`` windows without being hot. One burst is
 one alert.
@@ -79,6 +86,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from trendlab.core.content import MIN_KEYWORDS, is_word
 from trendlab.core.cooccur import ReplaySketches, shared_share
 from trendlab.core.links import is_link
 from trendlab.core.models import TrendAlert, WindowedKeywordCount
@@ -302,6 +310,28 @@ class _Hot:
 #: At most this many keywords name a trend (its own, by how many of its posts they share).
 MAX_TREND_KEYWORDS = 15
 
+#: A group with this many single words held by exactly the same posts is a template (a campaign), not
+#: a trend: as many as a post needs to be keyed by its content (:data:`trendlab.core.content.MIN_KEYWORDS`).
+TEMPLATE_WORDS = MIN_KEYWORDS
+
+
+def _is_template(names: Sequence[str], at: Mapping[str, int], share_of: np.ndarray,
+                 counts_now: Mapping[str, int]) -> bool:
+    """Whether :data:`TEMPLATE_WORDS` of the single words among ``names`` are held by the same posts."""
+    words = [k for k in names if is_word(k)]
+    if len(words) < TEMPLATE_WORDS:
+        return False
+    for a in words:
+        same = sum(1 for b in words
+                   if b == a or (counts_now[b] == counts_now[a] and share_of[at[a], at[b]] >= SAME_POSTS))
+        if same >= TEMPLATE_WORDS:
+            return True
+    return False
+
+
+#: Two keywords' sketches say "the same posts" when every minimum is equal (the share is then 1).
+SAME_POSTS = 1.0 - 1e-9
+
 
 #: A phrase names its trend when it holds at least this share of the posts of the trend's busiest word.
 TOPIC_PHRASE_SHARE = 0.5
@@ -495,6 +525,8 @@ class TrendDetector:
             members = groups[root]
             lead = members[0]
             names = [mb.keyword for mb in members]
+            if _is_template(names, at, share_of, counts_now):
+                continue  # a campaign at its start: no alert, no trend (its words are in their episodes)
             # a group joins the recent trend it shares the most posts with (one trend, never two)
             best, trend, joined = 0.0, lead.keyword, []
             for _opened, t_lead, t_members in recent:
