@@ -106,7 +106,8 @@ def _wait(what: str, probe, timeout: float = 180.0):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-#: Submits the checkpoint probe to the cluster at argv[1]:argv[2] and prints its job id (the job runs on).
+#: Submits the checkpoint probe to the cluster at argv[1]:argv[2], prints its job id and stays until its
+#: stdin closes: the job's Python workers call back into this client (PyFlink's loopback mode).
 _SUBMIT_PROBE = """
 import sys
 from pyflink.common import Configuration
@@ -125,23 +126,30 @@ t_env.execute_sql("CREATE TABLE numbers (n BIGINT) WITH ('connector' = 'datagen'
 t_env.execute_sql("CREATE TABLE sink (b BIGINT, c BIGINT) WITH ('connector' = 'blackhole')")
 job = t_env.execute_sql("INSERT INTO sink SELECT bucket(n) AS b, COUNT(*) AS c FROM numbers GROUP BY bucket(n)")
 print(job.get_job_client().get_job_id(), flush=True)
+sys.stdin.read()
 """
 
 
 @pytest.mark.timeout(480)
-def test_a_job_checkpoints_to_minio_and_restores_after_a_taskmanager_kill(live_stack, stack_settings: Settings) -> None:
+def test_a_job_checkpoints_to_minio_and_restores_after_a_taskmanager_kill(live_stack, stack_settings: Settings,
+                                                                           tmp_path: Path) -> None:
     """datagen → Python UDF → keyed count in RocksDB → blackhole on the cluster, a checkpoint every
     2 s: the checkpoint is in the bucket, and after ``kill -9`` of the TaskManager the job restores it.
 
-    The job is submitted by a child process (:data:`_SUBMIT_PROBE`), as a user submits one: a PyFlink
-    client in the test process would leave its gateway and gRPC threads behind, and a later test that
-    forks (replay's workers) could crash in them."""
-    submitted = subprocess.run(
-        [sys.executable, "-c", _SUBMIT_PROBE, stack_settings.flink_jobmanager_host,
-         str(stack_settings.flink_jobmanager_port)],
-        capture_output=True, text=True, timeout=240)
-    assert submitted.returncode == 0, submitted.stderr[-2000:]
-    job_id = submitted.stdout.strip().splitlines()[-1]
+    The job is submitted by a child process (:data:`_SUBMIT_PROBE`) that stays for the test, as a
+    user's client does: a PyFlink client in the test process would leave its gateway and gRPC threads
+    behind, and a later test that forks (replay's workers) could crash in them."""
+    log = tmp_path / "probe-client.log"
+    with log.open("w") as err:
+        client = subprocess.Popen(
+            [sys.executable, "-c", _SUBMIT_PROBE, stack_settings.flink_jobmanager_host,
+             str(stack_settings.flink_jobmanager_port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+    try:
+        job_id = _first_line(client, timeout=240, log=log)
+    except BaseException:
+        _close(client)
+        raise
     rest = stack_settings.flink_rest_url
 
     def checkpoints() -> dict:
@@ -171,6 +179,31 @@ def test_a_job_checkpoints_to_minio_and_restores_after_a_taskmanager_kill(live_s
         _wait("the job to run again", lambda: httpx.get(f"{rest}/jobs/{job_id}", timeout=5).json()["state"] == "RUNNING")
     finally:
         httpx.patch(f"{rest}/jobs/{job_id}", params={"mode": "cancel"}, timeout=10)
+        _close(client)
+
+
+def _first_line(process: subprocess.Popen, timeout: float, log: Path) -> str:
+    """The first line ``process`` prints (its job id), or an AssertionError after ``timeout`` s."""
+    import threading
+
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not line or not line[0].strip():
+        raise AssertionError(f"the probe's client printed no job id (exit code {process.poll()}): "
+                             f"{log.read_text(errors='replace')[-2000:]}")
+    return line[0].strip()
+
+
+def _close(process: subprocess.Popen) -> None:
+    """Let the probe's client go (stdin closed), killed if it does not within 30 s."""
+    try:
+        process.stdin.close()
+        process.wait(timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait(timeout=10)
 
 
 # -- recovery helpers ----------------------------------------------------------------------------
