@@ -31,6 +31,8 @@ class KernelRules(Protocol):
     mecab: tuple[str, Sequence[str]] | None
     #: evidence word → mask over trendlab.core.extract.EVIDENCE_LANGS
     evidence: dict[str, int]
+    #: language tag → its number (trendlab.core.langtags.LANG_CODES), for a post's language code
+    lang_codes: dict[str, int]
 
 def tokens(text: str) -> list[str] | None:
     """trendlab.core.extract._TOKEN_RE.findall(text); None for a text that is not valid Unicode."""
@@ -80,12 +82,14 @@ class Scanner:
         """The lines of an uncompressed file that start in [start, end); returns how many."""
     def result(self) -> dict[str, Any]:
         """lines, skipped, python_lines, dead_letters, keywords, authors and the int64 arrays (bytes)
-        event_ms, author_code, keyword_code, lengths."""
+        event_ms, author_code, keyword_code, lengths and lang_code (trendlab.core.langtags.langs_code;
+        fallback gives (author, event_ms, keywords, language code) for a post)."""
 
 class Parser:
     """One message at a time, for the Flink job's table function (trendlab.core.parse.MessageParser)."""
 
     def __init__(self, rules: KernelRules, max_bytes: int, max_keywords: int, earliest_us: int,
                  ahead_us: int) -> None: ...
-    def post(self, raw: object) -> bool | tuple[str, list[str]] | None:
-        """False for a non-post event, (author, keywords) for a post, None when Python must decide."""
+    def post(self, raw: object) -> bool | tuple[str, list[str], int] | None:
+        """False for a non-post event, (author, keywords, language code) for a post, None when Python
+        must decide."""

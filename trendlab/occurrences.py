@@ -38,6 +38,7 @@ from trendlab.core.content import PHRASE_HASH, keyword_hashes, post_content_code
 from trendlab.core.cooccur import ReplaySketches, post_hashes
 from trendlab.core.extract import KeywordExtractor
 from trendlab.core.kernels import native_module
+from trendlab.core.langtags import langs_code
 from trendlab.core.links import post_links
 from trendlab.core.models import PostData
 from trendlab.core.parse import DeadLetter, Limits, MessageParser, cap_phrases, word_count
@@ -72,6 +73,9 @@ class PostTable:
     line: list[int] = field(default_factory=list)
     #: each post's links as written (:attr:`trendlab.core.models.PostData.links`; ``()`` for most posts)
     links: list[tuple[str, ...]] = field(default_factory=list)
+    #: each post's language tags as a code (:func:`trendlab.core.langtags.langs_code` of
+    #: :attr:`trendlab.core.models.PostData.languages`; every tag, where ``langs`` holds the first)
+    tag_codes: list[int] = field(default_factory=list)
 
     @property
     def lines(self) -> int:
@@ -108,7 +112,7 @@ class PostTable:
         gone = set(rows)
         n = len(self.text)
         keep = [i for i in range(n) if i not in gone]
-        for name in ("uri", "author", "text", "langs", "line", "links"):
+        for name in ("uri", "author", "text", "langs", "line", "links", "tag_codes"):
             column = getattr(self, name)
             if len(column) == n:  # every column of the table, not only those before ``text``
                 setattr(self, name, [column[i] for i in keep])
@@ -141,6 +145,7 @@ def _parse_lines(table: PostTable, times: list[int], path: Path, parser: Message
     :func:`~trendlab.postfile.read_line_blocks` itself (one generator step per block, not per line)
     and counts exactly as :func:`~trendlab.postfile.read_messages` does."""
     uri, author, text, langs, line_no, links = table.uri, table.author, table.text, table.langs, table.line, table.links
+    tag_codes = table.tag_codes
     counts = table.read
     dead = counts.dead_letters
     limit = parser.limits.max_message_bytes
@@ -162,6 +167,7 @@ def _parse_lines(table: PostTable, times: list[int], path: Path, parser: Message
             author.append(post.author_did)
             text.append(post.text)
             langs.append((post.language,) if post.language else ())
+            tag_codes.append(langs_code(post.languages))
             line_no.append(number)
             links.append(tuple(post.links) if post.links else ())
             times.append(post.event_time_us // 1000)
@@ -283,6 +289,7 @@ def read_and_extract(
         table.langs += part.langs
         table.line += [lines_before + n for n in part.line]
         table.links += part.links
+        table.tag_codes += part.tag_codes
         times_parts.append(part.event_ms)
         table.read.add(part.read, lines_before)
         lines_before += part_lines
@@ -340,9 +347,12 @@ class _Coded:
     lengths: np.ndarray  # keywords per post
     authors: list[str]
     author_code: np.ndarray  # one entry per post
+    #: each post's language tags' code (:func:`trendlab.core.langtags.langs_code`), int32
+    lang_code: np.ndarray | None = None
 
     @classmethod
-    def of(cls, lists: Sequence[list[str]], authors: Sequence[str]) -> _Coded:
+    def of(cls, lists: Sequence[list[str]], authors: Sequence[str], lang_codes: Sequence[int] | None = None
+           ) -> _Coded:
         lengths = np.fromiter((len(k) for k in lists), dtype=np.int64, count=len(lists))
         with _no_gc():  # codes in order of first appearance; a dict is ~10x faster than np.unique on str
             kw_index: dict[str, int] = {}
@@ -353,7 +363,8 @@ class _Coded:
             au_index: dict[str, int] = {}
             au_code = np.fromiter((au_index.setdefault(a, len(au_index)) for a in authors),
                                   dtype=np.int64, count=len(authors))
-        return cls(list(kw_index), kw_code, lengths, list(au_index), au_code)
+        codes = None if lang_codes is None or len(lang_codes) != len(lists) else np.asarray(lang_codes, dtype=np.int32)
+        return cls(list(kw_index), kw_code, lengths, list(au_index), au_code, codes)
 
     @classmethod
     def merge(cls, parts: Sequence[_Coded]) -> _Coded:
@@ -387,7 +398,8 @@ class _Coded:
             kw_at += part.keyword_code.size
             au_at += part.author_code.size
             part.keyword_code = part.author_code = _RELEASED
-        return cls(keywords, kw_code, _concat([p.lengths for p in parts]), authors, au_code)
+        codes = None if any(p.lang_code is None for p in parts) else np.concatenate([p.lang_code for p in parts])
+        return cls(keywords, kw_code, _concat([p.lengths for p in parts]), authors, au_code, codes)
 
     def occurrences(self, event_ms: np.ndarray) -> Occurrences:
         """The occurrences as (keyword, post) int32 pairs, with each post's time, author, content key
@@ -410,6 +422,7 @@ class _Coded:
             posts=posts,
             post_content_code=contents.astype(np.int32),
             post_hash=posts_hash,
+            post_langs=self.lang_code,
             phrase=hashes == PHRASE_HASH,
         )
 
@@ -433,7 +446,7 @@ def _read_code_range(args: tuple[str, int, int, KeywordExtractor, MessageParser]
         return _scan_code_range(native, Path(path), (start, end), extractor, parser)
     table, lists, lines = _read_extract_range(args)
     table, lists = _keyword_cap(table, lists, parser)
-    coded = _Coded.of(lists, table.author)
+    coded = _Coded.of(lists, table.author, table.tag_codes)
     return PostTable([], [], [], [], table.event_ms, table.read), coded, lines
 
 
@@ -450,7 +463,7 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
         if out is None or out.__class__ is DeadLetter:
             return out
         post, keywords = out
-        return post.author_did, post.event_time_us // 1000, keywords
+        return post.author_did, post.event_time_us // 1000, keywords, langs_code(post.languages)
 
     scanner = native.Scanner(extractor.kernel_rules(), fallback, limits.max_message_bytes, limits.max_keywords,
                              limits.min_event_time_us, parser.latest_us())
@@ -467,7 +480,8 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
     event_ms = np.frombuffer(out["event_ms"], dtype=np.int64)
     coded = _Coded(out["keywords"], np.frombuffer(out["keyword_code"], dtype=np.int64),
                    np.frombuffer(out["lengths"], dtype=np.int64), out["authors"],
-                   np.frombuffer(out["author_code"], dtype=np.int64))
+                   np.frombuffer(out["author_code"], dtype=np.int64),
+                   np.frombuffer(out["lang_code"], dtype=np.int64).astype(np.int32))
     return PostTable([], [], [], [], event_ms, read), coded, lines
 
 
@@ -596,6 +610,8 @@ class Occurrences:
     post_content_code: np.ndarray | None = None
     #: each post's hash for co-occurrence sketches (:func:`trendlab.core.cooccur.post_hash`)
     post_hash: np.ndarray | None = None
+    #: each post's language tags' code for the sketches (:func:`trendlab.core.langtags.langs_code`; ``None``: 0)
+    post_langs: np.ndarray | None = None
     #: which keyword codes are phrases (``None``: found from the keywords when needed)
     phrase: np.ndarray | None = None
 
@@ -621,7 +637,7 @@ class Occurrences:
         if self.post_hash is None:
             return None
         return ReplaySketches(self.keyword_code, self.post_event_ms, self.post_hash, spec.slide_ms,
-                              spec.windows_per_post, post_index=self.post_index)
+                              spec.windows_per_post, post_index=self.post_index, post_langs=self.post_langs)
 
     def window_counts(self, spec: WindowSpec) -> pd.DataFrame:
         """Window counts with distinct authors and contents (:func:`trendlab.core.windows.post_window_counts`,
@@ -696,7 +712,7 @@ def extract_stream(
     if keyword_lists is None:
         lists = extract_keyword_lists(table.text, table.langs, extractor, workers, progress)
         table, keyword_lists = _keyword_cap(table, lists, _file_parser(limits))
-    return _Coded.of(keyword_lists, table.author).occurrences(table.event_ms)
+    return _Coded.of(keyword_lists, table.author, table.tag_codes).occurrences(table.event_ms)
 
 
 

@@ -439,7 +439,8 @@ fn tokens(text: &Bound<'_, pyo3::types::PyString>) -> Option<Vec<String>> {
 /// output, `zh(run)` → jieba's words; `prepare(text)` → the text the rules read
 /// (trendlab.core.extract.prepare); `mecab`: (library path, tagger arguments) for calling MeCab
 /// directly, or None; `evidence`: word → mask of the languages it is a function word of, for the
-/// language detection of trendlab.core.extract.detected_languages.
+/// language detection of trendlab.core.extract.detected_languages; `lang_codes`: language tag →
+/// its number (trendlab.core.langtags.LANG_CODES), for a post's language code.
 #[derive(FromPyObject)]
 struct RuleArgs {
     min_length: usize,
@@ -450,11 +451,12 @@ struct RuleArgs {
     prepare: Py<PyAny>,
     mecab: Option<(String, Vec<String>)>,
     evidence: HashMap<String, u32>,
+    lang_codes: HashMap<String, i64>,
 }
 
 /// The version of this module's interface: trendlab.core.kernels.KERNEL_VERSION must equal it (a
 /// kernel of another version is refused, with how to rebuild). Raise both with any change of an entry.
-const KERNEL_VERSION: u32 = 4;
+const KERNEL_VERSION: u32 = 5;
 
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
@@ -469,7 +471,7 @@ struct Kernel {
 
 impl Kernel {
     fn new(rules: RuleArgs) -> PyResult<Self> {
-        let RuleArgs { min_length, max_length, language, ja, zh, prepare, mecab, evidence } = rules;
+        let RuleArgs { min_length, max_length, language, ja, zh, prepare, mecab, evidence, .. } = rules;
         let evidence: HashMap<String, (u32, u16)> = {
             let mut words: Vec<(String, u32)> = evidence.into_iter().collect();
             words.sort();
@@ -656,7 +658,7 @@ impl Record<'_> {
 
 enum Line {
     Skip,
-    Post { author: String, event_ms: i64, keywords: Vec<String> },
+    Post { author: String, event_ms: i64, keywords: Vec<String>, langs: i64 },
     /// Python decides (flat posts, dead letters, CJK, anything unusual)
     Python,
 }
@@ -664,6 +666,7 @@ enum Line {
 /// Reads one message: the common case of trendlab.core.parse.MessageParser and the extractor.
 struct Reader {
     kernel: Kernel,
+    lang_codes: HashMap<String, i64>,
     max_bytes: usize,
     max_keywords: usize,
     earliest_us: i64,
@@ -672,7 +675,7 @@ struct Reader {
 #[pyclass(module = "trendlab_native")]
 struct Scanner {
     reader: Reader,
-    /// `fallback(number, line, size)` → None (skip), a DeadLetter, or (author, event_ms, keywords)
+    /// `fallback(number, line, size)` → None (skip), a DeadLetter, or (author, event_ms, keywords, language code)
     fallback: Py<PyAny>,
     latest_us: i64,
     kw_index: HashMap<String, i64>,
@@ -683,6 +686,7 @@ struct Scanner {
     author_code: Vec<i64>,
     keyword_code: Vec<i64>,
     lengths: Vec<i64>,
+    lang_code: Vec<i64>,
     lines: i64,
     skipped: i64,
     python_lines: i64,
@@ -692,9 +696,11 @@ struct Scanner {
 const POST_COLLECTION: &str = "app.bsky.feed.post";
 
 impl Reader {
-    fn new(rules: RuleArgs, max_bytes: usize, max_keywords: usize, earliest_us: i64) -> PyResult<Self> {
+    fn new(mut rules: RuleArgs, max_bytes: usize, max_keywords: usize, earliest_us: i64) -> PyResult<Self> {
+        let lang_codes = std::mem::take(&mut rules.lang_codes);
         Ok(Reader {
             kernel: Kernel::new(rules)?,
+            lang_codes,
             max_bytes,
             max_keywords,
             earliest_us,
@@ -742,12 +748,41 @@ impl Reader {
         if !uris.is_empty() || post_text.contains("://") {
             keywords.extend(links::post_links(uris, post_text)); // last, never counted toward the cap
         }
-        Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords })
+        let langs = langs_code(record.langs.as_deref().unwrap_or(&[]), &self.lang_codes);
+        Ok(Line::Post { author: did.to_string(), event_ms: time_us.div_euclid(1000), keywords, langs })
     }
 }
 
+/// trendlab.core.langtags.langs_code: the numbers of the first three distinct known primary subtags
+/// (ASCII case-folded; `_` reads as `-`), 8 bits each in tag order; 0 when none is known.
+fn langs_code<S: AsRef<str>>(langs: &[S], table: &HashMap<String, i64>) -> i64 {
+    let (mut code, mut n) = (0i64, 0usize);
+    let mut head = String::new();
+    for tag in langs {
+        let tag = tag.as_ref();
+        let end = tag.find(|c| c == '-' || c == '_').unwrap_or(tag.len());
+        if !tag[..end].is_ascii() {
+            continue;
+        }
+        head.clear();
+        head.push_str(&tag[..end]);
+        head.make_ascii_lowercase();
+        let Some(&c) = table.get(head.as_str()) else { continue };
+        if (0..n).any(|i| (code >> (8 * i)) & 0xff == c) {
+            continue;
+        }
+        code |= c << (8 * n);
+        n += 1;
+        if n == 3 {
+            break;
+        }
+    }
+    code
+}
+
 impl Scanner {
-    fn add_post(&mut self, author: String, event_ms: i64, keywords: impl IntoIterator<Item = String>) {
+    fn add_post(&mut self, author: String, event_ms: i64, keywords: impl IntoIterator<Item = String>, langs: i64) {
+        self.lang_code.push(langs);
         let next = self.authors.len() as i64;
         let code = *self.au_index.entry(author).or_insert_with_key(|a| {
             self.authors.push(a.clone());
@@ -797,15 +832,15 @@ impl Scanner {
         self.lines += 1;
         match self.reader.classify(py, line, size, self.latest_us)? {
             Line::Skip => self.skipped += 1,
-            Line::Post { author, event_ms, keywords } => self.add_post(author, event_ms, keywords),
+            Line::Post { author, event_ms, keywords, langs } => self.add_post(author, event_ms, keywords, langs),
             Line::Python => {
                 self.python_lines += 1;
                 let out = self.fallback.bind(py).call1((number, PyBytes::new(py, line), size))?;
                 if out.is_none() {
                     self.skipped += 1;
                 } else if let Ok(t) = out.cast::<PyTuple>() {
-                    let (author, event_ms, keywords): (String, i64, Vec<String>) = t.extract()?;
-                    self.add_post(author, event_ms, keywords);
+                    let (author, event_ms, keywords, langs): (String, i64, Vec<String>, i64) = t.extract()?;
+                    self.add_post(author, event_ms, keywords, langs);
                 } else {
                     self.dead.push((number, out.unbind()));
                 }
@@ -843,6 +878,7 @@ impl Scanner {
             author_code: Vec::new(),
             keyword_code: Vec::new(),
             lengths: Vec::new(),
+            lang_code: Vec::new(),
             lines: 0,
             skipped: 0,
             python_lines: 0,
@@ -941,7 +977,7 @@ impl Scanner {
 
     /// Everything read so far: a dict of counts, lists and native-endian int64 arrays (as bytes).
     fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        if self.lengths.len() != self.event_ms.len() {
+        if self.lengths.len() != self.event_ms.len() || self.lang_code.len() != self.event_ms.len() {
             return Err(PyValueError::new_err("scanner state is inconsistent"));
         }
         let d = PyDict::new(py);
@@ -959,6 +995,7 @@ impl Scanner {
         d.set_item("author_code", i64_bytes(py, &self.author_code))?;
         d.set_item("keyword_code", i64_bytes(py, &self.keyword_code))?;
         d.set_item("lengths", i64_bytes(py, &self.lengths))?;
+        d.set_item("lang_code", i64_bytes(py, &self.lang_code))?;
         Ok(d)
     }
 }
@@ -1144,7 +1181,7 @@ impl Parser {
         let data = bytes.as_bytes();
         Ok(match self.reader.classify(py, data, data.len(), now_us + self.ahead_us)? {
             Line::Skip => pyo3::types::PyBool::new(py, false).to_owned().into_any(),
-            Line::Post { author, keywords, .. } => (author, keywords).into_pyobject(py)?.into_any(),
+            Line::Post { author, keywords, langs, .. } => (author, keywords, langs).into_pyobject(py)?.into_any(),
             Line::Python => py.None().into_bound(py),
         })
     }

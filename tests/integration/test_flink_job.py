@@ -26,8 +26,23 @@ def sample(tmp_path_factory, add_malformed) -> Path:
 
     out = tmp_path_factory.mktemp("sample")
     generate(out, hours=1.5, rate=3, seed=11)
+    _second_tags(out / "posts.jsonl")
     add_malformed(out / "posts.jsonl")
     return out / "posts.jsonl"
+
+
+def _second_tags(path: Path) -> None:
+    """Every third tagged post tagged with a second language too (as people do: ["pt", "en"]): the
+    alerts' language shares count it for each, in the job as in replay."""
+    lines = []
+    for i, line in enumerate(path.read_bytes().splitlines()):
+        ev = orjson.loads(line)
+        record = (ev.get("commit") or {}).get("record") or {}
+        if i % 3 == 0 and record.get("langs"):
+            record["langs"] = record["langs"] + (["es"] if record["langs"][0] != "es" else ["en"])
+            line = orjson.dumps(ev)
+        lines.append(line)
+    path.write_bytes(b"\n".join(lines) + b"\n")
 
 
 def _replay_counts(result) -> pd.DataFrame:
@@ -65,6 +80,7 @@ def test_embedded_job_equals_replay(sample, tmp_path):
     alerts = [orjson.loads(line) for line in result.paths["alerts"].read_bytes().splitlines()]
     assert expected.alerts, "the sample should contain trends"
     assert alerts == [a.to_dict() for a in expected.alerts]
+    assert all(a["languages"] for a in alerts) and any(len(a["languages"]) > 1 for a in alerts)
 
     dead = [orjson.loads(line) for line in result.paths["dead_letters"].read_bytes().splitlines()]
     assert len(dead) == result.malformed == 3

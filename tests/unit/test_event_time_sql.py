@@ -163,11 +163,11 @@ def test_the_table_function_dead_letters_a_post_the_source_timed_differently():
         udtf = ExtractKeywords(KeywordExtractor(), LIMITS)
         udtf._native = native_parser(udtf.extractor, LIMITS) if kernel else None
         counted = udtf._rows(raw, T // 1000)
-        assert counted[-1][0] == "" and all(r[5] is None for r in counted)  # error: column 5
+        assert counted[-1][0] == "" and all(r[6] is None for r in counted)  # error: column 6
         # the kernel's fast path trusts a source time (the SQL is held equal above); without one it defers
         checks = [(None, "no usable event time")] + ([] if kernel else [(T // 1000 + 1, f"event time {T // 1000 + 1} ms")])
         for source_ms, phrase in checks:
             rows = udtf._rows(raw, source_ms)
-            assert len(rows) == 1 and rows[0][0] is None and phrase in rows[0][5] and "not counted" in rows[0][5]
-        assert udtf._rows(None, None)[0][5] == "message is empty (null)"  # a tombstone
+            assert len(rows) == 1 and rows[0][0] is None and phrase in rows[0][6] and "not counted" in rows[0][6]
+        assert udtf._rows(None, None)[0][6] == "message is empty (null)"  # a tombstone
         assert udtf._rows(CASES["non-post event with time_us"], None) == []

@@ -161,7 +161,7 @@ def occurrences(path: Path, use_native: bool, monkeypatch, workers: int = 1):
     return (table.read.lines, table.read.posts, table.read.skipped,
             [(n, d.reason, d.excerpt, d.size) for n, d in table.read.dead_letters], table.event_ms.tolist(),
             occ.keywords.tolist(), occ.authors.tolist(), occ.keyword_code.tolist(), occ.author_code.tolist(),
-            occ.post_index.tolist())
+            occ.post_index.tolist(), occ.post_langs.tolist())
 
 
 def same_both_ways(path: Path, monkeypatch, workers: int = 1) -> tuple:
@@ -361,6 +361,28 @@ def test_flink_table_function_rows_are_the_python_rows():
 def test_flink_table_function_on_hostile_messages(raw):
     fast, slow = FAST_SLOW
     assert list(fast.eval(raw)) == list(slow.eval(raw))
+
+
+#: language tags as people and programs write them, and letters that case-fold into ASCII outside it
+TAG_PARTS = ["en", "EN", "pt", "BR", "ja", "zh", "Hant", "tok", "fil", "xx", "", "K", "ı", "İ", "e\u0301n", "de"]
+
+
+@settings(max_examples=300 * SCALE, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(TAG_PARTS), min_size=1, max_size=3).flatmap(
+    lambda parts: st.sampled_from(["-", "_"]).map(lambda sep: sep.join(parts))), max_size=6))
+def test_a_posts_language_code_is_the_python_code(tags):
+    """The language code the kernel gives a post (the sketches' low bits: an alert's languages) is
+    trendlab.core.langtags.langs_code of its tags, whatever they hold."""
+    from trendlab.core.langtags import langs_code
+
+    ev = orjson.loads(jet(1, "Rain in Tokyo today"))
+    ev["commit"]["record"]["langs"] = tags
+    raw = orjson.dumps(ev)
+    fast, slow = FAST_SLOW
+    rows = list(fast.eval(raw))
+    assert rows == list(slow.eval(raw))
+    assert rows[0][5] == langs_code(tags)
+    assert native.Parser(KeywordExtractor().kernel_rules(), 1 << 20, 100, 0, 1 << 62).post(raw)[2] == langs_code(tags)
 
 
 FAST_SLOW = udtf_pair()

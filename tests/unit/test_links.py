@@ -146,7 +146,7 @@ def test_kernel_reads_the_links_of_a_jetstream_post_as_python_does():
     for ev in (_event("plain words here https://t.example/a?si=1", facets, EXTERNAL),
                _event("a quoted post", None, WITH_MEDIA), _event("no links at all")):
         raw = orjson.dumps(ev)
-        author, keywords = fast.post(raw)
+        author, keywords, _langs = fast.post(raw)
         assert (author, keywords) == (lambda p: (p[0].author_did, p[1]))(parser().post_keywords(raw, KeywordExtractor()))
     raw = orjson.dumps(_event("x", facets, EXTERNAL))
     assert fast.post(raw)[1][-3:] == ["https://news.example/story", "https://other.example", "https://video.example/v/1"]

@@ -131,7 +131,8 @@ def test_the_kernel_scanner_takes_old_posts_itself(airline_2015):
     def fallback(number, line, size):
         handed.append(number)
         out = parser.post_keywords(line, extractor, size)
-        return out if out is None or isinstance(out, DeadLetter) else (out[0].author_did, out[0].event_time_us // 1000, out[1])
+        return out if out is None or isinstance(out, DeadLetter) else (out[0].author_did, out[0].event_time_us // 1000,
+                                                                        out[1], 0)
 
     scanner = native.Scanner(extractor.kernel_rules(), fallback, limits.max_message_bytes, limits.max_keywords,
                              limits.min_event_time_us, parser.latest_us() + 10**13)
@@ -185,7 +186,7 @@ def test_the_flink_table_function_honours_the_bound_with_and_without_the_kernel(
                 # the keywords (words, then the phrase), then the post's volume row (keyword '')
                 assert [r[0] for r in rows] == ["flight", "airline", "flight airline", ""] and rows[0][2] == "did:plc:a3"
             else:
-                assert len(rows) == 1 and rows[0][0] is None and "before Bluesky existed" in rows[0][5]
+                assert len(rows) == 1 and rows[0][0] is None and "before Bluesky existed" in rows[0][6]
             if kernel:  # the kernel reads the post itself when the bound allows it, else hands it back
                 assert (udtf._native.post(raw) is not None) == kept
 

@@ -18,6 +18,11 @@ aggregate (:func:`sql_columns`); the replay engine computes the same numbers fro
 A post's hash (:func:`post_hash`) is a pure function of its author and words (the sum of their CRC
 hashes, modulo P), the same in both engines; two posts of one author with the same keywords are one
 post to the sketch, which changes nothing a grouping decision needs.
+
+A sketch value also carries its post's language tags: ``h_i(p) << CODE_BITS | langs_code(p)``
+(:mod:`trendlab.core.langtags`). The minimum is still the post with the least ``h_i``, equal values are
+still the same post, and the minimums are a sample of the keyword's posts with their languages (an
+alert's ``languages``). Values stay below ``2**55``, inside a BIGINT.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from trendlab.core.content import PHRASE_HASH, is_word, keyword_hash, post_blocks
+from trendlab.core.langtags import CODE_BITS
 
 __all__ = ["SKETCH_SIZE", "P", "post_hash", "post_hashes", "sketch_of", "shared_share", "sql_columns",
            "ReplaySketches"]
@@ -67,10 +73,14 @@ def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarra
     return total % P
 
 
-def sketch_of(post_hashes_: np.ndarray) -> np.ndarray:
-    """The sketch of a set of posts: ``K`` minimums (int64)."""
+def sketch_of(post_hashes_: np.ndarray, post_langs: np.ndarray | None = None) -> np.ndarray:
+    """The sketch of a set of posts: ``K`` minimums (int64); ``post_langs``: their language codes
+    (:func:`trendlab.core.langtags.langs_code`; none: 0)."""
     h = np.asarray(post_hashes_, dtype=np.int64)[:, None]
-    return ((h * _A[None, :] + _B[None, :]) % P).min(axis=0)
+    values = ((h * _A[None, :] + _B[None, :]) % P) << CODE_BITS
+    if post_langs is not None:
+        values |= np.asarray(post_langs, dtype=np.int64)[:, None]
+    return values.min(axis=0)
 
 
 def shared_share(sketch_a: Sequence[int], count_a: int, sketch_b: Sequence[int], count_b: int) -> float:
@@ -83,9 +93,12 @@ def shared_share(sketch_a: Sequence[int], count_a: int, sketch_b: Sequence[int],
     return min(1.0, both / min(count_a, count_b))
 
 
-def sql_columns(post_hash_column: str = "post_hash") -> list[str]:
-    """The job's aggregate columns ``mh0 … mh{K-1}``: the same minimums in Flink SQL."""
-    return [f"MIN(MOD({post_hash_column} * {a} + {b}, {P})) AS mh{i}" for i, (a, b) in enumerate(zip(A, B))]
+def sql_columns(post_hash_column: str = "post_hash", post_langs_column: str = "post_langs") -> list[str]:
+    """The job's aggregate columns ``mh0 … mh{K-1}``: the same minimums in Flink SQL (``* 2**CODE_BITS +``
+    the code: a shift and an OR of a code below ``2**CODE_BITS``). ``MOD`` has its second operand's type
+    (an INT literal), so it is cast to BIGINT before the shift."""
+    return [f"MIN(CAST(MOD({post_hash_column} * {a} + {b}, {P}) AS BIGINT) * {1 << CODE_BITS} + {post_langs_column})"
+            f" AS mh{i}" for i, (a, b) in enumerate(zip(A, B))]
 
 
 #: occurrences at a time whose K hash values :meth:`ReplaySketches.prepare` computes
@@ -100,13 +113,16 @@ class ReplaySketches:
     engine computes only the ones grouping asks for: the keywords that are hot at some window)."""
 
     def __init__(self, keyword_code: np.ndarray, event_ms: np.ndarray, post_hash_: np.ndarray,
-                 slide_ms: int, n: int, post_index: np.ndarray | None = None) -> None:
-        """One entry per occurrence in ``keyword_code``; ``event_ms`` and ``post_hash_`` one per
-        occurrence too, or, with ``post_index`` (each occurrence's post), one per post."""
+                 slide_ms: int, n: int, post_index: np.ndarray | None = None,
+                 post_langs: np.ndarray | None = None) -> None:
+        """One entry per occurrence in ``keyword_code``; ``event_ms``, ``post_hash_`` and ``post_langs``
+        (language codes; none: 0) one per occurrence too, or, with ``post_index`` (each occurrence's
+        post), one per post."""
         self._kw = np.asarray(keyword_code)
         self._post = None if post_index is None else np.asarray(post_index)
         self._slot = np.asarray(event_ms, dtype=np.int64) // slide_ms
         self._hash = np.asarray(post_hash_, dtype=np.int64)
+        self._langs = None if post_langs is None else np.asarray(post_langs, dtype=np.int64)
         self._n = n
         self._codes = int(self._kw.max()) + 1 if self._kw.size else 0
         self._per_slot: dict[int, pd.DataFrame] = {}
@@ -120,17 +136,21 @@ class ReplaySketches:
         wanted[codes] = True
         mask = wanted[self._kw]
         kw = self._kw[mask].astype(np.int64)
+        langs = self._langs
         if self._post is None:
             slot, h = self._slot[mask], self._hash[mask]
+            tags = None if langs is None else langs[mask]
         else:
             post = self._post[mask]
             slot, h = self._slot[post], self._hash[post]
+            tags = None if langs is None else langs[post]
         for code in codes:
             self._per_slot[code] = None
         if not kw.size:
             return
         order = np.lexsort((slot, kw))
         kw, slot, h = kw[order], slot[order], h[order]
+        tags = None if tags is None else tags[order]
         del order, mask
         # one row per (keyword, slot): the minimums of its posts, K hash values per occurrence computed
         # for a run of rows at a time (a day's hot words have millions of occurrences: K int64 each at
@@ -142,7 +162,9 @@ class ReplaySketches:
         while i < starts.size:
             j = max(i + 1, int(np.searchsorted(ends, starts[i] + _SKETCH_BLOCK, side="right")))
             lo, hi = int(starts[i]), int(ends[j - 1])
-            values = (h[lo:hi, None] * _A[None, :] + _B[None, :]) % P
+            values = ((h[lo:hi, None] * _A[None, :] + _B[None, :]) % P) << CODE_BITS
+            if tags is not None:
+                values |= tags[lo:hi, None]
             mins[i:j] = np.minimum.reduceat(values, starts[i:j] - lo, axis=0)
             i = j
         row_kw, row_slot = kw[starts], slot[starts]

@@ -88,6 +88,7 @@ import yaml
 
 from trendlab.core.content import MIN_KEYWORDS, is_word
 from trendlab.core.cooccur import ReplaySketches, shared_share
+from trendlab.core.langtags import language_shares
 from trendlab.core.links import is_link
 from trendlab.core.models import TrendAlert, WindowedKeywordCount
 from trendlab.errors import ConfigError
@@ -415,7 +416,8 @@ class TrendDetector:
             hot_rows = [
                 _Hot(kws[i], int(cnt[i]), int(aut[i]), float(lam[i]), float(score[i])) for i in np.flatnonzero(hot)
             ]
-            alerts = self._open_episodes(e, hot_rows, self._series, self._expected, self._shared)
+            alerts = self._open_episodes(e, hot_rows, self._series, self._expected, self._shared,
+                                         lambda k, _e: self._sketches.get(k))
         self._prune(e)
         return alerts
 
@@ -439,8 +441,9 @@ class TrendDetector:
             return 0.0
         return shared_share(sa, self.history.get(a, {}).get(e, 0), sb, self.history.get(b, {}).get(e, 0))
 
-    def _open_episodes(self, e: int, hot: list[_Hot], series, expected, shared) -> list[TrendAlert]:
-        """Episode bookkeeping and grouping for the hot keywords of window ``e``."""
+    def _open_episodes(self, e: int, hot: list[_Hot], series, expected, shared, sketch) -> list[TrendAlert]:
+        """Episode bookkeeping and grouping for the hot keywords of window ``e``; ``sketch(keyword, e)``:
+        a keyword's post sketch in the window (its minimums bring its posts' languages), or ``None``."""
         cooldown = self.params.cooldown_windows
         opening = []
         for h in hot:
@@ -545,6 +548,7 @@ class TrendDetector:
             related = sorted((k for k in own if k != lead.keyword), key=lambda k: (k not in names, -central[k], k))
             related = related[:MAX_TREND_KEYWORDS - 1]
             topic = _topic([lead.keyword, *related], counts_now)
+            languages = language_shares([sketch(k, e) for k in names])
             alerts.append(
                 TrendAlert(
                     keyword=lead.keyword,
@@ -559,6 +563,8 @@ class TrendDetector:
                     topic=topic,
                     display_name=display_name(topic),
                     kind="link" if is_link(lead.keyword) else "topic",
+                    language=next(iter(languages)) if languages else None,
+                    languages=languages,
                 )
             )
         return alerts
@@ -788,6 +794,10 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
             return 0.0
         return shared_share(sa, int(C[ra, j]), sb, int(C[rb, j]))
 
+    def sketch_kw(keyword: str, e: int) -> np.ndarray | None:
+        r = index.get(keyword)
+        return None if sketches is None or r is None else sketch(r, e)
+
     if sketches is not None:  # one pass over the occurrences for every keyword that is ever hot
         sketches.prepare(np.unique(cand[row[warm]]).tolist())
     floor = params.baseline_floor
@@ -799,7 +809,7 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
-        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, expected, shared))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, expected, shared, sketch_kw))
     return alerts
 
 

@@ -100,6 +100,7 @@ from functools import lru_cache
 from trendlab.errors import ConfigError
 from trendlab.core.kernels import KernelRules, mecab_library, native_module
 from trendlab.core.function_words import EVIDENCE, PHRASE_MATERIAL_EN
+from trendlab.core.langtags import LANG_CODES
 
 __all__ = ["LINE_BREAKS", "MIN_EVIDENCE", "MIN_EVIDENCE_UNTOLD", "KeywordExtractor", "default_extractor", "detected_languages"]
 
@@ -371,10 +372,10 @@ class KeywordExtractor:
         """What crosses the door to the compiled kernels (every kernel class takes it first): lengths,
         languages, the two segmenters, :func:`prepare`, the MeCab library the kernel may call
         directly (:func:`trendlab.core.kernels.mecab_library`) and the language evidence (word → mask
-        over :data:`EVIDENCE_LANGS`)."""
+        over :data:`EVIDENCE_LANGS`) and the language tags' numbers (:data:`trendlab.core.langtags.LANG_CODES`)."""
         return KernelRules(min_length=self.min_length, max_length=self.max_length, language=self.native_language,
                            ja=_ja_parse, zh=_zh_words, prepare=prepare, mecab=mecab_library(),
-                           evidence=_evidence_masks())
+                           evidence=_evidence_masks(), lang_codes=LANG_CODES)
 
     def _native(self):
         """This extractor's compiled kernel (made once per process), or ``False`` without one."""

@@ -22,7 +22,7 @@ from trendlab.config import kernels_enabled
 from trendlab.errors import ConfigError
 
 #: The kernel interface this trendlab speaks; native/src/lib.rs's ``KERNEL_VERSION`` must equal it.
-KERNEL_VERSION = 4
+KERNEL_VERSION = 5
 
 #: How to get a kernel of this version (said when another one is found).
 REBUILD = "rebuild it with `make install` (or `pip install ./native`)"
@@ -48,6 +48,8 @@ class KernelRules:
     mecab: tuple[str, Sequence[str]] | None
     #: evidence word → mask over :data:`trendlab.core.extract.EVIDENCE_LANGS`
     evidence: Mapping[str, int]
+    #: language tag → its number (:data:`trendlab.core.langtags.LANG_CODES`): a post's language code
+    lang_codes: Mapping[str, int]
 
 
 _checked: ModuleType | None = None

@@ -110,6 +110,13 @@ def _str_list(value: Any, field_name: str) -> list[str]:
     return list(value)
 
 
+def _more_langs(language: str | None, langs: list[str]) -> list[str]:
+    """:attr:`PostData.more_langs`: ``langs`` when they say more than ``language`` alone, else ``[]``."""
+    if not langs or langs == ([language] if language else []):
+        return []
+    return langs if langs[0] == language else ([language] if language else []) + langs
+
+
 # -- PostData -----------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -127,6 +134,14 @@ class PostData:
     #: the URLs the post links to, as written: its link facets' ``uri``, then its external embed's
     #: (:func:`trendlab.core.links.post_links` adds the text's and normalises them)
     links: list[str] = field(default_factory=list)
+    #: every language tag of the post as tagged (Jetstream ``langs``; Bluesky allows three), when it has
+    #: more than ``language`` (the first, which picks the stop words); see :attr:`languages`
+    more_langs: list[str] = field(default_factory=list)
+
+    @property
+    def languages(self) -> list[str]:
+        """Every language tag of the post (a board per language counts the post for each)."""
+        return self.more_langs or self.langs
 
     @property
     def event_time_us(self) -> int:
@@ -159,6 +174,8 @@ class PostData:
             d["time_us"] = self.time_us
         if self.links:
             d["links"] = list(self.links)
+        if self.more_langs:
+            d["langs"] = list(self.more_langs)
         return d
 
     def to_json(self) -> str:
@@ -173,6 +190,8 @@ class PostData:
         language = obj.get("language")
         if language is not None and not isinstance(language, str):
             raise MalformedPost("language", language, "must be a string")
+        langs = _str_list(obj.get("langs"), "langs")
+        language = language or (langs[0] if langs else None)
         return cls(
             uri=_text_field(obj, "uri", "uri"),  # type: ignore[arg-type]
             author_did=_require_did(_text_field(obj, "author_did", "author_did")),  # type: ignore[arg-type]
@@ -184,6 +203,7 @@ class PostData:
             hashtags=_str_list(obj.get("hashtags"), "hashtags"),
             time_us=time_us,
             links=_str_list(obj.get("links"), "links"),
+            more_langs=_more_langs(language or None, langs),
         )
 
     @classmethod
@@ -254,6 +274,7 @@ class PostData:
             text=text,  # type: ignore[arg-type]
             created_at=created_at,
             language=langs[0] if langs else None,
+            more_langs=_more_langs(langs[0] if langs else None, langs),
             reply_to=reply_to,
             mentions=mentions,
             hashtags=hashtags,

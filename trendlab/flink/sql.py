@@ -343,9 +343,9 @@ def extracted_view(slide_ms: int = 60_000) -> str:
     return (
         f"CREATE TEMPORARY VIEW {EXTRACTED} AS\n"
         f"SELECT x.excerpt AS message, p.event_time, x.keyword, x.normalized_keyword, x.author_did, x.content_key,\n"
-        f"       x.post_hash, x.error, {late_flag(slide_ms)} AS late, p.message AS raw_message\n"
+        f"       x.post_hash, x.post_langs, x.error, {late_flag(slide_ms)} AS late, p.message AS raw_message\n"
         f"FROM {POSTS} AS p, LATERAL TABLE({EXTRACT_FUNCTION}(p.message, p.event_ms))"
-        " AS x(keyword, normalized_keyword, author_did, content_key, post_hash, error, excerpt)"
+        " AS x(keyword, normalized_keyword, author_did, content_key, post_hash, post_langs, error, excerpt)"
     )
 
 
@@ -376,7 +376,9 @@ def presplit_view() -> str:
         f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS STRING) ELSE SPLIT_INDEX({text}, {sep}, 1) END"
         " AS content_key,\n"
         f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS BIGINT)"
-        f" ELSE CAST(SPLIT_INDEX({text}, {sep}, 2) AS BIGINT) END AS post_hash, CAST(NULL AS STRING) AS error,\n"
+        f" ELSE CAST(SPLIT_INDEX({text}, {sep}, 2) AS BIGINT) END AS post_hash,\n"
+        f"       CASE WHEN k.keyword = {quote(VOLUME_KEY)} THEN CAST(NULL AS BIGINT) ELSE CAST(0 AS BIGINT) END"
+        " AS post_langs, CAST(NULL AS STRING) AS error,\n"
         "       FALSE AS late, CAST(NULL AS BYTES) AS raw_message\n"
         f"FROM {POSTS} AS p CROSS JOIN UNNEST(SPLIT({text}, {sep})) WITH ORDINALITY AS k(keyword, pos)\n"
         "WHERE k.pos > 3"
@@ -386,7 +388,7 @@ def presplit_view() -> str:
 def occurrences_view() -> str:
     return (
         f"CREATE TEMPORARY VIEW {OCCURRENCES} AS\n"
-        f"SELECT keyword, normalized_keyword, author_did, content_key, post_hash, event_time FROM {EXTRACTED}\n"
+        f"SELECT keyword, normalized_keyword, author_did, content_key, post_hash, post_langs, event_time FROM {EXTRACTED}\n"
         "WHERE error IS NULL AND NOT late"
     )
 

@@ -3,12 +3,13 @@
 :class:`ExtractKeywords` is a table function over the message's **raw bytes** (the Kafka value as it
 is; the job decodes it itself through the total parser :class:`trendlab.core.parse.MessageParser`, so
 invalid UTF-8 or any other bad input never reaches a decoder that could raise). It yields one row
-``(keyword, normalized_keyword, author_did, content_key, post_hash, NULL, NULL)`` per keyword of a post
-(its words, then its phrases: at most ``max_keywords`` of those, see :func:`trendlab.core.parse.cap_phrases`;
+``(keyword, normalized_keyword, author_did, content_key, post_hash, post_langs, NULL, NULL)`` per keyword of
+a post (its words, then its phrases: at most ``max_keywords`` of those, see :func:`trendlab.core.parse.cap_phrases`;
 the post's content key, :func:`trendlab.core.content.content_key`, reads its words; its hash for the
-co-occurrence sketches, :func:`trendlab.core.cooccur.post_hash`) plus one volume row ``('', '', author_did,
-NULL, NULL, NULL, NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that
-is not a post (a like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, reason, excerpt)`` for a
+co-occurrence sketches, :func:`trendlab.core.cooccur.post_hash`, and its language tags' code for them,
+:func:`trendlab.core.langtags.langs_code`) plus one volume row ``('', '', author_did, NULL, NULL, NULL, NULL,
+NULL)`` per post (:data:`trendlab.flink.sql.VOLUME_KEY`), nothing for a valid event that is not a post (a
+like, a delete…), and one row ``(NULL, NULL, NULL, NULL, NULL, NULL, reason, excerpt)`` for a
 dead letter (malformed, out of the event-time range, over a cap), which the job routes to the
 dead-letter sink. It never raises: a failing record would put the job into a restart loop.
 
@@ -34,6 +35,7 @@ from pyflink.table.udf import FunctionContext, TableFunction, udtf
 from trendlab.core.content import content_key
 from trendlab.core.cooccur import post_hash
 from trendlab.core.extract import KeywordExtractor
+from trendlab.core.langtags import langs_code
 from trendlab.core.kernels import native_module
 from trendlab.flink.sql import VOLUME_KEY
 from trendlab.core.models import normalize_keyword
@@ -42,8 +44,8 @@ from trendlab.core.parse import DeadLetter, Limits, MessageParser, excerpt
 #: ``event_ms`` when a caller (a test) gives none: the post's time is not checked against the source's
 UNCHECKED = object()
 
-#: (keyword, normalized_keyword, author_did, content_key, post_hash, error, excerpt)
-RESULT_TYPES = [DataTypes.STRING()] * 4 + [DataTypes.BIGINT()] + [DataTypes.STRING()] * 2
+#: (keyword, normalized_keyword, author_did, content_key, post_hash, post_langs, error, excerpt)
+RESULT_TYPES = [DataTypes.STRING()] * 4 + [DataTypes.BIGINT()] * 2 + [DataTypes.STRING()] * 2
 
 
 class ExtractKeywords(TableFunction):
@@ -73,7 +75,7 @@ class ExtractKeywords(TableFunction):
     def _dead(self, letter: DeadLetter):
         if self._malformed is not None:
             self._malformed.inc()
-        return None, None, None, None, None, letter.reason, letter.excerpt
+        return None, None, None, None, None, None, letter.reason, letter.excerpt
 
     def eval(self, raw, event_ms=UNCHECKED):
         try:
@@ -90,8 +92,8 @@ class ExtractKeywords(TableFunction):
                 if self._non_posts is not None:
                     self._non_posts.inc()
                 return []
-            author, keywords = fast
-            return self._post_rows(author, keywords)
+            author, keywords, langs = fast
+            return self._post_rows(author, keywords, langs)
         outcome = self.parser.post_keywords(raw, self.extractor)
         if outcome is None:
             if self._non_posts is not None:
@@ -104,18 +106,18 @@ class ExtractKeywords(TableFunction):
         if event_ms is not UNCHECKED and event_ms != policy_ms:
             return [self._dead(DeadLetter(time_disagreement(policy_ms, event_ms), excerpt(raw or b""),
                                           len(raw or b"")))]
-        return self._post_rows(post.author_did, keywords)
+        return self._post_rows(post.author_did, keywords, langs_code(post.languages))
 
-    def _post_rows(self, author: str, keywords: list[str]) -> list[tuple]:
+    def _post_rows(self, author: str, keywords: list[str], langs: int) -> list[tuple]:
         if self._posts is not None:
             self._posts.inc()
             self._keywords.inc(len(keywords))
         # a keyword is already NFKC and lower-case without surrounding spaces (a phrase's one space is
         # inside it): an ASCII one is its own normal form
         content, post = content_key(keywords, author), post_hash(author, keywords)
-        rows = [(keyword, keyword if keyword.isascii() else normalize_keyword(keyword), author, content, post, None, None)
-                for keyword in keywords]
-        rows.append((VOLUME_KEY, VOLUME_KEY, author, None, None, None, None))  # the post counts in its windows' volume
+        rows = [(keyword, keyword if keyword.isascii() else normalize_keyword(keyword), author, content, post, langs,
+                 None, None) for keyword in keywords]
+        rows.append((VOLUME_KEY, VOLUME_KEY, author, None, None, None, None, None))  # the post counts in its windows' volume
         return rows
 
 
