@@ -98,3 +98,28 @@ def _jet(i: int, time_us: int, text: str, langs: list[str]) -> bytes:
     return orjson.dumps({"did": f"did:plc:u{i}", "time_us": time_us, "kind": "commit",
                          "commit": {"operation": "create", "collection": "app.bsky.feed.post", "rkey": f"r{i}",
                                     "record": {"text": text, "langs": langs, "createdAt": "2025-02-09T20:00:00Z"}}})
+
+
+def test_a_replayed_streams_board_per_language(tmp_path):
+    """Replay → the service's board: ``/trends?lang=ja`` serves the sample's Japanese trends and no
+    English one, ``lang=en`` the reverse (the shares come from the engine, nothing set by hand)."""
+    from fastapi.testclient import TestClient
+
+    from trendlab.config import Settings
+    from trendlab.service import create_app
+    from waiting import free_port
+
+    labels = json.loads((SAMPLES / "long" / "labels.json").read_text())["trends"]
+    lang_of = {k: t["language"] for t in labels for k in t["keywords"]}
+    alerts = replay(SAMPLES / "long" / "posts.jsonl", DetectionParams(), progress=False).alerts
+    settings = Settings(flink_jobmanager_port=free_port(), kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+                        minio_endpoint=f"127.0.0.1:{free_port()}")
+    client = TestClient(create_app(settings, follow_trends=False))
+    for a in alerts:
+        client.app.state.board.add_record("alerts", a.to_json().encode())
+    board = client.get("/trends", params={"lang": "all", "limit": 100}).json()
+    assert board["languages"].get("ja", 0) >= 1 and board["languages"].get("en", 0) >= 1
+    for lang in ("ja", "en"):
+        shown = client.get("/trends", params={"lang": lang, "limit": 100}).json()["trends"]
+        known = [lang_of[k] for t in shown for k in t["keywords"] if k in lang_of]
+        assert known and set(known) == {lang}, (lang, [(t["keywords"], t["languages"]) for t in shown])
