@@ -76,6 +76,9 @@ class Scanner:
 
     def __init__(self, rules: KernelRules, fallback: Callable[..., Any], max_bytes: int, max_keywords: int,
                  earliest_us: int, latest_us: int) -> None: ...
+    def restart(self, fallback: Callable[..., Any], latest_us: int) -> None:
+        """Start over for another part or file (same rules): what was read is let go, the languages
+        looked up are kept."""
     def feed(self, block: list[tuple[int, bytes, int]]) -> None:
         """One block of (number, line, size) from trendlab.postfile.read_line_blocks."""
     def scan_file(self, path: str | PathLike[str], start: int = 0, end: int | None = None) -> int:

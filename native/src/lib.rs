@@ -456,7 +456,7 @@ struct RuleArgs {
 
 /// The version of this module's interface: trendlab.core.kernels.KERNEL_VERSION must equal it (a
 /// kernel of another version is refused, with how to rebuild). Raise both with any change of an entry.
-const KERNEL_VERSION: u32 = 5;
+const KERNEL_VERSION: u32 = 6;
 
 /// The keyword rules with their Python side and scratch buffers: what `Extractor` and `Reader` share.
 struct Kernel {
@@ -884,6 +884,27 @@ impl Scanner {
             python_lines: 0,
             dead: Vec::new(),
         })
+    }
+
+    /// Starts over for another part of a file (or another file) read with the same rules: what was
+    /// read is let go; the languages already looked up are kept (trendlab.occurrences keeps one
+    /// scanner per worker process, so a part does not pay for them again).
+    fn restart(&mut self, fallback: Py<PyAny>, latest_us: i64) {
+        self.fallback = fallback;
+        self.latest_us = latest_us;
+        self.kw_index = HashMap::default();
+        self.keywords = Vec::new();
+        self.au_index = HashMap::default();
+        self.authors = Vec::new();
+        self.event_ms = Vec::new();
+        self.author_code = Vec::new();
+        self.keyword_code = Vec::new();
+        self.lengths = Vec::new();
+        self.lang_code = Vec::new();
+        self.lines = 0;
+        self.skipped = 0;
+        self.python_lines = 0;
+        self.dead = Vec::new();
     }
 
     /// One block of `(number, line, size)` from trendlab.postfile.read_line_blocks (compressed files).

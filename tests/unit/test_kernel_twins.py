@@ -184,6 +184,23 @@ def test_scanner_parts_equal_the_whole_file(monkeypatch):
     assert occurrences(path, True, monkeypatch, workers=2) == occurrences(path, True, monkeypatch, workers=1)
 
 
+def test_a_kept_scanner_starts_over_for_each_file_and_other_rules_get_their_own(monkeypatch):
+    """The scanner a process keeps between parts and files (its languages looked up once) reads each
+    file as a new scanner would, and rules or limits of their own never reuse it."""
+    small, long = SAMPLES / "small" / "posts.jsonl", SAMPLES / "long" / "posts.jsonl"
+    monkeypatch.setattr(occurrences_module, "_SCANNERS", {})
+    first = occurrences(small, True, monkeypatch)
+    occurrences(long, True, monkeypatch)
+    assert occurrences(small, True, monkeypatch) == first  # after another file: nothing of it left
+    monkeypatch.setattr(occurrences_module, "_SCANNERS", {})
+    assert occurrences(small, True, monkeypatch) == first  # a new scanner: the same
+    [(_, kept)] = occurrences_module._SCANNERS.values()
+    table, occ = read_occurrences(small, KeywordExtractor(extra_stopwords=["weather"]), workers=1, progress=False)
+    assert "weather" not in set(occ.keywords.tolist()) and "weather" in first[5]
+    [(_, other)] = occurrences_module._SCANNERS.values()
+    assert other is not kept
+
+
 # -- stop words whatever the tag: the language evidence rule, in the kernel as in Python ----------
 
 from test_language_evidence import ENGLISH, OTHERS, WRONG_TAGS  # noqa: E402  (the labelled check)

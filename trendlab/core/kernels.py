@@ -22,7 +22,7 @@ from trendlab.config import kernels_enabled
 from trendlab.errors import ConfigError
 
 #: The kernel interface this trendlab speaks; native/src/lib.rs's ``KERNEL_VERSION`` must equal it.
-KERNEL_VERSION = 5
+KERNEL_VERSION = 6
 
 #: How to get a kernel of this version (said when another one is found).
 REBUILD = "rebuild it with `make install` (or `pip install ./native`)"
