@@ -479,6 +479,7 @@ def _scan_code_range(native, path: Path, byte_range: tuple[int, int] | None, ext
         else:  # the scanner reads the lines itself, as read_line_blocks does
             lines = scanner.scan_file(path, *(byte_range or (0, None)))
         out = scanner.result()
+        scanner.restart(None, 0)  # what it read is copied out: let it go now (the scanner is kept)
     read = ReadCounts(lines=out["lines"], skipped=out["skipped"], dead_letters=out["dead_letters"])
     read.posts = read.lines - read.skipped - read.malformed
     event_ms = np.frombuffer(out["event_ms"], dtype=np.int64)
