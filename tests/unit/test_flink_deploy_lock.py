@@ -68,6 +68,46 @@ def test_a_second_operation_in_this_process_is_refused_naming_the_first(settings
         pass
 
 
+def test_a_refusal_in_the_moment_the_first_takes_the_lock_still_names_it(settings, monkeypatch):
+    """The first taker is named from the moment it holds this process's lock, before its lock file is
+    written (CI once saw the second of two concurrent deploys refused as "another deploy or stop"); and
+    a lock file still empty just after another process took it is read again until it names its holder."""
+    from trendlab.flink import deploy
+
+    inside, go_on = threading.Event(), threading.Event()
+    real_lock_path = deploy._lock_path
+
+    def slow_lock_path(s):  # the first taker, between this process's lock and the lock file
+        inside.set()
+        go_on.wait(10)
+        return real_lock_path(s)
+
+    monkeypatch.setattr(deploy, "_lock_path", slow_lock_path)
+    held = job_operation(settings, "deploy", "trendlab: a -> b")
+    first = threading.Thread(target=held.__enter__)
+    first.start()
+    assert inside.wait(10)
+    with pytest.raises(JobConflict, match=r"^a deploy of 'trendlab: a -> b' is in progress \(pid "):
+        with job_operation(settings, "stop", JOB):
+            pass
+    go_on.set()
+    first.join(10)
+    held.__exit__(None, None, None)
+    with job_operation(settings, "stop", JOB):  # released: the next one goes through
+        pass
+
+    path = Path(settings.home) / "holder"
+    path.write_bytes(b"")
+    fd = os.open(path, os.O_RDWR)
+    try:
+        threading.Timer(0.1, lambda: os.pwrite(fd, b'{"action": "stop", "job": "j", "pid": 7, "since": 0}', 0)).start()
+        assert deploy._holder_text(deploy._read_holder(fd)).startswith("a stop of 'j' is in progress (pid 7")
+        os.ftruncate(fd, 0)
+        assert deploy._read_holder(fd, wait_s=0.05) == ""  # never written: the generic refusal
+    finally:
+        os.close(fd)
+
+
 def test_another_process_holding_the_lock_is_named_and_the_kernel_releases_it(settings):
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time\n"

@@ -113,6 +113,17 @@ def _holder_text(raw: str) -> str:
         return "another deploy or stop is in progress"
 
 
+def _read_holder(fd: int, wait_s: float = 0.5) -> str:
+    """What the lock file says of the process that holds it; it writes that just after taking the lock,
+    so an empty file is read again for up to ``wait_s`` (a refusal then names the holder)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        text = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+        if text.strip() or time.monotonic() >= deadline:
+            return text
+        time.sleep(0.01)
+
+
 @contextmanager
 def job_operation(settings: Settings, action: str, job: str) -> Iterator[None]:
     """Hold the cluster's deploy/stop lock for ``action`` (``deploy``/``stop``) of ``job`` (a name or an
@@ -126,6 +137,8 @@ def job_operation(settings: Settings, action: str, job: str) -> Iterator[None]:
     if not local.acquire(blocking=False):
         raise JobConflict(f"{_holder_text(_local_holders.get(settings.flink_rest_url, ''))} on {settings.flink_rest_url}; "
                           f"try again when it is done")
+    # named at once: a thread refused from here on reads who holds it (not an empty holder)
+    _local_holders[settings.flink_rest_url] = json.dumps(holder)
     fd = None
     try:
         path = _lock_path(settings)
@@ -138,12 +151,11 @@ def job_operation(settings: Settings, action: str, job: str) -> Iterator[None]:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                other = os.pread(fd, 4096, 0).decode("utf-8", "replace")
+                other = _read_holder(fd)
                 raise JobConflict(f"{_holder_text(other)} on {settings.flink_rest_url}; try again when it is done") \
                     from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(holder).encode(), 0)
-        _local_holders[settings.flink_rest_url] = json.dumps(holder)
         yield
     finally:
         if fd is not None:
