@@ -498,7 +498,7 @@ _SCANNERS: dict[int, tuple[tuple, object]] = {}
 def _scanner(native, extractor: KeywordExtractor, limits: Limits, fallback, latest_us: int):
     """A ``trendlab_native.Scanner`` for these rules and limits, empty: the one this thread used last
     (restarted) when it was made for the same ones, else a new one."""
-    key = (extractor.min_length, extractor.max_length, extractor.extra_stopwords, extractor._native() is not False,
+    key = (extractor.min_length, extractor.max_length, extractor.extra_stopwords,
            limits.max_message_bytes, limits.max_keywords, limits.min_event_time_us, id(native))
     thread = threading.get_ident()
     kept = _SCANNERS.get(thread)

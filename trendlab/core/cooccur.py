@@ -76,11 +76,16 @@ def post_hashes(keyword_code: np.ndarray, lengths: np.ndarray, hashes: np.ndarra
 def sketch_of(post_hashes_: np.ndarray, post_langs: np.ndarray | None = None) -> np.ndarray:
     """The sketch of a set of posts: ``K`` minimums (int64); ``post_langs``: their language codes
     (:func:`trendlab.core.langtags.langs_code`; none: 0)."""
-    h = np.asarray(post_hashes_, dtype=np.int64)[:, None]
-    values = ((h * _A[None, :] + _B[None, :]) % P) << CODE_BITS
-    if post_langs is not None:
-        values |= np.asarray(post_langs, dtype=np.int64)[:, None]
-    return values.min(axis=0)
+    langs = None if post_langs is None else np.asarray(post_langs, dtype=np.int64)
+    return _values(np.asarray(post_hashes_, dtype=np.int64), langs).min(axis=0)
+
+
+def _values(h: np.ndarray, langs: np.ndarray | None) -> np.ndarray:
+    """The ``K`` sketch values of each post (a row each): ``h_i(p) << CODE_BITS | langs_code(p)``."""
+    values = ((h[:, None] * _A[None, :] + _B[None, :]) % P) << CODE_BITS
+    if langs is not None:
+        values |= langs[:, None]
+    return values
 
 
 def shared_share(sketch_a: Sequence[int], count_a: int, sketch_b: Sequence[int], count_b: int) -> float:
@@ -162,9 +167,7 @@ class ReplaySketches:
         while i < starts.size:
             j = max(i + 1, int(np.searchsorted(ends, starts[i] + _SKETCH_BLOCK, side="right")))
             lo, hi = int(starts[i]), int(ends[j - 1])
-            values = ((h[lo:hi, None] * _A[None, :] + _B[None, :]) % P) << CODE_BITS
-            if tags is not None:
-                values |= tags[lo:hi, None]
+            values = _values(h[lo:hi], None if tags is None else tags[lo:hi])
             mins[i:j] = np.minimum.reduceat(values, starts[i:j] - lo, axis=0)
             i = j
         row_kw, row_slot = kw[starts], slot[starts]

@@ -363,10 +363,14 @@ class KeywordExtractor:
         found = tuple(lang for i, lang in enumerate(EVIDENCE_LANGS) if detected >> i & 1)
         applied = _applied(tagged, found)
         stop = _stopwords_for(applied)
-        material = _phrase_material_for(applied)
         if self.extra_stopwords:
-            stop, material = stop | self.extra_stopwords, material - self.extra_stopwords
-        return stop, material, "ja" in tagged, "zh" in tagged, _mask(tagged), _min_evidence(tagged), bool(tagged)
+            stop = stop | self.extra_stopwords
+        return stop, self._phrase_material(applied), "ja" in tagged, "zh" in tagged, _mask(tagged), _min_evidence(tagged), bool(tagged)
+
+    def _phrase_material(self, applied: tuple[str, ...]) -> frozenset[str]:
+        """:func:`_phrase_material_for` the applied languages, less ``extra_stopwords`` (always boundaries)."""
+        material = _phrase_material_for(applied)
+        return material - self.extra_stopwords if self.extra_stopwords else material
 
     def kernel_rules(self) -> KernelRules:
         """What crosses the door to the compiled kernels (every kernel class takes it first): lengths,
@@ -443,9 +447,7 @@ class KeywordExtractor:
             stop = stop | self.extra_stopwords
         words = [w for w in seen if w[0] == "#" or w not in stop]
         if pairs:
-            material = _phrase_material_for(applied)
-            if self.extra_stopwords:
-                material = material - self.extra_stopwords
+            material = self._phrase_material(applied)
             words.extend(dict.fromkeys(a + " " + b for a, b in pairs
                                        if (a not in stop or a in material) and (b not in stop or b in material)))
         return words

@@ -59,18 +59,14 @@ def primary_subtag(tag: str) -> str:
 
 def langs_code(langs: Iterable[str] | None) -> int:
     """A post's tags → its code (0: none of them known)."""
-    code, n = 0, 0
     seen: list[int] = []
     for tag in langs or ():
         c = LANG_CODES.get(primary_subtag(tag)) if isinstance(tag, str) else None
-        if c is None or c in seen:
-            continue
-        seen.append(c)
-        code |= c << (8 * n)
-        n += 1
-        if n == MAX_TAGS:
-            break
-    return code
+        if c is not None and c not in seen:
+            seen.append(c)
+            if len(seen) == MAX_TAGS:
+                break
+    return sum(c << (8 * i) for i, c in enumerate(seen))
 
 
 def code_langs(code: int) -> tuple[str, ...]:
