@@ -218,6 +218,36 @@ def test_two_stories_of_the_same_minutes_stay_two_trends():
                     and {a.keyword, *a.related_keywords} & {"weak", "carried"})
 
 
+def _small_story_beside_a_big_one():
+    """Two unrelated stories starting in the same minute, one eight times the other (disjoint posts):
+    their count series follow each other, and the big one's sketches would see the small one's posts
+    if it carried them."""
+    rng = np.random.default_rng(23)
+    bursts = [((4, 5), 100, 20, 48.0, 400), ((7, 8), 100, 20, 6.0, 300)]
+    return occurrences(make_stream(rng, bursts=bursts))
+
+
+def test_a_small_story_in_the_minutes_of_a_big_one_is_a_trend_of_its_own():
+    occ = _small_story_beside_a_big_one()
+    params = DetectionParams()
+    alerts = frame_alerts(occ, params)
+    assert [a.to_dict() for a in alerts] == [a.to_dict() for a in incremental(occ, params)]
+    assert _trends_of(alerts, "#newtag") == {"#newtag"}
+    small = _trends_of(alerts, "weak") | _trends_of(alerts, "carried")
+    assert small and "#newtag" not in small
+
+
+def test_with_series_alone_the_small_story_is_carried_by_the_big_one(monkeypatch):
+    """The test above can fail: when a series that follows another's is enough (the sketches never
+    asked), the small story is taken for words the big story's posts carry."""
+    from trendlab.core import detect
+
+    monkeypatch.setattr(detect, "SKETCH_BLIND_RATIO", 0.0)
+    alerts = frame_alerts(_small_story_beside_a_big_one(), DetectionParams())
+    assert _trends_of(alerts, "#newtag") == {"#newtag"}
+    assert not (_trends_of(alerts, "weak") | _trends_of(alerts, "carried"))
+
+
 def test_without_sketches_nothing_groups(grouping_stream):
     """The grouping test can fail: without the posts' sketches no two keywords share posts."""
     params = DetectionParams()

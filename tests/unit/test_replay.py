@@ -254,14 +254,14 @@ def test_tune_over_several_streams_scores_each_and_pools(tmp_path, capsys):
     other = tmp_path / "other"
     generate(other, hours=1.5, rate=2.0, seed=5, progress=False, version=1)
     grid = tmp_path / "grid.yaml"
-    grid.write_text("window: [5m]\nmin_score: [2.0, 5.0]\nfalse_alarm_rate: [1.0]\n")
+    grid.write_text("window: [5m]\nmin_score: [2.0, 5.5]\nfalse_alarm_rate: [1.0]\n")
     out = tmp_path / "params.yaml"
     # a directory stands for its posts.jsonl + labels.json
     assert main(["tune", str(SMALL), str(other), "--grid", str(grid), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     table = pd.read_csv(out.with_suffix(".results.csv"))
     assert list(table["streams_meeting_targets"]) == [0, 2]  # z >= 2 alerts on noise everywhere
-    assert table["best"].tolist() == [False, True] and read_params(out).min_score == 5.0
+    assert table["best"].tolist() == [False, True] and read_params(out).min_score == 5.5
     assert f"{SMALL / 'posts.jsonl'}: targets met" in printed and "2 stream(s), targets met on 2/2" in out.read_text()
     with pytest.raises(ValueError, match="one labels file per input"):
         stream_paths([SMALL, other], [SMALL / "labels.json"])

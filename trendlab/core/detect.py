@@ -63,7 +63,8 @@ trend in ``trend``, the keyword that opened it, so grouping alerts by ``trend`` 
 trend, and trends do not chain. A trend lists at most :data:`MAX_TREND_KEYWORDS` keywords, its own,
 the alert's first and then by posts shared; ``topic`` is its phrase with the most posts, else its
 keyword. A hot keyword that goes with one rising more than ``1 / group_share`` times as much (shared
-posts, or a count series that follows it: :data:`CARRIED_CORRELATION`) is *carried* by that trend's
+posts, or a series of its rate that follows it: :data:`CARRIED_CORRELATION`, where the sketches are too coarse
+to see the shared posts: :data:`SKETCH_BLIND_RATIO`) is *carried* by that trend's
 posts: it starts its episode without an alert and joins nothing. The sketches arrive with each
 window's rows, so the job keeps no post-level state.
 
@@ -87,7 +88,7 @@ import pandas as pd
 import yaml
 
 from trendlab.core.content import MIN_KEYWORDS, is_word
-from trendlab.core.cooccur import ReplaySketches, shared_share
+from trendlab.core.cooccur import SKETCH_SIZE, ReplaySketches, shared_share
 from trendlab.core.langtags import language_shares
 from trendlab.core.links import is_link
 from trendlab.core.models import TrendAlert, WindowedKeywordCount
@@ -281,11 +282,23 @@ def hot_scores(
     return hot, score
 
 
-def _correlations(keywords: list[str], series, slots: np.ndarray) -> np.ndarray:
-    """Pearson correlations between the keywords' count series over ``slots`` (0 where a series is flat)."""
+def _correlations(keywords: list[str], series, slots: np.ndarray, volume, min_windows: int = 2) -> np.ndarray:
+    """Pearson correlations between the keywords' rates (count / the window's volume) over the windows
+    of ``slots`` that hold posts (0 where a series is flat, and everywhere when fewer than
+    ``min_windows`` windows hold posts). ``volume(slots)``: the windows' volumes.
+
+    Rates, not counts: when the stream comes back from a capture gap, or bumps on the hour, every
+    count rises at once and any two count series follow each other; a gap's windows are missing data
+    and enter no correlation, and the few windows just after a gap are too few to say that one series
+    follows another."""
     if len(keywords) < 2:
         return np.ones((len(keywords), len(keywords)))
-    m = np.stack([series(k, slots) for k in keywords]).astype(np.float64)
+    v = np.asarray(volume(slots), dtype=np.float64)
+    live = v > 0
+    slots, v = slots[live], v[live]
+    if slots.size < max(2, min_windows):
+        return np.zeros((len(keywords), len(keywords)))
+    m = np.stack([series(k, slots) for k in keywords]).astype(np.float64) / v
     m -= m.mean(axis=1, keepdims=True)
     norms = np.sqrt((m * m).sum(axis=1))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -297,6 +310,10 @@ def _correlations(keywords: list[str], series, slots: np.ndarray) -> np.ndarray:
 #: trend's (this correlation over the last 2n windows) as well as by shared posts: a sketch of 16
 #: minimums cannot see 7 posts inside 100.
 CARRIED_CORRELATION = 0.8
+
+#: A keyword's sketch sees another's posts inside its own when it has fewer than this many times
+#: their posts (the expected number of equal minimums, ``SKETCH_SIZE * |A| / |B|``, is 1 or more).
+SKETCH_BLIND_RATIO = float(SKETCH_SIZE)
 
 
 @dataclass
@@ -416,7 +433,7 @@ class TrendDetector:
             hot_rows = [
                 _Hot(kws[i], int(cnt[i]), int(aut[i]), float(lam[i]), float(score[i])) for i in np.flatnonzero(hot)
             ]
-            alerts = self._open_episodes(e, hot_rows, self._series, self._expected, self._shared,
+            alerts = self._open_episodes(e, hot_rows, self._series, self._volumes, self._expected, self._shared,
                                          lambda k, _e: self._sketches.get(k))
         self._prune(e)
         return alerts
@@ -441,9 +458,11 @@ class TrendDetector:
             return 0.0
         return shared_share(sa, self.history.get(a, {}).get(e, 0), sb, self.history.get(b, {}).get(e, 0))
 
-    def _open_episodes(self, e: int, hot: list[_Hot], series, expected, shared, sketch) -> list[TrendAlert]:
-        """Episode bookkeeping and grouping for the hot keywords of window ``e``; ``sketch(keyword, e)``:
-        a keyword's post sketch in the window (its minimums bring its posts' languages), or ``None``."""
+    def _open_episodes(self, e: int, hot: list[_Hot], series, volume, expected, shared, sketch) -> list[TrendAlert]:
+        """Episode bookkeeping and grouping for the hot keywords of window ``e``; ``series(keyword,
+        slots)``: its counts there; ``volume(slots)``: the windows' volumes (0: no post, a gap);
+        ``sketch(keyword, e)``: a keyword's post sketch in the window (its minimums bring its posts'
+        languages), or ``None``."""
         cooldown = self.params.cooldown_windows
         opening = []
         for h in hot:
@@ -471,7 +490,8 @@ class TrendDetector:
         link_of = np.array([is_link(k) for k in names_all], dtype=bool)
         other_kind = link_of[:, None] != link_of[None, :]
         share_of[other_kind] = 0.0
-        excess = np.array([series(k, np.array([e]))[0] - expected(k, e) for k in names_all], dtype=np.float64)
+        now = np.array([series(k, np.array([e]))[0] for k in names_all], dtype=np.float64)
+        excess = now - np.array([expected(k, e) for k in names_all], dtype=np.float64)
         at = {k: i for i, k in enumerate(names_all)}
         threshold, rise_share = self.params.group_cooccurrence, self.params.group_share
 
@@ -485,8 +505,15 @@ class TrendDetector:
         # A keyword that goes with another (shared posts, or a count series that follows it) rising more
         # than 1/group_share times as much is carried by that keyword's posts (a word a trend's posts carry
         # now and then): no alert, no trend of its own. It links nothing, so it cannot chain trends.
-        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1))
+        corr = _correlations(names_all, series, np.arange(e - 2 * self._n + 1, e + 1), volume, self._n)
         corr[other_kind] = 0.0
+        # ... but only where the sketches cannot tell: two stories starting in the same minutes have
+        # count series that follow each other too. Without an equal minimum, a keyword is carried by
+        # one whose series it follows only when that one has SKETCH_BLIND_RATIO times its posts or more
+        # (even if all of its posts were the other's, their sketches would show less than one equal
+        # minimum); below that, no equal minimum says they are other posts.
+        blind = now[None, :] >= SKETCH_BLIND_RATIO * now[:, None]
+        corr[(share_of <= 0.0) & ~blind] = 0.0
         # A phrase's posts are posts of each of its words: a phrase of a word rising more than
         # 1/group_share times as much ("album news" while "album" rises) is carried the same way.
         def word_rise(word: str) -> float:
@@ -522,7 +549,7 @@ class TrendDetector:
         groups: dict[int, list[_Hot]] = {}
         for i in kept:
             groups.setdefault(find(i), []).append(opening[i])
-        counts_now = {k: int(series(k, np.array([e]))[0]) for k in names_all}
+        counts_now = {k: int(c) for k, c in zip(names_all, now)}
         alerts = []
         for root in sorted(groups):
             members = groups[root]
@@ -595,6 +622,9 @@ class TrendDetector:
         lo, hi = self._base_slots(e)
         return float(expected_counts(_sum_slots(self.history.get(keyword), lo, hi), self._base_volume(e),
                                      self.volume.get(e, 0)))
+
+    def _volumes(self, slots: np.ndarray) -> np.ndarray:
+        return np.array([self.volume.get(int(s), 0) for s in slots], dtype=np.float64)
 
     def _series(self, keyword: str, slots: np.ndarray) -> np.ndarray:
         hist = self.history.get(keyword, {})
@@ -770,6 +800,12 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
             out[ok] = C[i, cols[ok]]
         return out
 
+    def volumes(slots: np.ndarray) -> np.ndarray:
+        cols, ok = columns(slots)
+        out = np.zeros(slots.size, dtype=np.float64)
+        out[ok] = V[cols[ok]]
+        return out
+
     def expected(keyword: str, e: int) -> float:
         j, i = col_at.get(int(e)), index.get(keyword)
         return float(expect[i, j]) if j is not None and i is not None else 0.0
@@ -809,7 +845,7 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
-        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, expected, shared, sketch_kw))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, volumes, expected, shared, sketch_kw))
     return alerts
 
 
