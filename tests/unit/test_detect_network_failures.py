@@ -381,3 +381,35 @@ def test_count_series_across_a_gap_would_carry_the_small_story(monkeypatch):
     monkeypatch.setattr(detect, "_correlations", counts_over_every_window)
     alerts = replay_occurrences(_story_after_a_gap(8).occurrences(), PARAMS).alerts
     assert not any("#smallnews" in (a.keyword, *a.related_keywords) for a in alerts)
+
+
+def _chance_pair_and_story() -> Stream:
+    """Two of the stream's commonest words written side by side in 9 posts of one minute, a pair never
+    seen before (their own posts meet in dozens of posts a window by chance), and a story's phrase of
+    two rare words in as many posts a little later."""
+    s = Stream(12)
+    s.background(240, 150)
+    rng = s.rng
+    for i in range(9):
+        s.post(T0 + 200 * MIN + i * 6_000, f"did:plc:pair{i}", ["word0 word1", "word0", "word1",
+                                                                   *rng.choice(VOCAB, 5, p=WEIGHTS)])
+        s.post(T0 + 220 * MIN + i * 6_000, f"did:plc:story{i}", ["word2900 word2901", "word2900", "word2901",
+                                                                    *rng.choice(VOCAB, 5, p=WEIGHTS)])
+    return s
+
+
+def test_a_pair_of_common_words_that_meet_by_chance_is_no_trend_a_storys_phrase_is():
+    occ = _chance_pair_and_story().occurrences()
+    alerts = replay_occurrences(occ, PARAMS).alerts
+    assert [a.to_dict() for a in alerts] == [a.to_dict() for a in _incremental(occ)]
+    named = {k for a in alerts for k in (a.keyword, *a.related_keywords)}
+    assert "word0 word1" not in named
+    assert "word2900 word2901" in named
+
+
+def test_against_its_own_baseline_alone_the_chance_pair_alerts(monkeypatch):
+    """The test above can fail: without the chance of its words meeting, the pair's own baseline is
+    the floor, and 9 posts are a surprise."""
+    monkeypatch.setattr(detect, "phrase_chance", lambda word_expected, volume: np.zeros(np.shape(volume)))
+    alerts = replay_occurrences(_chance_pair_and_story().occurrences(), PARAMS).alerts
+    assert "word0 word1" in {k for a in alerts for k in (a.keyword, *a.related_keywords)}

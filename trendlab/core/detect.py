@@ -17,7 +17,8 @@ baseline windows
 ``expected``
     the keyword's posts per author of its baseline windows times the current window's volume
     (:func:`expected_counts`): a stream-wide bump (bots on the hour) raises every expectation alike,
-    and the return of traffic after a gap is no surge.
+    and the return of traffic after a gap is no surge. A phrase's is at least its words' chance of
+    meeting in the window's posts (:func:`phrase_chance`).
 ``lam``
     ``max(expected, baseline_floor)``: a keyword never seen before is compared with a small floor.
 ``score``
@@ -99,7 +100,7 @@ from trendlab.core.windows import (
 
 
 __all__ = ["DetectionParams", "TrendDetector", "hot_scores", "poisson_z", "score_threshold",
-           "expected_counts", "dense_baseline", "detect_frame"]
+           "expected_counts", "phrase_chance", "dense_baseline", "detect_frame"]
 
 
 @dataclass(frozen=True)
@@ -247,6 +248,29 @@ def expected_counts(base_count: np.ndarray, base_volume: np.ndarray, volume: np.
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(base_volume > 0, base_count / np.where(base_volume > 0, base_volume, 1.0), 0.0)
     return rate * np.asarray(volume, dtype=np.float64)
+
+
+def phrase_chance(word_expected: Sequence[np.ndarray | float], volume: np.ndarray | float) -> np.ndarray:
+    """A phrase's expected count by chance: how often its words, at their own expected counts
+    (:func:`expected_counts`), would meet in the window's ``volume`` posts if they were written
+    independently, ``e_1 * … * e_k / volume ** (k - 1)``; 0 where the window holds no post.
+
+    A phrase is a new keyword whose own baseline is often nothing (a few sightings, or none): two
+    common words that meet by chance now and then ("people sleeping", "week news") would be a
+    surprise against the floor. Against their chance they are not, while a story's phrase is: its
+    words' *expected* counts, from their baselines, do not hold the story. Both engines take a
+    phrase's expected count as the larger of its own and this."""
+    volume = np.asarray(volume, dtype=np.float64)
+    out = np.ones(np.shape(volume), dtype=np.float64)
+    for e in word_expected:
+        out = out * np.asarray(e, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(volume > 0, out / np.where(volume > 0, volume, 1.0) ** (len(word_expected) - 1), 0.0)
+
+
+def phrase_words(keyword: str) -> list[str] | None:
+    """A phrase's words (``None`` for a single word or a link)."""
+    return keyword.split(" ") if " " in keyword and not is_link(keyword) else None
 
 
 def hot_scores(
@@ -398,6 +422,7 @@ class TrendDetector:
         self.last_hot: dict[str, int] = {}  # keyword -> last end slot it was hot
         self.trends: dict[str, tuple[int, list[str]]] = {}  # trend lead -> (opened end slot, keywords)
         self._sketches: dict[str, np.ndarray] = {}  # the current window's post sketches (not state)
+        self._volume_known = True  # the current window came with its volume (not state)
 
     # -- the streaming entry point -----------------------------------------------------------------
     def process_window(self, window_end_ms: int, counts: Iterable[WindowedKeywordCount | Mapping],
@@ -414,6 +439,7 @@ class TrendDetector:
         rows = [_as_row(r) for r in counts]
         self._sketches = {r[0]: s for r, s in zip(rows, (_sketch_of(c) for c in counts)) if s is not None}
         self.volume[e] = 1 if volume is None else int(volume)
+        self._volume_known = volume is not None
         for kw, c, _a, u in rows:
             self.history.setdefault(kw, {})[e] = c
             self.contents.setdefault(kw, {})[e] = u
@@ -426,6 +452,8 @@ class TrendDetector:
             base_volume, now_volume = self._base_volume(e), self.volume[e]
             lo, hi = self._base_slots(e)
             expect = expected_counts([_sum_slots(self.history.get(kw), lo, hi) for kw in kws], base_volume, now_volume)
+            if self._volume_known:
+                expect = self._with_chance(kws, expect, lo, hi, base_volume, now_volume)
             expect_c = expected_counts([_sum_slots(self.contents.get(kw), lo, hi) for kw in kws], base_volume, now_volume)
             hot, score = hot_scores(cnt, aut, expect, self.params, contents=con, expected_contents=expect_c,
                                     threshold=score_threshold(len(rows), self.params))
@@ -618,10 +646,34 @@ class TrendDetector:
         return _sum_slots(self.volume, lo, hi)
 
     def _expected(self, keyword: str, e: int) -> float:
-        """The keyword's expected count in window ``e`` (before the floor)."""
+        """The keyword's expected count in window ``e`` (before the floor; a phrase's at least its
+        chance, :func:`phrase_chance`)."""
         lo, hi = self._base_slots(e)
-        return float(expected_counts(_sum_slots(self.history.get(keyword), lo, hi), self._base_volume(e),
-                                     self.volume.get(e, 0)))
+        base_volume, volume = self._base_volume(e), self.volume.get(e, 0)
+        own = float(expected_counts(_sum_slots(self.history.get(keyword), lo, hi), base_volume, volume))
+        words = phrase_words(keyword)
+        if words is None or not self._volume_known:
+            return own
+        chance = phrase_chance([expected_counts(_sum_slots(self.history.get(w), lo, hi), base_volume, volume)
+                                for w in words], volume)
+        return float(np.maximum(own, chance))
+
+    def _with_chance(self, kws: list[str], expect: np.ndarray, lo: int, hi: int, base_volume: int,
+                     volume: int) -> np.ndarray:
+        """``expect`` (the rows' expected counts) with each phrase's at least its chance."""
+        at = {k: i for i, k in enumerate(kws)}
+        out = expect
+        for i, k in enumerate(kws):
+            words = phrase_words(k)
+            if words is None:
+                continue
+            word_expected = [expect[at[w]] if w in at else
+                             expected_counts(_sum_slots(self.history.get(w), lo, hi), base_volume, volume)
+                             for w in words]
+            if out is expect:
+                out = expect.copy()
+            out[i] = np.maximum(out[i], phrase_chance(word_expected, volume))
+        return out
 
     def _volumes(self, slots: np.ndarray) -> np.ndarray:
         return np.array([self.volume.get(int(s), 0) for s in slots], dtype=np.float64)
@@ -756,7 +808,7 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
            params.baseline_floor, params.cooldown_windows)
     dense = cache.get(key) if cache is not None else None
     if dense is None:
-        dense = _dense_counts(counts, params, volume)
+        dense = _dense_counts(counts, params, volume, keywords)
         if cache is not None:
             if len(cache) >= 8:  # bounded: a few floor/baseline settings at a time
                 cache.clear()
@@ -885,7 +937,8 @@ def _column_thresholds(rows_per_col: np.ndarray, params: DetectionParams) -> np.
     return score_threshold(distinct, params)[inverse]
 
 
-def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.DataFrame | None):
+def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.DataFrame | None,
+                  keywords: np.ndarray | list[str] | None = None):
     """The dense matrices :func:`detect_frame` tests: ``(first end slot, first warm slot, candidate
     keyword codes, column slots, counts, authors, contents, volume, baseline volume, expected counts,
     expected contents, keywords per column, eligible cells, their scores)``, or ``False`` when no row
@@ -959,6 +1012,8 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
         expect_c_cells[mine] = expected_counts(_column_sums(U[r0:r1], lo, hi), base_volume, V).ravel()[
             cells[mine] - r0 * E]
     del U
+    if volume is not None and keywords is not None:
+        _add_chance(expect, np.asarray(keywords, dtype=object)[cand].tolist(), V)
     score = poisson_z(C.ravel()[cells], np.maximum(expect.ravel()[cells], params.baseline_floor))
     return (e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_c_cells,
             rows_per_col, cells, score)
@@ -966,6 +1021,31 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
 
 #: cells (keywords × windows) at a time when :func:`_dense_counts` sums baselines
 _DENSE_BLOCK_CELLS = 1 << 20
+
+
+def _add_chance(expect: np.ndarray, names: list[str], V: np.ndarray) -> None:
+    """Each phrase row of ``expect`` (rows: ``names``; columns: windows of volume ``V``) at least its
+    chance (:func:`phrase_chance`), from its words' rows; a phrase whose words are not all rows is left
+    as it is (a word that is never a keyword, or never near the tests: then neither is the phrase)."""
+    at = {k: i for i, k in enumerate(names)}
+    by_size: dict[int, tuple[list[int], list[list[int]]]] = {}
+    for r, k in enumerate(names):
+        words = phrase_words(k)
+        if words is None:
+            continue
+        rows = [at.get(w) for w in words]
+        if None in rows:
+            continue
+        phrase_rows, word_rows = by_size.setdefault(len(words), ([], []))
+        phrase_rows.append(r)
+        word_rows.append(rows)
+    step = max(1, _DENSE_BLOCK_CELLS // max(V.size, 1))
+    for phrase_rows, word_rows in by_size.values():
+        P, W = np.array(phrase_rows, dtype=np.int64), np.array(word_rows, dtype=np.int64)
+        for a in range(0, P.size, step):
+            p, w = P[a:a + step], W[a:a + step]
+            chance = phrase_chance([expect[w[:, j]] for j in range(w.shape[1])], V[None, :])
+            expect[p] = np.maximum(expect[p], chance)
 
 
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:
