@@ -678,6 +678,13 @@ struct Scanner {
     /// `fallback(number, line, size)` → None (skip), a DeadLetter, or (author, event_ms, keywords, language code)
     fallback: Py<PyAny>,
     latest_us: i64,
+    /// what the lines read so far gave: a new scanner's, and a restarted one's, is `Scanned::default()`
+    read: Scanned,
+}
+
+/// What a scanner accumulates over the lines it reads (all of it let go by `Scanner.restart`).
+#[derive(Default)]
+struct Scanned {
     kw_index: HashMap<String, i64>,
     keywords: Vec<String>,
     au_index: HashMap<String, i64>,
@@ -782,26 +789,26 @@ fn langs_code<S: AsRef<str>>(langs: &[S], table: &HashMap<String, i64>) -> i64 {
 
 impl Scanner {
     fn add_post(&mut self, author: String, event_ms: i64, keywords: impl IntoIterator<Item = String>, langs: i64) {
-        self.lang_code.push(langs);
-        let next = self.authors.len() as i64;
-        let code = *self.au_index.entry(author).or_insert_with_key(|a| {
-            self.authors.push(a.clone());
+        self.read.lang_code.push(langs);
+        let next = self.read.authors.len() as i64;
+        let code = *self.read.au_index.entry(author).or_insert_with_key(|a| {
+            self.read.authors.push(a.clone());
             next
         });
-        self.author_code.push(code);
-        self.event_ms.push(event_ms);
+        self.read.author_code.push(code);
+        self.read.event_ms.push(event_ms);
         let mut n = 0;
         for kw in keywords {
-            let next = self.keywords.len() as i64;
-            let kws = &mut self.keywords;
-            let code = *self.kw_index.entry(kw).or_insert_with_key(|k| {
+            let next = self.read.keywords.len() as i64;
+            let kws = &mut self.read.keywords;
+            let code = *self.read.kw_index.entry(kw).or_insert_with_key(|k| {
                 kws.push(k.clone());
                 next
             });
-            self.keyword_code.push(code);
+            self.read.keyword_code.push(code);
             n += 1;
         }
-        self.lengths.push(n);
+        self.read.lengths.push(n);
     }
 }
 
@@ -829,20 +836,20 @@ impl Scanner {
 
     /// One message (a non-blank line; `line` is only the head of one longer than `max_bytes`).
     fn line(&mut self, py: Python<'_>, number: i64, line: &[u8], size: usize) -> PyResult<()> {
-        self.lines += 1;
+        self.read.lines += 1;
         match self.reader.classify(py, line, size, self.latest_us)? {
-            Line::Skip => self.skipped += 1,
+            Line::Skip => self.read.skipped += 1,
             Line::Post { author, event_ms, keywords, langs } => self.add_post(author, event_ms, keywords, langs),
             Line::Python => {
-                self.python_lines += 1;
+                self.read.python_lines += 1;
                 let out = self.fallback.bind(py).call1((number, PyBytes::new(py, line), size))?;
                 if out.is_none() {
-                    self.skipped += 1;
+                    self.read.skipped += 1;
                 } else if let Ok(t) = out.cast::<PyTuple>() {
                     let (author, event_ms, keywords, langs): (String, i64, Vec<String>, i64) = t.extract()?;
                     self.add_post(author, event_ms, keywords, langs);
                 } else {
-                    self.dead.push((number, out.unbind()));
+                    self.read.dead.push((number, out.unbind()));
                 }
             }
         }
@@ -870,19 +877,7 @@ impl Scanner {
             reader: Reader::new(rules, max_bytes, max_keywords, earliest_us)?,
             fallback,
             latest_us,
-            kw_index: HashMap::default(),
-            keywords: Vec::new(),
-            au_index: HashMap::default(),
-            authors: Vec::new(),
-            event_ms: Vec::new(),
-            author_code: Vec::new(),
-            keyword_code: Vec::new(),
-            lengths: Vec::new(),
-            lang_code: Vec::new(),
-            lines: 0,
-            skipped: 0,
-            python_lines: 0,
-            dead: Vec::new(),
+            read: Scanned::default(),
         })
     }
 
@@ -892,19 +887,7 @@ impl Scanner {
     fn restart(&mut self, fallback: Py<PyAny>, latest_us: i64) {
         self.fallback = fallback;
         self.latest_us = latest_us;
-        self.kw_index = HashMap::default();
-        self.keywords = Vec::new();
-        self.au_index = HashMap::default();
-        self.authors = Vec::new();
-        self.event_ms = Vec::new();
-        self.author_code = Vec::new();
-        self.keyword_code = Vec::new();
-        self.lengths = Vec::new();
-        self.lang_code = Vec::new();
-        self.lines = 0;
-        self.skipped = 0;
-        self.python_lines = 0;
-        self.dead = Vec::new();
+        self.read = Scanned::default();
     }
 
     /// One block of `(number, line, size)` from trendlab.postfile.read_line_blocks (compressed files).
@@ -998,25 +981,25 @@ impl Scanner {
 
     /// Everything read so far: a dict of counts, lists and native-endian int64 arrays (as bytes).
     fn result<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        if self.lengths.len() != self.event_ms.len() || self.lang_code.len() != self.event_ms.len() {
+        if self.read.lengths.len() != self.read.event_ms.len() || self.read.lang_code.len() != self.read.event_ms.len() {
             return Err(PyValueError::new_err("scanner state is inconsistent"));
         }
         let d = PyDict::new(py);
-        d.set_item("lines", self.lines)?;
-        d.set_item("skipped", self.skipped)?;
-        d.set_item("python_lines", self.python_lines)?;
+        d.set_item("lines", self.read.lines)?;
+        d.set_item("skipped", self.read.skipped)?;
+        d.set_item("python_lines", self.read.python_lines)?;
         let dead = PyList::empty(py);
-        for (n, dl) in &self.dead {
+        for (n, dl) in &self.read.dead {
             dead.append((n, dl.bind(py)))?;
         }
         d.set_item("dead_letters", dead)?;
-        d.set_item("keywords", &self.keywords)?;
-        d.set_item("authors", &self.authors)?;
-        d.set_item("event_ms", i64_bytes(py, &self.event_ms))?;
-        d.set_item("author_code", i64_bytes(py, &self.author_code))?;
-        d.set_item("keyword_code", i64_bytes(py, &self.keyword_code))?;
-        d.set_item("lengths", i64_bytes(py, &self.lengths))?;
-        d.set_item("lang_code", i64_bytes(py, &self.lang_code))?;
+        d.set_item("keywords", &self.read.keywords)?;
+        d.set_item("authors", &self.read.authors)?;
+        d.set_item("event_ms", i64_bytes(py, &self.read.event_ms))?;
+        d.set_item("author_code", i64_bytes(py, &self.read.author_code))?;
+        d.set_item("keyword_code", i64_bytes(py, &self.read.keyword_code))?;
+        d.set_item("lengths", i64_bytes(py, &self.read.lengths))?;
+        d.set_item("lang_code", i64_bytes(py, &self.read.lang_code))?;
         Ok(d)
     }
 }
