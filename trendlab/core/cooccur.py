@@ -90,12 +90,27 @@ def _values(h: np.ndarray, langs: np.ndarray | None) -> np.ndarray:
 
 def shared_share(sketch_a: Sequence[int], count_a: int, sketch_b: Sequence[int], count_b: int) -> float:
     """``|A ∩ B| / min(|A|, |B|)`` estimated from two sketches and the two post counts."""
-    if count_a <= 0 or count_b <= 0:
-        return 0.0
-    equal = np.asarray(sketch_a) == np.asarray(sketch_b)
-    j = np.count_nonzero(equal) / equal.size  # the mean of the equalities (the same float)
-    both = j * (count_a + count_b) / (1.0 + j)
-    return min(1.0, both / min(count_a, count_b))
+    return float(shared_shares([sketch_a, sketch_b], [count_a, count_b])[0, 1])
+
+
+def shared_shares(sketches: Sequence[Sequence[int] | None], counts: Sequence[float]) -> np.ndarray:
+    """:func:`shared_share` of every pair of keywords at once (0 on the diagonal, and for a keyword
+    without a sketch or posts): the Jaccard estimate ``J`` (the share of equal minimums) gives
+    ``|A ∩ B| = J (|A| + |B|) / (1 + J)``, over the smaller of the two counts, at most 1."""
+    m = len(sketches)
+    out = np.zeros((m, m), dtype=np.float64)
+    counts = np.asarray(counts, dtype=np.float64)
+    have = [i for i, sk in enumerate(sketches) if sk is not None and counts[i] > 0]
+    if len(have) < 2:
+        return out
+    S = np.stack([np.asarray(sketches[i]) for i in have])
+    j = (S[:, None, :] == S[None, :, :]).sum(axis=-1) / S.shape[1]
+    c = counts[have]
+    both = j * (c[:, None] + c[None, :]) / (1.0 + j)
+    share = np.minimum(1.0, both / np.minimum(c[:, None], c[None, :]))
+    np.fill_diagonal(share, 0.0)
+    out[np.ix_(have, have)] = share
+    return out
 
 
 def sql_columns(post_hash_column: str = "post_hash", post_langs_column: str = "post_langs") -> list[str]:

@@ -89,7 +89,7 @@ import pandas as pd
 import yaml
 
 from trendlab.core.content import MIN_KEYWORDS, is_word
-from trendlab.core.cooccur import SKETCH_SIZE, ReplaySketches, shared_share
+from trendlab.core.cooccur import SKETCH_SIZE, ReplaySketches, shared_shares
 from trendlab.core.langtags import language_shares
 from trendlab.core.links import is_link
 from trendlab.core.models import TrendAlert, WindowedKeywordCount
@@ -461,7 +461,7 @@ class TrendDetector:
             hot_rows = [
                 _Hot(kws[i], int(cnt[i]), int(aut[i]), float(lam[i]), float(score[i])) for i in np.flatnonzero(hot)
             ]
-            alerts = self._open_episodes(e, hot_rows, self._series, self._volumes, self._expected, self._shared,
+            alerts = self._open_episodes(e, hot_rows, self._series, self._volumes, self._expected_of,
                                          lambda k, _e: self._sketches.get(k))
         self._prune(e)
         return alerts
@@ -479,16 +479,10 @@ class TrendDetector:
         span = max(self.params.cooldown_windows, self._n)
         return any(e - self.last_hot.get(k, e - span - 1) <= span for k in members)
 
-    def _shared(self, a: str, b: str, e: int) -> float:
-        """The share of the smaller keyword's posts in window ``e`` that hold the other (sketches)."""
-        sa, sb = self._sketches.get(a), self._sketches.get(b)
-        if sa is None or sb is None:
-            return 0.0
-        return shared_share(sa, self.history.get(a, {}).get(e, 0), sb, self.history.get(b, {}).get(e, 0))
-
-    def _open_episodes(self, e: int, hot: list[_Hot], series, volume, expected, shared, sketch) -> list[TrendAlert]:
+    def _open_episodes(self, e: int, hot: list[_Hot], series, volume, expected, sketch) -> list[TrendAlert]:
         """Episode bookkeeping and grouping for the hot keywords of window ``e``; ``series(keyword,
         slots)``: its counts there; ``volume(slots)``: the windows' volumes (0: no post, a gap);
+        ``expected(keywords, e)``: their expected counts in window ``e`` (before the floor);
         ``sketch(keyword, e)``: a keyword's post sketch in the window (its minimums bring its posts'
         languages), or ``None``."""
         cooldown = self.params.cooldown_windows
@@ -510,16 +504,13 @@ class TrendDetector:
         # posts they share in this window, and each one's rise over its expected count
         names_all = list(dict.fromkeys([h.keyword for h in opening] + [k for _, _, ms in recent for k in ms]))
         m = len(names_all)
-        share_of = np.zeros((m, m))
-        for i in range(m):
-            for j in range(i + 1, m):
-                share_of[i, j] = share_of[j, i] = shared(names_all[i], names_all[j], e)
+        now = np.array([series(k, np.array([e]))[0] for k in names_all], dtype=np.float64)
+        share_of = shared_shares([sketch(k, e) for k in names_all], now)
         # links trend on a board of their own: a link and a word are never one trend, nor carried by each other
         link_of = np.array([is_link(k) for k in names_all], dtype=bool)
         other_kind = link_of[:, None] != link_of[None, :]
         share_of[other_kind] = 0.0
-        now = np.array([series(k, np.array([e]))[0] for k in names_all], dtype=np.float64)
-        excess = now - np.array([expected(k, e) for k in names_all], dtype=np.float64)
+        excess = now - np.asarray(expected(names_all, e), dtype=np.float64)
         at = {k: i for i, k in enumerate(names_all)}
         threshold, rise_share = self.params.group_cooccurrence, self.params.group_share
 
@@ -545,7 +536,7 @@ class TrendDetector:
         # A phrase's posts are posts of each of its words: a phrase of a word rising more than
         # 1/group_share times as much ("album news" while "album" rises) is carried the same way.
         def word_rise(word: str) -> float:
-            return float(series(word, np.array([e]))[0] - expected(word, e))
+            return float(series(word, np.array([e]))[0] - expected([word], e)[0])
 
         kept = [
             i for i in range(len(opening))
@@ -644,6 +635,9 @@ class TrendDetector:
     def _base_volume(self, e: int) -> int:
         lo, hi = self._base_slots(e)
         return _sum_slots(self.volume, lo, hi)
+
+    def _expected_of(self, names: Sequence[str], e: int) -> np.ndarray:
+        return np.array([self._expected(k, e) for k in names], dtype=np.float64)
 
     def _expected(self, keyword: str, e: int) -> float:
         """The keyword's expected count in window ``e`` (before the floor; a phrase's at least its
@@ -816,17 +810,17 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
     if dense is False:
         return []
     # authors, contents and expected contents of the eligible cells only (aligned with ``cells``)
-    e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_c_cells, rows_per_col, \
-        cells, score = dense
+    e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_cells, expect_c_cells, \
+        rows_per_col, cells, score = dense
     E = col_slot.size
     det.first_end_slot = e0
     # the hot test on the cells that pass the count and author tests (the others cannot be hot)
     col_of_cell = cells % E
     thresholds = _column_thresholds(rows_per_col, params)
-    hot, score = hot_scores(C.ravel()[cells], A_cells, expect.ravel()[cells], params, score,
+    hot, score = hot_scores(C.ravel()[cells], A_cells, expect_cells, params, score,
                             contents=U_cells, expected_contents=expect_c_cells,
                             threshold=thresholds[col_of_cell])
-    hot_cells, hot_score, hot_authors = cells[hot], score[hot], A_cells[hot]
+    hot_cells, hot_score, hot_authors, hot_expect = cells[hot], score[hot], A_cells[hot], expect_cells[hot]
     row, col = np.divmod(hot_cells, E)
     warm = (col_slot[col] >= warm_from) & (C.ravel()[hot_cells] > 0) & (base_volume[col] > 0)
     kw_text = np.asarray(keywords, dtype=object)
@@ -858,9 +852,14 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         out[ok] = V[cols[ok]]
         return out
 
-    def expected(keyword: str, e: int) -> float:
-        j, i = col_at.get(int(e)), index.get(keyword)
-        return float(expect[i, j]) if j is not None and i is not None else 0.0
+    def expected(names: Sequence[str], e: int) -> np.ndarray:
+        j = col_at.get(int(e))
+        out = np.zeros(len(names), dtype=np.float64)
+        if j is not None:
+            rows = np.array([index.get(k, -1) for k in names], dtype=np.int64)
+            known = np.flatnonzero(rows >= 0)
+            out[known] = expect.at(rows[known], np.full(known.size, j, dtype=np.int64))
+        return out
 
     sketch_at: dict[tuple[int, int], np.ndarray | None] = {}  # (row, end slot): each one taken once
 
@@ -870,18 +869,6 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
             sketch_at[key] = sketches.get(int(cand[r]), e)
         return sketch_at[key]
 
-    def shared(a: str, b: str, e: int) -> float:
-        if sketches is None:
-            return 0.0
-        j = col_at.get(int(e))
-        if j is None:
-            return 0.0
-        ra, rb = index[a], index[b]
-        sa, sb = sketch(ra, e), sketch(rb, e)
-        if sa is None or sb is None:
-            return 0.0
-        return shared_share(sa, int(C[ra, j]), sb, int(C[rb, j]))
-
     def sketch_kw(keyword: str, e: int) -> np.ndarray | None:
         r = index.get(keyword)
         return None if sketches is None or r is None else sketch(r, e)
@@ -890,14 +877,13 @@ def detect_frame(counts: pd.DataFrame, keywords: np.ndarray | list[str], params:
         sketches.prepare(np.unique(cand[row[warm]]).tolist())
     floor = params.baseline_floor
     by_column: dict[int, list[_Hot]] = {}
-    for r, c, z, a in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist(),
-                          hot_authors[warm].tolist()):
-        by_column.setdefault(c, []).append(
-            _Hot(str(cand_kw[r]), int(C[r, c]), int(a), max(float(expect[r, c]), floor), z))
+    for r, c, z, a, x in zip(row[warm].tolist(), col[warm].tolist(), hot_score[warm].tolist(),
+                             hot_authors[warm].tolist(), hot_expect[warm].tolist()):
+        by_column.setdefault(c, []).append(_Hot(str(cand_kw[r]), int(C[r, c]), int(a), max(x, floor), z))
     alerts: list[TrendAlert] = []
     for c in sorted(by_column):
         hot_rows = sorted(by_column[c], key=lambda h: h.keyword)
-        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, volumes, expected, shared, sketch_kw))
+        alerts.extend(det._open_episodes(int(col_slot[c]), hot_rows, series, volumes, expected, sketch_kw))
     return alerts
 
 
@@ -987,35 +973,29 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     vcol = np.searchsorted(col_slot, vol_slot)
     present = (vcol < E) & (col_slot[np.minimum(vcol, E - 1)] == vol_slot)
     V[vcol[present]] = vol[present]
-    all_cols = np.searchsorted(col_slot, end_slot)
-    in_cols = (all_cols < E) & (col_slot[np.minimum(all_cols, E - 1)] == end_slot)
-    rows_per_col = np.bincount(all_cols[in_cols], minlength=E)
+    if short_range(e_last - e0, end_slot.size):  # rows per slot, read at the columns' slots
+        rows_per_col = np.bincount(end_slot - e0, minlength=e_last - e0 + 1)[col_slot - e0]
+    else:
+        all_cols = np.searchsorted(col_slot, end_slot)
+        in_cols = (all_cols < E) & (col_slot[np.minimum(all_cols, E - 1)] == end_slot)
+        rows_per_col = np.bincount(all_cols[in_cols], minlength=E)
     lo, hi = _baseline_columns(V, col_slot, params)
     base_volume = _column_sums(V, lo, hi)
     # the cells that pass the count and author tests (flat indices): only these can be hot,
-    # so only these get a score (and only their authors and contents are kept)
+    # so only these get an expected count and a score (and only their authors and contents are kept)
     pass_sub = eligible[sub]
     cells = flat[pass_sub]
     A_cells, U_cells = authors[sub][pass_sub], contents[sub][pass_sub]
-    # expected counts (every cell: the grouping reads them) and expected contents (the cells only), a
-    # block of rows at a time: the same numbers, without matrices of cumulative sums of every row at once
-    expect = np.empty((cand.size, E), dtype=np.float64)
-    expect_c_cells = np.empty(cells.size, dtype=np.float64)
-    cell_row = cells // E
-    by_row = np.argsort(cell_row, kind="stable")
-    step = max(1, _DENSE_BLOCK_CELLS // max(E, 1))
-    for r0 in range(0, cand.size, step):
-        r1 = min(r0 + step, cand.size)
-        expect[r0:r1] = expected_counts(_column_sums(C[r0:r1], lo, hi), base_volume, V)
-        a, b = np.searchsorted(cell_row[by_row], [r0, r1])
-        mine = by_row[a:b]
-        expect_c_cells[mine] = expected_counts(_column_sums(U[r0:r1], lo, hi), base_volume, V).ravel()[
-            cells[mine] - r0 * E]
+    cell_row, cell_col = np.divmod(cells, E)
+    # expected counts: from each row's cumulative sums, at the cells (and, for grouping, wherever asked)
+    expect = _Expected(_row_cumsums(C), lo, hi, base_volume, V,
+                       None if volume is None or keywords is None else
+                       _phrase_rows(np.asarray(keywords, dtype=object)[cand].tolist()))
+    expect_cells = expect.at(cell_row, cell_col)
+    expect_c_cells = _Expected(_row_cumsums(U), lo, hi, base_volume, V, None).at(cell_row, cell_col)
     del U
-    if volume is not None and keywords is not None:
-        _add_chance(expect, np.asarray(keywords, dtype=object)[cand].tolist(), V)
-    score = poisson_z(C.ravel()[cells], np.maximum(expect.ravel()[cells], params.baseline_floor))
-    return (e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_c_cells,
+    score = poisson_z(C.ravel()[cells], np.maximum(expect_cells, params.baseline_floor))
+    return (e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_cells, expect_c_cells,
             rows_per_col, cells, score)
 
 
@@ -1023,29 +1003,61 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
 _DENSE_BLOCK_CELLS = 1 << 20
 
 
-def _add_chance(expect: np.ndarray, names: list[str], V: np.ndarray) -> None:
-    """Each phrase row of ``expect`` (rows: ``names``; columns: windows of volume ``V``) at least its
-    chance (:func:`phrase_chance`), from its words' rows; a phrase whose words are not all rows is left
-    as it is (a word that is never a keyword, or never near the tests: then neither is the phrase)."""
+def _row_cumsums(M: np.ndarray) -> np.ndarray:
+    """Each row's cumulative sums, with a 0 in front: ``out[r, j] = M[r, :j].sum()``."""
+    cs = np.zeros((M.shape[0], M.shape[1] + 1), dtype=np.int64)
+    np.cumsum(M, axis=1, out=cs[:, 1:])
+    return cs
+
+
+def _phrase_rows(names: list[str]) -> dict[int, np.ndarray]:
+    """The rows (``names``: the rows' keywords) of the phrases whose words are all rows → their words'
+    rows. A phrase with a word that is no row keeps its own expectation (a word that is never a
+    keyword alone, "world" of "world tour"; or never near the tests, and then neither is the phrase)."""
     at = {k: i for i, k in enumerate(names)}
-    by_size: dict[int, tuple[list[int], list[list[int]]]] = {}
+    out = {}
     for r, k in enumerate(names):
         words = phrase_words(k)
-        if words is None:
-            continue
-        rows = [at.get(w) for w in words]
-        if None in rows:
-            continue
-        phrase_rows, word_rows = by_size.setdefault(len(words), ([], []))
-        phrase_rows.append(r)
-        word_rows.append(rows)
-    step = max(1, _DENSE_BLOCK_CELLS // max(V.size, 1))
-    for phrase_rows, word_rows in by_size.values():
-        P, W = np.array(phrase_rows, dtype=np.int64), np.array(word_rows, dtype=np.int64)
-        for a in range(0, P.size, step):
-            p, w = P[a:a + step], W[a:a + step]
-            chance = phrase_chance([expect[w[:, j]] for j in range(w.shape[1])], V[None, :])
-            expect[p] = np.maximum(expect[p], chance)
+        if words is not None:
+            rows = [at.get(w) for w in words]
+            if None not in rows:
+                out[r] = np.array(rows, dtype=np.int64)
+    return out
+
+
+class _Expected:
+    """:func:`expected_counts` of (row, column) pairs of the dense matrices, from the rows' cumulative
+    sums (``cs``: :func:`_row_cumsums`), each column's baseline columns ``lo … hi``
+    (:func:`_baseline_columns`), baseline volume and volume; a phrase's (``phrases``:
+    :func:`_phrase_rows`, ``None``: no chance) at least its chance (:func:`phrase_chance`)."""
+
+    def __init__(self, cs: np.ndarray, lo: np.ndarray, hi: np.ndarray, base_volume: np.ndarray, V: np.ndarray,
+                 phrases: dict[int, np.ndarray] | None) -> None:
+        self.cs, self.lo, self.hi, self.base_volume, self.V = cs, lo, hi, base_volume, V
+        # per phrase length k: every row's words' rows (rows that are no phrase of k words: -1)
+        self._size = np.zeros(cs.shape[0], dtype=np.int64)
+        self._words: dict[int, np.ndarray] = {}
+        for r, words in (phrases or {}).items():
+            self._size[r] = words.size
+            self._words.setdefault(words.size, np.full((cs.shape[0], words.size), -1, dtype=np.int64))[r] = words
+
+    def _own(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        lo, hi = self.lo[cols], self.hi[cols]
+        ok = hi >= lo
+        top, bottom = np.where(ok, hi + 1, 0), np.where(ok, lo, 0)
+        base = (self.cs[rows, top] - self.cs[rows, bottom]).astype(np.float64)
+        return expected_counts(base, self.base_volume[cols], self.V[cols])
+
+    def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        out = self._own(rows, cols)
+        for size, table in self._words.items():
+            ks = np.flatnonzero(self._size[rows] == size)
+            if ks.size:
+                words, c = table[rows[ks]], cols[ks]
+                chance = phrase_chance([self._own(words[:, w], c) for w in range(size)], self.V[c])
+                out[ks] = np.maximum(out[ks], chance)
+        return out
 
 
 def _column_slots(end_slots: np.ndarray, first: int, last: int, keep: int) -> np.ndarray:
