@@ -12,14 +12,14 @@ and returns a tidy ``pandas.DataFrame``; none of them draws.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import orjson
 import pandas as pd
 
-from trendlab.core.detect import DetectionParams, dense_baseline
+from trendlab.core.detect import DetectionParams, dense_baseline, phrase_chance, phrase_words
 from trendlab.errors import InputError, MissingFile
 from trendlab.labels import Labels
 from trendlab.replay import COUNT_COLUMNS, Occurrences, PostTable, alerts_to_frame, read_alerts
@@ -257,6 +257,8 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
     ``baseline_windows`` most recent windows that do not overlap the current one; ``NaN`` until the
     stream is warm; ``threshold`` is the count the ratio test needs,
     ``min_ratio * max(baseline, baseline_floor)`` (the score, author and content tests come on top).
+    A phrase's baseline is at least its words' chance of meeting (:func:`trendlab.core.detect.phrase_chance`)
+    when ``volume`` is given and each of its words is a keyword of ``counts``.
     """
     spec = params.spec
     slide = spec.slide_ms
@@ -267,20 +269,36 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
     slot = lambda s: ((s - epoch) // pd.Timedelta(milliseconds=slide)).to_numpy(dtype=np.int64)  # noqa: E731
     first, last = int(slot(ends_all).min()), int(slot(ends_all).max())
     slots = np.arange(first, last + 1)
-    mine = counts[counts["keyword"] == keyword]
-    dense = np.zeros(slots.size, dtype=np.int64)
-    authors = np.zeros(slots.size, dtype=np.int64)
-    idx = slot(mine["window_end"]) - first
-    dense[idx] = mine["count"].to_numpy()
-    authors[idx] = mine["unique_authors"].to_numpy()
-    return keyword_series(slots, dense, authors, params, volume)
+
+    def series(kw: str) -> tuple[np.ndarray, np.ndarray] | None:
+        mine = counts[counts["keyword"] == kw]
+        if mine.empty:
+            return None
+        dense = np.zeros(slots.size, dtype=np.int64)
+        authors = np.zeros(slots.size, dtype=np.int64)
+        idx = slot(mine["window_end"]) - first
+        dense[idx] = mine["count"].to_numpy()
+        authors[idx] = mine["unique_authors"].to_numpy()
+        return dense, authors
+
+    dense, authors = series(keyword) or (np.zeros(slots.size, dtype=np.int64), np.zeros(slots.size, dtype=np.int64))
+    return keyword_series(slots, dense, authors, params, volume, phrase_word_series(keyword, series))
+
+
+def phrase_word_series(keyword: str, series: Callable[[str], tuple[np.ndarray, np.ndarray] | None]
+                       ) -> list[np.ndarray] | None:
+    """A phrase's words' dense counts (``series(word)``: its counts and authors, ``None`` when it is no
+    keyword), or ``None`` for a single word or a phrase with a word that is no keyword."""
+    words = [series(w) for w in phrase_words(keyword) or []]
+    return [w[0] for w in words] if words and all(w is not None for w in words) else None
 
 
 def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, params: DetectionParams,
-                   volume: pd.DataFrame | None = None) -> pd.DataFrame:
+                   volume: pd.DataFrame | None = None, words_dense: Sequence[np.ndarray] | None = None) -> pd.DataFrame:
     """One keyword's dense counts and authors at consecutive window end ``slots`` (from the stream's
     first) → ``window_end, count, unique_authors, baseline, threshold`` (see :func:`count_vs_baseline`;
-    ``volume``: ``end_slot, volume``, posts per window)."""
+    ``volume``: ``end_slot, volume``, posts per window; ``words_dense``: a phrase's words' dense counts,
+    whose chance of meeting its baseline is at least)."""
     slide = params.spec.slide_ms
     if volume is None:
         baseline = dense_baseline(dense, params)
@@ -292,7 +310,12 @@ def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, pa
         inside = (at >= 0) & (at < slots.size)
         posts[at[inside]] = volume["volume"].to_numpy(dtype=np.int64)[inside]
         lo, hi = _baseline_columns(posts, slots, params)
-        baseline = expected_counts(_column_sums(dense, lo, hi), _column_sums(posts, lo, hi), posts)
+        base_posts = _column_sums(posts, lo, hi)
+        baseline = expected_counts(_column_sums(dense, lo, hi), base_posts, posts)
+        if words_dense:
+            chance = phrase_chance([expected_counts(_column_sums(w, lo, hi), base_posts, posts) for w in words_dense],
+                                   posts)
+            baseline = np.maximum(baseline, chance)
     warm = np.arange(slots.size) >= params.warmup_windows()
     baseline = np.where(warm, baseline, np.nan)
     return pd.DataFrame(

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from trendlab import explore, figure_export, plots
-from trendlab.core.detect import DetectionParams
+from trendlab.core.detect import DetectionParams, TrendDetector
 from trendlab.evaluate import load_labels
 from trendlab.replay import PostTable, extract_stream, replay_occurrences
 
@@ -69,6 +69,33 @@ def test_count_vs_baseline_is_the_detectors_baseline(stream):
     assert row["threshold"] == pytest.approx(params.min_ratio * max(alert.baseline, params.baseline_floor))
     assert frame["baseline"].isna().iloc[0], "no baseline before the stream is warm"
     assert (frame["window_end"].diff().dropna() == pd.Timedelta(minutes=1)).all()
+
+
+def test_a_phrases_baseline_is_the_detectors_with_its_words_chance(stream):
+    """A phrase of two common words: the plotted baseline is the detector's expectation, its words'
+    chance of meeting included, window for window (TrendDetector fed the same rows)."""
+    _, occ, params, result, _ = stream
+    phrase = "coffee music"
+    frame = explore.count_vs_baseline(result.counts, phrase, params, result.volume)
+    words = [explore.count_vs_baseline(result.counts, w, params, result.volume) for w in ("coffee", "music")]
+    det = TrendDetector(params)
+    volume = dict(zip(result.volume["end_slot"], result.volume["volume"]))
+    slide = params.spec.slide_ms
+    checked = 0
+    for end, rows in result.counts.groupby("window_end", sort=True):
+        e = int(end.value // 1_000_000) // slide
+        det.process_window(e * slide, rows.to_dict("records"), int(volume[e]))
+        at = frame["window_end"] == end
+        if det.is_warm(e) and at.any():
+            assert frame.loc[at, "baseline"].iloc[0] == pytest.approx(det._expected(phrase, e))
+            checked += 1
+    assert checked > 20
+    chance = words[0]["baseline"] * words[1]["baseline"] / frame["window_end"].map(
+        lambda t: volume.get(int(t.value // 1_000_000) // slide, 0))
+    warm = frame["baseline"].notna()
+    assert (frame["baseline"][warm] >= chance[warm] - 1e-9).all()
+    # three words of six a post: the two words meet in far more posts than they stand side by side
+    assert np.isclose(frame["baseline"][warm], chance[warm]).mean() > 0.9
 
 
 def test_compare_runs_and_top_trends(stream):

@@ -963,7 +963,7 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     else:
         col = np.searchsorted(col_slot, sub_end)
     flat = row * E + col
-    C = np.zeros(cand.size * E, dtype=np.int64)
+    C = np.zeros(cand.size * E, dtype=np.int32)  # a window's count: its posts
     U = np.zeros(cand.size * E, dtype=np.int64)
     C[flat] = count[sub]
     U[flat] = contents[sub]
@@ -988,12 +988,13 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     A_cells, U_cells = authors[sub][pass_sub], contents[sub][pass_sub]
     cell_row, cell_col = np.divmod(cells, E)
     # expected counts: from each row's cumulative sums, at the cells (and, for grouping, wherever asked)
-    expect = _Expected(_row_cumsums(C), lo, hi, base_volume, V,
+    # (contents first, their cumulative sums in place: three matrices at most, two kept)
+    expect_c_cells = _Expected(np.cumsum(U, axis=1, out=U), lo, hi, base_volume, V, None).at(cell_row, cell_col)
+    del U
+    expect = _Expected(np.cumsum(C, axis=1, dtype=np.int64), lo, hi, base_volume, V,
                        None if volume is None or keywords is None else
                        _phrase_rows(np.asarray(keywords, dtype=object)[cand].tolist()))
     expect_cells = expect.at(cell_row, cell_col)
-    expect_c_cells = _Expected(_row_cumsums(U), lo, hi, base_volume, V, None).at(cell_row, cell_col)
-    del U
     score = poisson_z(C.ravel()[cells], np.maximum(expect_cells, params.baseline_floor))
     return (e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_cells, expect_c_cells,
             rows_per_col, cells, score)
@@ -1001,13 +1002,6 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
 
 #: cells (keywords × windows) at a time when :func:`_dense_counts` sums baselines
 _DENSE_BLOCK_CELLS = 1 << 20
-
-
-def _row_cumsums(M: np.ndarray) -> np.ndarray:
-    """Each row's cumulative sums, with a 0 in front: ``out[r, j] = M[r, :j].sum()``."""
-    cs = np.zeros((M.shape[0], M.shape[1] + 1), dtype=np.int64)
-    np.cumsum(M, axis=1, out=cs[:, 1:])
-    return cs
 
 
 def _phrase_rows(names: list[str]) -> dict[int, np.ndarray]:
@@ -1027,7 +1021,7 @@ def _phrase_rows(names: list[str]) -> dict[int, np.ndarray]:
 
 class _Expected:
     """:func:`expected_counts` of (row, column) pairs of the dense matrices, from the rows' cumulative
-    sums (``cs``: :func:`_row_cumsums`), each column's baseline columns ``lo … hi``
+    sums (``cs[r, j]``: the sum of row ``r``'s columns up to ``j``), each column's baseline columns ``lo … hi``
     (:func:`_baseline_columns`), baseline volume and volume; a phrase's (``phrases``:
     :func:`_phrase_rows`, ``None``: no chance) at least its chance (:func:`phrase_chance`)."""
 
@@ -1044,8 +1038,9 @@ class _Expected:
     def _own(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         lo, hi = self.lo[cols], self.hi[cols]
         ok = hi >= lo
-        top, bottom = np.where(ok, hi + 1, 0), np.where(ok, lo, 0)
-        base = (self.cs[rows, top] - self.cs[rows, bottom]).astype(np.float64)
+        top = np.where(ok, self.cs[rows, np.maximum(hi, 0)], 0)
+        below = np.where(ok & (lo > 0), self.cs[rows, np.maximum(lo - 1, 0)], 0)
+        base = (top - below).astype(np.float64)
         return expected_counts(base, self.base_volume[cols], self.V[cols])
 
     def at(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:

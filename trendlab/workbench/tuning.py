@@ -27,7 +27,7 @@ import pandas as pd
 from trendlab.core.detect import DetectionParams, detect_frame
 from trendlab.errors import ConfigError
 from trendlab.evaluate import Evaluation, evaluate
-from trendlab.explore import keyword_series, labels_frame
+from trendlab.explore import keyword_series, labels_frame, phrase_word_series
 from trendlab.labels import Labels
 from trendlab.core.models import TrendAlert
 from trendlab.replay import Occurrences, alerts_to_frame
@@ -115,17 +115,23 @@ class TuningSession:
         """The keyword's count, authors, baseline and ratio threshold at every window end
         (:func:`trendlab.explore.keyword_series`), from the cached counts."""
         shape = self.shape(params.spec)
-        code = self._code.get(keyword)
         slots = np.arange(shape.first_slot, shape.last_slot + 1)
-        dense = np.zeros(slots.size, dtype=np.int64)
-        authors = np.zeros(slots.size, dtype=np.int64)
-        if code is not None:
+
+        def series(kw: str) -> tuple[np.ndarray, np.ndarray] | None:
+            code = self._code.get(kw)
+            if code is None:
+                return None
+            dense = np.zeros(slots.size, dtype=np.int64)
+            authors = np.zeros(slots.size, dtype=np.int64)
             lo, hi = np.searchsorted(shape.keyword_sorted, [code, code + 1])
             rows = shape.by_keyword[lo:hi]
             idx = shape.raw["end_slot"].to_numpy()[rows] - shape.first_slot
             dense[idx] = shape.raw["count"].to_numpy()[rows]
             authors[idx] = shape.raw["unique_authors"].to_numpy()[rows]
-        return keyword_series(slots, dense, authors, params, shape.volume)
+            return dense, authors
+
+        dense, authors = series(keyword) or (np.zeros(slots.size, dtype=np.int64), np.zeros(slots.size, dtype=np.int64))
+        return keyword_series(slots, dense, authors, params, shape.volume, phrase_word_series(keyword, series))
 
     def keywords_to_offer(self, limit: int = 60) -> list[str]:
         """Keywords worth a look: those of the labelled bursts and decoys, then the most frequent."""
