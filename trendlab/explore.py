@@ -12,7 +12,7 @@ and returns a tidy ``pandas.DataFrame``; none of them draws.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -281,25 +281,18 @@ def count_vs_baseline(counts: pd.DataFrame, keyword: str, params: DetectionParam
         authors[idx] = mine["unique_authors"].to_numpy()
         return dense, authors
 
-    dense, authors = series(keyword) or (np.zeros(slots.size, dtype=np.int64), np.zeros(slots.size, dtype=np.int64))
-    return keyword_series(slots, dense, authors, params, volume, phrase_word_series(keyword, series))
+    return keyword_series(slots, keyword, series, params, volume)
 
 
-def phrase_word_series(keyword: str, series: Callable[[str], tuple[np.ndarray, np.ndarray] | None]
-                       ) -> list[np.ndarray] | None:
-    """A phrase's words' dense counts (``series(word)``: its counts and authors, ``None`` when it is no
-    keyword), or ``None`` for a single word or a phrase with a word that is no keyword."""
-    words = [series(w) for w in phrase_words(keyword) or []]
-    return [w[0] for w in words] if words and all(w is not None for w in words) else None
-
-
-def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, params: DetectionParams,
-                   volume: pd.DataFrame | None = None, words_dense: Sequence[np.ndarray] | None = None) -> pd.DataFrame:
-    """One keyword's dense counts and authors at consecutive window end ``slots`` (from the stream's
-    first) → ``window_end, count, unique_authors, baseline, threshold`` (see :func:`count_vs_baseline`;
-    ``volume``: ``end_slot, volume``, posts per window; ``words_dense``: a phrase's words' dense counts,
-    whose chance of meeting its baseline is at least)."""
+def keyword_series(slots: np.ndarray, keyword: str,
+                   series: Callable[[str], tuple[np.ndarray, np.ndarray] | None], params: DetectionParams,
+                   volume: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One keyword at consecutive window end ``slots`` (from the stream's first) → ``window_end, count,
+    unique_authors, baseline, threshold`` (see :func:`count_vs_baseline`). ``series(keyword)``: a
+    keyword's dense counts and authors at ``slots``, ``None`` when it is no keyword (a phrase's words are
+    read through it too); ``volume``: ``end_slot, volume``, posts per window."""
     slide = params.spec.slide_ms
+    dense, authors = series(keyword) or (np.zeros(slots.size, dtype=np.int64), np.zeros(slots.size, dtype=np.int64))
     if volume is None:
         baseline = dense_baseline(dense, params)
     else:
@@ -312,8 +305,9 @@ def keyword_series(slots: np.ndarray, dense: np.ndarray, authors: np.ndarray, pa
         lo, hi = _baseline_columns(posts, slots, params)
         base_posts = _column_sums(posts, lo, hi)
         baseline = expected_counts(_column_sums(dense, lo, hi), base_posts, posts)
-        if words_dense:
-            chance = phrase_chance([expected_counts(_column_sums(w, lo, hi), base_posts, posts) for w in words_dense],
+        words = [series(w) for w in phrase_words(keyword) or ()]
+        if words and all(w is not None for w in words):  # a phrase whose words are keywords: their chance
+            chance = phrase_chance([expected_counts(_column_sums(w[0], lo, hi), base_posts, posts) for w in words],
                                    posts)
             baseline = np.maximum(baseline, chance)
     warm = np.arange(slots.size) >= params.warmup_windows()

@@ -449,12 +449,8 @@ class TrendDetector:
             cnt = np.array([r[1] for r in rows], dtype=np.int64)
             aut = np.array([r[2] for r in rows], dtype=np.int64)
             con = np.array([r[3] for r in rows], dtype=np.int64)
-            base_volume, now_volume = self._base_volume(e), self.volume[e]
-            lo, hi = self._base_slots(e)
-            expect = expected_counts([_sum_slots(self.history.get(kw), lo, hi) for kw in kws], base_volume, now_volume)
-            if self._volume_known:
-                expect = self._with_chance(kws, expect, lo, hi, base_volume, now_volume)
-            expect_c = expected_counts([_sum_slots(self.contents.get(kw), lo, hi) for kw in kws], base_volume, now_volume)
+            expect = self._expected_of(kws, e)
+            expect_c = self._expected_of(kws, e, self.contents)
             hot, score = hot_scores(cnt, aut, expect, self.params, contents=con, expected_contents=expect_c,
                                     threshold=score_threshold(len(rows), self.params))
             lam = np.maximum(expect, self.params.baseline_floor)
@@ -544,9 +540,7 @@ class TrendDetector:
                 ((share_of[i, j] >= threshold and share_of[i, j] > 0.0) or corr[i, j] >= CARRIED_CORRELATION)
                 and excess[i] < rise_share * excess[j]
                 for j in range(m) if j != i
-            ) or (" " in names_all[i] and any(
-                excess[i] < rise_share * word_rise(w) for w in names_all[i].split(" ")
-            )))
+            ) or any(excess[i] < rise_share * word_rise(w) for w in phrase_words(names_all[i]) or ()))
         ]
         if not kept:
             return []
@@ -636,36 +630,29 @@ class TrendDetector:
         lo, hi = self._base_slots(e)
         return _sum_slots(self.volume, lo, hi)
 
-    def _expected_of(self, names: Sequence[str], e: int) -> np.ndarray:
-        return np.array([self._expected(k, e) for k in names], dtype=np.float64)
-
-    def _expected(self, keyword: str, e: int) -> float:
-        """The keyword's expected count in window ``e`` (before the floor; a phrase's at least its
-        chance, :func:`phrase_chance`)."""
+    def _expected_of(self, names: Sequence[str], e: int, table: Mapping[str, Mapping[int, int]] | None = None
+                     ) -> np.ndarray:
+        """The keywords' expected counts in window ``e`` (before the floor) from their ``table`` of window
+        counts (default: the posts; ``self.contents``: the distinct contents, without a chance term); a
+        phrase's at least its chance (:func:`phrase_chance`) when the window came with its volume."""
         lo, hi = self._base_slots(e)
-        base_volume, volume = self._base_volume(e), self.volume.get(e, 0)
-        own = float(expected_counts(_sum_slots(self.history.get(keyword), lo, hi), base_volume, volume))
-        words = phrase_words(keyword)
-        if words is None or not self._volume_known:
-            return own
-        chance = phrase_chance([expected_counts(_sum_slots(self.history.get(w), lo, hi), base_volume, volume)
-                                for w in words], volume)
-        return float(np.maximum(own, chance))
+        base_volume, volume = _sum_slots(self.volume, lo, hi), self.volume.get(e, 0)
+        history = self.history if table is None else table
 
-    def _with_chance(self, kws: list[str], expect: np.ndarray, lo: int, hi: int, base_volume: int,
-                     volume: int) -> np.ndarray:
-        """``expect`` (the rows' expected counts) with each phrase's at least its chance."""
-        at = {k: i for i, k in enumerate(kws)}
-        out = expect
-        for i, k in enumerate(kws):
+        def expect(keywords: Iterable[str]) -> np.ndarray:
+            return expected_counts([_sum_slots(history.get(k), lo, hi) for k in keywords], base_volume, volume)
+
+        own = expect(names)
+        if table is not None or not self._volume_known:
+            return own
+        out, at = own, {k: i for i, k in enumerate(names)}
+        for i, k in enumerate(names):
             words = phrase_words(k)
             if words is None:
                 continue
-            word_expected = [expect[at[w]] if w in at else
-                             expected_counts(_sum_slots(self.history.get(w), lo, hi), base_volume, volume)
-                             for w in words]
-            if out is expect:
-                out = expect.copy()
+            word_expected = [own[at[w]] if w in at else expect([w])[0] for w in words]
+            if out is own:
+                out = own.copy()
             out[i] = np.maximum(out[i], phrase_chance(word_expected, volume))
         return out
 
@@ -926,9 +913,10 @@ def _column_thresholds(rows_per_col: np.ndarray, params: DetectionParams) -> np.
 def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.DataFrame | None,
                   keywords: np.ndarray | list[str] | None = None):
     """The dense matrices :func:`detect_frame` tests: ``(first end slot, first warm slot, candidate
-    keyword codes, column slots, counts, authors, contents, volume, baseline volume, expected counts,
-    expected contents, keywords per column, eligible cells, their scores)``, or ``False`` when no row
-    can be hot."""
+    keyword codes, column slots, counts, the eligible cells' authors and contents, volume, baseline
+    volume, expected counts (:class:`_Expected`), the eligible cells' expected counts and expected
+    contents, keywords per column, the eligible cells, their scores)``, or ``False`` when no row can be
+    hot."""
     keyword_code, end_slot, count, authors = (
         counts[c].to_numpy() for c in ("keyword_code", "end_slot", "count", "unique_authors"))
     contents = counts["unique_contents"].to_numpy() if "unique_contents" in counts else count
@@ -992,48 +980,33 @@ def _dense_counts(counts: pd.DataFrame, params: DetectionParams, volume: pd.Data
     expect_c_cells = _Expected(np.cumsum(U, axis=1, out=U), lo, hi, base_volume, V, None).at(cell_row, cell_col)
     del U
     expect = _Expected(np.cumsum(C, axis=1, dtype=np.int64), lo, hi, base_volume, V,
-                       None if volume is None or keywords is None else
-                       _phrase_rows(np.asarray(keywords, dtype=object)[cand].tolist()))
+                       None if volume is None or keywords is None else np.asarray(keywords, dtype=object)[cand].tolist())
     expect_cells = expect.at(cell_row, cell_col)
     score = poisson_z(C.ravel()[cells], np.maximum(expect_cells, params.baseline_floor))
     return (e0, warm_from, cand, col_slot, C, A_cells, U_cells, V, base_volume, expect, expect_cells, expect_c_cells,
             rows_per_col, cells, score)
 
 
-#: cells (keywords × windows) at a time when :func:`_dense_counts` sums baselines
-_DENSE_BLOCK_CELLS = 1 << 20
-
-
-def _phrase_rows(names: list[str]) -> dict[int, np.ndarray]:
-    """The rows (``names``: the rows' keywords) of the phrases whose words are all rows → their words'
-    rows. A phrase with a word that is no row keeps its own expectation (a word that is never a
-    keyword alone, "world" of "world tour"; or never near the tests, and then neither is the phrase)."""
-    at = {k: i for i, k in enumerate(names)}
-    out = {}
-    for r, k in enumerate(names):
-        words = phrase_words(k)
-        if words is not None:
-            rows = [at.get(w) for w in words]
-            if None not in rows:
-                out[r] = np.array(rows, dtype=np.int64)
-    return out
-
-
 class _Expected:
     """:func:`expected_counts` of (row, column) pairs of the dense matrices, from the rows' cumulative
     sums (``cs[r, j]``: the sum of row ``r``'s columns up to ``j``), each column's baseline columns ``lo … hi``
-    (:func:`_baseline_columns`), baseline volume and volume; a phrase's (``phrases``:
-    :func:`_phrase_rows`, ``None``: no chance) at least its chance (:func:`phrase_chance`)."""
+    (:func:`_baseline_columns`), baseline volume and volume. With the rows' keywords (``names``), a
+    phrase's is at least its chance (:func:`phrase_chance`) when its words are rows too (a word that is no
+    row is never a keyword alone, "world" of "world tour", or never near the tests, and then neither is the
+    phrase); without them (``None``), no chance term."""
 
     def __init__(self, cs: np.ndarray, lo: np.ndarray, hi: np.ndarray, base_volume: np.ndarray, V: np.ndarray,
-                 phrases: dict[int, np.ndarray] | None) -> None:
+                 names: list[str] | None) -> None:
         self.cs, self.lo, self.hi, self.base_volume, self.V = cs, lo, hi, base_volume, V
         # per phrase length k: every row's words' rows (rows that are no phrase of k words: -1)
         self._size = np.zeros(cs.shape[0], dtype=np.int64)
         self._words: dict[int, np.ndarray] = {}
-        for r, words in (phrases or {}).items():
-            self._size[r] = words.size
-            self._words.setdefault(words.size, np.full((cs.shape[0], words.size), -1, dtype=np.int64))[r] = words
+        at = {k: i for i, k in enumerate(names or ())}
+        for r, k in enumerate(names or ()):
+            rows = [at.get(w) for w in phrase_words(k) or ()]
+            if rows and None not in rows:
+                self._size[r] = len(rows)
+                self._words.setdefault(len(rows), np.full((cs.shape[0], len(rows)), -1, dtype=np.int64))[r] = rows
 
     def _own(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         lo, hi = self.lo[cols], self.hi[cols]

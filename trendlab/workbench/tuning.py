@@ -27,7 +27,7 @@ import pandas as pd
 from trendlab.core.detect import DetectionParams, detect_frame
 from trendlab.errors import ConfigError
 from trendlab.evaluate import Evaluation, evaluate
-from trendlab.explore import keyword_series, labels_frame, phrase_word_series
+from trendlab.explore import keyword_series, labels_frame
 from trendlab.labels import Labels
 from trendlab.core.models import TrendAlert
 from trendlab.replay import Occurrences, alerts_to_frame
@@ -130,8 +130,7 @@ class TuningSession:
             authors[idx] = shape.raw["unique_authors"].to_numpy()[rows]
             return dense, authors
 
-        dense, authors = series(keyword) or (np.zeros(slots.size, dtype=np.int64), np.zeros(slots.size, dtype=np.int64))
-        return keyword_series(slots, dense, authors, params, shape.volume, phrase_word_series(keyword, series))
+        return keyword_series(slots, keyword, series, params, shape.volume)
 
     def keywords_to_offer(self, limit: int = 60) -> list[str]:
         """Keywords worth a look: those of the labelled bursts and decoys, then the most frequent."""
