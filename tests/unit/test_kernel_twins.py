@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -250,7 +251,7 @@ def test_scanner_and_table_function_on_mis_tagged_posts(tmp_path, monkeypatch):
     fast, slow = udtf_pair()  # (before occurrences() sets TRENDLAB_NATIVE)
     assert occurrences(path, True, monkeypatch) == occurrences(path, False, monkeypatch)
     for raw in lines:
-        assert list(fast.eval(raw)) == list(slow.eval(raw)), raw[:200]
+        same_table_rows(fast, slow, raw)
 
 
 NOW_US = 1_739_131_200_000_000
@@ -345,6 +346,22 @@ def udtf_pair():
     return fast, slow
 
 
+#: the clock in a "too far ahead" dead letter: each engine reads *now* itself, a millisecond apart at times
+_LATEST_ACCEPTED = re.compile(r"\(latest accepted [0-9T:.Z-]+;")
+
+
+def udtf_rows(udtf, raw) -> list:
+    """The table function's rows for ``raw``, the wall-clock instant in a dead letter's reason masked."""
+    return [row[:6] + (_LATEST_ACCEPTED.sub("(latest accepted <now>;", row[6]),) + row[7:]
+            if isinstance(row[6], str) else row for row in udtf.eval(raw)]
+
+
+def same_table_rows(fast, slow, raw) -> list:
+    rows = udtf_rows(fast, raw)
+    assert rows == udtf_rows(slow, raw), bytes(raw[:200]) if raw is not None else raw
+    return rows
+
+
 def test_phrases_over_the_cap_are_dropped_alike_everywhere(tmp_path, monkeypatch):
     """A post under the word cap is never a dead letter for its phrases: the scanner, the Python
     reader and the table function keep its words and its first ``max_keywords`` phrases."""
@@ -365,19 +382,20 @@ def test_phrases_over_the_cap_are_dropped_alike_everywhere(tmp_path, monkeypatch
 
 def test_flink_table_function_rows_are_the_python_rows():
     """The job's table function gives the same rows (keywords, dead letters) with the kernels as without."""
-    fast, slow = udtf_pair()
-    lines = (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines() + HOSTILE
-    for raw in lines:
-        assert list(fast.eval(raw)) == list(slow.eval(raw)), raw[:200]
-    assert list(fast.eval(None)) == list(slow.eval(None))
-    assert list(fast.eval(bytearray(HOSTILE[0]))) == list(slow.eval(bytearray(HOSTILE[0])))
+    same_table_rows_on_the_samples(*udtf_pair())
+
+
+def same_table_rows_on_the_samples(fast, slow) -> None:
+    for raw in (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines() + HOSTILE:
+        same_table_rows(fast, slow, raw)
+    same_table_rows(fast, slow, None)
+    same_table_rows(fast, slow, bytearray(HOSTILE[0]))
 
 
 @settings(max_examples=400 * SCALE, deadline=None)
 @given(st.one_of(message, event.map(orjson.dumps)))
 def test_flink_table_function_on_hostile_messages(raw):
-    fast, slow = FAST_SLOW
-    assert list(fast.eval(raw)) == list(slow.eval(raw))
+    same_table_rows(*FAST_SLOW, raw)
 
 
 #: language tags as people and programs write them, and letters that case-fold into ASCII outside it
@@ -395,9 +413,7 @@ def test_a_posts_language_code_is_the_python_code(tags):
     ev = orjson.loads(jet(1, "Rain in Tokyo today"))
     ev["commit"]["record"]["langs"] = tags
     raw = orjson.dumps(ev)
-    fast, slow = FAST_SLOW
-    rows = list(fast.eval(raw))
-    assert rows == list(slow.eval(raw))
+    rows = same_table_rows(*FAST_SLOW, raw)
     assert rows[0][5] == langs_code(tags)
     assert native.Parser(KeywordExtractor().kernel_rules(), 1 << 20, 100, 0, 1 << 62).post(raw)[2] == langs_code(tags)
 
@@ -676,9 +692,7 @@ def twin_scanner(monkeypatch):
 
 
 def twin_parser(monkeypatch):
-    fast, slow = FAST_SLOW
-    for raw in (SAMPLES / "small" / "posts.jsonl").read_bytes().splitlines() + HOSTILE:
-        assert list(fast.eval(raw)) == list(slow.eval(raw)), raw[:200]
+    same_table_rows_on_the_samples(*FAST_SLOW)
 
 
 def twin_union(monkeypatch):
