@@ -358,7 +358,7 @@ def udtf_rows(udtf, raw) -> list:
 
 def same_table_rows(fast, slow, raw) -> list:
     rows = udtf_rows(fast, raw)
-    assert rows == udtf_rows(slow, raw), bytes(raw[:200]) if raw is not None else raw
+    assert rows == udtf_rows(slow, raw), raw if raw is None else raw[:200]  # bytes, bytearray or str
     return rows
 
 
